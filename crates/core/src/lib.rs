@@ -1,0 +1,28 @@
+//! The vocabulary every other Rampart crate speaks.
+//!
+//! `rampart-core` plays the part grep-matcher plays in ripgrep: the data types
+//! (`Event`, `Alert`), the configuration model, and the traits at the seams
+//! (`Store`, `Detector`, `Sink`) that the crates above implement or consume.
+//! It depends on nothing of ours and on as little else as possible.
+
+mod alert;
+mod bus;
+pub mod config;
+mod detector;
+pub mod ecs;
+mod event;
+mod rate;
+mod sink;
+mod store;
+pub mod time;
+
+pub use alert::{Alert, AlertStatus, Entity, Severity};
+pub use bus::{IngestAck, IngestBatch, IngestQueueError, IngestReceiver, IngestSender, ingest_queue};
+pub use detector::Detector;
+pub use ecs::{EventError, Limits};
+pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
+pub use rate::RateMeter;
+pub use sink::{BoxFuture, Sink, SinkError};
+pub use store::{
+    AlertQuery, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats, TokenRecord,
+};

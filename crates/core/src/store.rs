@@ -1,0 +1,145 @@
+//! The `Store` seam: where events, alerts and API tokens persist.
+//!
+//! Synchronous on purpose: the embedded backend (SQLite) blocks, and callers
+//! on the async side wrap calls in `spawn_blocking`. A networked backend
+//! (ClickHouse) implements the same trait with its own blocking client.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::alert::{Alert, AlertStatus, Severity};
+use crate::event::{Event, EventKind};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("store backend failed: {0}")]
+    Backend(String),
+    #[error("stored record {id} is corrupt: {reason}")]
+    Corrupt { id: String, reason: String },
+    #[error("store schema version {found} is newer than this binary knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+/// Filters for listing events, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub kind: Option<EventKind>,
+    pub source_ip: Option<IpAddr>,
+    /// Substring of `message`, case-insensitive for ASCII.
+    pub text: Option<String>,
+    /// Only events with an id below this one (the previous page's cursor).
+    pub before_id: Option<i64>,
+    pub limit: usize,
+}
+
+/// Filters for listing alerts, most recently created first.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    pub status: Option<AlertStatus>,
+    pub severity: Option<Severity>,
+    pub rule_id: Option<String>,
+    /// Only alerts whose id sorts below this one (the previous page's cursor).
+    pub before_id: Option<String>,
+    pub limit: usize,
+}
+
+/// One page of results and the cursor for the next, if there is one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What saving an alert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Inserted,
+    Updated,
+    /// The stored alert was resolved by a person meanwhile: not reopened. The
+    /// caller should start a new alert for further matches.
+    AlreadyResolved,
+}
+
+/// Totals for `GET /stats`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreStats {
+    pub events_total: u64,
+    pub events_by_kind: BTreeMap<String, u64>,
+    pub alerts_total: u64,
+    pub alerts_by_severity: BTreeMap<String, u64>,
+    pub alerts_by_status: BTreeMap<String, u64>,
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Reader,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "reader" => Some(Role::Reader),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A stored API token: never the secret, only a salted hash of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub salt: String,
+    pub hash: String,
+    pub created_ms: i64,
+}
+
+/// Persistence for everything Rampart keeps.
+pub trait Store: Send + Sync + 'static {
+    /// Commits the events in one transaction and fills in their ids. When this
+    /// returns `Ok`, the events survive a crash of the process.
+    fn append_events(&self, events: &mut [Event]) -> Result<(), StoreError>;
+
+    fn events(&self, query: &EventQuery) -> Result<Page<Event>, StoreError>;
+
+    /// Inserts or updates alerts by id, in one transaction.
+    fn save_alerts(&self, alerts: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError>;
+
+    fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError>;
+
+    fn alerts(&self, query: &AlertQuery) -> Result<Page<Alert>, StoreError>;
+
+    /// Sets an alert's status; `None` when there is no such alert.
+    fn set_alert_status(&self, id: &str, status: AlertStatus) -> Result<Option<Alert>, StoreError>;
+
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// Deletes events stamped before `cutoff_ms`; returns how many went.
+    fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;
+
+    fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    fn token_count(&self) -> Result<u64, StoreError>;
+
+    /// Cheap liveness check for `/readyz`.
+    fn ping(&self) -> Result<(), StoreError>;
+}
