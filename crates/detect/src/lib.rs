@@ -1,1 +1,23 @@
-//! placeholder
+//! Rampart's detection stage.
+//!
+//! Rules are YAML (built-in ones ship inside the binary; users add a
+//! directory). A rule without `threshold` is a signature: every matching
+//! event is a finding. A rule with `threshold` is a scenario: it counts (or
+//! counts distinct values of) matching events per key in a sliding window and
+//! fires once the count is reached. `RuleEngine` runs them as a `Detector`;
+//! `Aggregator` merges findings into alerts per (rule, entity).
+
+mod aggregate;
+mod builtin;
+mod condition;
+mod duration;
+mod engine;
+mod error;
+pub mod metrics;
+mod rule;
+mod threshold;
+
+pub use aggregate::{Aggregator, Merged};
+pub use engine::RuleEngine;
+pub use error::RuleError;
+pub use rule::{Rule, load_rules, parse_rules};

@@ -1,0 +1,189 @@
+//! Merging findings into alerts: one alert per (rule, entity) per window.
+//!
+//! Detectors emit findings freely; the aggregator folds a finding into the
+//! open alert for the same rule and entity when it comes within the dedup
+//! window of that alert's last event, and opens a new alert otherwise. It
+//! remembers which alerts changed since they were last taken for saving, so
+//! the pipeline writes each changed alert once per batch, not once per event.
+
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+use rampart_core::{Alert, Entity};
+
+use crate::metrics::{ALERTS_OPENED, OPEN_ALERTS_EVICTED};
+
+type Key = (String, Entity);
+
+struct Entry {
+    alert: Alert,
+    /// `count` at the last save, to restart cleanly if a person resolved it.
+    saved_count: u64,
+}
+
+/// Whether a finding opened a new alert or grew an open one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merged {
+    Opened,
+    Grew,
+}
+
+pub struct Aggregator {
+    open: LruCache<Key, Entry>,
+    dirty: HashSet<Key>,
+    window_ms: i64,
+    max_evidence: usize,
+}
+
+impl Aggregator {
+    pub fn new(window_secs: u64, max_evidence: usize, max_open: usize) -> Aggregator {
+        let cap = NonZeroUsize::new(max_open.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Aggregator {
+            open: LruCache::new(cap),
+            dirty: HashSet::new(),
+            window_ms: i64::try_from(window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+            max_evidence,
+        }
+    }
+
+    /// Folds one finding in.
+    pub fn merge(&mut self, mut finding: Alert) -> Merged {
+        let key = (finding.rule_id.clone(), finding.entity.clone());
+        if let Some(entry) = self.open.get_mut(&key) {
+            let open = &mut entry.alert;
+            if finding.first_seen_ms.saturating_sub(open.last_seen_ms) <= self.window_ms {
+                open.count += finding.count;
+                open.first_seen_ms = open.first_seen_ms.min(finding.first_seen_ms);
+                open.last_seen_ms = open.last_seen_ms.max(finding.last_seen_ms);
+                let room = self.max_evidence.saturating_sub(open.evidence.len());
+                open.evidence.extend(finding.evidence.into_iter().take(room));
+                open.severity = open.severity.max(finding.severity);
+                open.score = open.score.max(finding.score);
+                open.updated_ms = finding.updated_ms;
+                self.dirty.insert(key);
+                return Merged::Grew;
+            }
+        }
+        finding.evidence.truncate(self.max_evidence);
+        metrics::counter!(ALERTS_OPENED, "rule" => finding.rule_id.clone(), "severity" => finding.severity.as_str())
+            .increment(1);
+        if let Some((old_key, _)) = self.open.push(key.clone(), Entry { alert: finding, saved_count: 0 })
+            && old_key != key
+        {
+            self.dirty.remove(&old_key);
+            metrics::counter!(OPEN_ALERTS_EVICTED).increment(1);
+        }
+        self.dirty.insert(key);
+        Merged::Opened
+    }
+
+    /// The alerts changed since the last call, ready to save and notify,
+    /// each with the count it had at its previous save (for `reopen`).
+    pub fn take_changed(&mut self) -> Vec<(Alert, u64)> {
+        let mut changed = Vec::with_capacity(self.dirty.len());
+        for key in self.dirty.drain() {
+            if let Some(entry) = self.open.peek_mut(&key) {
+                let previous = std::mem::replace(&mut entry.saved_count, entry.alert.count);
+                changed.push((entry.alert.clone(), previous));
+            }
+        }
+        changed
+    }
+
+    /// The store refused to grow `alert` because a person resolved it: start
+    /// a new alert for what arrived since the last save and return it.
+    pub fn reopen(&mut self, alert: &Alert, previously_saved: u64, now_ms: i64) -> Option<Alert> {
+        let key = (alert.rule_id.clone(), alert.entity.clone());
+        let entry = self.open.peek_mut(&key)?;
+        let fresh = alert.count.saturating_sub(previously_saved).max(1);
+        entry.alert.id = Alert::new_id();
+        entry.alert.count = fresh;
+        entry.alert.status = rampart_core::AlertStatus::Open;
+        entry.alert.first_seen_ms = entry.alert.last_seen_ms;
+        let keep = entry.alert.evidence.len().min(fresh as usize);
+        entry.alert.evidence.drain(..entry.alert.evidence.len() - keep);
+        entry.alert.created_ms = now_ms;
+        entry.alert.updated_ms = now_ms;
+        entry.saved_count = entry.alert.count;
+        Some(entry.alert.clone())
+    }
+
+    /// Alerts currently held open for merging.
+    pub fn open_alerts(&self) -> usize {
+        self.open.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::{AlertStatus, Severity};
+
+    fn finding(rule: &str, ip: &str, count: u64, at: i64, id: i64) -> Alert {
+        Alert {
+            id: Alert::new_id(),
+            rule_id: rule.into(),
+            title: "t".into(),
+            description: String::new(),
+            severity: Severity::High,
+            score: 75.0,
+            entity: Entity { field: "source.ip".into(), value: ip.into() },
+            count,
+            first_seen_ms: at,
+            last_seen_ms: at,
+            evidence: vec![id],
+            technique: None,
+            tags: vec![],
+            status: AlertStatus::Open,
+            created_ms: 0,
+            updated_ms: 0,
+        }
+    }
+
+    #[test]
+    fn same_rule_and_entity_within_window_merge() {
+        let mut agg = Aggregator::new(60, 3, 100);
+        assert_eq!(agg.merge(finding("r", "a", 5, 0, 1)), Merged::Opened);
+        assert_eq!(agg.merge(finding("r", "a", 1, 1_000, 2)), Merged::Grew);
+        assert_eq!(agg.merge(finding("r", "b", 1, 1_000, 3)), Merged::Opened);
+        let mut changed = agg.take_changed();
+        changed.sort_by(|x, y| x.0.entity.value.cmp(&y.0.entity.value));
+        assert_eq!(changed.len(), 2);
+        assert_eq!(changed[0].0.count, 6);
+        assert_eq!(changed[0].0.evidence, vec![1, 2]);
+        assert!(agg.take_changed().is_empty());
+    }
+
+    #[test]
+    fn a_gap_longer_than_the_window_opens_a_new_alert() {
+        let mut agg = Aggregator::new(60, 3, 100);
+        agg.merge(finding("r", "a", 1, 0, 1));
+        let first = agg.take_changed()[0].0.id.clone();
+        assert_eq!(agg.merge(finding("r", "a", 1, 61_000, 2)), Merged::Opened);
+        assert_ne!(agg.take_changed()[0].0.id, first);
+    }
+
+    #[test]
+    fn reopen_after_resolution_counts_only_new_findings() {
+        let mut agg = Aggregator::new(60, 5, 100);
+        agg.merge(finding("r", "a", 5, 0, 1));
+        let (saved, _) = agg.take_changed().remove(0);
+        agg.merge(finding("r", "a", 1, 1_000, 2));
+        let (grown, previous) = agg.take_changed().remove(0);
+        assert_eq!((grown.count, previous), (6, 5));
+        let fresh = agg.reopen(&grown, previous, 9).unwrap();
+        assert_ne!(fresh.id, saved.id);
+        assert_eq!((fresh.count, fresh.evidence.clone()), (1, vec![2]));
+    }
+
+    #[test]
+    fn evidence_is_capped() {
+        let mut agg = Aggregator::new(60, 2, 100);
+        for i in 0..5 {
+            agg.merge(finding("r", "a", 1, i, i));
+        }
+        let a = &agg.take_changed()[0].0;
+        assert_eq!((a.count, a.evidence.len()), (5, 2));
+    }
+}

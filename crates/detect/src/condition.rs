@@ -1,0 +1,287 @@
+//! Conditions on event fields: the YAML form, its compilation, and matching.
+//!
+//! A leaf names a `field` and exactly one operator; `all`, `any` and `not`
+//! combine leaves. The YAML form is one flat struct so serde reports unknown
+//! keys precisely; `compile` then checks the shape and builds a tree that
+//! matches without allocating for the common operators.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use rampart_core::{Event, FieldValue};
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+/// A condition as written in a rule file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionSpec {
+    all: Option<Vec<ConditionSpec>>,
+    any: Option<Vec<ConditionSpec>>,
+    not: Option<Box<ConditionSpec>>,
+    field: Option<String>,
+    equals: Option<Scalar>,
+    #[serde(rename = "in")]
+    one_of: Option<Vec<Scalar>>,
+    contains: Option<String>,
+    starts_with: Option<String>,
+    ends_with: Option<String>,
+    regex: Option<String>,
+    cidr: Option<OneOrMany>,
+    gt: Option<f64>,
+    gte: Option<f64>,
+    lt: Option<f64>,
+    lte: Option<f64>,
+    exists: Option<bool>,
+    /// Compare text case-insensitively (equals, in, contains, starts/ends_with, regex).
+    #[serde(default)]
+    case_insensitive: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn into_text(self) -> String {
+        match self {
+            Scalar::Text(s) => s,
+            Scalar::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => format!("{}", n as i64),
+            Scalar::Number(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub(crate) enum Condition {
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    Leaf { field: String, test: Test },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Test {
+    Equals(String),
+    EqualsFold(String),
+    In(Vec<String>),
+    InFold(Vec<String>),
+    Contains(String),
+    ContainsFold(String),
+    StartsWith(String, bool),
+    EndsWith(String, bool),
+    Regex(Regex),
+    Cidr(Vec<IpNet>),
+    Compare(Compare, f64),
+    Exists(bool),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Compare {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+/// Where compilation failed: the dotted path of the key and why.
+pub(crate) type CompileError = (String, String);
+
+impl ConditionSpec {
+    pub(crate) fn compile(self, path: &str) -> Result<Condition, CompileError> {
+        let err = |key: &str, reason: String| Err((join(path, key), reason));
+        let groups = [self.all.is_some(), self.any.is_some(), self.not.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        let ops = [
+            self.equals.is_some(),
+            self.one_of.is_some(),
+            self.contains.is_some(),
+            self.starts_with.is_some(),
+            self.ends_with.is_some(),
+            self.regex.is_some(),
+            self.cidr.is_some(),
+            self.gt.is_some(),
+            self.gte.is_some(),
+            self.lt.is_some(),
+            self.lte.is_some(),
+            self.exists.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if groups + usize::from(self.field.is_some()) != 1 {
+            return err("", "a condition is exactly one of: all, any, not, or a field test".into());
+        }
+        if let Some(items) = self.all {
+            return compile_list(items, &join(path, "all")).map(Condition::All);
+        }
+        if let Some(items) = self.any {
+            return compile_list(items, &join(path, "any")).map(Condition::Any);
+        }
+        if let Some(inner) = self.not {
+            return Ok(Condition::Not(Box::new(inner.compile(&join(path, "not"))?)));
+        }
+        let Some(field) = self.field else {
+            return err("field", "missing".into());
+        };
+        if ops != 1 {
+            return err(
+                "field",
+                format!("`{field}` needs exactly one operator (equals, in, contains, starts_with, ends_with, regex, cidr, gt, gte, lt, lte, exists); found {ops}"),
+            );
+        }
+        let fold = self.case_insensitive;
+        let test = if let Some(v) = self.equals {
+            let v = v.into_text();
+            if fold { Test::EqualsFold(v.to_lowercase()) } else { Test::Equals(v) }
+        } else if let Some(vs) = self.one_of {
+            let vs: Vec<String> = vs.into_iter().map(Scalar::into_text).collect();
+            if fold {
+                Test::InFold(vs.iter().map(|v| v.to_lowercase()).collect())
+            } else {
+                Test::In(vs)
+            }
+        } else if let Some(v) = self.contains {
+            if fold { Test::ContainsFold(v.to_lowercase()) } else { Test::Contains(v) }
+        } else if let Some(v) = self.starts_with {
+            Test::StartsWith(if fold { v.to_lowercase() } else { v }, fold)
+        } else if let Some(v) = self.ends_with {
+            Test::EndsWith(if fold { v.to_lowercase() } else { v }, fold)
+        } else if let Some(pattern) = self.regex {
+            let re = RegexBuilder::new(&pattern)
+                .case_insensitive(fold)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| (join(path, "regex"), format!("invalid regex: {e}")))?;
+            Test::Regex(re)
+        } else if let Some(nets) = self.cidr {
+            let texts = match nets {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
+            let mut parsed = Vec::with_capacity(texts.len());
+            for t in texts {
+                let net = t
+                    .parse::<IpNet>()
+                    .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| (join(path, "cidr"), format!("invalid CIDR {t:?}")))?;
+                parsed.push(net);
+            }
+            Test::Cidr(parsed)
+        } else if let Some(n) = self.gt {
+            Test::Compare(Compare::Gt, n)
+        } else if let Some(n) = self.gte {
+            Test::Compare(Compare::Gte, n)
+        } else if let Some(n) = self.lt {
+            Test::Compare(Compare::Lt, n)
+        } else if let Some(n) = self.lte {
+            Test::Compare(Compare::Lte, n)
+        } else if let Some(b) = self.exists {
+            Test::Exists(b)
+        } else {
+            return err("field", "no operator".into());
+        };
+        Ok(Condition::Leaf { field, test })
+    }
+}
+
+fn compile_list(items: Vec<ConditionSpec>, path: &str) -> Result<Vec<Condition>, CompileError> {
+    if items.is_empty() {
+        return Err((path.to_owned(), "must list at least one condition".into()));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| c.compile(&format!("{path}[{i}]")))
+        .collect()
+}
+
+fn join(path: &str, key: &str) -> String {
+    match (path.is_empty(), key.is_empty()) {
+        (_, true) => path.to_owned(),
+        (true, false) => key.to_owned(),
+        (false, false) => format!("{path}.{key}"),
+    }
+}
+
+impl Condition {
+    pub(crate) fn matches(&self, event: &Event) -> bool {
+        match self {
+            Condition::All(items) => items.iter().all(|c| c.matches(event)),
+            Condition::Any(items) => items.iter().any(|c| c.matches(event)),
+            Condition::Not(inner) => !inner.matches(event),
+            Condition::Leaf { field, test } => {
+                let value = event.field(field);
+                if let Test::Exists(want) = test {
+                    return value.is_some() == *want;
+                }
+                match value {
+                    None => false,
+                    // A multi-valued field matches when any of its values does.
+                    Some(FieldValue::List(items)) => {
+                        items.iter().any(|item| test.matches(&FieldValue::Str(item)))
+                    }
+                    Some(v) => test.matches(&v),
+                }
+            }
+        }
+    }
+}
+
+impl Test {
+    fn matches(&self, value: &FieldValue<'_>) -> bool {
+        match self {
+            Test::Cidr(nets) => {
+                let ip = match value {
+                    FieldValue::Ip(ip) => Some(*ip),
+                    other => other.to_text().and_then(|t| t.parse::<IpAddr>().ok()),
+                };
+                ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+            }
+            Test::Compare(op, rhs) => value.to_number().is_some_and(|lhs| match op {
+                Compare::Gt => lhs > *rhs,
+                Compare::Gte => lhs >= *rhs,
+                Compare::Lt => lhs < *rhs,
+                Compare::Lte => lhs <= *rhs,
+            }),
+            Test::Exists(_) => true,
+            text_test => {
+                let Some(text) = value.to_text() else { return false };
+                match text_test {
+                    Test::Equals(v) => *text == **v,
+                    Test::EqualsFold(v) => text.to_lowercase() == *v,
+                    Test::In(vs) => vs.iter().any(|v| *v == *text),
+                    Test::InFold(vs) => {
+                        let lower = text.to_lowercase();
+                        vs.iter().any(|v| *v == lower)
+                    }
+                    Test::Contains(v) => text.contains(v.as_str()),
+                    Test::ContainsFold(v) => text.to_lowercase().contains(v.as_str()),
+                    Test::StartsWith(v, fold) => {
+                        if *fold { text.to_lowercase().starts_with(v.as_str()) } else { text.starts_with(v.as_str()) }
+                    }
+                    Test::EndsWith(v, fold) => {
+                        if *fold { text.to_lowercase().ends_with(v.as_str()) } else { text.ends_with(v.as_str()) }
+                    }
+                    Test::Regex(re) => re.is_match(&text),
+                    Test::Cidr(_) | Test::Compare(..) | Test::Exists(_) => false,
+                }
+            }
+        }
+    }
+}

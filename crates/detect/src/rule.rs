@@ -1,0 +1,256 @@
+//! Rules: the YAML form, validation, and loading from files.
+//!
+//! One YAML document is one rule; a file may hold several separated by `---`.
+//!
+//! ```yaml
+//! id: ssh-brute-force
+//! title: SSH brute force
+//! severity: high
+//! technique: T1110.001
+//! tags: [ssh, credential-access]
+//! condition:
+//!   all:
+//!     - { field: event.category, equals: authentication }
+//!     - { field: event.outcome, equals: failure }
+//! threshold: { group_by: source.ip, count: 5, window: 2m, cooldown: 10m }
+//! ```
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rampart_core::Severity;
+use serde::Deserialize;
+
+use crate::condition::{Condition, ConditionSpec};
+use crate::duration::parse_duration_ms;
+use crate::error::RuleError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    severity: String,
+    /// 0..=100; defaults by severity.
+    score: Option<f64>,
+    technique: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    /// The field whose value names what a signature alert is about;
+    /// defaults to `source.ip`, then `host.name`.
+    entity: Option<String>,
+    condition: ConditionSpec,
+    threshold: Option<ThresholdSpec>,
+    #[serde(default = "enabled_by_default")]
+    enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdSpec {
+    group_by: String,
+    count: u32,
+    /// Count distinct values of this field instead of events.
+    distinct: Option<String>,
+    window: String,
+    /// After firing, further matches merge into the alert instead of firing
+    /// again, for this long. Defaults to the window.
+    cooldown: Option<String>,
+}
+
+/// A compiled, validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub score: f64,
+    pub technique: Option<String>,
+    pub tags: Vec<String>,
+    pub(crate) entity: Option<String>,
+    pub(crate) condition: Condition,
+    pub(crate) threshold: Option<Threshold>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Threshold {
+    pub group_by: String,
+    pub count: u32,
+    pub distinct: Option<String>,
+    pub window_ms: i64,
+    pub cooldown_ms: i64,
+}
+
+impl Rule {
+    /// Whether this rule counts events in a window (a scenario) rather than
+    /// firing on each one.
+    pub fn is_threshold(&self) -> bool {
+        self.threshold.is_some()
+    }
+}
+
+/// Parses every rule in one YAML text. `file` only labels errors.
+pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<Rule>, RuleError> {
+    let mut rules = Vec::new();
+    for document in serde_yaml_ng::Deserializer::from_str(text) {
+        let spec = match RuleSpec::deserialize(document) {
+            Ok(spec) => spec,
+            // An empty document (e.g. a trailing `---`) is not a rule.
+            Err(e) if e.to_string().contains("EOF while parsing") => continue,
+            Err(e) => {
+                return Err(RuleError { file: file.into(), rule_id: None, field: None, reason: e.to_string() });
+            }
+        };
+        if let Some(rule) = compile(spec, file)? {
+            rules.push(rule);
+        }
+    }
+    Ok(rules)
+}
+
+fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
+    let id = spec.id.clone();
+    let fail = |field: &str, reason: String| RuleError {
+        file: file.into(),
+        rule_id: Some(id.clone()),
+        field: Some(field.into()),
+        reason,
+    };
+    if spec.id.is_empty() || !spec.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(fail("id", "must be non-empty and use only letters, digits, '-', '_' and '.'".into()));
+    }
+    if !spec.enabled {
+        return Ok(None);
+    }
+    let severity = Severity::parse(&spec.severity)
+        .ok_or_else(|| fail("severity", format!("unknown severity {:?}; use info, low, medium, high or critical", spec.severity)))?;
+    let score = spec.score.unwrap_or_else(|| severity.default_score());
+    if !(0.0..=100.0).contains(&score) {
+        return Err(fail("score", format!("{score} is outside 0..=100")));
+    }
+    let condition = spec
+        .condition
+        .compile("condition")
+        .map_err(|(field, reason)| fail(&field, reason))?;
+    let threshold = match spec.threshold {
+        None => None,
+        Some(t) => {
+            if t.count == 0 {
+                return Err(fail("threshold.count", "must be at least 1".into()));
+            }
+            let window_ms = parse_duration_ms(&t.window).map_err(|r| fail("threshold.window", r))?;
+            let cooldown_ms = match &t.cooldown {
+                Some(c) => parse_duration_ms(c).map_err(|r| fail("threshold.cooldown", r))?,
+                None => window_ms,
+            };
+            Some(Threshold { group_by: t.group_by, count: t.count, distinct: t.distinct, window_ms, cooldown_ms })
+        }
+    };
+    Ok(Some(Rule {
+        id: spec.id,
+        title: spec.title,
+        description: spec.description,
+        severity,
+        score,
+        technique: spec.technique,
+        tags: spec.tags,
+        entity: spec.entity,
+        condition,
+        threshold,
+    }))
+}
+
+/// Loads the built-in rules (if asked) and every `*.yaml` / `*.yml` file in
+/// `dir`, sorted by name. A user rule with a built-in's id replaces it, so a
+/// built-in can be tuned without forking the binary.
+pub fn load_rules(builtin: bool, dir: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
+    let mut rules = Vec::new();
+    if builtin {
+        for (name, text) in crate::builtin::FILES {
+            rules.extend(parse_rules(text, Path::new(&format!("builtin:{name}")))?);
+        }
+    }
+    if let Some(dir) = dir {
+        let io_err = |e: std::io::Error| RuleError {
+            file: dir.into(),
+            rule_id: None,
+            field: None,
+            reason: format!("cannot read rules directory: {e}"),
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io_err)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        let mut seen_user = HashSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| RuleError {
+                file: file.clone(),
+                rule_id: None,
+                field: None,
+                reason: format!("cannot read: {e}"),
+            })?;
+            for rule in parse_rules(&text, &file)? {
+                if !seen_user.insert(rule.id.clone()) {
+                    return Err(RuleError {
+                        file: file.clone(),
+                        rule_id: Some(rule.id),
+                        field: Some("id".into()),
+                        reason: "defined twice in the rules directory".into(),
+                    });
+                }
+                rules.retain(|r: &Rule| r.id != rule.id);
+                rules.push(rule);
+            }
+        }
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Rule>, RuleError> {
+        parse_rules(text, Path::new("t.yaml"))
+    }
+
+    #[test]
+    fn errors_name_rule_and_field() {
+        let e = parse("id: r1\ntitle: t\nseverity: high\ncondition: { field: message, regex: '(' }\n").unwrap_err();
+        assert_eq!(e.rule_id.as_deref(), Some("r1"));
+        assert_eq!(e.field.as_deref(), Some("condition.regex"));
+        let e = parse("id: r2\ntitle: t\nseverity: severe\ncondition: { field: message, exists: true }\n").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("severity"));
+        let e = parse("id: r3\ntitle: t\nseverity: low\ncondition: { all: [ { field: a }, { field: b, equals: x } ] }\n").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("condition.all[0].field"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = parse("id: r\ntitle: t\nseverity: low\ncondtion: {}\n").unwrap_err();
+        assert!(e.reason.contains("condtion"), "{e}");
+    }
+
+    #[test]
+    fn several_documents_and_disabled_rules() {
+        let text = "id: a\ntitle: A\nseverity: low\ncondition: { field: message, exists: true }\n---\nid: b\ntitle: B\nseverity: low\nenabled: false\ncondition: { field: message, exists: true }\n";
+        let rules = parse(text).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].id, "a");
+    }
+
+    #[test]
+    fn builtin_rules_load() {
+        let rules = load_rules(true, None).unwrap();
+        assert!(rules.iter().any(|r| r.id == "ssh-brute-force" && r.is_threshold()));
+    }
+}

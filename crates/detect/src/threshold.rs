@@ -1,0 +1,150 @@
+//! Per-key sliding windows for threshold rules.
+//!
+//! Each key (e.g. a source IP) costs one LRU entry: the key string, about
+//! 100 bytes of bookkeeping, and at most `count` window entries of 16 bytes
+//! (event time and id), plus the distinct value text for `distinct` rules.
+//! So a `count: 5` rule at the default cap of 100,000 keys costs about
+//! 100,000 × (100 + 80 + key) ≈ 20 MB at worst. Past the cap the least
+//! recently seen key is evicted and counted.
+
+use std::collections::VecDeque;
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+
+use crate::rule::Threshold;
+
+/// What one matching event did to its key's window.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Step {
+    /// Counted; the threshold is not reached.
+    Counted,
+    /// The threshold was reached: these window entries fire together.
+    Fired { count: u64, first_ms: i64, evidence: Vec<i64> },
+    /// Inside the cooldown after firing: the event joins the open alert.
+    Continued,
+}
+
+#[derive(Debug, Default)]
+struct KeyState {
+    /// (event time, event id, distinct value) of counted events, oldest first.
+    window: VecDeque<(i64, i64, Option<String>)>,
+    cooldown_until: Option<i64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Windows {
+    keys: LruCache<String, KeyState>,
+}
+
+impl Windows {
+    pub(crate) fn new(max_keys: usize) -> Windows {
+        let cap = NonZeroUsize::new(max_keys.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Windows { keys: LruCache::new(cap) }
+    }
+
+    /// Records one matching event; returns what happened and whether a key
+    /// was evicted to make room.
+    pub(crate) fn observe(
+        &mut self,
+        spec: &Threshold,
+        key: &str,
+        at_ms: i64,
+        event_id: i64,
+        distinct: Option<String>,
+    ) -> (Step, bool) {
+        let mut evicted = false;
+        if !self.keys.contains(key) {
+            evicted = self.keys.len() == self.keys.cap().get();
+            self.keys.put(key.to_owned(), KeyState::default());
+        }
+        let Some(state) = self.keys.get_mut(key) else {
+            return (Step::Counted, evicted);
+        };
+        if let Some(until) = state.cooldown_until {
+            if at_ms < until {
+                return (Step::Continued, evicted);
+            }
+            state.cooldown_until = None;
+        }
+        let horizon = at_ms.saturating_sub(spec.window_ms);
+        state.window.retain(|(t, _, _)| *t > horizon);
+        match distinct {
+            // A repeated value refreshes its entry rather than counting twice.
+            Some(value) => {
+                state.window.retain(|(_, _, v)| v.as_deref() != Some(value.as_str()));
+                state.window.push_back((at_ms, event_id, Some(value)));
+            }
+            None => {
+                if state.window.len() == spec.count as usize {
+                    state.window.pop_front();
+                }
+                state.window.push_back((at_ms, event_id, None));
+            }
+        }
+        if state.window.len() < spec.count as usize {
+            return (Step::Counted, evicted);
+        }
+        let first_ms = state.window.iter().map(|(t, _, _)| *t).min().unwrap_or(at_ms);
+        let evidence = state.window.iter().map(|(_, id, _)| *id).collect();
+        let count = state.window.len() as u64;
+        state.window.clear();
+        state.cooldown_until = Some(at_ms.saturating_add(spec.cooldown_ms));
+        (Step::Fired { count, first_ms, evidence }, evicted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(count: u32, distinct: bool) -> Threshold {
+        Threshold {
+            group_by: "source.ip".into(),
+            count,
+            distinct: distinct.then(|| "user.name".into()),
+            window_ms: 60_000,
+            cooldown_ms: 600_000,
+        }
+    }
+
+    #[test]
+    fn fires_on_the_nth_event_in_window_then_continues() {
+        let s = spec(3, false);
+        let mut w = Windows::new(10);
+        assert_eq!(w.observe(&s, "a", 0, 1, None).0, Step::Counted);
+        assert_eq!(w.observe(&s, "a", 1_000, 2, None).0, Step::Counted);
+        assert_eq!(
+            w.observe(&s, "a", 2_000, 3, None).0,
+            Step::Fired { count: 3, first_ms: 0, evidence: vec![1, 2, 3] }
+        );
+        assert_eq!(w.observe(&s, "a", 3_000, 4, None).0, Step::Continued);
+    }
+
+    #[test]
+    fn events_outside_the_window_do_not_count() {
+        let s = spec(2, false);
+        let mut w = Windows::new(10);
+        w.observe(&s, "a", 0, 1, None);
+        assert_eq!(w.observe(&s, "a", 61_000, 2, None).0, Step::Counted);
+    }
+
+    #[test]
+    fn distinct_counts_values_not_events() {
+        let s = spec(2, true);
+        let mut w = Windows::new(10);
+        w.observe(&s, "a", 0, 1, Some("root".into()));
+        assert_eq!(w.observe(&s, "a", 1, 2, Some("root".into())).0, Step::Counted);
+        assert!(matches!(w.observe(&s, "a", 2, 3, Some("admin".into())).0, Step::Fired { count: 2, .. }));
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_key_cap() {
+        let s = spec(5, false);
+        let mut w = Windows::new(2);
+        assert!(!w.observe(&s, "a", 0, 1, None).1);
+        assert!(!w.observe(&s, "b", 0, 2, None).1);
+        assert!(w.observe(&s, "c", 0, 3, None).1);
+        assert_eq!(w.keys.len(), 2);
+    }
+}
