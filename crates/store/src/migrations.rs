@@ -1,0 +1,70 @@
+//! Versioned schema migrations, tracked in SQLite's `user_version`.
+//!
+//! Each entry runs once, in order, inside a transaction; a released entry is
+//! never edited, only followed by a new one. Twenty lines by hand instead of a
+//! migration crate keep us off that crate's rusqlite version lock-step.
+
+use rusqlite::Connection;
+
+/// Migration N (1-based) brings the schema to version N.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, alerts, API tokens.
+    "CREATE TABLE events (
+        id        INTEGER PRIMARY KEY,
+        ts        INTEGER NOT NULL,
+        ingested  INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        source_ip TEXT,
+        message   TEXT,
+        doc       TEXT NOT NULL
+    );
+    CREATE INDEX events_ts ON events(ts);
+    CREATE INDEX events_kind ON events(kind, id);
+    CREATE INDEX events_source_ip ON events(source_ip, id);
+
+    CREATE TABLE alerts (
+        id           TEXT PRIMARY KEY,
+        rule_id      TEXT NOT NULL,
+        severity     TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        entity_field TEXT NOT NULL,
+        entity_value TEXT NOT NULL,
+        count        INTEGER NOT NULL,
+        first_seen   INTEGER NOT NULL,
+        last_seen    INTEGER NOT NULL,
+        created      INTEGER NOT NULL,
+        updated      INTEGER NOT NULL,
+        doc          TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX alerts_status ON alerts(status, id);
+    CREATE INDEX alerts_rule ON alerts(rule_id, id);
+    CREATE INDEX alerts_severity ON alerts(severity, id);
+
+    CREATE TABLE tokens (
+        id      TEXT PRIMARY KEY,
+        name    TEXT NOT NULL,
+        role    TEXT NOT NULL,
+        salt    TEXT NOT NULL,
+        hash    TEXT NOT NULL,
+        created INTEGER NOT NULL
+    ) WITHOUT ROWID;",
+];
+
+/// The schema version this binary writes.
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to `LATEST`; refuses a database from a newer binary.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), rampart_core::StoreError> {
+    let backend = |e: rusqlite::Error| rampart_core::StoreError::Backend(e.to_string());
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
+    if current > LATEST {
+        return Err(rampart_core::StoreError::SchemaTooNew { found: current, known: LATEST });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction().map_err(backend)?;
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1).map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}

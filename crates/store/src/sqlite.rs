@@ -1,0 +1,434 @@
+//! `SqliteStore`: the embedded default store.
+//!
+//! WAL mode lets readers (the API) run beside the one writer. Writes go
+//! through one connection behind a mutex, in one transaction per call, so the
+//! pipeline's batching becomes SQLite's batching. With `synchronous=NORMAL`
+//! a committed transaction survives a crash of the process (the WAL is in the
+//! OS page cache); `durability = "full"` also survives a power cut.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rampart_core::config::Durability;
+use rampart_core::ecs::{Limits, decode_event, encode_event_string};
+use rampart_core::{
+    Alert, AlertQuery, AlertStatus, Event, EventQuery, Page, Role, SaveOutcome, Store, StoreError,
+    StoreStats, TokenRecord,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
+
+use crate::metrics::{EVENTS_PURGED, STORE_WRITE_SECONDS};
+use crate::migrations;
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "rampart.db";
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `data_dir/rampart.db` and migrates it.
+    pub fn open(data_dir: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Backend(format!("cannot create data directory {}: {e}", data_dir.display()))
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let mut writer = Connection::open(&path).map_err(backend)?;
+        writer.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        writer.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        let sync = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        writer.pragma_update(None, "synchronous", sync).map_err(backend)?;
+        migrations::migrate(&mut writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(backend)?;
+            reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    fn write<T>(&self, op: &'static str, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let out = f(&mut conn);
+        metrics::histogram!(STORE_WRITE_SECONDS, "op" => op).record(started.elapsed().as_secs_f64());
+        out
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+}
+
+/// Stored documents were validated on the way in; read them back leniently.
+fn stored_limits() -> Limits {
+    Limits {
+        max_message_bytes: usize::MAX,
+        max_field_bytes: usize::MAX,
+        max_fields: usize::MAX,
+        ..Limits::default()
+    }
+}
+
+fn event_from_row(id: i64, ingested: i64, doc: &str) -> Result<Event, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt { id: format!("event {id}"), reason };
+    let value = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
+    let mut event = decode_event(value, &stored_limits(), ingested).map_err(|e| corrupt(e.to_string()))?;
+    event.extra.remove("id");
+    event.id = Some(id);
+    event.ingested_ms = ingested;
+    Ok(event)
+}
+
+fn alert_from_row(id: &str, status: &str, doc: &str) -> Result<Alert, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt { id: format!("alert {id}"), reason };
+    let mut alert: Alert = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
+    // The column is the truth: people change status without rewriting the doc.
+    alert.status = AlertStatus::parse(status).ok_or_else(|| corrupt(format!("unknown status {status:?}")))?;
+    Ok(alert)
+}
+
+impl Store for SqliteStore {
+    fn append_events(&self, events: &mut [Event]) -> Result<(), StoreError> {
+        self.write("events", |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO events (ts, ingested, kind, source_ip, message, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(backend)?;
+                for event in events.iter_mut() {
+                    let doc = encode_event_string(event);
+                    insert
+                        .execute(params![
+                            event.timestamp_ms,
+                            event.ingested_ms,
+                            event.kind.as_str(),
+                            event.source.ip.map(|ip| ip.to_string()),
+                            event.message.as_deref(),
+                            doc,
+                        ])
+                        .map_err(backend)?;
+                    event.id = Some(tx.last_insert_rowid());
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    fn events(&self, q: &EventQuery) -> Result<Page<Event>, StoreError> {
+        let mut sql = String::from("SELECT id, ingested, doc FROM events WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(since) = q.since_ms {
+            sql.push_str(" AND ts >= ?");
+            args.push(since.into());
+        }
+        if let Some(until) = q.until_ms {
+            sql.push_str(" AND ts < ?");
+            args.push(until.into());
+        }
+        if let Some(kind) = q.kind {
+            sql.push_str(" AND kind = ?");
+            args.push(kind.as_str().to_owned().into());
+        }
+        if let Some(ip) = q.source_ip {
+            sql.push_str(" AND source_ip = ?");
+            args.push(ip.to_string().into());
+        }
+        if let Some(text) = &q.text {
+            // LIKE is case-insensitive for ASCII; escape its wildcards in user text.
+            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            sql.push_str(" AND message LIKE ? ESCAPE '\\'");
+            args.push(format!("%{escaped}%").into());
+        }
+        if let Some(before) = q.before_id {
+            sql.push_str(" AND id < ?");
+            args.push(before.into());
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        let limit = q.limit.max(1);
+        args.push((limit as i64 + 1).into());
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                })
+                .map_err(backend)?;
+            let mut items = Vec::new();
+            for row in rows {
+                let (id, ingested, doc) = row.map_err(backend)?;
+                items.push(event_from_row(id, ingested, &doc)?);
+            }
+            let next_cursor = page_cursor(&mut items, limit, |e| e.id.unwrap_or(0).to_string());
+            Ok(Page { items, next_cursor })
+        })
+    }
+
+    fn save_alerts(&self, alerts: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
+        self.write("alerts", |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let mut outcomes = Vec::with_capacity(alerts.len());
+            {
+                let mut status_of = tx.prepare_cached("SELECT status FROM alerts WHERE id = ?1").map_err(backend)?;
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO alerts (id, rule_id, severity, status, entity_field, entity_value, count,
+                                             first_seen, last_seen, created, updated, doc)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    )
+                    .map_err(backend)?;
+                let mut update = tx
+                    .prepare_cached(
+                        "UPDATE alerts SET severity = ?2, count = ?3, first_seen = ?4, last_seen = ?5,
+                                           updated = ?6, doc = ?7 WHERE id = ?1",
+                    )
+                    .map_err(backend)?;
+                for alert in alerts {
+                    let doc = serde_json::to_string(alert)
+                        .map_err(|e| StoreError::Backend(format!("cannot encode alert: {e}")))?;
+                    let status: Option<String> =
+                        status_of.query_row([&alert.id], |r| r.get(0)).optional().map_err(backend)?;
+                    let outcome = match status.as_deref() {
+                        None => {
+                            insert
+                                .execute(params![
+                                    alert.id,
+                                    alert.rule_id,
+                                    alert.severity.as_str(),
+                                    alert.status.as_str(),
+                                    alert.entity.field,
+                                    alert.entity.value,
+                                    alert.count as i64,
+                                    alert.first_seen_ms,
+                                    alert.last_seen_ms,
+                                    alert.created_ms,
+                                    alert.updated_ms,
+                                    doc,
+                                ])
+                                .map_err(backend)?;
+                            SaveOutcome::Inserted
+                        }
+                        Some("resolved") => SaveOutcome::AlreadyResolved,
+                        Some(_) => {
+                            update
+                                .execute(params![
+                                    alert.id,
+                                    alert.severity.as_str(),
+                                    alert.count as i64,
+                                    alert.first_seen_ms,
+                                    alert.last_seen_ms,
+                                    alert.updated_ms,
+                                    doc,
+                                ])
+                                .map_err(backend)?;
+                            SaveOutcome::Updated
+                        }
+                    };
+                    outcomes.push(outcome);
+                }
+            }
+            tx.commit().map_err(backend)?;
+            Ok(outcomes)
+        })
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
+        self.read(|conn| {
+            let row: Option<(String, String)> = conn
+                .prepare_cached("SELECT status, doc FROM alerts WHERE id = ?1")
+                .map_err(backend)?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(backend)?;
+            row.map(|(status, doc)| alert_from_row(id, &status, &doc)).transpose()
+        })
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Page<Alert>, StoreError> {
+        let mut sql = String::from("SELECT id, status, doc FROM alerts WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(status) = q.status {
+            sql.push_str(" AND status = ?");
+            args.push(status.as_str().to_owned().into());
+        }
+        if let Some(severity) = q.severity {
+            sql.push_str(" AND severity = ?");
+            args.push(severity.as_str().to_owned().into());
+        }
+        if let Some(rule) = &q.rule_id {
+            sql.push_str(" AND rule_id = ?");
+            args.push(rule.clone().into());
+        }
+        if let Some(before) = &q.before_id {
+            sql.push_str(" AND id < ?");
+            args.push(before.clone().into());
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        let limit = q.limit.max(1);
+        args.push((limit as i64 + 1).into());
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })
+                .map_err(backend)?;
+            let mut items = Vec::new();
+            for row in rows {
+                let (id, status, doc) = row.map_err(backend)?;
+                items.push(alert_from_row(&id, &status, &doc)?);
+            }
+            let next_cursor = page_cursor(&mut items, limit, |a| a.id.clone());
+            Ok(Page { items, next_cursor })
+        })
+    }
+
+    fn set_alert_status(&self, id: &str, status: AlertStatus) -> Result<Option<Alert>, StoreError> {
+        let now = rampart_core::time::now_ms();
+        self.write("alerts", |conn| {
+            let changed = conn
+                .execute("UPDATE alerts SET status = ?2, updated = ?3 WHERE id = ?1", params![id, status.as_str(), now])
+                .map_err(backend)?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            let (status, doc): (String, String) = conn
+                .query_row("SELECT status, doc FROM alerts WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(backend)?;
+            let mut alert = alert_from_row(id, &status, &doc)?;
+            alert.updated_ms = now;
+            Ok(Some(alert))
+        })
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.read(|conn| {
+            let mut stats = StoreStats::default();
+            let group = |sql: &str| -> Result<Vec<(String, u64)>, StoreError> {
+                let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(backend)?;
+                rows.map(|r| r.map(|(k, n)| (k, n.max(0) as u64)).map_err(backend)).collect()
+            };
+            for (kind, n) in group("SELECT kind, COUNT(*) FROM events GROUP BY kind")? {
+                stats.events_total += n;
+                stats.events_by_kind.insert(kind, n);
+            }
+            for (severity, n) in group("SELECT severity, COUNT(*) FROM alerts GROUP BY severity")? {
+                stats.alerts_total += n;
+                stats.alerts_by_severity.insert(severity, n);
+            }
+            for (status, n) in group("SELECT status, COUNT(*) FROM alerts GROUP BY status")? {
+                stats.alerts_by_status.insert(status, n);
+            }
+            Ok(stats)
+        })
+    }
+
+    fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        // Small chunks keep each write transaction short, so ingest never
+        // waits long behind the sweep.
+        let mut total = 0u64;
+        loop {
+            let deleted = self.write("purge", |conn| {
+                conn.execute(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ?1 LIMIT 5000)",
+                    [cutoff_ms],
+                )
+                .map_err(backend)
+            })?;
+            total += deleted as u64;
+            if deleted < 5000 {
+                break;
+            }
+        }
+        metrics::counter!(EVENTS_PURGED).increment(total);
+        Ok(total)
+    }
+
+    fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.write("tokens", |conn| {
+            conn.execute(
+                "INSERT INTO tokens (id, name, role, salt, hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![token.id, token.name, token.role.as_str(), token.salt, token.hash, token.created_ms],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+    }
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.read(|conn| {
+            let row = conn
+                .prepare_cached("SELECT id, name, role, salt, hash, created FROM tokens WHERE id = ?1")
+                .map_err(backend)?
+                .query_row([id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .optional()
+                .map_err(backend)?;
+            row.map(|(id, name, role, salt, hash, created_ms)| {
+                let role = Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt { id: format!("token {id}"), reason: format!("unknown role {role:?}") })?;
+                Ok(TokenRecord { id, name, role, salt, hash, created_ms })
+            })
+            .transpose()
+        })
+    }
+
+    fn token_count(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(backend)
+        })
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+    }
+}
+
+/// Trims the look-ahead row and returns the cursor for the next page.
+fn page_cursor<T>(items: &mut Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(cursor_of)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;
