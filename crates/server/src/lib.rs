@@ -1,1 +1,52 @@
-//! placeholder
+//! Rampart's HTTP API.
+//!
+//! `router(state)` builds the whole axum app; the binary only binds and
+//! serves it, and tests call it directly with `oneshot`. Handlers are thin:
+//! extract, call core or the store, map the result. Errors become JSON
+//! bodies that name the field at fault.
+
+mod alerts;
+pub mod auth;
+mod error;
+mod events;
+mod health;
+pub mod metrics;
+mod openapi;
+mod params;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The complete application: `/api/v1/*` behind token auth, plus the
+/// unauthenticated operational endpoints `/healthz`, `/readyz`, `/metrics`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/events", post(events::ingest).get(events::list))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
+        .route("/stats", get(health::stats))
+        .route("/openapi.json", get(openapi::document))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(error::not_found)
+        // Ingest enforces its own, configurable limit and answers 400.
+        .layer(DefaultBodyLimit::disable())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

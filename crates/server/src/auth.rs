@@ -1,0 +1,116 @@
+//! API tokens: issuing, storing only a salted hash, and checking requests.
+//!
+//! A token reads `rmp_<id>_<secret>`: the id finds the stored record, and
+//! the secret is checked against SHA-256(salt ‖ secret). Tokens are 192-bit
+//! random, so a fast hash is enough: there is nothing to brute-force that a
+//! slow password hash would protect. A token given through
+//! `RAMPART_ADMIN_TOKEN` may have any shape; it is stored under a fixed id
+//! and hashed whole.
+
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use rampart_core::{Role, Store, StoreError, TokenRecord};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const PREFIX: &str = "rmp_";
+/// The record id of a token supplied through `RAMPART_ADMIN_TOKEN`.
+pub const ENV_TOKEN_ID: &str = "env-admin";
+
+fn random_hex(bytes: usize) -> Result<String, StoreError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| StoreError::Backend(format!("no randomness: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+fn digest(salt: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update(secret.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Creates and stores a new token; returns the only copy of its text.
+pub fn issue_token(store: &dyn Store, name: &str, role: Role) -> Result<String, StoreError> {
+    let id = random_hex(8)?;
+    let secret = random_hex(24)?;
+    store_token(store, &id, name, role, &secret)?;
+    Ok(format!("{PREFIX}{id}_{secret}"))
+}
+
+/// Stores an operator-chosen admin token (from `RAMPART_ADMIN_TOKEN`).
+pub fn adopt_admin_token(store: &dyn Store, token: &str) -> Result<(), StoreError> {
+    store_token(store, ENV_TOKEN_ID, "admin (RAMPART_ADMIN_TOKEN)", Role::Admin, token)
+}
+
+fn store_token(store: &dyn Store, id: &str, name: &str, role: Role, secret: &str) -> Result<(), StoreError> {
+    let salt = random_hex(16)?;
+    let record = TokenRecord {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        role,
+        hash: digest(&salt, secret),
+        salt,
+        created_ms: rampart_core::time::now_ms(),
+    };
+    store.add_token(&record)
+}
+
+/// The role of a presented token, or `None` if it is not valid.
+pub fn verify(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreError> {
+    let (id, secret) = match presented.strip_prefix(PREFIX).and_then(|rest| rest.split_once('_')) {
+        Some((id, secret)) => (id, secret),
+        None => (ENV_TOKEN_ID, presented),
+    };
+    let record = match store.token(id)? {
+        Some(record) => record,
+        // An `rmp_`-shaped env token is still checked whole.
+        None if id != ENV_TOKEN_ID => return verify_env(store, presented),
+        None => return Ok(None),
+    };
+    if constant_time_eq(&digest(&record.salt, secret), &record.hash) {
+        return Ok(Some(record.role));
+    }
+    if id != ENV_TOKEN_ID {
+        return verify_env(store, presented);
+    }
+    Ok(None)
+}
+
+fn verify_env(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreError> {
+    Ok(store
+        .token(ENV_TOKEN_ID)?
+        .filter(|r| constant_time_eq(&digest(&r.salt, presented), &r.hash))
+        .map(|r| r.role))
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Middleware on `/api/v1`: 401 without a valid token; 403 when a reader
+/// token tries anything but GET or HEAD.
+pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+        .ok_or(ApiError::Unauthorized)?;
+    let store = state.store.clone();
+    let role = tokio::task::spawn_blocking(move || verify(store.as_ref(), &presented))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .ok_or(ApiError::Unauthorized)?;
+    let read_only = matches!(*request.method(), Method::GET | Method::HEAD);
+    if role == Role::Reader && !read_only {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(next.run(request).await)
+}

@@ -1,0 +1,79 @@
+//! `ApiError`: every failure a handler can return, as an HTTP response.
+//!
+//! 4xx answers carry a JSON body naming the field (and batch line) at fault;
+//! 5xx answers say only that something went wrong, and the detail is logged.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rampart_core::{EventError, StoreError};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { field: String, line: Option<usize>, message: String },
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("this token may only read")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let field = field.into();
+        let message = format!("field `{field}`: {}", message.into());
+        ApiError::BadRequest { field, line: None, message }
+    }
+}
+
+impl From<EventError> for ApiError {
+    fn from(e: EventError) -> ApiError {
+        ApiError::BadRequest { message: e.to_string(), field: e.field, line: e.line }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            ApiError::BadRequest { field, line, message } => {
+                (StatusCode::BAD_REQUEST, json!({"error": message, "field": field, "line": line}))
+            }
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"error": self.to_string()})),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, json!({"error": self.to_string()})),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({"error": self.to_string()})),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": self.to_string()})),
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "Request failed.");
+                (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "something went wrong; see the server log"}))
+            }
+        };
+        let mut response = (status, Json(body)).into_response();
+        match self {
+            ApiError::Unavailable(_) => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Unauthorized => {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound("route".into())
+}

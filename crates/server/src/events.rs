@@ -1,0 +1,121 @@
+//! `POST /api/v1/events` (ingest) and `GET /api/v1/events` (query).
+//!
+//! Ingest is all or nothing: the whole batch is validated before anything is
+//! queued, and the answer waits for the store's commit, so a 200 means the
+//! events survive a crash ("acknowledged" in docs/ARCHITECTURE.md).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::extract::{Query, Request, State};
+use axum::http::header;
+use rampart_core::ecs::{BatchFormat, decode_batch, encode_event};
+use rampart_core::{EventKind, EventQuery, IngestQueueError};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::metrics::{EVENTS_INGESTED, INPUTS_REJECTED};
+use crate::params::Params;
+use crate::state::AppState;
+
+/// Bodies above this are decoded off the async workers.
+const INLINE_DECODE_BYTES: usize = 64 * 1024;
+
+fn reject(reason: &'static str, error: ApiError) -> ApiError {
+    metrics::counter!(INPUTS_REJECTED, "reason" => reason).increment(1);
+    error
+}
+
+fn batch_format(request: &Request) -> Result<BatchFormat, ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match content_type.as_deref() {
+        Some("application/json") => Ok(BatchFormat::Json),
+        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl" | "application/x-jsonlines") => {
+            Ok(BatchFormat::Ndjson)
+        }
+        other => Err(reject(
+            "content_type",
+            ApiError::bad(
+                "content-type",
+                format!(
+                    "{} is not accepted; send application/json (an object or an array) or application/x-ndjson",
+                    other.map_or("a missing content type".to_owned(), |c| format!("{c:?}"))
+                ),
+            ),
+        )),
+    }
+}
+
+pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+    let format = batch_format(&request)?;
+    let limit = state.limits.max_batch_bytes;
+    let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        reject("too_large", ApiError::bad("batch", format!("body exceeds the limit of {limit} bytes")))
+    })?;
+    let limits = state.limits;
+    let now = rampart_core::time::now_ms();
+    let decoded = if body.len() <= INLINE_DECODE_BYTES {
+        decode_batch(&body, format, &limits, now)
+    } else {
+        tokio::task::spawn_blocking(move || decode_batch(&body, format, &limits, now))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
+    let events = decoded.map_err(|e| {
+        let reason = match e.field.as_str() {
+            "batch" => "batch_limit",
+            "body" => "invalid_json",
+            _ => "invalid_field",
+        };
+        reject(reason, e.into())
+    })?;
+
+    let mut by_kind: BTreeMap<EventKind, u64> = BTreeMap::new();
+    for e in &events {
+        *by_kind.entry(e.kind).or_default() += 1;
+    }
+    let count = events.len();
+    let reply = state.ingest.send(events, "http", state.enqueue_timeout).await.map_err(|e| match e {
+        IngestQueueError::Full => reject("queue_full", ApiError::Unavailable("ingest queue is full; retry later".into())),
+        IngestQueueError::Closed => reject("shutting_down", ApiError::Unavailable("server is shutting down".into())),
+    })?;
+    let ids = reply
+        .await
+        .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
+        .map_err(ApiError::Internal)?;
+    for (kind, n) in by_kind {
+        metrics::counter!(EVENTS_INGESTED, "kind" => kind.as_str(), "source" => "http").increment(n);
+    }
+    Ok(Json(json!({
+        "accepted": count,
+        "first_id": ids.first(),
+        "last_id": ids.last(),
+    })))
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::new(raw, &["since", "until", "kind", "source.ip", "text", "limit", "cursor"])?;
+    let query = EventQuery {
+        since_ms: p.parse("since", "RFC 3339 or epoch milliseconds", rampart_core::time::parse_flexible)?,
+        until_ms: p.parse("until", "RFC 3339 or epoch milliseconds", rampart_core::time::parse_flexible)?,
+        kind: p.parse("kind", "an ECS event.kind such as event or metric", EventKind::parse)?,
+        source_ip: p.parse("source.ip", "an IP address", |t| t.parse().ok())?,
+        text: p.text("text").map(str::to_owned),
+        before_id: p.parse("cursor", "a cursor from a previous page", |t| t.parse().ok())?,
+        limit: p.limit()?,
+    };
+    let store = state.store.clone();
+    let page = tokio::task::spawn_blocking(move || store.events(&query))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let events: Vec<Value> = page.items.iter().map(encode_event).collect();
+    Ok(Json(json!({ "events": events, "next_cursor": page.next_cursor })))
+}
+

@@ -1,0 +1,44 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rampart_core::{IngestSender, Limits, RateMeter, Store};
+
+/// Renders the Prometheus text exposition on demand.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub ingest: IngestSender,
+    pub limits: Limits,
+    /// How long ingest waits for queue room before answering 503.
+    pub enqueue_timeout: Duration,
+    pub rate: Arc<RateMeter>,
+    pub metrics: MetricsRender,
+    ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        ingest: IngestSender,
+        limits: Limits,
+        enqueue_timeout: Duration,
+        rate: Arc<RateMeter>,
+        metrics: MetricsRender,
+    ) -> AppState {
+        AppState { store, ingest, limits, enqueue_timeout, rate, metrics, ready: Arc::new(AtomicBool::new(true)) }
+    }
+
+    /// Marks the node as draining: `/readyz` answers 503 from now on.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+}
