@@ -26,7 +26,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
-pub use state::AppState;
+pub use state::{AppState, MetricsRender};
 
 /// The complete application: `/api/v1/*` behind token auth, plus the
 /// unauthenticated operational endpoints `/healthz`, `/readyz`, `/metrics`.

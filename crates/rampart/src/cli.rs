@@ -1,0 +1,166 @@
+//! The command line, declared with clap's derive API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Rampart: real-time intrusion detection and prevention for Linux servers.
+///
+/// Start with `rampart serve`: it needs no configuration, listens on
+/// 127.0.0.1:8080 and keeps its data in ./rampart-data.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// A TOML configuration file (also RAMPART_CONFIG). Every key can be
+    /// overridden by a RAMPART_* environment variable, e.g.
+    /// RAMPART_STORE__RETENTION_DAYS=30 for store.retention_days.
+    #[arg(long, global = true, env = "RAMPART_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log filter, e.g. `debug` or `rampart=debug,tower_http=info`; RUST_LOG wins when set.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the all-in-one node: HTTP ingest, detection, alerts, store and API.
+    Serve(ServeArgs),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Work with detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Measure throughput and latency (see docs/PERFORMANCE.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Print the version.
+    Version,
+}
+
+/// Flags that override the main configuration keys.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Overrides {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory for the store and tokens [default: ./rampart-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A directory of extra rule files (*.yaml).
+    #[arg(long, value_name = "DIR")]
+    pub rules_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (file, environment and flags applied) as TOML.
+    Print(ConfigPrintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigPrintArgs {
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it (it is shown only this once).
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// A name to recognise the token by.
+    #[arg(long)]
+    pub name: String,
+    /// What the token may do.
+    #[arg(long, value_enum, default_value = "reader")]
+    pub role: RoleArg,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Read events, alerts and stats.
+    Reader,
+    /// Everything, including ingest and alert changes.
+    Admin,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run rules over a sample of ECS events (NDJSON) and print which fire.
+    Test(RulesTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// Directory of rule files (*.yaml, *.yml).
+    pub rules_dir: PathBuf,
+    /// Events, one ECS JSON object per line.
+    pub sample: PathBuf,
+    /// Also run the built-in rules.
+    #[arg(long)]
+    pub builtin: bool,
+    /// Print alerts as JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Events per second through detect → store on one core, in batches.
+    Pipeline(BenchPipelineArgs),
+    /// Ingest-to-alert latency over real HTTP at a fixed event rate.
+    Latency(BenchLatencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPipelineArgs {
+    /// Events to push through.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// Events per batch (one store transaction each).
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLatencyArgs {
+    /// Events per second to send.
+    #[arg(long, default_value_t = 10_000)]
+    pub rate: u32,
+    /// How long to send for.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u32,
+    /// HTTP requests per second (the rate is split across them).
+    #[arg(long, default_value_t = 100)]
+    pub requests_per_second: u32,
+}

@@ -1,0 +1,50 @@
+//! One module per subcommand; `run` dispatches.
+
+mod bench;
+mod rules;
+mod serve;
+mod token;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rampart_core::config::LogConfig;
+
+use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, Overrides, RulesCommand, TokenCommand};
+use crate::{logging, settings};
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve(args) => {
+            let config = settings::load(&cli, &args.overrides)?;
+            logging::init(&config.log)?;
+            serve::run(config)
+        }
+        Command::Config(ConfigCommand::Print(args)) => {
+            let config = settings::load(&cli, &args.overrides)?;
+            print!("{}", toml::to_string_pretty(&config).context("cannot render the configuration")?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create(args)) => {
+            let config = settings::load(&cli, &args.overrides)?;
+            token::create(&config, args)
+        }
+        Command::Rules(RulesCommand::Test(args)) => {
+            let config = settings::load(&cli, &Overrides::default())?;
+            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            rules::test(args)
+        }
+        Command::Bench(which) => {
+            let config = settings::load(&cli, &Overrides::default())?;
+            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            match which {
+                BenchCommand::Pipeline(args) => bench::pipeline(args),
+                BenchCommand::Latency(args) => bench::latency(args),
+            }
+        }
+        Command::Version => {
+            println!("rampart {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

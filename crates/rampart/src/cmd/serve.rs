@@ -1,0 +1,228 @@
+//! `rampart serve`: wires store, pipeline, sinks and API into a running node.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rampart_core::config::{Config, DeliveryConfig, SinksConfig};
+use rampart_core::{Alert, Detector, IngestSender, RateMeter, Store, ingest_queue};
+use rampart_detect::{Aggregator, RuleEngine, load_rules};
+use rampart_respond::{Notifier, NotifierHandle, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client, spawn_sink};
+use rampart_server::{AppState, MetricsRender, auth, router};
+use rampart_store::SqliteStore;
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::telemetry;
+
+pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rampart-worker")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let metrics = telemetry::install()?;
+        let node = Node::start(config, metrics, true).await?;
+        shutdown_signal().await;
+        tracing::info!("Shutting down: draining queues.");
+        node.stop().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A running all-in-one node.
+pub struct Node {
+    pub addr: SocketAddr,
+    /// Every alert as it is saved (the live feed).
+    pub live: broadcast::Sender<Alert>,
+    state: AppState,
+    ingest: IngestSender,
+    stop_server: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    pipeline: Pipeline,
+    notifier: Arc<NotifierHandle>,
+    retention: JoinHandle<()>,
+}
+
+impl Node {
+    pub async fn start(config: Config, metrics: MetricsRender, announce_token: bool) -> anyhow::Result<Node> {
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&config.data_dir, config.store.durability)
+                .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?,
+        );
+        bootstrap_admin_token(store.as_ref(), announce_token)?;
+
+        let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("cannot load rules: {e}"))?;
+        tracing::info!(rules = rules.len(), "Rules loaded.");
+        let detectors: Vec<Box<dyn Detector>> =
+            vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
+        let aggregator =
+            Aggregator::new(config.alerts.dedup_window_secs, config.alerts.max_evidence, config.alerts.max_open);
+
+        let notifier = Arc::new(
+            Notifier {
+                delay: Duration::from_millis(config.alerts.notify_delay_ms),
+                renotify: Duration::from_secs(config.alerts.renotify_interval_secs),
+            }
+            .spawn(build_sinks(&config.sinks)?, 16_384),
+        );
+        let (live, _) = broadcast::channel(4_096);
+        let on_alert = {
+            let (notifier, live) = (notifier.clone(), live.clone());
+            Box::new(move |alert: &Alert| {
+                notifier.notify(alert.clone());
+                let _ = live.send(alert.clone());
+            })
+        };
+
+        let rate = Arc::new(RateMeter::default());
+        let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
+        let pipeline = Pipeline::start(
+            &PipelineConfig {
+                max_commit_events: config.store.max_commit_events,
+                detect_queue_capacity: config.detect.queue_capacity,
+            },
+            store.clone(),
+            ingest_rx,
+            detectors,
+            aggregator,
+            rate.clone(),
+            on_alert,
+        )
+        .context("cannot start the pipeline threads")?;
+        let retention = tokio::spawn(retention_sweep(
+            store.clone(),
+            config.store.retention_days,
+            Duration::from_secs(config.store.retention_interval_secs.max(1)),
+        ));
+
+        let state = AppState::new(
+            store,
+            ingest.clone(),
+            config.ingest.limits(),
+            Duration::from_millis(config.ingest.enqueue_timeout_ms),
+            rate,
+            metrics,
+        );
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr().context("no local address")?;
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), "Rampart is listening.");
+        Ok(Node { addr, live, state, ingest, stop_server, server, pipeline, notifier, retention })
+    }
+
+    /// Stops taking requests, drains both queues, flushes sinks.
+    pub async fn stop(self) {
+        let Node { state, ingest, stop_server, server, pipeline, notifier, retention, .. } = self;
+        state.set_ready(false);
+        let _ = stop_server.send(());
+        match server.await {
+            Ok(Err(error)) => tracing::error!(%error, "HTTP server failed."),
+            Err(error) => tracing::error!(%error, "HTTP server task failed."),
+            Ok(Ok(())) => {}
+        }
+        retention.abort();
+        // With every sender gone, the writer drains the queue and stops, then detection.
+        drop(state);
+        drop(ingest);
+        if tokio::task::spawn_blocking(move || pipeline.join()).await.is_err() {
+            tracing::error!("Pipeline did not stop cleanly.");
+        }
+        match Arc::try_unwrap(notifier) {
+            Ok(notifier) => notifier.shutdown().await,
+            Err(_) => tracing::warn!("Notifier still shared at shutdown; pending notifications may be lost."),
+        }
+        tracing::info!("Rampart stopped.");
+    }
+}
+
+/// On the very first start, creates the admin token: the operator's own
+/// (`RAMPART_ADMIN_TOKEN`) or a fresh one printed once to stderr.
+fn bootstrap_admin_token(store: &dyn Store, announce: bool) -> anyhow::Result<()> {
+    if store.token_count()? > 0 {
+        return Ok(());
+    }
+    match std::env::var("RAMPART_ADMIN_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => {
+            auth::adopt_admin_token(store, token.trim())?;
+            tracing::info!("Admin token taken from RAMPART_ADMIN_TOKEN.");
+        }
+        _ => {
+            let token = auth::issue_token(store, "admin", rampart_core::Role::Admin)?;
+            if announce {
+                eprintln!(
+                    "\nCreated the admin API token. It is shown only this once; keep it safe:\n\n    {token}\n\n\
+                     Use it as `Authorization: Bearer <token>`. More: rampart token create --name NAME --role reader|admin\n"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build_sinks(config: &SinksConfig) -> anyhow::Result<Vec<SinkWorker>> {
+    let mut sinks = Vec::new();
+    if config.stdout {
+        sinks.push(spawn_sink(Arc::new(StdoutSink::default()), config.queue_capacity, DeliveryConfig::default()));
+    }
+    if config.slack.is_some() || !config.webhooks.is_empty() {
+        let client = http_client().map_err(anyhow::Error::msg)?;
+        if let Some(slack) = &config.slack {
+            let sink = Arc::new(SlackSink::new(slack.webhook_url.clone(), client.clone()));
+            sinks.push(spawn_sink(sink, config.queue_capacity, slack.delivery.clone()));
+        }
+        for hook in &config.webhooks {
+            let sink = Arc::new(WebhookSink::new(hook.name.clone(), hook.url.clone(), hook.headers.clone(), client.clone()));
+            sinks.push(spawn_sink(sink, config.queue_capacity, hook.delivery.clone()));
+        }
+    }
+    Ok(sinks)
+}
+
+async fn retention_sweep(store: Arc<dyn Store>, days: u32, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let cutoff = rampart_core::time::now_ms() - i64::from(days) * 86_400_000;
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.purge_events_before(cutoff)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(deleted = n, days, "Retention sweep deleted old events."),
+            Ok(Err(error)) => tracing::error!(%error, "Retention sweep failed."),
+            Err(error) => tracing::error!(%error, "Retention sweep task failed."),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
