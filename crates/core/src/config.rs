@@ -148,12 +148,7 @@ pub struct DetectConfig {
 
 impl Default for DetectConfig {
     fn default() -> DetectConfig {
-        DetectConfig {
-            builtin_rules: true,
-            rules_dir: None,
-            max_keys_per_rule: 100_000,
-            queue_capacity: 64,
-        }
+        DetectConfig { builtin_rules: true, rules_dir: None, max_keys_per_rule: 100_000, queue_capacity: 64 }
     }
 }
 

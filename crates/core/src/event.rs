@@ -93,23 +93,11 @@ pub enum Body {
     /// A sample of named gauges or rates, e.g. `metrics.cpu.total.pct`.
     Metrics(BTreeMap<String, f64>),
     /// A log record: `log.level`, `log.file.path`, `event.original`.
-    Log {
-        level: Option<String>,
-        file_path: Option<String>,
-        original: Option<String>,
-    },
+    Log { level: Option<String>, file_path: Option<String>, original: Option<String> },
     /// An HTTP exchange beyond the envelope's method, URL and status.
-    Http {
-        version: Option<String>,
-        request_bytes: Option<u64>,
-        response_bytes: Option<u64>,
-        referrer: Option<String>,
-    },
+    Http { version: Option<String>, request_bytes: Option<u64>, response_bytes: Option<u64>, referrer: Option<String> },
     /// A network flow record with named numeric features (`flow.features.*`).
-    Flow {
-        transport: Option<String>,
-        features: BTreeMap<String, f64>,
-    },
+    Flow { transport: Option<String>, features: BTreeMap<String, f64> },
     /// A process snapshot beyond the envelope's pid and name.
     Process {
         command_line: Option<String>,
@@ -185,9 +173,7 @@ impl FieldValue<'_> {
             FieldValue::List(_) => None,
             FieldValue::Json(v) => match v {
                 serde_json::Value::String(s) => Some(Cow::Borrowed(s)),
-                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
-                    Some(Cow::Owned(v.to_string()))
-                }
+                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Some(Cow::Owned(v.to_string())),
                 _ => None,
             },
         }
@@ -210,11 +196,7 @@ fn s(value: &Option<String>) -> Option<FieldValue<'_>> {
 }
 
 fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        format!("{}", n as i64)
-    } else {
-        n.to_string()
-    }
+    if n.fract() == 0.0 && n.abs() < 9.0e15 { format!("{}", n as i64) } else { n.to_string() }
 }
 
 impl Event {
@@ -296,16 +278,14 @@ impl Event {
                     features.get(key).copied().map(FieldValue::Num)
                 }
             },
-            Body::Process { command_line, start_ms, cpu_pct, rss_bytes, parent_pid } => {
-                match name {
-                    "process.command_line" => s(command_line),
-                    "process.start" => start_ms.map(|v| FieldValue::Num(v as f64)),
-                    "process.cpu.pct" => cpu_pct.map(FieldValue::Num),
-                    "process.memory.rss" => rss_bytes.map(|v| FieldValue::Num(v as f64)),
-                    "process.parent.pid" => parent_pid.map(|v| FieldValue::Num(f64::from(v))),
-                    _ => None,
-                }
-            }
+            Body::Process { command_line, start_ms, cpu_pct, rss_bytes, parent_pid } => match name {
+                "process.command_line" => s(command_line),
+                "process.start" => start_ms.map(|v| FieldValue::Num(v as f64)),
+                "process.cpu.pct" => cpu_pct.map(FieldValue::Num),
+                "process.memory.rss" => rss_bytes.map(|v| FieldValue::Num(v as f64)),
+                "process.parent.pid" => parent_pid.map(|v| FieldValue::Num(f64::from(v))),
+                _ => None,
+            },
         }
     }
 }

@@ -23,6 +23,4 @@ pub use ecs::{EventError, Limits};
 pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
 pub use rate::RateMeter;
 pub use sink::{BoxFuture, Sink, SinkError};
-pub use store::{
-    AlertQuery, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats, TokenRecord,
-};
+pub use store::{AlertQuery, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats, TokenRecord};

@@ -61,10 +61,7 @@ mod tests {
 
     #[test]
     fn honours_offsets() {
-        assert_eq!(
-            parse_rfc3339("2023-11-14T23:13:20.123+01:00"),
-            Some(1_700_000_000_123)
-        );
+        assert_eq!(parse_rfc3339("2023-11-14T23:13:20.123+01:00"), Some(1_700_000_000_123));
     }
 
     #[test]

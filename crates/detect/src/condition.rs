@@ -103,10 +103,7 @@ pub(crate) type CompileError = (String, String);
 impl ConditionSpec {
     pub(crate) fn compile(self, path: &str) -> Result<Condition, CompileError> {
         let err = |key: &str, reason: String| Err((join(path, key), reason));
-        let groups = [self.all.is_some(), self.any.is_some(), self.not.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let groups = [self.all.is_some(), self.any.is_some(), self.not.is_some()].iter().filter(|b| **b).count();
         let ops = [
             self.equals.is_some(),
             self.one_of.is_some(),
@@ -142,7 +139,9 @@ impl ConditionSpec {
         if ops != 1 {
             return err(
                 "field",
-                format!("`{field}` needs exactly one operator (equals, in, contains, starts_with, ends_with, regex, cidr, gt, gte, lt, lte, exists); found {ops}"),
+                format!(
+                    "`{field}` needs exactly one operator (equals, in, contains, starts_with, ends_with, regex, cidr, gt, gte, lt, lte, exists); found {ops}"
+                ),
             );
         }
         let fold = self.case_insensitive;
@@ -151,11 +150,7 @@ impl ConditionSpec {
             if fold { Test::EqualsFold(v.to_lowercase()) } else { Test::Equals(v) }
         } else if let Some(vs) = self.one_of {
             let vs: Vec<String> = vs.into_iter().map(Scalar::into_text).collect();
-            if fold {
-                Test::InFold(vs.iter().map(|v| v.to_lowercase()).collect())
-            } else {
-                Test::In(vs)
-            }
+            if fold { Test::InFold(vs.iter().map(|v| v.to_lowercase()).collect()) } else { Test::In(vs) }
         } else if let Some(v) = self.contains {
             if fold { Test::ContainsFold(v.to_lowercase()) } else { Test::Contains(v) }
         } else if let Some(v) = self.starts_with {
@@ -204,11 +199,7 @@ fn compile_list(items: Vec<ConditionSpec>, path: &str) -> Result<Vec<Condition>,
     if items.is_empty() {
         return Err((path.to_owned(), "must list at least one condition".into()));
     }
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| c.compile(&format!("{path}[{i}]")))
-        .collect()
+    items.into_iter().enumerate().map(|(i, c)| c.compile(&format!("{path}[{i}]"))).collect()
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -233,9 +224,7 @@ impl Condition {
                 match value {
                     None => false,
                     // A multi-valued field matches when any of its values does.
-                    Some(FieldValue::List(items)) => {
-                        items.iter().any(|item| test.matches(&FieldValue::Str(item)))
-                    }
+                    Some(FieldValue::List(items)) => items.iter().any(|item| test.matches(&FieldValue::Str(item))),
                     Some(v) => test.matches(&v),
                 }
             }
@@ -268,15 +257,23 @@ impl Test {
                     Test::In(vs) => vs.iter().any(|v| *v == *text),
                     Test::InFold(vs) => {
                         let lower = text.to_lowercase();
-                        vs.iter().any(|v| *v == lower)
+                        vs.contains(&lower)
                     }
                     Test::Contains(v) => text.contains(v.as_str()),
                     Test::ContainsFold(v) => text.to_lowercase().contains(v.as_str()),
                     Test::StartsWith(v, fold) => {
-                        if *fold { text.to_lowercase().starts_with(v.as_str()) } else { text.starts_with(v.as_str()) }
+                        if *fold {
+                            text.to_lowercase().starts_with(v.as_str())
+                        } else {
+                            text.starts_with(v.as_str())
+                        }
                     }
                     Test::EndsWith(v, fold) => {
-                        if *fold { text.to_lowercase().ends_with(v.as_str()) } else { text.ends_with(v.as_str()) }
+                        if *fold {
+                            text.to_lowercase().ends_with(v.as_str())
+                        } else {
+                            text.ends_with(v.as_str())
+                        }
                     }
                     Test::Regex(re) => re.is_match(&text),
                     Test::Cidr(_) | Test::Compare(..) | Test::Exists(_) => false,

@@ -62,16 +62,40 @@ impl Detector for RuleEngine {
                     match step {
                         Step::Counted => {}
                         Step::Fired { count, first_ms, evidence } => {
-                            out.push(finding(rule, entity, count, first_ms, event.timestamp_ms, evidence, (self.now)()));
+                            out.push(finding(
+                                rule,
+                                entity,
+                                count,
+                                first_ms,
+                                event.timestamp_ms,
+                                evidence,
+                                (self.now)(),
+                            ));
                         }
                         Step::Continued => {
-                            out.push(finding(rule, entity, 1, event.timestamp_ms, event.timestamp_ms, vec![event_id], (self.now)()));
+                            out.push(finding(
+                                rule,
+                                entity,
+                                1,
+                                event.timestamp_ms,
+                                event.timestamp_ms,
+                                vec![event_id],
+                                (self.now)(),
+                            ));
                         }
                     }
                 }
                 _ => {
                     let entity = signature_entity(rule, event);
-                    out.push(finding(rule, entity, 1, event.timestamp_ms, event.timestamp_ms, vec![event_id], (self.now)()));
+                    out.push(finding(
+                        rule,
+                        entity,
+                        1,
+                        event.timestamp_ms,
+                        event.timestamp_ms,
+                        vec![event_id],
+                        (self.now)(),
+                    ));
                 }
             }
         }

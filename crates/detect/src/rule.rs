@@ -129,16 +129,14 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
     if !spec.enabled {
         return Ok(None);
     }
-    let severity = Severity::parse(&spec.severity)
-        .ok_or_else(|| fail("severity", format!("unknown severity {:?}; use info, low, medium, high or critical", spec.severity)))?;
+    let severity = Severity::parse(&spec.severity).ok_or_else(|| {
+        fail("severity", format!("unknown severity {:?}; use info, low, medium, high or critical", spec.severity))
+    })?;
     let score = spec.score.unwrap_or_else(|| severity.default_score());
     if !(0.0..=100.0).contains(&score) {
         return Err(fail("score", format!("{score} is outside 0..=100")));
     }
-    let condition = spec
-        .condition
-        .compile("condition")
-        .map_err(|(field, reason)| fail(&field, reason))?;
+    let condition = spec.condition.compile("condition").map_err(|(field, reason)| fail(&field, reason))?;
     let threshold = match spec.threshold {
         None => None,
         Some(t) => {
@@ -230,7 +228,9 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("condition.regex"));
         let e = parse("id: r2\ntitle: t\nseverity: severe\ncondition: { field: message, exists: true }\n").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("severity"));
-        let e = parse("id: r3\ntitle: t\nseverity: low\ncondition: { all: [ { field: a }, { field: b, equals: x } ] }\n").unwrap_err();
+        let e =
+            parse("id: r3\ntitle: t\nseverity: low\ncondition: { all: [ { field: a }, { field: b, equals: x } ] }\n")
+                .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("condition.all[0].field"));
     }
 

@@ -31,7 +31,10 @@ fn describe() {
     describe_histogram!(DETECTION_LATENCY, metrics::Unit::Seconds, "From ingest receipt to detection done, per batch.");
     describe_counter!(rampart_detect::metrics::ALERTS_OPENED, "Alerts opened, by rule and severity.");
     describe_counter!(rampart_detect::metrics::KEYS_EVICTED, "Threshold keys evicted at the per-rule cap, by rule.");
-    describe_counter!(rampart_detect::metrics::OPEN_ALERTS_EVICTED, "Open alerts dropped from the merge table at its cap.");
+    describe_counter!(
+        rampart_detect::metrics::OPEN_ALERTS_EVICTED,
+        "Open alerts dropped from the merge table at its cap."
+    );
     describe_histogram!("rampart_store_write_seconds", metrics::Unit::Seconds, "Store write transaction time, by op.");
     describe_counter!("rampart_store_events_purged_total", "Events deleted by retention.");
     describe_counter!(rampart_respond::metrics::SINK_FAILURES, "Failed alert delivery attempts, by sink.");

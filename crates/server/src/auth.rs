@@ -82,10 +82,7 @@ pub fn verify(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreE
 }
 
 fn verify_env(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreError> {
-    Ok(store
-        .token(ENV_TOKEN_ID)?
-        .filter(|r| constant_time_eq(&digest(&r.salt, presented), &r.hash))
-        .map(|r| r.role))
+    Ok(store.token(ENV_TOKEN_ID)?.filter(|r| constant_time_eq(&digest(&r.salt, presented), &r.hash)).map(|r| r.role))
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {

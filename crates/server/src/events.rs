@@ -53,9 +53,9 @@ fn batch_format(request: &Request) -> Result<BatchFormat, ApiError> {
 pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let format = batch_format(&request)?;
     let limit = state.limits.max_batch_bytes;
-    let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
-        reject("too_large", ApiError::bad("batch", format!("body exceeds the limit of {limit} bytes")))
-    })?;
+    let body = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| reject("too_large", ApiError::bad("batch", format!("body exceeds the limit of {limit} bytes"))))?;
     let limits = state.limits;
     let now = rampart_core::time::now_ms();
     let decoded = if body.len() <= INLINE_DECODE_BYTES {
@@ -80,7 +80,9 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
     }
     let count = events.len();
     let reply = state.ingest.send(events, "http", state.enqueue_timeout).await.map_err(|e| match e {
-        IngestQueueError::Full => reject("queue_full", ApiError::Unavailable("ingest queue is full; retry later".into())),
+        IngestQueueError::Full => {
+            reject("queue_full", ApiError::Unavailable("ingest queue is full; retry later".into()))
+        }
         IngestQueueError::Closed => reject("shutting_down", ApiError::Unavailable("server is shutting down".into())),
     })?;
     let ids = reply
@@ -118,4 +120,3 @@ pub(crate) async fn list(
     let events: Vec<Value> = page.items.iter().map(encode_event).collect();
     Ok(Json(json!({ "events": events, "next_cursor": page.next_cursor })))
 }
-

@@ -29,9 +29,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
 
 pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
-    let stats = tokio::task::spawn_blocking(move || store.stats())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let stats =
+        tokio::task::spawn_blocking(move || store.stats()).await.map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(Json(json!({
         "events": {"total": stats.events_total, "by_kind": stats.events_by_kind},
         "alerts": {

@@ -12,7 +12,10 @@ pub(crate) struct Params(HashMap<String, String>);
 impl Params {
     pub(crate) fn new(raw: HashMap<String, String>, allowed: &[&str]) -> Result<Params, ApiError> {
         if let Some(unknown) = raw.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(ApiError::bad(unknown.clone(), format!("unknown parameter; expected one of {}", allowed.join(", "))));
+            return Err(ApiError::bad(
+                unknown.clone(),
+                format!("unknown parameter; expected one of {}", allowed.join(", ")),
+            ));
         }
         Ok(Params(raw))
     }
@@ -21,7 +24,12 @@ impl Params {
         self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
     }
 
-    pub(crate) fn parse<T>(&self, name: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+    pub(crate) fn parse<T>(
+        &self,
+        name: &str,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
         match self.text(name) {
             None => Ok(None),
             Some(text) => parse(text).map(Some).ok_or_else(|| ApiError::bad(name, format!("expected {what}"))),
@@ -30,7 +38,9 @@ impl Params {
 
     pub(crate) fn limit(&self) -> Result<usize, ApiError> {
         Ok(self
-            .parse("limit", "an integer from 1 to 1000", |t| t.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)))?
+            .parse("limit", "an integer from 1 to 1000", |t| {
+                t.parse::<usize>().ok().filter(|n| (1..=1000).contains(n))
+            })?
             .unwrap_or(100))
     }
 }

@@ -55,7 +55,14 @@ fn harness() -> Harness {
     Harness { _dir: dir, store, state, admin, reader }
 }
 
-async fn call(h: &Harness, method: &str, uri: &str, token: Option<&str>, ctype: Option<&str>, body: &str) -> (StatusCode, Value) {
+async fn call(
+    h: &Harness,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    ctype: Option<&str>,
+    body: &str,
+) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -101,16 +108,35 @@ async fn env_style_admin_token_is_accepted() {
 async fn single_array_and_ndjson_posts_are_stored_and_listed() {
     let h = harness();
     let t = Some(h.admin.as_str());
-    let (s, body) = call(&h, "POST", "/api/v1/events", t, Some("application/json"), r#"{"message":"one","source":{"ip":"10.0.0.1"}}"#).await;
+    let (s, body) = call(
+        &h,
+        "POST",
+        "/api/v1/events",
+        t,
+        Some("application/json"),
+        r#"{"message":"one","source":{"ip":"10.0.0.1"}}"#,
+    )
+    .await;
     assert_eq!((s, body["accepted"].as_u64()), (StatusCode::OK, Some(1)));
-    let (s, _) = call(&h, "POST", "/api/v1/events", t, Some("application/json"), r#"[{"message":"two"},{"message":"three"}]"#).await;
+    let (s, _) =
+        call(&h, "POST", "/api/v1/events", t, Some("application/json"), r#"[{"message":"two"},{"message":"three"}]"#)
+            .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = call(&h, "POST", "/api/v1/events", t, Some("application/x-ndjson"), "{\"message\":\"four\"}\n{\"message\":\"five\",\"source.ip\":\"10.0.0.1\"}\n").await;
+    let (s, _) = call(
+        &h,
+        "POST",
+        "/api/v1/events",
+        t,
+        Some("application/x-ndjson"),
+        "{\"message\":\"four\"}\n{\"message\":\"five\",\"source.ip\":\"10.0.0.1\"}\n",
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(stored(&h), 5);
 
     let (_, page) = call(&h, "GET", "/api/v1/events?source.ip=10.0.0.1", t, None, "").await;
-    let messages: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    let messages: Vec<&str> =
+        page["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert_eq!(messages, ["five", "one"]);
     let (_, page) = call(&h, "GET", "/api/v1/events?limit=2", t, None, "").await;
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
@@ -174,7 +200,14 @@ async fn a_full_queue_answers_503_with_retry_after() {
     let store = Arc::new(SqliteStore::open(dir.path(), Durability::Normal).unwrap());
     // Nobody drains this queue: the first batch fills it, the second waits and gives up.
     let (tx, _rx) = ingest_queue(1);
-    let state = AppState::new(store.clone(), tx.clone(), Limits::default(), Duration::from_millis(50), Arc::new(RateMeter::default()), Arc::new(String::new));
+    let state = AppState::new(
+        store.clone(),
+        tx.clone(),
+        Limits::default(),
+        Duration::from_millis(50),
+        Arc::new(RateMeter::default()),
+        Arc::new(String::new),
+    );
     let admin = auth::issue_token(store.as_ref(), "a", Role::Admin).unwrap();
     let _pending = tx.send(vec![], "test", Duration::from_millis(10)).await.unwrap();
     let req = Request::post("/api/v1/events")

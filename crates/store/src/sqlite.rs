@@ -14,8 +14,8 @@ use std::time::Instant;
 use rampart_core::config::Durability;
 use rampart_core::ecs::{Limits, decode_event, encode_event_string};
 use rampart_core::{
-    Alert, AlertQuery, AlertStatus, Event, EventQuery, Page, Role, SaveOutcome, Store, StoreError,
-    StoreStats, TokenRecord,
+    Alert, AlertQuery, AlertStatus, Event, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats,
+    TokenRecord,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 
@@ -40,9 +40,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) `data_dir/rampart.db` and migrates it.
     pub fn open(data_dir: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Backend(format!("cannot create data directory {}: {e}", data_dir.display()))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", data_dir.display())))?;
         let path = data_dir.join(DB_FILE);
         let mut writer = Connection::open(&path).map_err(backend)?;
         writer.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
@@ -55,18 +54,20 @@ impl SqliteStore {
         migrations::migrate(&mut writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let reader = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(backend)?;
+            let reader =
+                Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(backend)?;
             reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
             readers.push(Mutex::new(reader));
         }
         Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
     }
 
-    fn write<T>(&self, op: &'static str, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let started = Instant::now();
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let out = f(&mut conn);
@@ -83,12 +84,7 @@ impl SqliteStore {
 
 /// Stored documents were validated on the way in; read them back leniently.
 fn stored_limits() -> Limits {
-    Limits {
-        max_message_bytes: usize::MAX,
-        max_field_bytes: usize::MAX,
-        max_fields: usize::MAX,
-        ..Limits::default()
-    }
+    Limits { max_message_bytes: usize::MAX, max_field_bytes: usize::MAX, max_fields: usize::MAX, ..Limits::default() }
 }
 
 fn event_from_row(id: i64, ingested: i64, doc: &str) -> Result<Event, StoreError> {
@@ -329,9 +325,8 @@ impl Store for SqliteStore {
             let mut stats = StoreStats::default();
             let group = |sql: &str| -> Result<Vec<(String, u64)>, StoreError> {
                 let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
-                let rows = stmt
-                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                    .map_err(backend)?;
+                let rows =
+                    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
                 rows.map(|r| r.map(|(k, n)| (k, n.max(0) as u64)).map_err(backend)).collect()
             };
             for (kind, n) in group("SELECT kind, COUNT(*) FROM events GROUP BY kind")? {
@@ -399,8 +394,10 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(backend)?;
             row.map(|(id, name, role, salt, hash, created_ms)| {
-                let role = Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt { id: format!("token {id}"), reason: format!("unknown role {role:?}") })?;
+                let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
+                    id: format!("token {id}"),
+                    reason: format!("unknown role {role:?}"),
+                })?;
                 Ok(TokenRecord { id, name, role, salt, hash, created_ms })
             })
             .transpose()

@@ -15,12 +15,7 @@ pub enum BatchFormat {
 }
 
 /// Decodes a whole batch, all or nothing: the first bad event rejects it.
-pub fn decode_batch(
-    body: &[u8],
-    format: BatchFormat,
-    limits: &Limits,
-    now_ms: i64,
-) -> Result<Vec<Event>, EventError> {
+pub fn decode_batch(body: &[u8], format: BatchFormat, limits: &Limits, now_ms: i64) -> Result<Vec<Event>, EventError> {
     if body.len() > limits.max_batch_bytes {
         return Err(EventError::new(
             "batch",
@@ -31,12 +26,15 @@ pub fn decode_batch(
         return Err(EventError::new("batch", "body is empty"));
     }
     let too_many = || {
-        EventError::new("batch", format!("more than {} events; the limit is {}", limits.max_batch_events, limits.max_batch_events))
+        EventError::new(
+            "batch",
+            format!("more than {} events; the limit is {}", limits.max_batch_events, limits.max_batch_events),
+        )
     };
     match format {
         BatchFormat::Json => {
-            let value: Value = serde_json::from_slice(body)
-                .map_err(|e| EventError::new("body", format!("invalid JSON: {e}")))?;
+            let value: Value =
+                serde_json::from_slice(body).map_err(|e| EventError::new("body", format!("invalid JSON: {e}")))?;
             match value {
                 Value::Array(items) => {
                     if items.len() > limits.max_batch_events {

@@ -142,9 +142,7 @@ impl Field<'_> {
 
     fn ip(&self, value: Value) -> Result<IpAddr, EventError> {
         let text = self.string(value)?;
-        text.trim()
-            .parse()
-            .map_err(|_| self.error(format!("invalid IP address {:?}", truncate(&text))))
+        text.trim().parse().map_err(|_| self.error(format!("invalid IP address {:?}", truncate(&text))))
     }
 
     fn integer(&self, value: Value, min: i64, max: i64) -> Result<i64, EventError> {
@@ -176,10 +174,7 @@ impl Field<'_> {
                 .as_i64()
                 .filter(|ms| (time::MIN_MS..=time::MAX_MS).contains(ms))
                 .ok_or_else(|| self.error(format!("{n} is not a valid epoch-milliseconds timestamp"))),
-            other => Err(self.error(format!(
-                "expected RFC 3339 text or epoch milliseconds, found {}",
-                kind_of(other)
-            ))),
+            other => Err(self.error(format!("expected RFC 3339 text or epoch milliseconds, found {}", kind_of(other)))),
         }
     }
 
@@ -220,10 +215,12 @@ impl BodyParts {
         }
         let group = match name {
             "network.transport" => &mut self.flow,
-            "process.command_line" | "process.start" | "process.cpu.pct" | "process.memory.rss"
+            "process.command_line"
+            | "process.start"
+            | "process.cpu.pct"
+            | "process.memory.rss"
             | "process.parent.pid" => &mut self.process,
-            "http.version" | "http.request.bytes" | "http.response.bytes"
-            | "http.request.referrer" => &mut self.http,
+            "http.version" | "http.request.bytes" | "http.response.bytes" | "http.request.referrer" => &mut self.http,
             "log.level" | "log.file.path" | "event.original" => &mut self.log,
             _ => return Ok(false),
         };
@@ -353,7 +350,8 @@ mod tests {
 
     #[test]
     fn nested_and_dotted_forms_decode_alike() {
-        let nested = decode(json!({"source": {"ip": "10.0.0.1", "port": 22}, "event": {"outcome": "failure"}})).unwrap();
+        let nested =
+            decode(json!({"source": {"ip": "10.0.0.1", "port": 22}, "event": {"outcome": "failure"}})).unwrap();
         let dotted = decode(json!({"source.ip": "10.0.0.1", "source.port": 22, "event.outcome": "failure"})).unwrap();
         assert_eq!(nested, dotted);
         assert_eq!(nested.source.port, Some(22));

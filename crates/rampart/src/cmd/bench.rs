@@ -46,7 +46,7 @@ fn synthetic_event(rng: &mut XorShift, at_ms: i64) -> Event {
             e.category = vec!["web".into()];
             e.source.ip = ip.parse().ok();
             e.http_method = Some("GET".into());
-            let status = if (r >> 24) % 10 == 0 { 404 } else { 200 };
+            let status = if (r >> 24).is_multiple_of(10) { 404 } else { 200 };
             e.http_status = Some(status);
             e.url_original = Some(format!("/shop/item/{}?ref=home", (r >> 32) % 5_000));
             e.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
@@ -57,7 +57,7 @@ fn synthetic_event(rng: &mut XorShift, at_ms: i64) -> Event {
             let mut e = Event::new(EventKind::Event, at_ms);
             e.category = vec!["authentication".into()];
             e.action = Some("ssh_login".into());
-            e.outcome = Some(if (r >> 40) % 4 == 0 { Outcome::Success } else { Outcome::Failure });
+            e.outcome = Some(if (r >> 40).is_multiple_of(4) { Outcome::Success } else { Outcome::Failure });
             e.source.ip = ip.parse().ok();
             e.user_name = Some(["root", "admin", "deploy", "ubuntu"][((r >> 44) % 4) as usize].into());
             e.message = Some("Failed password for root from 198.51.100.7 port 52344 ssh2".into());
@@ -147,9 +147,7 @@ async fn latency_run(args: &BenchLatencyArgs) -> anyhow::Result<ExitCode> {
         rules_dir.join("probe.yaml"),
         "id: bench-probe\ntitle: Bench probe\nseverity: info\nentity: labels.probe\ncondition: { field: labels.probe, exists: true }\n",
     )?;
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse()?;
-    config.data_dir = dir.path().join("data");
+    let mut config = Config { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().join("data"), ..Config::default() };
     config.detect.rules_dir = Some(rules_dir);
     config.sinks.stdout = false;
     // A fixed token is fine: this node lives in a temp dir, on loopback, for seconds.
@@ -200,11 +198,7 @@ async fn latency_run(args: &BenchLatencyArgs) -> anyhow::Result<ExitCode> {
         body.push_str(&encode_event_string(&marker));
         body.push('\n');
         sent.lock().unwrap_or_else(|p| p.into_inner()).insert(probe, Instant::now());
-        let request = client
-            .post(&url)
-            .bearer_auth(token)
-            .header("content-type", "application/x-ndjson")
-            .body(body);
+        let request = client.post(&url).bearer_auth(token).header("content-type", "application/x-ndjson").body(body);
         tasks.push(tokio::spawn(async move { request.send().await.map(|r| r.status().is_success()) }));
     }
     let mut ok = 0usize;

@@ -61,12 +61,6 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let fired: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
-    eprintln!(
-        "{} events, {} rules, {} alerts from {} rules",
-        events.len(),
-        rule_count,
-        alerts.len(),
-        fired.len()
-    );
+    eprintln!("{} events, {} rules, {} alerts from {} rules", events.len(), rule_count, alerts.len(), fired.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,9 @@ use anyhow::Context;
 use rampart_core::config::{Config, DeliveryConfig, SinksConfig};
 use rampart_core::{Alert, Detector, IngestSender, RateMeter, Store, ingest_queue};
 use rampart_detect::{Aggregator, RuleEngine, load_rules};
-use rampart_respond::{Notifier, NotifierHandle, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client, spawn_sink};
+use rampart_respond::{
+    Notifier, NotifierHandle, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client, spawn_sink,
+};
 use rampart_server::{AppState, MetricsRender, auth, router};
 use rampart_store::SqliteStore;
 use tokio::sync::{broadcast, oneshot};
@@ -59,8 +61,7 @@ impl Node {
         let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("cannot load rules: {e}"))?;
         tracing::info!(rules = rules.len(), "Rules loaded.");
-        let detectors: Vec<Box<dyn Detector>> =
-            vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
+        let detectors: Vec<Box<dyn Detector>> = vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
         let aggregator =
             Aggregator::new(config.alerts.dedup_window_secs, config.alerts.max_evidence, config.alerts.max_open);
 
@@ -187,7 +188,8 @@ fn build_sinks(config: &SinksConfig) -> anyhow::Result<Vec<SinkWorker>> {
             sinks.push(spawn_sink(sink, config.queue_capacity, slack.delivery.clone()));
         }
         for hook in &config.webhooks {
-            let sink = Arc::new(WebhookSink::new(hook.name.clone(), hook.url.clone(), hook.headers.clone(), client.clone()));
+            let sink =
+                Arc::new(WebhookSink::new(hook.name.clone(), hook.url.clone(), hook.headers.clone(), client.clone()));
             sinks.push(spawn_sink(sink, config.queue_capacity, hook.delivery.clone()));
         }
     }

@@ -62,9 +62,8 @@ fn events_get_ids_and_read_back_with_filters_and_pages() {
     // A literal % in the search text is not a wildcard.
     let pct = store.events(&EventQuery { text: Some("0%".into()), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(pct.items.len(), 1);
-    let window = store
-        .events(&EventQuery { since_ms: Some(10), until_ms: Some(30), limit: 10, ..Default::default() })
-        .unwrap();
+    let window =
+        store.events(&EventQuery { since_ms: Some(10), until_ms: Some(30), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(window.items.len(), 2);
     assert_eq!(store.events(&EventQuery { limit: 10, ..Default::default() }).unwrap().items[5], events[0]);
 }

@@ -1,0 +1,120 @@
+//! The one-shot commands: `rules test`, `config print`, `version`.
+
+// Test helpers too should fail loudly.
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::process::Command;
+
+fn rampart(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(util::bin());
+    cmd.args(args).env_remove("RAMPART_CONFIG");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn rules_test_prints_the_rules_that_fire_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("admin.yaml"),
+        "id: admin-panel-probe\ntitle: Admin panel probe\nseverity: low\n\
+         condition:\n  all:\n    - { field: url.original, starts_with: /admin, case_insensitive: true }\n    - { field: source.ip, cidr: [203.0.113.0/24] }\n",
+    )
+    .unwrap();
+    let sample = dir.path().join("sample.ndjson");
+    std::fs::write(
+        &sample,
+        "{\"url\":{\"original\":\"/ADMIN/login\"},\"source\":{\"ip\":\"203.0.113.5\"}}\n\
+         \n\
+         {\"url\":{\"original\":\"/admin\"},\"source\":{\"ip\":\"198.51.100.1\"}}\n\
+         {\"url\":{\"original\":\"/admin/x\"},\"source\":{\"ip\":\"203.0.113.5\"}}\n",
+    )
+    .unwrap();
+    let (ok, out, err) = rampart(&["rules", "test", rules.to_str().unwrap(), sample.to_str().unwrap()], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("admin-panel-probe"), "{out}");
+    assert!(out.contains("source.ip=203.0.113.5 count=2 lines=1,4"), "{out}");
+    assert!(err.contains("3 events, 1 rules, 1 alerts from 1 rules"), "{err}");
+
+    let (ok, out, _) = rampart(&["rules", "test", "--json", rules.to_str().unwrap(), sample.to_str().unwrap()], &[]);
+    assert!(ok);
+    let alert: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(alert["count"], 2);
+}
+
+#[test]
+fn rules_test_names_the_file_rule_and_field_of_a_bad_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "id: broken\ntitle: t\nseverity: high\ncondition: { field: message, regex: '[' }\n",
+    )
+    .unwrap();
+    let sample = dir.path().join("s.ndjson");
+    std::fs::write(&sample, "{}\n").unwrap();
+    let (ok, _, err) = rampart(&["rules", "test", dir.path().to_str().unwrap(), sample.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert!(err.contains("bad.yaml: rule `broken`: `condition.regex`: invalid regex"), "{err}");
+
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "id: fine\ntitle: t\nseverity: high\ncondition: { field: message, exists: true }\n",
+    )
+    .unwrap();
+    std::fs::write(&sample, "{}\n{\"source.ip\": 5}\n").unwrap();
+    let (ok, _, err) = rampart(&["rules", "test", dir.path().to_str().unwrap(), sample.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert!(err.contains("line 2: field `source.ip`"), "{err}");
+}
+
+#[test]
+fn config_print_applies_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:7000\"\n[store]\nretention_days = 3\n[alerts]\nmax_evidence = 5\n")
+        .unwrap();
+    let (ok, out, err) = rampart(
+        &["--config", file.to_str().unwrap(), "config", "print", "--data-dir", "/srv/rampart"],
+        &[("RAMPART_STORE__RETENTION_DAYS", "30"), ("RAMPART_LISTEN", "127.0.0.1:7001")],
+    );
+    assert!(ok, "{err}");
+    let config: toml::Value = toml::from_str(&out).unwrap();
+    assert_eq!(config["listen"].as_str(), Some("127.0.0.1:7001"));
+    assert_eq!(config["data_dir"].as_str(), Some("/srv/rampart"));
+    assert_eq!(config["store"]["retention_days"].as_integer(), Some(30));
+    assert_eq!(config["alerts"]["max_evidence"].as_integer(), Some(5));
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.toml");
+    std::fs::write(&file, "[store]\nretention_dayz = 3\n").unwrap();
+    let (ok, _, err) = rampart(&["--config", file.to_str().unwrap(), "config", "print"], &[]);
+    assert!(!ok);
+    assert!(err.contains("retention_dayz"), "{err}");
+    let (ok, _, err) = rampart(&["config", "print"], &[("RAMPART_STORE__RETENTION_DAYS", "0")]);
+    assert!(!ok);
+    assert!(err.contains("store.retention_days"), "{err}");
+    let (ok, _, err) = rampart(&["--config", "/nonexistent.toml", "config", "print"], &[]);
+    assert!(!ok);
+    assert!(err.contains("/nonexistent.toml"), "{err}");
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let (ok, out, _) = rampart(&["version"], &[]);
+    assert!(ok);
+    assert_eq!(out.trim(), format!("rampart {}", env!("CARGO_PKG_VERSION")));
+}
