@@ -1,15 +1,46 @@
-//! The `Detector` seam: events in, alerts out.
+//! The `Detector` seam: events in, findings out.
 
-use crate::alert::Alert;
+use std::sync::Arc;
+
+use crate::alert::{Entity, Severity};
 use crate::event::Event;
 
+/// What a rule or model says about itself; shared by all its findings so a
+/// finding costs no string copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    /// 0..=100.
+    pub score: f64,
+    /// MITRE ATT&CK technique id, e.g. `T1110.001`.
+    pub technique: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// One detector's observation about one entity. The aggregation stage
+/// folds findings into alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule: Arc<RuleInfo>,
+    pub entity: Entity,
+    /// Matching events this finding stands for.
+    pub count: u64,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// Ids of the matching events (as many as the detector kept).
+    pub evidence: Vec<i64>,
+}
+
 /// Anything that finds attacks in events. Detectors keep their own state
-/// (windows, models) and never act: they only emit alerts, which the
+/// (windows, models) and never act: they only emit findings, which the
 /// aggregation and response stages take from there.
 pub trait Detector: Send {
     /// A short stable name for metrics and logs, e.g. `rules`.
     fn name(&self) -> &str;
 
     /// Looks at one committed event and appends any findings to `out`.
-    fn detect(&mut self, event: &Event, out: &mut Vec<Alert>);
+    fn detect(&mut self, event: &Event, out: &mut Vec<Finding>);
 }

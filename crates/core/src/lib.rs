@@ -18,7 +18,7 @@ pub mod time;
 
 pub use alert::{Alert, AlertStatus, Entity, Severity};
 pub use bus::{IngestAck, IngestBatch, IngestQueueError, IngestReceiver, IngestSender, ingest_queue};
-pub use detector::Detector;
+pub use detector::{Detector, Finding, RuleInfo};
 pub use ecs::{EventError, Limits};
 pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
 pub use rate::RateMeter;

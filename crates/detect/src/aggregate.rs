@@ -6,11 +6,10 @@
 //! remembers which alerts changed since they were last taken for saving, so
 //! the pipeline writes each changed alert once per batch, not once per event.
 
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 
 use lru::LruCache;
-use rampart_core::{Alert, Entity};
+use rampart_core::{Alert, AlertStatus, Entity, Finding};
 
 use crate::metrics::{ALERTS_OPENED, OPEN_ALERTS_EVICTED};
 
@@ -20,6 +19,8 @@ struct Entry {
     alert: Alert,
     /// `count` at the last save, to restart cleanly if a person resolved it.
     saved_count: u64,
+    /// Listed in `dirty` already (so a busy alert's key is cloned once per flush).
+    dirty: bool,
 }
 
 /// Whether a finding opened a new alert or grew an open one.
@@ -31,7 +32,9 @@ pub enum Merged {
 
 pub struct Aggregator {
     open: LruCache<Key, Entry>,
-    dirty: HashSet<Key>,
+    dirty: Vec<Key>,
+    /// Whether an alert opened since the last `take_changed`.
+    opened: bool,
     window_ms: i64,
     max_evidence: usize,
 }
@@ -41,15 +44,17 @@ impl Aggregator {
         let cap = NonZeroUsize::new(max_open.max(1)).unwrap_or(NonZeroUsize::MIN);
         Aggregator {
             open: LruCache::new(cap),
-            dirty: HashSet::new(),
+            dirty: Vec::new(),
+            opened: false,
             window_ms: i64::try_from(window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
             max_evidence,
         }
     }
 
     /// Folds one finding in.
-    pub fn merge(&mut self, mut finding: Alert) -> Merged {
-        let key = (finding.rule_id.clone(), finding.entity.clone());
+    pub fn merge(&mut self, finding: Finding) -> Merged {
+        // Look up with the finding's own rule id and entity: no clone on the hot path.
+        let key = (finding.rule.id.clone(), finding.entity);
         if let Some(entry) = self.open.get_mut(&key) {
             let open = &mut entry.alert;
             if finding.first_seen_ms.saturating_sub(open.last_seen_ms) <= self.window_ms {
@@ -58,32 +63,59 @@ impl Aggregator {
                 open.last_seen_ms = open.last_seen_ms.max(finding.last_seen_ms);
                 let room = self.max_evidence.saturating_sub(open.evidence.len());
                 open.evidence.extend(finding.evidence.into_iter().take(room));
-                open.severity = open.severity.max(finding.severity);
-                open.score = open.score.max(finding.score);
-                open.updated_ms = finding.updated_ms;
-                self.dirty.insert(key);
+                open.severity = open.severity.max(finding.rule.severity);
+                open.score = open.score.max(finding.rule.score);
+                open.updated_ms = rampart_core::time::now_ms();
+                if !entry.dirty {
+                    entry.dirty = true;
+                    self.dirty.push(key);
+                }
                 return Merged::Grew;
             }
         }
-        finding.evidence.truncate(self.max_evidence);
-        metrics::counter!(ALERTS_OPENED, "rule" => finding.rule_id.clone(), "severity" => finding.severity.as_str())
-            .increment(1);
-        if let Some((old_key, _)) = self.open.push(key.clone(), Entry { alert: finding, saved_count: 0 })
+        let rule = &finding.rule;
+        let now = rampart_core::time::now_ms();
+        let mut evidence = finding.evidence;
+        evidence.truncate(self.max_evidence);
+        let alert = Alert {
+            id: Alert::new_id(),
+            rule_id: rule.id.clone(),
+            title: rule.title.clone(),
+            description: rule.description.clone(),
+            severity: rule.severity,
+            score: rule.score,
+            entity: key.1.clone(),
+            count: finding.count,
+            first_seen_ms: finding.first_seen_ms,
+            last_seen_ms: finding.last_seen_ms,
+            evidence,
+            technique: rule.technique.clone(),
+            tags: rule.tags.clone(),
+            status: AlertStatus::Open,
+            created_ms: now,
+            updated_ms: now,
+        };
+        metrics::counter!(ALERTS_OPENED, "rule" => rule.id.clone(), "severity" => rule.severity.as_str()).increment(1);
+        if let Some((old_key, _)) = self.open.push(key.clone(), Entry { alert, saved_count: 0, dirty: true })
             && old_key != key
         {
-            self.dirty.remove(&old_key);
             metrics::counter!(OPEN_ALERTS_EVICTED).increment(1);
         }
-        self.dirty.insert(key);
+        self.dirty.push(key);
+        self.opened = true;
         Merged::Opened
     }
 
     /// The alerts changed since the last call, ready to save and notify,
     /// each with the count it had at its previous save (for `reopen`).
     pub fn take_changed(&mut self) -> Vec<(Alert, u64)> {
+        self.opened = false;
         let mut changed = Vec::with_capacity(self.dirty.len());
-        for key in self.dirty.drain() {
-            if let Some(entry) = self.open.peek_mut(&key) {
+        for key in self.dirty.drain(..) {
+            if let Some(entry) = self.open.peek_mut(&key)
+                && entry.dirty
+            {
+                entry.dirty = false;
                 let previous = std::mem::replace(&mut entry.saved_count, entry.alert.count);
                 changed.push((entry.alert.clone(), previous));
             }
@@ -99,7 +131,7 @@ impl Aggregator {
         let fresh = alert.count.saturating_sub(previously_saved).max(1);
         entry.alert.id = Alert::new_id();
         entry.alert.count = fresh;
-        entry.alert.status = rampart_core::AlertStatus::Open;
+        entry.alert.status = AlertStatus::Open;
         entry.alert.first_seen_ms = entry.alert.last_seen_ms;
         let keep = entry.alert.evidence.len().min(fresh as usize);
         entry.alert.evidence.drain(..entry.alert.evidence.len() - keep);
@@ -107,6 +139,17 @@ impl Aggregator {
         entry.alert.updated_ms = now_ms;
         entry.saved_count = entry.alert.count;
         Some(entry.alert.clone())
+    }
+
+    /// Whether an alert opened since the last `take_changed`: new alerts
+    /// are worth saving at once, growth can wait for the next flush.
+    pub fn has_opened(&self) -> bool {
+        self.opened
+    }
+
+    /// Whether anything changed since the last `take_changed`.
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty()
     }
 
     /// Alerts currently held open for merging.
@@ -118,26 +161,26 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_core::{AlertStatus, Severity};
+    use std::sync::Arc;
 
-    fn finding(rule: &str, ip: &str, count: u64, at: i64, id: i64) -> Alert {
-        Alert {
-            id: Alert::new_id(),
-            rule_id: rule.into(),
-            title: "t".into(),
-            description: String::new(),
-            severity: Severity::High,
-            score: 75.0,
+    use rampart_core::{RuleInfo, Severity};
+
+    fn finding(rule: &str, ip: &str, count: u64, at: i64, id: i64) -> Finding {
+        Finding {
+            rule: Arc::new(RuleInfo {
+                id: rule.into(),
+                title: "t".into(),
+                description: String::new(),
+                severity: Severity::High,
+                score: 75.0,
+                technique: None,
+                tags: vec![],
+            }),
             entity: Entity { field: "source.ip".into(), value: ip.into() },
             count,
             first_seen_ms: at,
             last_seen_ms: at,
             evidence: vec![id],
-            technique: None,
-            tags: vec![],
-            status: AlertStatus::Open,
-            created_ms: 0,
-            updated_ms: 0,
         }
     }
 

@@ -1,6 +1,6 @@
 //! `RuleEngine`: runs every loaded rule over each event, as a `Detector`.
 
-use rampart_core::{Alert, AlertStatus, Detector, Entity, Event};
+use rampart_core::{Detector, Entity, Event, Finding};
 
 use crate::metrics::KEYS_EVICTED;
 use crate::rule::Rule;
@@ -9,7 +9,6 @@ use crate::threshold::{Step, Windows};
 /// Signature and threshold rules together. Threshold state is per rule.
 pub struct RuleEngine {
     rules: Vec<(Rule, Option<Windows>)>,
-    now: fn() -> i64,
 }
 
 impl RuleEngine {
@@ -21,7 +20,7 @@ impl RuleEngine {
                 (r, windows)
             })
             .collect();
-        RuleEngine { rules, now: rampart_core::time::now_ms }
+        RuleEngine { rules }
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
@@ -34,7 +33,7 @@ impl Detector for RuleEngine {
         "rules"
     }
 
-    fn detect(&mut self, event: &Event, out: &mut Vec<Alert>) {
+    fn detect(&mut self, event: &Event, out: &mut Vec<Finding>) {
         let event_id = event.id.unwrap_or(0);
         for (rule, windows) in &mut self.rules {
             if !rule.condition.matches(event) {
@@ -56,46 +55,22 @@ impl Detector for RuleEngine {
                     };
                     let (step, evicted) = windows.observe(spec, &key, event.timestamp_ms, event_id, distinct);
                     if evicted {
-                        metrics::counter!(KEYS_EVICTED, "rule" => rule.id.clone()).increment(1);
+                        metrics::counter!(KEYS_EVICTED, "rule" => rule.info.id.clone()).increment(1);
                     }
                     let entity = Entity { field: spec.group_by.clone(), value: key };
                     match step {
                         Step::Counted => {}
                         Step::Fired { count, first_ms, evidence } => {
-                            out.push(finding(
-                                rule,
-                                entity,
-                                count,
-                                first_ms,
-                                event.timestamp_ms,
-                                evidence,
-                                (self.now)(),
-                            ));
+                            out.push(finding(rule, entity, count, first_ms, event.timestamp_ms, evidence));
                         }
                         Step::Continued => {
-                            out.push(finding(
-                                rule,
-                                entity,
-                                1,
-                                event.timestamp_ms,
-                                event.timestamp_ms,
-                                vec![event_id],
-                                (self.now)(),
-                            ));
+                            out.push(finding(rule, entity, 1, event.timestamp_ms, event.timestamp_ms, vec![event_id]));
                         }
                     }
                 }
                 _ => {
                     let entity = signature_entity(rule, event);
-                    out.push(finding(
-                        rule,
-                        entity,
-                        1,
-                        event.timestamp_ms,
-                        event.timestamp_ms,
-                        vec![event_id],
-                        (self.now)(),
-                    ));
+                    out.push(finding(rule, entity, 1, event.timestamp_ms, event.timestamp_ms, vec![event_id]));
                 }
             }
         }
@@ -115,33 +90,8 @@ fn signature_entity(rule: &Rule, event: &Event) -> Entity {
     Entity { field: candidates[0].to_owned(), value: "unknown".into() }
 }
 
-fn finding(
-    rule: &Rule,
-    entity: Entity,
-    count: u64,
-    first_ms: i64,
-    last_ms: i64,
-    evidence: Vec<i64>,
-    now_ms: i64,
-) -> Alert {
-    Alert {
-        id: Alert::new_id(),
-        rule_id: rule.id.clone(),
-        title: rule.title.clone(),
-        description: rule.description.clone(),
-        severity: rule.severity,
-        score: rule.score,
-        entity,
-        count,
-        first_seen_ms: first_ms,
-        last_seen_ms: last_ms,
-        evidence,
-        technique: rule.technique.clone(),
-        tags: rule.tags.clone(),
-        status: AlertStatus::Open,
-        created_ms: now_ms,
-        updated_ms: now_ms,
-    }
+fn finding(rule: &Rule, entity: Entity, count: u64, first_ms: i64, last_ms: i64, evidence: Vec<i64>) -> Finding {
+    Finding { rule: rule.info.clone(), entity, count, first_seen_ms: first_ms, last_seen_ms: last_ms, evidence }
 }
 
 #[cfg(test)]
@@ -167,9 +117,9 @@ mod tests {
         for i in 0..4 {
             engine.detect(&failed_login("203.0.113.9", "root", i * 1000, i), &mut out);
         }
-        assert!(out.iter().all(|a| a.rule_id != "ssh-brute-force"));
+        assert!(out.iter().all(|a| a.rule.id != "ssh-brute-force"));
         engine.detect(&failed_login("203.0.113.9", "root", 4_000, 4), &mut out);
-        let fired: Vec<_> = out.iter().filter(|a| a.rule_id == "ssh-brute-force").collect();
+        let fired: Vec<_> = out.iter().filter(|a| a.rule.id == "ssh-brute-force").collect();
         assert_eq!(fired.len(), 1);
         assert_eq!(fired[0].count, 5);
         assert_eq!(fired[0].entity.value, "203.0.113.9");
@@ -195,7 +145,7 @@ mod tests {
         let mut out = Vec::new();
         engine.detect(&e, &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].rule_id, "web-path-traversal");
+        assert_eq!(out[0].rule.id, "web-path-traversal");
         assert_eq!(out[0].entity.field, "source.ip");
     }
 }

@@ -17,8 +17,9 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rampart_core::Severity;
+use rampart_core::{RuleInfo, Severity};
 use serde::Deserialize;
 
 use crate::condition::{Condition, ConditionSpec};
@@ -67,13 +68,7 @@ struct ThresholdSpec {
 /// A compiled, validated rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub id: String,
-    pub title: String,
-    pub description: String,
-    pub severity: Severity,
-    pub score: f64,
-    pub technique: Option<String>,
-    pub tags: Vec<String>,
+    pub info: Arc<RuleInfo>,
     pub(crate) entity: Option<String>,
     pub(crate) condition: Condition,
     pub(crate) threshold: Option<Threshold>,
@@ -89,6 +84,10 @@ pub(crate) struct Threshold {
 }
 
 impl Rule {
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
     /// Whether this rule counts events in a window (a scenario) rather than
     /// firing on each one.
     pub fn is_threshold(&self) -> bool {
@@ -152,13 +151,15 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
         }
     };
     Ok(Some(Rule {
-        id: spec.id,
-        title: spec.title,
-        description: spec.description,
-        severity,
-        score,
-        technique: spec.technique,
-        tags: spec.tags,
+        info: Arc::new(RuleInfo {
+            id: spec.id,
+            title: spec.title,
+            description: spec.description,
+            severity,
+            score,
+            technique: spec.technique,
+            tags: spec.tags,
+        }),
         entity: spec.entity,
         condition,
         threshold,
@@ -197,15 +198,15 @@ pub fn load_rules(builtin: bool, dir: Option<&Path>) -> Result<Vec<Rule>, RuleEr
                 reason: format!("cannot read: {e}"),
             })?;
             for rule in parse_rules(&text, &file)? {
-                if !seen_user.insert(rule.id.clone()) {
+                if !seen_user.insert(rule.id().to_owned()) {
                     return Err(RuleError {
                         file: file.clone(),
-                        rule_id: Some(rule.id),
+                        rule_id: Some(rule.id().to_owned()),
                         field: Some("id".into()),
                         reason: "defined twice in the rules directory".into(),
                     });
                 }
-                rules.retain(|r: &Rule| r.id != rule.id);
+                rules.retain(|r: &Rule| r.id() != rule.id());
                 rules.push(rule);
             }
         }
@@ -245,12 +246,12 @@ mod tests {
         let text = "id: a\ntitle: A\nseverity: low\ncondition: { field: message, exists: true }\n---\nid: b\ntitle: B\nseverity: low\nenabled: false\ncondition: { field: message, exists: true }\n";
         let rules = parse(text).unwrap();
         assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0].id, "a");
+        assert_eq!(rules[0].id(), "a");
     }
 
     #[test]
     fn builtin_rules_load() {
         let rules = load_rules(true, None).unwrap();
-        assert!(rules.iter().any(|r| r.id == "ssh-brute-force" && r.is_threshold()));
+        assert!(rules.iter().any(|r| r.id() == "ssh-brute-force" && r.is_threshold()));
     }
 }

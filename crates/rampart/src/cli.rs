@@ -140,6 +140,15 @@ pub enum BenchCommand {
     Pipeline(BenchPipelineArgs),
     /// Ingest-to-alert latency over real HTTP at a fixed event rate.
     Latency(BenchLatencyArgs),
+    /// Print synthetic events as NDJSON (the load for scripts/bench-http).
+    Sample(BenchSampleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSampleArgs {
+    /// How many events.
+    #[arg(long, default_value_t = 1_000)]
+    pub events: usize,
 }
 
 #[derive(Debug, Args)]

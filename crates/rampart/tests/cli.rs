@@ -118,3 +118,21 @@ fn version_prints_the_package_version() {
     assert!(ok);
     assert_eq!(out.trim(), format!("rampart {}", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn shipped_example_config_and_rules_work() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config = root.join("examples/rampart.toml");
+    let (ok, out, err) = rampart(&["--config", config.to_str().unwrap(), "config", "print"], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("rules_dir = \"examples/rules\""), "{out}");
+
+    let rules = root.join("examples/rules");
+    let sample = root.join("examples/sample-events.ndjson");
+    let (ok, out, err) =
+        rampart(&["rules", "test", "--builtin", rules.to_str().unwrap(), sample.to_str().unwrap()], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("admin-panel-probe") && out.contains("203.0.113.5"), "{out}");
+    assert!(!out.contains("10.1.2.3"), "{out}");
+    assert!(out.contains("ssh-brute-force") && out.contains("count=5 lines=3,4,5,6,7"), "{out}");
+}

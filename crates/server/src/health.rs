@@ -18,9 +18,10 @@ pub(crate) async fn healthz() -> Json<Value> {
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let store = state.store.clone();
     let store_ok = tokio::task::spawn_blocking(move || store.ping().is_ok()).await.unwrap_or(false);
-    let ready = store_ok && state.is_ready() && !state.ingest.is_closed();
+    let pipeline_ok = state.pipeline_ok();
+    let ready = store_ok && pipeline_ok && state.is_ready() && !state.ingest.is_closed();
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": ready, "store": store_ok, "draining": !state.is_ready()})))
+    (status, Json(json!({"ready": ready, "store": store_ok, "pipeline": pipeline_ok, "draining": !state.is_ready()})))
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -19,6 +19,7 @@ pub struct AppState {
     pub rate: Arc<RateMeter>,
     pub metrics: MetricsRender,
     ready: Arc<AtomicBool>,
+    pipeline_ok: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -30,7 +31,25 @@ impl AppState {
         rate: Arc<RateMeter>,
         metrics: MetricsRender,
     ) -> AppState {
-        AppState { store, ingest, limits, enqueue_timeout, rate, metrics, ready: Arc::new(AtomicBool::new(true)) }
+        AppState {
+            store,
+            ingest,
+            limits,
+            enqueue_timeout,
+            rate,
+            metrics,
+            ready: Arc::new(AtomicBool::new(true)),
+            pipeline_ok: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// A flag the pipeline clears if one of its stages dies; `/readyz` reads it.
+    pub fn pipeline_health(&self) -> Arc<AtomicBool> {
+        self.pipeline_ok.clone()
+    }
+
+    pub fn pipeline_ok(&self) -> bool {
+        self.pipeline_ok.load(Ordering::SeqCst)
     }
 
     /// Marks the node as draining: `/readyz` answers 503 from now on.

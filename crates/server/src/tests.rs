@@ -219,3 +219,16 @@ async fn a_full_queue_answers_503_with_retry_after() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()[header::RETRY_AFTER], "1");
 }
+
+#[tokio::test]
+async fn readyz_reports_a_dead_pipeline_or_draining_node() {
+    let h = harness();
+    assert_eq!(call(&h, "GET", "/readyz", None, None, "").await.0, StatusCode::OK);
+    h.state.pipeline_health().store(false, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = call(&h, "GET", "/readyz", None, None, "").await;
+    assert_eq!((status, body["pipeline"].as_bool()), (StatusCode::SERVICE_UNAVAILABLE, Some(false)));
+    h.state.pipeline_health().store(true, std::sync::atomic::Ordering::SeqCst);
+    h.state.set_ready(false);
+    let (status, body) = call(&h, "GET", "/readyz", None, None, "").await;
+    assert_eq!((status, body["draining"].as_bool()), (StatusCode::SERVICE_UNAVAILABLE, Some(true)));
+}

@@ -8,19 +8,31 @@ use rusqlite::Connection;
 
 /// Migration N (1-based) brings the schema to version N.
 const MIGRATIONS: &[&str] = &[
-    // 1: events, alerts, API tokens.
-    "CREATE TABLE events (
-        id        INTEGER PRIMARY KEY,
-        ts        INTEGER NOT NULL,
-        ingested  INTEGER NOT NULL,
-        kind      TEXT NOT NULL,
-        source_ip TEXT,
-        message   TEXT,
-        doc       TEXT NOT NULL
+    // 1: event chunks (see sqlite/events.rs), alerts, API tokens.
+    "CREATE TABLE event_chunks (
+        id          INTEGER PRIMARY KEY,
+        first_id    INTEGER NOT NULL,
+        last_id     INTEGER NOT NULL,
+        min_ts      INTEGER NOT NULL,
+        max_ts      INTEGER NOT NULL,
+        kinds       INTEGER NOT NULL,
+        kind_counts TEXT NOT NULL,
+        ips         TEXT NOT NULL,
+        body        BLOB NOT NULL
     );
-    CREATE INDEX events_ts ON events(ts);
-    CREATE INDEX events_kind ON events(kind, id);
-    CREATE INDEX events_source_ip ON events(source_ip, id);
+    CREATE UNIQUE INDEX event_chunks_last_id ON event_chunks(last_id);
+    CREATE INDEX event_chunks_max_ts ON event_chunks(max_ts);
+
+    CREATE TABLE event_ip_blocks (
+        ip    TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (ip, block)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE event_counts (
+        kind TEXT PRIMARY KEY,
+        n    INTEGER NOT NULL
+    ) WITHOUT ROWID;
 
     CREATE TABLE alerts (
         id           TEXT PRIMARY KEY,

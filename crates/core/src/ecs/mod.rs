@@ -9,12 +9,14 @@
 mod batch;
 mod decode;
 mod encode;
+mod flat;
 
 use std::fmt;
 
 pub use batch::{BatchFormat, decode_batch};
 pub use decode::decode_event;
 pub use encode::{encode_event, encode_event_string};
+pub use flat::write_flat;
 
 /// Size limits applied while decoding; the defaults are the documented ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match which {
                 BenchCommand::Pipeline(args) => bench::pipeline(args),
                 BenchCommand::Latency(args) => bench::latency(args),
+                BenchCommand::Sample(args) => bench::sample(args),
             }
         }
         Command::Version => {

@@ -83,11 +83,20 @@ impl Node {
 
         let rate = Arc::new(RateMeter::default());
         let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
+        let state = AppState::new(
+            store.clone(),
+            ingest.clone(),
+            config.ingest.limits(),
+            Duration::from_millis(config.ingest.enqueue_timeout_ms),
+            rate.clone(),
+            metrics,
+        );
         let pipeline = Pipeline::start(
             &PipelineConfig {
                 max_commit_events: config.store.max_commit_events,
                 detect_queue_capacity: config.detect.queue_capacity,
             },
+            state.pipeline_health(),
             store.clone(),
             ingest_rx,
             detectors,
@@ -102,14 +111,6 @@ impl Node {
             Duration::from_secs(config.store.retention_interval_secs.max(1)),
         ));
 
-        let state = AppState::new(
-            store,
-            ingest.clone(),
-            config.ingest.limits(),
-            Duration::from_millis(config.ingest.enqueue_timeout_ms),
-            rate,
-            metrics,
-        );
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

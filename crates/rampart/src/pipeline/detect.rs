@@ -1,6 +1,7 @@
 //! The detect stage: detectors → aggregator → saved alerts → callback.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rampart_core::{Alert, Detector, SaveOutcome, Store};
 use rampart_detect::Aggregator;
@@ -9,6 +10,9 @@ use tokio::sync::mpsc;
 use super::{AlertCallback, DetectBatch};
 use crate::telemetry::{DETECTION_LATENCY, QUEUE_DEPTH};
 
+/// Growth of open alerts is saved at most this often; new alerts at once.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
 pub(super) fn run(
     store: Arc<dyn Store>,
     mut batches: mpsc::Receiver<DetectBatch>,
@@ -16,8 +20,29 @@ pub(super) fn run(
     mut aggregator: Aggregator,
     mut on_alert: AlertCallback,
 ) {
+    // A tiny runtime of our own, only to wait on the queue with a timeout so
+    // pending alert growth is flushed even when no more events arrive.
+    let clock = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(rt) => rt,
+        Err(error) => {
+            tracing::error!(%error, "Cannot start the detection stage's timer.");
+            return;
+        }
+    };
     let mut findings = Vec::new();
-    while let Some(batch) = batches.blocking_recv() {
+    let mut last_flush = Instant::now();
+    loop {
+        let batch = match clock.block_on(async { tokio::time::timeout(FLUSH_EVERY, batches.recv()).await }) {
+            Ok(Some(batch)) => batch,
+            Ok(None) => break,
+            Err(_idle) => {
+                if aggregator.has_changes() {
+                    persist(store.as_ref(), &mut aggregator, &mut on_alert);
+                }
+                last_flush = Instant::now();
+                continue;
+            }
+        };
         for event in &batch.events {
             for detector in &mut detectors {
                 detector.detect(event, &mut findings);
@@ -26,10 +51,14 @@ pub(super) fn run(
                 aggregator.merge(finding);
             }
         }
-        persist(store.as_ref(), &mut aggregator, &mut on_alert);
+        if aggregator.has_opened() || last_flush.elapsed() >= FLUSH_EVERY {
+            persist(store.as_ref(), &mut aggregator, &mut on_alert);
+            last_flush = Instant::now();
+        }
         metrics::histogram!(DETECTION_LATENCY).record(batch.received.elapsed().as_secs_f64());
         metrics::gauge!(QUEUE_DEPTH, "queue" => "detect").set(batches.len() as f64);
     }
+    persist(store.as_ref(), &mut aggregator, &mut on_alert);
     tracing::info!("Detection drained and stopped.");
 }
 

@@ -20,6 +20,7 @@ mod writer;
 pub(crate) use detect::persist;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -41,6 +42,18 @@ pub struct PipelineConfig {
     pub detect_queue_capacity: usize,
 }
 
+/// Clears the health flag if its thread unwinds from a panic.
+struct PanicFlag(Arc<AtomicBool>);
+
+impl Drop for PanicFlag {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(false, Ordering::SeqCst);
+            tracing::error!("A pipeline thread panicked; the node reports not ready.");
+        }
+    }
+}
+
 /// The running stages; `join` waits for both to drain and stop.
 pub struct Pipeline {
     writer: JoinHandle<()>,
@@ -48,8 +61,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Starts both stages. If either thread dies of a panic, `healthy` turns
+    /// false (the API's `/readyz` reports it) instead of failing silently.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         config: &PipelineConfig,
+        healthy: Arc<AtomicBool>,
         store: Arc<dyn Store>,
         ingest: IngestReceiver,
         detectors: Vec<Box<dyn Detector>>,
@@ -60,12 +77,16 @@ impl Pipeline {
         let (detect_tx, detect_rx) = mpsc::channel(config.detect_queue_capacity.max(1));
         let writer_store = store.clone();
         let max_commit = config.max_commit_events;
-        let writer = std::thread::Builder::new()
-            .name("rampart-writer".into())
-            .spawn(move || writer::run(writer_store, ingest, detect_tx, max_commit, rate))?;
-        let detect = std::thread::Builder::new()
-            .name("rampart-detect".into())
-            .spawn(move || detect::run(store, detect_rx, detectors, aggregator, on_alert))?;
+        let writer_health = PanicFlag(healthy.clone());
+        let writer = std::thread::Builder::new().name("rampart-writer".into()).spawn(move || {
+            let _flag = writer_health;
+            writer::run(writer_store, ingest, detect_tx, max_commit, rate);
+        })?;
+        let detect_health = PanicFlag(healthy);
+        let detect = std::thread::Builder::new().name("rampart-detect".into()).spawn(move || {
+            let _flag = detect_health;
+            detect::run(store, detect_rx, detectors, aggregator, on_alert);
+        })?;
         Ok(Pipeline { writer, detect })
     }
 

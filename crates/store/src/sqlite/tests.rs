@@ -77,8 +77,8 @@ fn data_survives_reopen_and_schema_is_versioned() {
     }
     let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
     assert_eq!(store.stats().unwrap().events_total, 1);
-    let conn = store.writer.lock().unwrap();
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let writer = store.writer.lock().unwrap();
+    let version: i64 = writer.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, migrations::LATEST);
 }
 
@@ -107,12 +107,64 @@ fn alerts_upsert_and_resolved_alerts_are_not_reopened() {
 }
 
 #[test]
-fn purge_deletes_only_old_events() {
+fn purge_deletes_whole_chunks_past_the_cutoff_and_nothing_newer() {
     let (_dir, store) = store();
     let mut events: Vec<Event> = (0..12_000).map(|i| event("10.0.0.1", "x", i)).collect();
     store.append_events(&mut events).unwrap();
-    assert_eq!(store.purge_events_before(11_000).unwrap(), 11_000);
-    assert_eq!(store.stats().unwrap().events_total, 1_000);
+    // Chunks hold 1,024 events: ten lie wholly before 11,000; the eleventh straddles it and stays.
+    assert_eq!(store.purge_events_before(11_000).unwrap(), 10_240);
+    assert_eq!(store.stats().unwrap().events_total, 1_760);
+    let oldest = store.events(&EventQuery { limit: 1000, until_ms: Some(11_000), ..Default::default() }).unwrap();
+    assert!(oldest.items.iter().all(|e| e.timestamp_ms >= 10_240));
+    assert_eq!(store.purge_events_before(i64::MAX).unwrap(), 1_760);
+    assert_eq!(store.stats().unwrap().events_total, 0);
+}
+
+#[test]
+fn ids_continue_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+        store.append_events(&mut [event("10.0.0.1", "a", 1), event("10.0.0.1", "b", 2)]).unwrap();
+    }
+    let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+    let mut more = [event("10.0.0.1", "c", 3)];
+    store.append_events(&mut more).unwrap();
+    assert_eq!(more[0].id, Some(3));
+}
+
+#[test]
+fn lookups_by_ip_and_kind_span_chunks_and_blocks_and_pages() {
+    let (_dir, store) = store();
+    // 150,000 events = 147 chunks = 3 blocks; the needle IP appears once per 10,000 events.
+    let mut events: Vec<Event> = (0..150_000)
+        .map(|i| {
+            let ip = if i % 10_000 == 7 { "192.0.2.77".to_owned() } else { format!("10.0.{}.{}", i % 200, i % 250) };
+            let mut e = event(&ip, &format!("m{i}"), i);
+            if i % 50_000 == 3 {
+                e.kind = EventKind::Metric;
+            }
+            e
+        })
+        .collect();
+    for batch in events.chunks_mut(3_000) {
+        store.append_events(batch).unwrap();
+    }
+    let ip = Some("192.0.2.77".parse().unwrap());
+    let page = store.events(&EventQuery { source_ip: ip, limit: 10, ..Default::default() }).unwrap();
+    let seen: Vec<i64> = page.items.iter().map(|e| e.timestamp_ms).collect();
+    assert_eq!(seen, [140_007, 130_007, 120_007, 110_007, 100_007, 90_007, 80_007, 70_007, 60_007, 50_007]);
+    let cursor = page.next_cursor.unwrap().parse().unwrap();
+    let rest =
+        store.events(&EventQuery { source_ip: ip, limit: 10, before_id: Some(cursor), ..Default::default() }).unwrap();
+    assert_eq!(rest.items.len(), 5);
+    assert!(rest.next_cursor.is_none());
+
+    let metrics = store.events(&EventQuery { kind: Some(EventKind::Metric), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(metrics.items.iter().map(|e| e.timestamp_ms).collect::<Vec<_>>(), [100_003, 50_003, 3]);
+    assert_eq!(store.stats().unwrap().events_by_kind.get("metric"), Some(&3));
+    let text = store.events(&EventQuery { text: Some("M149999".into()), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(text.items.len(), 1);
 }
 
 #[test]

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rampart_core::config::Durability;
-use rampart_core::ecs::{Limits, decode_event, encode_event_string};
 use rampart_core::{
     Alert, AlertQuery, AlertStatus, Event, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats,
     TokenRecord,
@@ -22,13 +21,23 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_ite
 use crate::metrics::{EVENTS_PURGED, STORE_WRITE_SECONDS};
 use crate::migrations;
 
+mod events;
+
+use events::ChunkWriter;
+
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "rampart.db";
 
 const READERS: usize = 4;
 
+/// The one writing connection and what the chunk writer remembers.
+struct Writer {
+    conn: Connection,
+    chunks: ChunkWriter,
+}
+
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -51,6 +60,14 @@ impl SqliteStore {
             Durability::Full => "FULL",
         };
         writer.pragma_update(None, "synchronous", sync).map_err(backend)?;
+        // Index inserts touch pages all over the file; a 64 MiB cache keeps
+        // them in memory instead of re-reading them for every batch.
+        writer.pragma_update(None, "cache_size", -65_536).map_err(backend)?;
+        // Checkpoint every ~64 MiB of WAL rather than every 4 MiB: each
+        // checkpoint rewrites pages into the main file and syncs it.
+        writer.pragma_update(None, "wal_autocheckpoint", 16_384).map_err(backend)?;
+        writer.pragma_update(None, "journal_size_limit", 128 * 1024 * 1024).map_err(backend)?;
+        writer.pragma_update(None, "temp_store", "MEMORY").map_err(backend)?;
         migrations::migrate(&mut writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -60,7 +77,12 @@ impl SqliteStore {
             reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
             readers.push(Mutex::new(reader));
         }
-        Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let chunks = ChunkWriter::load(&writer)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(Writer { conn: writer, chunks }),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     fn write<T>(
@@ -68,9 +90,17 @@ impl SqliteStore {
         op: &'static str,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.write_with(op, |writer| f(&mut writer.conn))
+    }
+
+    fn write_with<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let started = Instant::now();
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let out = f(&mut conn);
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let out = f(&mut writer);
         metrics::histogram!(STORE_WRITE_SECONDS, "op" => op).record(started.elapsed().as_secs_f64());
         out
     }
@@ -80,21 +110,6 @@ impl SqliteStore {
         let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
         f(&conn)
     }
-}
-
-/// Stored documents were validated on the way in; read them back leniently.
-fn stored_limits() -> Limits {
-    Limits { max_message_bytes: usize::MAX, max_field_bytes: usize::MAX, max_fields: usize::MAX, ..Limits::default() }
-}
-
-fn event_from_row(id: i64, ingested: i64, doc: &str) -> Result<Event, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { id: format!("event {id}"), reason };
-    let value = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
-    let mut event = decode_event(value, &stored_limits(), ingested).map_err(|e| corrupt(e.to_string()))?;
-    event.extra.remove("id");
-    event.id = Some(id);
-    event.ingested_ms = ingested;
-    Ok(event)
 }
 
 fn alert_from_row(id: &str, status: &str, doc: &str) -> Result<Alert, StoreError> {
@@ -107,77 +122,22 @@ fn alert_from_row(id: &str, status: &str, doc: &str) -> Result<Alert, StoreError
 
 impl Store for SqliteStore {
     fn append_events(&self, events: &mut [Event]) -> Result<(), StoreError> {
-        self.write("events", |conn| {
-            let tx = conn.transaction().map_err(backend)?;
-            {
-                let mut insert = tx
-                    .prepare_cached(
-                        "INSERT INTO events (ts, ingested, kind, source_ip, message, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .map_err(backend)?;
-                for event in events.iter_mut() {
-                    let doc = encode_event_string(event);
-                    insert
-                        .execute(params![
-                            event.timestamp_ms,
-                            event.ingested_ms,
-                            event.kind.as_str(),
-                            event.source.ip.map(|ip| ip.to_string()),
-                            event.message.as_deref(),
-                            doc,
-                        ])
-                        .map_err(backend)?;
-                    event.id = Some(tx.last_insert_rowid());
-                }
+        self.write_with("events", |writer| {
+            let tx = writer.conn.transaction().map_err(backend)?;
+            writer.chunks.append(&tx, events)?;
+            let committed = tx.commit().map_err(backend);
+            if committed.is_err() {
+                // Ids handed out in the failed transaction will be reused.
+                writer.chunks = ChunkWriter::load(&writer.conn)?;
             }
-            tx.commit().map_err(backend)
+            committed
         })
     }
 
     fn events(&self, q: &EventQuery) -> Result<Page<Event>, StoreError> {
-        let mut sql = String::from("SELECT id, ingested, doc FROM events WHERE 1=1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(since) = q.since_ms {
-            sql.push_str(" AND ts >= ?");
-            args.push(since.into());
-        }
-        if let Some(until) = q.until_ms {
-            sql.push_str(" AND ts < ?");
-            args.push(until.into());
-        }
-        if let Some(kind) = q.kind {
-            sql.push_str(" AND kind = ?");
-            args.push(kind.as_str().to_owned().into());
-        }
-        if let Some(ip) = q.source_ip {
-            sql.push_str(" AND source_ip = ?");
-            args.push(ip.to_string().into());
-        }
-        if let Some(text) = &q.text {
-            // LIKE is case-insensitive for ASCII; escape its wildcards in user text.
-            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            sql.push_str(" AND message LIKE ? ESCAPE '\\'");
-            args.push(format!("%{escaped}%").into());
-        }
-        if let Some(before) = q.before_id {
-            sql.push_str(" AND id < ?");
-            args.push(before.into());
-        }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
         let limit = q.limit.max(1);
-        args.push((limit as i64 + 1).into());
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-            let rows = stmt
-                .query_map(params_from_iter(args), |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
-                })
-                .map_err(backend)?;
-            let mut items = Vec::new();
-            for row in rows {
-                let (id, ingested, doc) = row.map_err(backend)?;
-                items.push(event_from_row(id, ingested, &doc)?);
-            }
+            let mut items = events::query(conn, q, limit)?;
             let next_cursor = page_cursor(&mut items, limit, |e| e.id.unwrap_or(0).to_string());
             Ok(Page { items, next_cursor })
         })
@@ -329,7 +289,7 @@ impl Store for SqliteStore {
                     stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
                 rows.map(|r| r.map(|(k, n)| (k, n.max(0) as u64)).map_err(backend)).collect()
             };
-            for (kind, n) in group("SELECT kind, COUNT(*) FROM events GROUP BY kind")? {
+            for (kind, n) in group("SELECT kind, n FROM event_counts WHERE n > 0")? {
                 stats.events_total += n;
                 stats.events_by_kind.insert(kind, n);
             }
@@ -345,19 +305,23 @@ impl Store for SqliteStore {
     }
 
     fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        // Small chunks keep each write transaction short, so ingest never
-        // waits long behind the sweep.
+        // A few chunks per transaction keeps each write short, so ingest
+        // never waits long behind the sweep.
+        const CHUNKS_PER_PASS: i64 = 16;
         let mut total = 0u64;
         loop {
-            let deleted = self.write("purge", |conn| {
-                conn.execute(
-                    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ?1 LIMIT 5000)",
-                    [cutoff_ms],
-                )
-                .map_err(backend)
+            let (deleted, more) = self.write("purge", |conn| {
+                let tx = conn.transaction().map_err(backend)?;
+                let before: i64 =
+                    tx.query_row("SELECT COUNT(*) FROM event_chunks", [], |r| r.get(0)).map_err(backend)?;
+                let deleted = events::purge(&tx, cutoff_ms, CHUNKS_PER_PASS)?;
+                let after: i64 =
+                    tx.query_row("SELECT COUNT(*) FROM event_chunks", [], |r| r.get(0)).map_err(backend)?;
+                tx.commit().map_err(backend)?;
+                Ok((deleted, before - after == CHUNKS_PER_PASS))
             })?;
-            total += deleted as u64;
-            if deleted < 5000 {
+            total += deleted;
+            if !more {
                 break;
             }
         }
