@@ -8,6 +8,7 @@ use rampart_server::MetricsRender;
 /// Metric names the binary itself reports.
 pub const QUEUE_DEPTH: &str = "rampart_queue_depth";
 pub const DETECTION_LATENCY: &str = "rampart_detection_latency_seconds";
+pub const CHECKPOINT_SECONDS: &str = "rampart_store_checkpoint_seconds";
 
 /// Installs the global recorder (once per process) and returns the renderer.
 pub fn install() -> anyhow::Result<MetricsRender> {
@@ -37,6 +38,7 @@ fn describe() {
     );
     describe_histogram!("rampart_store_write_seconds", metrics::Unit::Seconds, "Store write transaction time, by op.");
     describe_counter!("rampart_store_events_purged_total", "Events deleted by retention.");
+    describe_histogram!(CHECKPOINT_SECONDS, metrics::Unit::Seconds, "WAL checkpoints run by the idle writer.");
     describe_counter!(rampart_respond::metrics::SINK_FAILURES, "Failed alert delivery attempts, by sink.");
     describe_counter!(rampart_respond::metrics::SINK_DELIVERED, "Alert notifications delivered, by sink.");
     describe_counter!(rampart_respond::metrics::SINK_DROPPED, "Alert notifications given up on, by sink and reason.");

@@ -48,14 +48,17 @@ pub struct Node {
     pipeline: Pipeline,
     notifier: Arc<NotifierHandle>,
     retention: JoinHandle<()>,
+    checkpoints: JoinHandle<()>,
 }
 
 impl Node {
     pub async fn start(config: Config, metrics: MetricsRender, announce_token: bool) -> anyhow::Result<Node> {
-        let store: Arc<dyn Store> = Arc::new(
+        let sqlite = Arc::new(
             SqliteStore::open(&config.data_dir, config.store.durability)
                 .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?,
         );
+        let checkpoints = tokio::spawn(checkpoint_loop(sqlite.clone()));
+        let store: Arc<dyn Store> = sqlite;
         bootstrap_admin_token(store.as_ref(), announce_token)?;
 
         let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
@@ -125,12 +128,12 @@ impl Node {
                 .await
         });
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "Rampart is listening.");
-        Ok(Node { addr, live, state, ingest, stop_server, server, pipeline, notifier, retention })
+        Ok(Node { addr, live, state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints })
     }
 
     /// Stops taking requests, drains both queues, flushes sinks.
     pub async fn stop(self) {
-        let Node { state, ingest, stop_server, server, pipeline, notifier, retention, .. } = self;
+        let Node { state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints, .. } = self;
         state.set_ready(false);
         let _ = stop_server.send(());
         match server.await {
@@ -139,6 +142,7 @@ impl Node {
             Ok(Ok(())) => {}
         }
         retention.abort();
+        checkpoints.abort();
         // With every sender gone, the writer drains the queue and stops, then detection.
         drop(state);
         drop(ingest);
@@ -208,6 +212,20 @@ async fn retention_sweep(store: Arc<dyn Store>, days: u32, every: Duration) {
             Ok(Ok(n)) => tracing::info!(deleted = n, days, "Retention sweep deleted old events."),
             Ok(Err(error)) => tracing::error!(%error, "Retention sweep failed."),
             Err(error) => tracing::error!(%error, "Retention sweep task failed."),
+        }
+    }
+}
+
+/// The bulk of WAL checkpointing, every second, beside the writer
+/// (`SqliteStore::checkpoint_concurrently`); the writer finishes each one.
+async fn checkpoint_loop(store: Arc<SqliteStore>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let store = store.clone();
+        if let Ok(Err(error)) = tokio::task::spawn_blocking(move || store.checkpoint_concurrently()).await {
+            tracing::warn!(%error, "WAL checkpoint failed.");
         }
     }
 }

@@ -10,6 +10,9 @@ use tokio::sync::mpsc;
 use super::{AlertCallback, DetectBatch};
 use crate::telemetry::{DETECTION_LATENCY, QUEUE_DEPTH};
 
+/// Operations slower than this are logged: they show up as alert latency.
+const SLOW: Duration = Duration::from_millis(250);
+
 /// Growth of open alerts is saved at most this often; new alerts at once.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
@@ -69,7 +72,12 @@ pub(crate) fn persist(store: &dyn Store, aggregator: &mut Aggregator, on_alert: 
         return;
     }
     let (alerts, previous): (Vec<Alert>, Vec<u64>) = changed.into_iter().unzip();
-    let outcomes = match store.save_alerts(&alerts) {
+    let started = Instant::now();
+    let saved = store.save_alerts(&alerts);
+    if started.elapsed() > SLOW {
+        tracing::warn!(alerts = alerts.len(), ms = started.elapsed().as_millis() as u64, "Slow alert save.");
+    }
+    let outcomes = match saved {
         Ok(outcomes) => outcomes,
         Err(error) => {
             tracing::error!(%error, alerts = alerts.len(), "Saving alerts failed.");

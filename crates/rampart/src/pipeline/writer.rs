@@ -2,11 +2,16 @@
 
 use std::sync::Arc;
 
+use std::time::{Duration, Instant};
+
 use rampart_core::{Event, IngestReceiver, RateMeter, Store};
 use tokio::sync::mpsc;
 
 use super::DetectBatch;
-use crate::telemetry::QUEUE_DEPTH;
+use crate::telemetry::{CHECKPOINT_SECONDS, QUEUE_DEPTH};
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+const CHECKPOINT_AT_LEAST: Duration = Duration::from_secs(10);
 
 pub(super) fn run(
     store: Arc<dyn Store>,
@@ -15,6 +20,7 @@ pub(super) fn run(
     max_commit: usize,
     rate: Arc<RateMeter>,
 ) {
+    let mut last_checkpoint = Instant::now();
     while let Some(first) = ingest.blocking_recv() {
         let mut total = first.events.len();
         let mut batches = vec![first];
@@ -29,14 +35,19 @@ pub(super) fn run(
         }
         metrics::gauge!(QUEUE_DEPTH, "queue" => "ingest").set(ingest.len() as f64);
 
-        let received = batches.iter().map(|b| b.received).min().unwrap_or_else(std::time::Instant::now);
+        let received = batches.iter().map(|b| b.received).min().unwrap_or_else(Instant::now);
         let mut sizes = Vec::with_capacity(batches.len());
         let mut events: Vec<Event> = Vec::with_capacity(total);
         for batch in &mut batches {
             sizes.push(batch.events.len());
             events.append(&mut batch.events);
         }
-        match store.append_events(&mut events) {
+        let started = Instant::now();
+        let appended = store.append_events(&mut events);
+        if started.elapsed() > Duration::from_millis(250) {
+            tracing::warn!(events = total, ms = started.elapsed().as_millis() as u64, "Slow store commit.");
+        }
+        match appended {
             Ok(()) => {
                 rate.record(total as u64);
                 let mut offset = 0;
@@ -61,6 +72,21 @@ pub(super) fn run(
                 }
             }
         }
+        // Offer the store a checkpoint while nothing waits (or, under constant
+        // load, every ten seconds), so its cost never sits inside a commit.
+        // The store decides whether one is due.
+        let since = last_checkpoint.elapsed();
+        if (ingest.is_empty() && since >= CHECKPOINT_EVERY) || since >= CHECKPOINT_AT_LEAST {
+            let started = Instant::now();
+            if let Err(error) = store.checkpoint() {
+                tracing::warn!(%error, "WAL checkpoint failed.");
+            }
+            metrics::histogram!(CHECKPOINT_SECONDS).record(started.elapsed().as_secs_f64());
+            last_checkpoint = Instant::now();
+        }
+    }
+    if let Err(error) = store.checkpoint() {
+        tracing::warn!(%error, "Final WAL checkpoint failed.");
     }
     tracing::info!("Writer drained and stopped.");
 }
