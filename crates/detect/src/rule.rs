@@ -249,6 +249,26 @@ mod tests {
         assert_eq!(rules[0].id(), "a");
     }
 
+    proptest::proptest! {
+        // Rule files are user input: any text gives rules or a located error, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            let _ = parse(&text);
+        }
+
+        // Structured near-misses: valid shape, random operators and values.
+        #[test]
+        fn random_conditions_compile_or_name_a_field(
+            op in proptest::sample::select(vec!["equals", "in", "contains", "regex", "cidr", "gt", "exists", "bogus"]),
+            value in proptest::sample::select(vec!["x", "[a, b]", "'('", "10.0.0.0/8", "5", "true", "{}", "300.1.1.1/40"]),
+        ) {
+            let text = format!("id: p\ntitle: t\nseverity: low\ncondition: {{ field: message, {op}: {value} }}\n");
+            if let Err(e) = parse(&text) {
+                proptest::prop_assert!(!e.reason.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn builtin_rules_load() {
         let rules = load_rules(true, None).unwrap();

@@ -133,7 +133,12 @@ mod tests {
             match decode_event(Value::Object(object), &limits, 7) {
                 Ok(event) => {
                     let again = decode_event(super::super::encode_event(&event), &limits, 7).unwrap();
-                    prop_assert_eq!(event, again);
+                    prop_assert_eq!(&event, &again);
+                    // The store's flat form reads back the same way.
+                    let mut flat = Vec::new();
+                    super::super::write_flat(&event, &mut flat);
+                    let stored: Value = serde_json::from_slice(&flat).unwrap();
+                    prop_assert_eq!(event, decode_event(stored, &limits, 7).unwrap());
                 }
                 Err(e) => prop_assert!(!e.field.is_empty()),
             }

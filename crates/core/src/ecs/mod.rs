@@ -9,6 +9,7 @@
 mod batch;
 mod decode;
 mod encode;
+mod fields;
 mod flat;
 
 use std::fmt;
