@@ -1,5 +1,7 @@
 //! One `Event` to nested ECS JSON.
 
+use std::net::IpAddr;
+
 use serde_json::{Map, Value};
 
 use super::fields::{FieldWriter, walk};
@@ -45,6 +47,10 @@ impl FieldWriter for Nested<'_> {
 
     fn texts(&mut self, key: &str, values: &[String]) {
         self.put_value(key, Value::from(values.to_vec()));
+    }
+
+    fn ip(&mut self, key: &str, value: IpAddr) {
+        self.put_value(key, Value::from(value.to_string()));
     }
 }
 

@@ -2,6 +2,8 @@
 //! encoders (nested for the API, flat for the store), so a field added to
 //! `Event` is written everywhere or nowhere.
 
+use std::net::IpAddr;
+
 use serde_json::Value;
 
 use crate::event::{Body, Event};
@@ -14,6 +16,8 @@ pub(crate) trait FieldWriter {
     fn float(&mut self, key: &str, value: f64);
     fn json(&mut self, key: &str, value: &Value);
     fn texts(&mut self, key: &str, values: &[String]);
+    /// Separate from `text` so the store's encoder can format it in place.
+    fn ip(&mut self, key: &str, value: IpAddr);
 }
 
 /// Walks every field of `event` that has a value. `event.ingested` is left
@@ -32,11 +36,11 @@ pub(crate) fn walk(event: &Event, w: &mut impl FieldWriter) {
     }
     opt_text(w, "host.name", event.host_name.as_deref());
     if let Some(ip) = event.source.ip {
-        w.text("source.ip", &ip.to_string());
+        w.ip("source.ip", ip);
     }
     opt_int(w, "source.port", event.source.port.map(i64::from));
     if let Some(ip) = event.destination.ip {
-        w.text("destination.ip", &ip.to_string());
+        w.ip("destination.ip", ip);
     }
     opt_int(w, "destination.port", event.destination.port.map(i64::from));
     opt_text(w, "user.name", event.user_name.as_deref());

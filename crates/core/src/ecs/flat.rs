@@ -5,6 +5,7 @@
 //! reads it back unchanged: dotted keys are one of the forms it accepts.
 
 use std::io::Write;
+use std::net::IpAddr;
 
 use serde_json::Value;
 
@@ -60,6 +61,12 @@ impl FieldWriter for Flat<'_> {
     fn texts(&mut self, key: &str, values: &[String]) {
         self.key(key);
         let _ = serde_json::to_writer(&mut *self.out, values);
+    }
+
+    fn ip(&mut self, key: &str, value: IpAddr) {
+        // An address's text form never needs JSON escaping.
+        self.key(key);
+        let _ = write!(self.out, "\"{value}\"");
     }
 }
 
