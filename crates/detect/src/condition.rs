@@ -27,6 +27,9 @@ pub(crate) struct ConditionSpec {
     starts_with: Option<String>,
     ends_with: Option<String>,
     regex: Option<String>,
+    /// Any of these phrases; an entry `@name` brings in a shipped list
+    /// (`rules/data/name.txt`).
+    contains_any: Option<OneOrMany>,
     cidr: Option<OneOrMany>,
     gt: Option<f64>,
     gte: Option<f64>,
@@ -36,6 +39,9 @@ pub(crate) struct ConditionSpec {
     /// Compare text case-insensitively (equals, in, contains, starts/ends_with, regex).
     #[serde(default)]
     case_insensitive: bool,
+    /// Percent-decode the value (twice, as attackers double-encode) before text tests.
+    #[serde(default)]
+    url_decode: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,7 +76,7 @@ pub(crate) enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
-    Leaf { field: String, test: Test },
+    Leaf { field: String, test: Test, url_decode: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +90,7 @@ pub(crate) enum Test {
     StartsWith(String, bool),
     EndsWith(String, bool),
     Regex(Regex),
+    ContainsAny(aho_corasick::AhoCorasick),
     Cidr(Vec<IpNet>),
     Compare(Compare, f64),
     Exists(bool),
@@ -111,6 +118,7 @@ impl ConditionSpec {
             self.starts_with.is_some(),
             self.ends_with.is_some(),
             self.regex.is_some(),
+            self.contains_any.is_some(),
             self.cidr.is_some(),
             self.gt.is_some(),
             self.gte.is_some(),
@@ -164,6 +172,34 @@ impl ConditionSpec {
                 .build()
                 .map_err(|e| (join(path, "regex"), format!("invalid regex: {e}")))?;
             Test::Regex(re)
+        } else if let Some(phrases) = self.contains_any {
+            let entries = match phrases {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
+            let mut all = Vec::new();
+            for entry in entries {
+                match entry.strip_prefix('@') {
+                    Some(name) => all.extend(crate::builtin::phrase_list(name).ok_or_else(|| {
+                        (
+                            join(path, "contains_any"),
+                            format!(
+                                "unknown phrase list @{name}; shipped lists: {}",
+                                crate::builtin::phrase_list_names().join(", ")
+                            ),
+                        )
+                    })?),
+                    None => all.push(entry),
+                }
+            }
+            if all.is_empty() {
+                return err("contains_any", "needs at least one phrase".into());
+            }
+            let matcher = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(fold)
+                .build(&all)
+                .map_err(|e| (join(path, "contains_any"), format!("cannot build matcher: {e}")))?;
+            Test::ContainsAny(matcher)
         } else if let Some(nets) = self.cidr {
             let texts = match nets {
                 OneOrMany::One(s) => vec![s],
@@ -191,7 +227,7 @@ impl ConditionSpec {
         } else {
             return err("field", "no operator".into());
         };
-        Ok(Condition::Leaf { field, test })
+        Ok(Condition::Leaf { field, test, url_decode: self.url_decode })
     }
 }
 
@@ -216,10 +252,15 @@ impl Condition {
             Condition::All(items) => items.iter().all(|c| c.matches(event)),
             Condition::Any(items) => items.iter().any(|c| c.matches(event)),
             Condition::Not(inner) => !inner.matches(event),
-            Condition::Leaf { field, test } => {
+            Condition::Leaf { field, test, url_decode } => {
                 let value = event.field(field);
                 if let Test::Exists(want) = test {
                     return value.is_some() == *want;
+                }
+                if *url_decode {
+                    let Some(text) = value.as_ref().and_then(|v| v.to_text()) else { return false };
+                    let decoded = percent_decode_twice(&text);
+                    return test.matches(&FieldValue::Str(&decoded));
                 }
                 match value {
                     None => false,
@@ -276,9 +317,65 @@ impl Test {
                         }
                     }
                     Test::Regex(re) => re.is_match(&text),
+                    Test::ContainsAny(ac) => ac.is_match(text.as_ref()),
                     Test::Cidr(_) | Test::Compare(..) | Test::Exists(_) => false,
                 }
             }
         }
+    }
+}
+
+/// `%XX` and `+` decoding, applied twice (double encoding is a classic
+/// filter bypass). Invalid escapes stay as they are; bytes that are not
+/// UTF-8 become U+FFFD.
+pub(crate) fn percent_decode_twice(text: &str) -> String {
+    let once = percent_decode(text);
+    if once.contains('%') { percent_decode(&once) } else { once }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_handles_double_and_broken_escapes() {
+        assert_eq!(percent_decode_twice("%2527%20OR%201%3D1"), "' OR 1=1");
+        assert_eq!(percent_decode_twice("a+b%zz%"), "a b%zz%");
+        assert_eq!(percent_decode_twice("%"), "%");
+        assert_eq!(percent_decode_twice("%4"), "%4");
+        assert_eq!(percent_decode_twice("%41"), "A");
+        assert_eq!(percent_decode_twice("%ff%fe"), "\u{fffd}\u{fffd}");
     }
 }

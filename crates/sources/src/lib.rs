@@ -1,0 +1,9 @@
+//! Rampart's sources: turning the outside world into `Event`s.
+//!
+//! For now the log side: pure parsers from one line to one ECS event
+//! (`parse/`), and format detection. The parsers do no I/O, so `rampart scan`,
+//! the file tailers and the tests share them unchanged.
+
+pub mod parse;
+
+pub use parse::{LineParser, LogFormat, ParseError, detect_format};
