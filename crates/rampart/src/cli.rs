@@ -45,6 +45,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run detection over log files once and print the alerts (like fail2ban-regex).
     Scan(ScanArgs),
+    /// Generate realistic normal and attack traffic (log lines, or events to a server).
+    Simulate(SimulateArgs),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -99,6 +101,46 @@ pub struct ScanArgs {
     /// Print the lines that did not parse (the first 100) on stderr, with the reason.
     #[arg(long)]
     pub print_unparsed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// What to generate: an sshd auth.log or a web access log.
+    #[arg(value_parser = ["ssh", "web"])]
+    pub kind: String,
+    /// How many lines.
+    #[arg(long, default_value_t = 10_000)]
+    pub lines: usize,
+    /// Distinct source addresses, attackers included.
+    #[arg(long, default_value_t = 400)]
+    pub addresses: u64,
+    /// Share of the addresses that attack.
+    #[arg(long, default_value_t = 0.1)]
+    pub attacker_share: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Log lines per second of simulated time (sets the timestamps).
+    #[arg(long, default_value_t = 10.0)]
+    pub log_rate: f64,
+    /// When the log starts (RFC 3339). By default it ends now, so output is
+    /// byte-identical across runs only with --start.
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Write the lines here (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write `address,label` lines here, to score detection.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Send the traffic as ECS events to this server's ingest API instead.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// API token for --server (also RAMPART_TOKEN).
+    #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// With --server: events per second to send.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,5 +5,6 @@
 //! the file tailers and the tests share them unchanged.
 
 pub mod parse;
+pub mod simulate;
 
 pub use parse::{LineParser, LogFormat, ParseError, detect_format};

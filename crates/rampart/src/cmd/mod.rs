@@ -4,6 +4,7 @@ mod bench;
 mod rules;
 mod scan;
 mod serve;
+mod simulate;
 mod token;
 
 use std::process::ExitCode;
@@ -25,6 +26,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = settings::load(&cli, &Overrides::default())?;
             logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
             scan::run(args)
+        }
+        Command::Simulate(args) => {
+            let config = settings::load(&cli, &Overrides::default())?;
+            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            simulate::run(args)
         }
         Command::Config(ConfigCommand::Print(args)) => {
             let config = settings::load(&cli, &args.overrides)?;
