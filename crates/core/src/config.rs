@@ -25,6 +25,7 @@ pub struct Config {
     pub detect: DetectConfig,
     pub alerts: AlertsConfig,
     pub sinks: SinksConfig,
+    pub sources: SourcesConfig,
 }
 
 impl Default for Config {
@@ -38,6 +39,7 @@ impl Default for Config {
             detect: DetectConfig::default(),
             alerts: AlertsConfig::default(),
             sinks: SinksConfig::default(),
+            sources: SourcesConfig::default(),
         }
     }
 }
@@ -242,6 +244,45 @@ impl Default for DeliveryConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcesConfig {
+    /// Log files to follow (`[[sources.files]]`).
+    pub files: Vec<FileSourceConfig>,
+}
+
+/// One group of log files followed as they grow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// Paths or globs, e.g. `["/var/log/auth.log", "/var/log/nginx/*.log"]`.
+    pub paths: Vec<String>,
+    /// `auto` (per file, from its first lines), `syslog`, `combined`, `json` or `regex`.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// With `format = "regex"`: named captures are ECS fields, `__` for `.`.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Where to begin files present at start: `end` (default) or `beginning`.
+    /// Files that appear later are always read from their start.
+    #[serde(default = "default_start_at")]
+    pub start_at: String,
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_format() -> String {
+    "auto".into()
+}
+
+fn default_start_at() -> String {
+    "end".into()
+}
+
+fn default_poll_ms() -> u64 {
+    250
+}
+
 /// A configuration value that cannot work, named by its key.
 #[derive(Debug, thiserror::Error)]
 #[error("config key `{key}`: {reason}")]
@@ -279,6 +320,24 @@ impl Config {
             && !is_http_url(&slack.webhook_url)
         {
             return err("sinks.slack.webhook_url", "must be an http:// or https:// URL");
+        }
+        for (i, files) in self.sources.files.iter().enumerate() {
+            let key = |k: &str| format!("sources.files[{i}].{k}");
+            if files.paths.is_empty() {
+                return err(&key("paths"), "list at least one file or glob");
+            }
+            if !["auto", "syslog", "combined", "json", "regex"].contains(&files.format.as_str()) {
+                return err(&key("format"), "must be auto, syslog, combined, json or regex");
+            }
+            if files.format == "regex" && files.regex.is_none() {
+                return err(&key("regex"), "format = \"regex\" needs a regex");
+            }
+            if !["end", "beginning"].contains(&files.start_at.as_str()) {
+                return err(&key("start_at"), "must be end or beginning");
+            }
+            if files.poll_interval_ms == 0 {
+                return err(&key("poll_interval_ms"), "must be at least 1");
+            }
         }
         for (i, hook) in self.sinks.webhooks.iter().enumerate() {
             if !is_http_url(&hook.url) {

@@ -261,3 +261,41 @@ fn sigterm_drains_and_exits_cleanly() {
     assert!(log.contains("Writer drained and stopped."), "{log}");
     assert!(log.contains("Rampart stopped."), "{log}");
 }
+
+#[test]
+fn followed_auth_log_raises_a_brute_force_alert() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, "Dec 10 06:00:00 web1 sshd[1]: Server listening on 0.0.0.0 port 22.\n").unwrap();
+    let config = format!(
+        "[sinks]\nstdout = false\n\n[[sources.files]]\npaths = [\"{}\"]\npoll_interval_ms = 50\n",
+        log.display()
+    );
+    let server = Server::start(dir.path(), &config);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    for i in 0..6 {
+        writeln!(
+            file,
+            "Dec 10 07:07:1{i} web1 sshd[9{i}]: Failed password for root from 203.0.113.66 port 4000{i} ssh2"
+        )
+        .unwrap();
+    }
+    // The last line is written in two parts: nothing is read until its newline.
+    write!(file, "Dec 10 07:07:20 web1 sshd[99]: Failed password for ad").unwrap();
+    file.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    writeln!(file, "min from 203.0.113.66 port 40099 ssh2").unwrap();
+
+    let alert = eventually(10, "the alert from the followed file", || {
+        let (_, page) = get(&server, Some(ADMIN), "/api/v1/alerts?rule=ssh-brute-force");
+        page["alerts"].as_array().and_then(|a| a.first().cloned()).filter(|a| a["count"] == 7)
+    });
+    assert_eq!(alert["entity"]["value"], "203.0.113.66");
+    let (_, events) = get(&server, Some(ADMIN), "/api/v1/events?source.ip=203.0.113.66&limit=10");
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 7, "the line present before start is not re-read; the split line arrives whole");
+    assert_eq!(events[0]["user"]["name"], "admin");
+    assert_eq!(events[0]["log"]["file"]["path"], log.display().to_string());
+}

@@ -6,5 +6,6 @@
 
 pub mod parse;
 pub mod simulate;
+pub mod tail;
 
 pub use parse::{LineParser, LogFormat, ParseError, detect_format};

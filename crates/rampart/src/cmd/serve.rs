@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,6 +14,8 @@ use rampart_respond::{
     Notifier, NotifierHandle, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client, spawn_sink,
 };
 use rampart_server::{AppState, MetricsRender, auth, router};
+use rampart_sources::LogFormat;
+use rampart_sources::tail::{FileSource, FileSourceSpec, StartAt};
 use rampart_store::SqliteStore;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
@@ -49,6 +52,7 @@ pub struct Node {
     notifier: Arc<NotifierHandle>,
     retention: JoinHandle<()>,
     checkpoints: JoinHandle<()>,
+    sources: Vec<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
 impl Node {
@@ -114,6 +118,7 @@ impl Node {
             Duration::from_secs(config.store.retention_interval_secs.max(1)),
         ));
 
+        let sources = start_file_sources(&config, &ingest)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -128,13 +133,20 @@ impl Node {
                 .await
         });
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "Rampart is listening.");
-        Ok(Node { addr, live, state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints })
+        Ok(Node { addr, live, state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints, sources })
     }
 
     /// Stops taking requests, drains both queues, flushes sinks.
     pub async fn stop(self) {
-        let Node { state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints, .. } = self;
+        let Node { state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints, sources, .. } = self;
         state.set_ready(false);
+        // Sources first: each finishes the batch in flight (and saves its offsets).
+        for (stop, _) in &sources {
+            stop.store(true, Ordering::SeqCst);
+        }
+        for (_, thread) in sources {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
         let _ = stop_server.send(());
         match server.await {
             Ok(Err(error)) => tracing::error!(%error, "HTTP server failed."),
@@ -155,6 +167,35 @@ impl Node {
         }
         tracing::info!("Rampart stopped.");
     }
+}
+
+/// One thread per `[[sources.files]]`, each following its files into the
+/// ingest queue; offsets live in the data directory.
+fn start_file_sources(
+    config: &Config,
+    ingest: &IngestSender,
+) -> anyhow::Result<Vec<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>> {
+    let mut running = Vec::new();
+    for (i, files) in config.sources.files.iter().enumerate() {
+        let spec = FileSourceSpec {
+            paths: files.paths.clone(),
+            format: LogFormat::parse(&files.format),
+            regex: files.regex.clone(),
+            start_at: if files.start_at == "beginning" { StartAt::Beginning } else { StartAt::End },
+            poll_interval: Duration::from_millis(files.poll_interval_ms),
+        };
+        let offsets = config.data_dir.join(format!("file-offsets-{i}.json"));
+        let source =
+            FileSource::new(spec, offsets, ingest.clone()).map_err(|e| anyhow::anyhow!("sources.files[{i}].{e}"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, runtime) = (stop.clone(), tokio::runtime::Handle::current());
+        let thread = std::thread::Builder::new()
+            .name(format!("rampart-files-{i}"))
+            .spawn(move || source.run(runtime, flag))
+            .context("cannot start a file source thread")?;
+        running.push((stop, thread));
+    }
+    Ok(running)
 }
 
 /// On the very first start, creates the admin token: the operator's own

@@ -1,0 +1,196 @@
+//! `FileSource`: globs of log files → parsed events → the ingest queue.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rampart_core::{Event, IngestQueueError, IngestSender};
+use serde_json::Value;
+
+use super::follower::{Follower, Line, StartAt};
+use super::offsets::Offsets;
+use crate::parse::syslog::assumed_year;
+use crate::parse::{LineParser, LogFormat, detect_format};
+
+/// Lines read, by `outcome` (`parsed`, `unparsed`) and `format`.
+pub const LINES_READ: &str = "rampart_source_lines_total";
+
+/// What to follow and how to read it.
+#[derive(Debug, Clone)]
+pub struct FileSourceSpec {
+    /// Paths or globs, e.g. `/var/log/nginx/*.log`.
+    pub paths: Vec<String>,
+    /// `None`: detect per file from its first lines.
+    pub format: Option<LogFormat>,
+    /// For `LogFormat::Regex`.
+    pub regex: Option<String>,
+    /// Files present at start; files that appear later are read from the start.
+    pub start_at: StartAt,
+    pub poll_interval: Duration,
+}
+
+struct Followed {
+    follower: Follower,
+    parser: Option<LineParser>,
+}
+
+pub struct FileSource {
+    spec: FileSourceSpec,
+    files: BTreeMap<PathBuf, Followed>,
+    offsets: Offsets,
+    ingest: IngestSender,
+    started: bool,
+}
+
+impl FileSource {
+    pub fn new(spec: FileSourceSpec, offsets_file: PathBuf, ingest: IngestSender) -> Result<FileSource, String> {
+        if spec.paths.is_empty() {
+            return Err("paths: list at least one file or glob".into());
+        }
+        for p in &spec.paths {
+            glob::Pattern::new(p).map_err(|e| format!("paths: {p:?} is not a valid glob: {e}"))?;
+        }
+        if spec.format == Some(LogFormat::Regex) {
+            let pattern = spec.regex.as_deref().ok_or("regex: format = \"regex\" needs a regex")?;
+            LineParser::regex(pattern, 0).map_err(|e| format!("regex: {e}"))?;
+        }
+        let offsets = Offsets::load(&offsets_file)?;
+        Ok(FileSource { spec, files: BTreeMap::new(), offsets, ingest, started: false })
+    }
+
+    /// Follows until `stop` is set, then returns after the batch in flight
+    /// is acknowledged. Blocking: run it on its own thread; `runtime` is the
+    /// node's, used only to wait on the ingest queue.
+    pub fn run(mut self, runtime: tokio::runtime::Handle, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::SeqCst) {
+            if !self.tick(&runtime, &stop) {
+                break;
+            }
+            std::thread::sleep(self.spec.poll_interval);
+        }
+    }
+
+    fn discover(&mut self) {
+        let now = rampart_core::time::now_ms();
+        for pattern in &self.spec.paths {
+            let mut found: Vec<PathBuf> = glob::glob(pattern).map(|g| g.flatten().collect()).unwrap_or_default();
+            // A plain path is followed even before it exists.
+            if found.is_empty() && !pattern.contains(['*', '?', '[']) {
+                found.push(PathBuf::from(pattern));
+            }
+            for path in found {
+                if self.files.contains_key(&path) || path.is_dir() {
+                    continue;
+                }
+                let start = if self.started { StartAt::Beginning } else { self.spec.start_at };
+                let follower = Follower::new(&path, start, self.offsets.get(&path));
+                let parser = self.spec.format.map(|f| match (&self.spec.regex, f) {
+                    (Some(re), LogFormat::Regex) => LineParser::regex(re, assumed_year(now, None))
+                        .unwrap_or_else(|_| LineParser::new(LogFormat::Syslog, 0)),
+                    _ => LineParser::new(f, assumed_year(now, None)),
+                });
+                tracing::info!(path = %path.display(), "Following log file.");
+                self.files.insert(path, Followed { follower, parser });
+            }
+        }
+        self.started = true;
+    }
+
+    /// One pass over every file. Returns false when the queue has closed.
+    fn tick(&mut self, runtime: &tokio::runtime::Handle, stop: &AtomicBool) -> bool {
+        self.discover();
+        let now = rampart_core::time::now_ms();
+        let mut lines = Vec::new();
+        let mut dirty = false;
+        let paths: Vec<PathBuf> = self.files.keys().cloned().collect();
+        for path in paths {
+            let Some(followed) = self.files.get_mut(&path) else { continue };
+            lines.clear();
+            if let Err(error) = followed.follower.poll(&mut lines) {
+                tracing::warn!(path = %path.display(), %error, "Cannot read log file; will retry.");
+                continue;
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let parser = followed.parser.get_or_insert_with(|| {
+                let sample: Vec<&str> = lines.iter().take(50).map(|l| l.text.as_str()).collect();
+                let format = detect_format(&sample, assumed_year(now, None)).unwrap_or(LogFormat::Syslog);
+                tracing::info!(path = %path.display(), format = format.as_str(), "Detected log format.");
+                LineParser::new(format, assumed_year(now, None))
+            });
+            let events = to_events(parser, &lines, &path, now);
+            for chunk in events.chunks(5_000) {
+                if !deliver(&self.ingest, runtime, chunk.to_vec(), stop) {
+                    return false;
+                }
+            }
+            if let Some(position) = followed.follower.position() {
+                self.offsets.set(&path, position);
+                dirty = true;
+            }
+        }
+        if dirty && let Err(error) = self.offsets.save() {
+            tracing::error!(%error, "Cannot save log offsets; a restart may re-read lines.");
+        }
+        true
+    }
+}
+
+fn to_events(parser: &LineParser, lines: &[Line], path: &std::path::Path, now: i64) -> Vec<Event> {
+    let file = Value::from(path.display().to_string());
+    let mut events = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.text.trim().is_empty() {
+            continue;
+        }
+        let format = parser.format().as_str();
+        let (mut event, repeat) = match parser.parse(&line.text, now) {
+            Ok(parsed) => {
+                metrics::counter!(LINES_READ, "outcome" => "parsed", "format" => format).increment(1);
+                (parsed.event, parsed.repeat)
+            }
+            Err(reason) => {
+                metrics::counter!(LINES_READ, "outcome" => "unparsed", "format" => format).increment(1);
+                (parser.raw_event(&line.text, now, &reason), 1)
+            }
+        };
+        event.extra.insert("log.file.path".into(), file.clone());
+        if line.truncated {
+            event.extra.insert("log.truncated".into(), Value::from(true));
+        }
+        for _ in 1..repeat {
+            events.push(event.clone());
+        }
+        events.push(event);
+    }
+    events
+}
+
+/// Queues a batch and waits for the commit, retrying (never dropping) while
+/// the queue is full or the store fails. False when the node is shutting down
+/// before the batch could be queued.
+fn deliver(ingest: &IngestSender, runtime: &tokio::runtime::Handle, events: Vec<Event>, stop: &AtomicBool) -> bool {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let result = runtime.block_on(async {
+            match ingest.send(events.clone(), "file", Duration::from_secs(1)).await {
+                Ok(reply) => reply.await.map_err(|_| IngestQueueError::Closed).map(|ack| ack.is_ok()),
+                Err(e) => Err(e),
+            }
+        });
+        match result {
+            Ok(true) => return true,
+            Err(IngestQueueError::Closed) => return false,
+            Ok(false) | Err(IngestQueueError::Full) => {
+                if stop.load(Ordering::SeqCst) && ingest.is_closed() {
+                    return false;
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
