@@ -73,6 +73,13 @@ def crowdsec(log):
                 break
         if p.poll() is not None:
             break
+    # Bans can still be logged after the marker: wait for the log to settle.
+    last, quiet_since = -1, time.monotonic()
+    while secs is not None and time.monotonic() - quiet_since < 5 and time.monotonic() < deadline:
+        size = os.path.getsize(err.name)
+        if size != last:
+            last, quiet_since = size, time.monotonic()
+        time.sleep(0.5)
     subprocess.run(["pkill", "-TERM", "-x", "crowdsec"])
     p.wait()
     text = open(err.name).read()

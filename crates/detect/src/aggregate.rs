@@ -6,8 +6,6 @@
 //! remembers which alerts changed since they were last taken for saving, so
 //! the pipeline writes each changed alert once per batch, not once per event.
 
-use std::num::NonZeroUsize;
-
 use lru::LruCache;
 use rampart_core::{Alert, AlertStatus, Entity, Finding};
 
@@ -31,7 +29,10 @@ pub enum Merged {
 }
 
 pub struct Aggregator {
+    /// Unbounded as a map and capped by `max_open`, so memory follows use
+    /// rather than the cap (see `threshold.rs`).
     open: LruCache<Key, Entry>,
+    max_open: usize,
     dirty: Vec<Key>,
     /// Whether an alert opened since the last `take_changed`.
     opened: bool,
@@ -41,9 +42,9 @@ pub struct Aggregator {
 
 impl Aggregator {
     pub fn new(window_secs: u64, max_evidence: usize, max_open: usize) -> Aggregator {
-        let cap = NonZeroUsize::new(max_open.max(1)).unwrap_or(NonZeroUsize::MIN);
         Aggregator {
-            open: LruCache::new(cap),
+            open: LruCache::unbounded(),
+            max_open: max_open.max(1),
             dirty: Vec::new(),
             opened: false,
             window_ms: i64::try_from(window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
@@ -51,8 +52,14 @@ impl Aggregator {
         }
     }
 
-    /// Folds one finding in.
+    /// Folds one finding in, stamping changes with the wall clock.
     pub fn merge(&mut self, finding: Finding) -> Merged {
+        self.merge_at(finding, rampart_core::time::now_ms())
+    }
+
+    /// Folds one finding in, stamping changes with `now_ms` (callers merging
+    /// a batch read the clock once, not once per finding).
+    pub fn merge_at(&mut self, finding: Finding, now_ms: i64) -> Merged {
         // Look up with the finding's own rule id and entity: no clone on the hot path.
         let key = (finding.rule.id.clone(), finding.entity);
         if let Some(entry) = self.open.get_mut(&key) {
@@ -65,7 +72,7 @@ impl Aggregator {
                 open.evidence.extend(finding.evidence.into_iter().take(room));
                 open.severity = open.severity.max(finding.rule.severity);
                 open.score = open.score.max(finding.rule.score);
-                open.updated_ms = rampart_core::time::now_ms();
+                open.updated_ms = now_ms;
                 if !entry.dirty {
                     entry.dirty = true;
                     self.dirty.push(key);
@@ -74,7 +81,7 @@ impl Aggregator {
             }
         }
         let rule = &finding.rule;
-        let now = rampart_core::time::now_ms();
+        let now = now_ms;
         let mut evidence = finding.evidence;
         evidence.truncate(self.max_evidence);
         let alert = Alert {
@@ -96,11 +103,11 @@ impl Aggregator {
             updated_ms: now,
         };
         metrics::counter!(ALERTS_OPENED, "rule" => rule.id.clone(), "severity" => rule.severity.as_str()).increment(1);
-        if let Some((old_key, _)) = self.open.push(key.clone(), Entry { alert, saved_count: 0, dirty: true })
-            && old_key != key
-        {
+        if self.open.len() >= self.max_open && !self.open.contains(&key) {
+            self.open.pop_lru();
             metrics::counter!(OPEN_ALERTS_EVICTED).increment(1);
         }
+        self.open.put(key.clone(), Entry { alert, saved_count: 0, dirty: true });
         self.dirty.push(key);
         self.opened = true;
         Merged::Opened

@@ -35,14 +35,23 @@ impl Detector for RuleEngine {
 
     fn detect(&mut self, event: &Event, out: &mut Vec<Finding>) {
         let event_id = event.id.unwrap_or(0);
+        // Most threshold rules group by the same field: render it once per event.
+        let mut keys: Vec<(&str, Option<String>)> = Vec::new();
         for (rule, windows) in &mut self.rules {
             if !rule.condition.matches(event) {
                 continue;
             }
             match (&rule.threshold, windows) {
                 (Some(spec), Some(windows)) => {
-                    let Some(key) = event.field(&spec.group_by).and_then(|v| v.to_text().map(|t| t.into_owned()))
-                    else {
+                    let cached = match keys.iter().find(|(f, _)| *f == spec.group_by) {
+                        Some((_, k)) => k.clone(),
+                        None => {
+                            let k = event.field(&spec.group_by).and_then(|v| v.to_text().map(|t| t.into_owned()));
+                            keys.push((spec.group_by.as_str(), k.clone()));
+                            k
+                        }
+                    };
+                    let Some(key) = cached else {
                         continue;
                     };
                     let distinct = match &spec.distinct {

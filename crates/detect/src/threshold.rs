@@ -8,7 +8,6 @@
 //! recently seen key is evicted and counted.
 
 use std::collections::VecDeque;
-use std::num::NonZeroUsize;
 
 use lru::LruCache;
 
@@ -34,13 +33,16 @@ struct KeyState {
 
 #[derive(Debug)]
 pub(crate) struct Windows {
+    /// Unbounded as a map, capped by `max_keys` below: a map preallocated
+    /// for the cap costs a page per key once keys scatter over it (170 MB
+    /// for 6,500 keys at a 1M cap), where growing with use costs bytes.
     keys: LruCache<String, KeyState>,
+    max_keys: usize,
 }
 
 impl Windows {
     pub(crate) fn new(max_keys: usize) -> Windows {
-        let cap = NonZeroUsize::new(max_keys.max(1)).unwrap_or(NonZeroUsize::MIN);
-        Windows { keys: LruCache::new(cap) }
+        Windows { keys: LruCache::unbounded(), max_keys: max_keys.max(1) }
     }
 
     /// Records one matching event; returns what happened and whether a key
@@ -55,7 +57,10 @@ impl Windows {
     ) -> (Step, bool) {
         let mut evicted = false;
         if !self.keys.contains(key) {
-            evicted = self.keys.len() == self.keys.cap().get();
+            if self.keys.len() >= self.max_keys {
+                self.keys.pop_lru();
+                evicted = true;
+            }
             self.keys.put(key.to_owned(), KeyState::default());
         }
         let Some(state) = self.keys.get_mut(key) else {

@@ -127,14 +127,21 @@ pub fn ssh_auth_log(plan: &Plan) -> Simulated {
     let mut clock = Clock { ms: plan.start_ms as f64, step: 1000.0 / plan.lines_per_second.max(0.001) };
     let attackers = ((plan.addresses as f64 * plan.attacker_share).round() as u64).min(plan.addresses);
     let mut pid = 20_000u32;
-    // First every address once (in shuffled order), then at random.
+    // First every address once (in shuffled order), then at random, with
+    // attackers writing most of the log, as on any server facing the internet.
     let mut order: Vec<u64> = (0..plan.addresses).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, rng.below(i as u64 + 1) as usize);
     }
     let mut next = order.into_iter();
     while out.lines.len() < plan.lines {
-        let n = next.next().unwrap_or_else(|| rng.below(plan.addresses));
+        let n = next.next().unwrap_or_else(|| {
+            if attackers > 0 && (attackers == plan.addresses || rng.chance(0.8)) {
+                rng.below(attackers)
+            } else {
+                attackers + rng.below(plan.addresses - attackers)
+            }
+        });
         let ip = address(n);
         pid += 1;
         let port = 30_000 + rng.below(30_000);

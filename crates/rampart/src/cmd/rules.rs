@@ -17,7 +17,8 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!rules.is_empty(), "no rules found in {}", args.rules_dir.display());
     let text = std::fs::read(&args.sample).with_context(|| format!("cannot read {}", args.sample.display()))?;
     let limits = Limits { max_batch_events: usize::MAX, max_batch_bytes: usize::MAX, ..Limits::default() };
-    let mut events = decode_batch(&text, BatchFormat::Ndjson, &limits, time::now_ms())
+    let now = time::now_ms();
+    let mut events = decode_batch(&text, BatchFormat::Ndjson, &limits, now)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.sample.display()))?;
     // Ids are line numbers; blank lines were skipped, so recount them.
     let mut line_numbers = text
@@ -36,7 +37,7 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<ExitCode> {
     for event in &events {
         engine.detect(event, &mut findings);
         for f in findings.drain(..) {
-            aggregator.merge(f);
+            aggregator.merge_at(f, now);
         }
     }
     let mut alerts: Vec<_> = aggregator.take_changed().into_iter().map(|(a, _)| a).collect();

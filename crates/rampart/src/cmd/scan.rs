@@ -121,7 +121,7 @@ fn scan_file(
                     engine.detect(&parsed.event, &mut findings);
                 }
                 for f in findings.drain(..) {
-                    aggregator.merge(f);
+                    aggregator.merge_at(f, now);
                 }
             }
             Err(_) if line.trim().is_empty() => tally.lines -= 1,

@@ -46,12 +46,13 @@ pub(super) fn run(
                 continue;
             }
         };
+        let now = rampart_core::time::now_ms();
         for event in &batch.events {
             for detector in &mut detectors {
                 detector.detect(event, &mut findings);
             }
             for finding in findings.drain(..) {
-                aggregator.merge(finding);
+                aggregator.merge_at(finding, now);
             }
         }
         if aggregator.has_opened() || last_flush.elapsed() >= FLUSH_EVERY {
