@@ -13,11 +13,14 @@ use std::time::Instant;
 
 use rampart_core::{Alert, Detector, time};
 use rampart_detect::{Aggregator, RuleEngine, load_rules};
+use rampart_sources::parse::Parsed;
 use rampart_sources::parse::syslog::{assumed_year, month_of};
 use rampart_sources::{LineParser, LogFormat, detect_format};
-use serde_json::Value;
 
 use crate::cli::ScanArgs;
+
+/// Lines per batch handed from the parsing thread to detection.
+const BATCH: usize = 1_024;
 
 #[derive(Default)]
 struct Tally {
@@ -59,7 +62,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for alert in &alerts {
-        writeln!(out, "{}", scan_line(alert))?;
+        serde_json::to_writer(&mut out, &scan_line(alert))?;
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     eprintln!(
@@ -110,13 +114,57 @@ fn scan_file(
             &detected
         }
     };
-    let mut findings = Vec::new();
-    let mut handle = |line: &str, tally: &mut Tally| {
-        tally.lines += 1;
-        match parser.parse(line, now) {
-            Ok(mut parsed) => {
-                tally.parsed += 1;
-                parsed.event.id = Some(tally.lines as i64);
+    // Two stages on two threads: this one reads and parses, the caller's
+    // detects. A bounded channel of line batches keeps memory flat.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(8);
+    let parsed_tally = std::thread::scope(|scope| -> std::io::Result<Tally> {
+        let producer = scope.spawn(move || -> std::io::Result<Tally> {
+            let mut t = Tally::default();
+            let mut batch = Vec::with_capacity(BATCH);
+            let handle = |line: &str, t: &mut Tally, batch: &mut Vec<Parsed>| {
+                t.lines += 1;
+                match parser.parse(line, now) {
+                    Ok(mut parsed) => {
+                        t.parsed += 1;
+                        parsed.event.id = Some(t.lines as i64);
+                        batch.push(parsed);
+                        if batch.len() == BATCH {
+                            // The consumer only stops early on a panic; then nothing is left to do.
+                            let _ = tx.send(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+                        }
+                    }
+                    Err(_) if line.trim().is_empty() => t.lines -= 1,
+                    Err(reason) => {
+                        t.unparsed += 1;
+                        if print_unparsed && t.unparsed <= 100 {
+                            let shown: String = line.trim_end().chars().take(200).collect();
+                            eprintln!("{}:{}: {reason}: {shown}", path.display(), t.lines);
+                        }
+                    }
+                }
+            };
+            for line in &head {
+                handle(line, &mut t, &mut batch);
+            }
+            let mut buf = Vec::with_capacity(1024);
+            loop {
+                buf.clear();
+                if reader.read_until(b'\n', &mut buf)? == 0 {
+                    break;
+                }
+                match std::str::from_utf8(&buf) {
+                    Ok(line) => handle(line, &mut t, &mut batch),
+                    Err(_) => handle(&String::from_utf8_lossy(&buf), &mut t, &mut batch),
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            Ok(t)
+        });
+        let mut findings = Vec::new();
+        for batch in rx {
+            for parsed in batch {
                 for _ in 0..parsed.repeat {
                     engine.detect(&parsed.event, &mut findings);
                 }
@@ -124,40 +172,33 @@ fn scan_file(
                     aggregator.merge_at(f, now);
                 }
             }
-            Err(_) if line.trim().is_empty() => tally.lines -= 1,
-            Err(reason) => {
-                tally.unparsed += 1;
-                if print_unparsed && tally.unparsed <= 100 {
-                    let shown: String = line.trim_end().chars().take(200).collect();
-                    eprintln!("{}:{}: {reason}: {shown}", path.display(), tally.lines);
-                }
-            }
         }
-    };
-    for line in &head {
-        handle(line, tally);
-    }
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
-        match std::str::from_utf8(&buf) {
-            Ok(line) => handle(line, tally),
-            Err(_) => handle(&String::from_utf8_lossy(&buf), tally),
-        }
-    }
+        producer.join().map_err(|_| std::io::Error::other("the parser thread panicked"))?
+    })?;
+    tally.lines += parsed_tally.lines;
+    tally.parsed += parsed_tally.parsed;
+    tally.unparsed += parsed_tally.unparsed;
     Ok(())
 }
 
 /// An alert as `scan` prints it: the alert, plus the entity under its own
-/// ECS name (`source.ip`) and readable first/last seen times.
-fn scan_line(alert: &Alert) -> Value {
-    let mut v = serde_json::to_value(alert).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut v {
-        map.insert(alert.entity.field.clone(), Value::from(alert.entity.value.clone()));
-        map.insert("first_seen".into(), Value::from(time::format_ms(alert.first_seen_ms)));
-        map.insert("last_seen".into(), Value::from(time::format_ms(alert.last_seen_ms)));
+/// ECS name (`source.ip`) and readable first/last seen times. Serialised
+/// straight to the output: a scan can print tens of thousands.
+#[derive(serde::Serialize)]
+struct ScanLine<'a> {
+    #[serde(flatten)]
+    alert: &'a Alert,
+    #[serde(flatten)]
+    entity: std::collections::BTreeMap<&'a str, &'a str>,
+    first_seen: String,
+    last_seen: String,
+}
+
+fn scan_line(alert: &Alert) -> ScanLine<'_> {
+    ScanLine {
+        alert,
+        entity: [(alert.entity.field.as_str(), alert.entity.value.as_str())].into(),
+        first_seen: time::format_ms(alert.first_seen_ms),
+        last_seen: time::format_ms(alert.last_seen_ms),
     }
-    v
 }
