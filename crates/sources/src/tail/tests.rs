@@ -159,8 +159,7 @@ mod file_source {
         std::thread::sleep(Duration::from_millis(100));
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         thread.join().unwrap();
-        let out = got.lock().unwrap().clone();
-        out
+        got.lock().unwrap().clone()
     }
 
     fn spec(glob: String) -> FileSourceSpec {
