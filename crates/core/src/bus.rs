@@ -40,7 +40,7 @@ pub fn ingest_queue(capacity: usize) -> (IngestSender, IngestReceiver) {
 
 /// Why a batch could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueError {
+pub enum IngestQueueError {
     /// Still full after the wait: the caller should back off and retry.
     Full,
     /// The pipeline is shutting down.
@@ -54,13 +54,13 @@ impl IngestSender {
         events: Vec<Event>,
         source: &'static str,
         wait: Duration,
-    ) -> Result<oneshot::Receiver<IngestAck>, QueueError> {
+    ) -> Result<oneshot::Receiver<IngestAck>, IngestQueueError> {
         let (ack, reply) = oneshot::channel();
         let batch = IngestBatch { events, source, received: Instant::now(), ack: Some(ack) };
         match self.tx.send_timeout(batch, wait).await {
             Ok(()) => Ok(reply),
-            Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(QueueError::Full),
-            Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(QueueError::Closed),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(IngestQueueError::Full),
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(IngestQueueError::Closed),
         }
     }
 
@@ -73,5 +73,3 @@ impl IngestSender {
         self.tx.is_closed()
     }
 }
-
-pub use QueueError as IngestQueueError;

@@ -108,19 +108,6 @@ pub enum Body {
     },
 }
 
-impl Body {
-    /// The name used in the API and the store for this body's type.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Body::Metrics(_) => "metrics",
-            Body::Log { .. } => "log",
-            Body::Http { .. } => "http",
-            Body::Flow { .. } => "flow",
-            Body::Process { .. } => "process",
-        }
-    }
-}
-
 /// One normalised observation from a source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {

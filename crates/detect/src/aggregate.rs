@@ -158,11 +158,6 @@ impl Aggregator {
     pub fn has_changes(&self) -> bool {
         !self.dirty.is_empty()
     }
-
-    /// Alerts currently held open for merging.
-    pub fn open_alerts(&self) -> usize {
-        self.open.len()
-    }
 }
 
 #[cfg(test)]

@@ -22,10 +22,6 @@ impl RuleEngine {
             .collect();
         RuleEngine { rules }
     }
-
-    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
-        self.rules.iter().map(|(r, _)| r)
-    }
 }
 
 impl Detector for RuleEngine {

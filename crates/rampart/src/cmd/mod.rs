@@ -15,6 +15,12 @@ use rampart_core::config::LogConfig;
 use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, Overrides, RulesCommand, TokenCommand};
 use crate::{logging, settings};
 
+/// One-shot commands print their results; their log shows warnings only.
+fn quiet_logging(cli: &Cli) -> anyhow::Result<()> {
+    let config = settings::load(cli, &Overrides::default())?;
+    logging::init(&LogConfig { level: "warn".into(), ..config.log })
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve(args) => {
@@ -23,13 +29,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::run(config)
         }
         Command::Scan(args) => {
-            let config = settings::load(&cli, &Overrides::default())?;
-            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            quiet_logging(&cli)?;
             scan::run(args)
         }
         Command::Simulate(args) => {
-            let config = settings::load(&cli, &Overrides::default())?;
-            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            quiet_logging(&cli)?;
             simulate::run(args)
         }
         Command::Config(ConfigCommand::Print(args)) => {
@@ -42,13 +46,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             token::create(&config, args)
         }
         Command::Rules(RulesCommand::Test(args)) => {
-            let config = settings::load(&cli, &Overrides::default())?;
-            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            quiet_logging(&cli)?;
             rules::test(args)
         }
         Command::Bench(which) => {
-            let config = settings::load(&cli, &Overrides::default())?;
-            logging::init(&LogConfig { level: "warn".into(), ..config.log })?;
+            quiet_logging(&cli)?;
             match which {
                 BenchCommand::Pipeline(args) => bench::pipeline(args),
                 BenchCommand::Latency(args) => bench::latency(args),

@@ -52,6 +52,8 @@ pub struct Follower {
     partial: Vec<u8>,
     /// Skipping the rest of an over-long line.
     skipping: bool,
+    /// Read buffer, kept between polls.
+    buf: Vec<u8>,
 }
 
 impl Follower {
@@ -65,6 +67,7 @@ impl Follower {
             offset: 0,
             partial: Vec::new(),
             skipping: false,
+            buf: Vec::new(),
         };
         if let Ok(file) = File::open(path)
             && let Ok(meta) = file.metadata()
@@ -83,10 +86,6 @@ impl Follower {
             f.file = Some(file);
         }
         f
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// The position to persist once the lines returned so far are safe.
@@ -131,12 +130,14 @@ impl Follower {
     fn read_available(&mut self, out: &mut Vec<Line>) -> std::io::Result<()> {
         let Some(file) = self.file.as_mut() else { return Ok(()) };
         file.seek(SeekFrom::Start(self.offset + self.partial.len() as u64))?;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.resize(64 * 1024, 0);
+        let result = loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
             for &byte in &buf[..n] {
                 if byte == b'\n' {
                     let consumed = self.partial.len() as u64 + 1;
@@ -161,7 +162,9 @@ impl Follower {
                     }
                 }
             }
-        }
+        };
+        self.buf = buf;
+        result
     }
 
     /// The old file of a rotation will get no more bytes: its last line is

@@ -123,7 +123,7 @@ impl FileSource {
             });
             let events = to_events(parser, &lines, &path, now);
             for chunk in events.chunks(5_000) {
-                if !deliver(&self.ingest, runtime, chunk.to_vec(), stop) {
+                if !deliver(&self.ingest, runtime, chunk, stop) {
                     return false;
                 }
             }
@@ -172,11 +172,11 @@ fn to_events(parser: &LineParser, lines: &[Line], path: &std::path::Path, now: i
 /// Queues a batch and waits for the commit, retrying (never dropping) while
 /// the queue is full or the store fails. False when the node is shutting down
 /// before the batch could be queued.
-fn deliver(ingest: &IngestSender, runtime: &tokio::runtime::Handle, events: Vec<Event>, stop: &AtomicBool) -> bool {
+fn deliver(ingest: &IngestSender, runtime: &tokio::runtime::Handle, events: &[Event], stop: &AtomicBool) -> bool {
     let mut backoff = Duration::from_millis(100);
     loop {
         let result = runtime.block_on(async {
-            match ingest.send(events.clone(), "file", Duration::from_secs(1)).await {
+            match ingest.send(events.to_vec(), "file", Duration::from_secs(1)).await {
                 Ok(reply) => reply.await.map_err(|_| IngestQueueError::Closed).map(|ack| ack.is_ok()),
                 Err(e) => Err(e),
             }
