@@ -19,6 +19,8 @@ struct Entry {
     saved_count: u64,
     /// Listed in `dirty` already (so a busy alert's key is cloned once per flush).
     dirty: bool,
+    /// Opened since it was last taken: saved at once, not at the next flush.
+    fresh: bool,
 }
 
 /// Whether a finding opened a new alert or grew an open one.
@@ -107,7 +109,7 @@ impl Aggregator {
             self.open.pop_lru();
             metrics::counter!(OPEN_ALERTS_EVICTED).increment(1);
         }
-        self.open.put(key.clone(), Entry { alert, saved_count: 0, dirty: true });
+        self.open.put(key.clone(), Entry { alert, saved_count: 0, dirty: true, fresh: true });
         self.dirty.push(key);
         self.opened = true;
         Merged::Opened
@@ -116,17 +118,34 @@ impl Aggregator {
     /// The alerts changed since the last call, ready to save and notify,
     /// each with the count it had at its previous save (for `reopen`).
     pub fn take_changed(&mut self) -> Vec<(Alert, u64)> {
+        self.take(false)
+    }
+
+    /// Only the alerts opened since the last take (with what they have
+    /// gathered since); growth of older alerts stays for `take_changed`.
+    pub fn take_opened(&mut self) -> Vec<(Alert, u64)> {
+        self.take(true)
+    }
+
+    fn take(&mut self, only_fresh: bool) -> Vec<(Alert, u64)> {
         self.opened = false;
         let mut changed = Vec::with_capacity(self.dirty.len());
-        for key in self.dirty.drain(..) {
+        let mut kept = Vec::new();
+        for key in std::mem::take(&mut self.dirty) {
             if let Some(entry) = self.open.peek_mut(&key)
                 && entry.dirty
             {
+                if only_fresh && !entry.fresh {
+                    kept.push(key);
+                    continue;
+                }
                 entry.dirty = false;
+                entry.fresh = false;
                 let previous = std::mem::replace(&mut entry.saved_count, entry.alert.count);
                 changed.push((entry.alert.clone(), previous));
             }
         }
+        self.dirty = kept;
         changed
     }
 
@@ -220,6 +239,20 @@ mod tests {
         let fresh = agg.reopen(&grown, previous, 9).unwrap();
         assert_ne!(fresh.id, saved.id);
         assert_eq!((fresh.count, fresh.evidence.clone()), (1, vec![2]));
+    }
+
+    #[test]
+    fn take_opened_leaves_growth_for_the_flush() {
+        let mut agg = Aggregator::new(60, 5, 100);
+        agg.merge(finding("r", "a", 5, 0, 1));
+        agg.take_changed();
+        agg.merge(finding("r", "a", 1, 1_000, 2)); // growth of a saved alert
+        agg.merge(finding("r", "b", 1, 1_000, 3)); // a new alert
+        let opened = agg.take_opened();
+        assert_eq!(opened.len(), 1);
+        assert_eq!(opened[0].0.entity.value, "b");
+        let rest = agg.take_changed();
+        assert_eq!((rest.len(), rest[0].0.entity.value.as_str(), rest[0].0.count), (1, "a", 6));
     }
 
     #[test]

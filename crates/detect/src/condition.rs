@@ -327,10 +327,15 @@ impl Test {
 
 /// `%XX` and `+` decoding, applied twice (double encoding is a classic
 /// filter bypass). Invalid escapes stay as they are; bytes that are not
-/// UTF-8 become U+FFFD.
-pub(crate) fn percent_decode_twice(text: &str) -> String {
+/// UTF-8 become U+FFFD. Text with nothing to decode (most URLs) is
+/// returned as it is, without a copy: this runs per rule per request.
+pub(crate) fn percent_decode_twice(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !text.contains(['%', '+']) {
+        return Cow::Borrowed(text);
+    }
     let once = percent_decode(text);
-    if once.contains('%') { percent_decode(&once) } else { once }
+    Cow::Owned(if once.contains('%') { percent_decode(&once) } else { once })
 }
 
 fn percent_decode(text: &str) -> String {

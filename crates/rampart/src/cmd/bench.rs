@@ -21,7 +21,7 @@ use rampart_store::SqliteStore;
 
 use super::serve::Node;
 use crate::cli::{BenchLatencyArgs, BenchPipelineArgs, BenchSampleArgs};
-use crate::pipeline::AlertCallback;
+use crate::pipeline::{AlertCallback, Take};
 
 /// A small deterministic generator: benches must be repeatable.
 struct XorShift(u64);
@@ -127,14 +127,16 @@ pub fn pipeline(args: &BenchPipelineArgs) -> anyhow::Result<ExitCode> {
                 aggregator.merge(f);
             }
         }
-        if aggregator.has_opened() || last_flush.elapsed() >= Duration::from_millis(250) {
-            crate::pipeline::persist(&store, &mut aggregator, &mut on_alert);
+        if last_flush.elapsed() >= Duration::from_millis(250) {
+            crate::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::All);
             last_flush = Instant::now();
+        } else if aggregator.has_opened() {
+            crate::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::Opened);
         }
         detect_time += t.elapsed();
         done += n;
     }
-    crate::pipeline::persist(&store, &mut aggregator, &mut on_alert);
+    crate::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::All);
     let elapsed = started.elapsed();
     let stats = store.stats()?;
     // The rate counts the pipeline's own work, not generating the events

@@ -40,7 +40,7 @@ pub(super) fn run(
             Ok(None) => break,
             Err(_idle) => {
                 if aggregator.has_changes() {
-                    persist(store.as_ref(), &mut aggregator, &mut on_alert);
+                    persist(store.as_ref(), &mut aggregator, &mut on_alert, Take::All);
                 }
                 last_flush = Instant::now();
                 continue;
@@ -55,20 +55,34 @@ pub(super) fn run(
                 aggregator.merge_at(finding, now);
             }
         }
-        if aggregator.has_opened() || last_flush.elapsed() >= FLUSH_EVERY {
-            persist(store.as_ref(), &mut aggregator, &mut on_alert);
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            persist(store.as_ref(), &mut aggregator, &mut on_alert, Take::All);
             last_flush = Instant::now();
+        } else if aggregator.has_opened() {
+            persist(store.as_ref(), &mut aggregator, &mut on_alert, Take::Opened);
         }
         metrics::histogram!(DETECTION_LATENCY).record(batch.received.elapsed().as_secs_f64());
         metrics::gauge!(QUEUE_DEPTH, "queue" => "detect").set(batches.len() as f64);
     }
-    persist(store.as_ref(), &mut aggregator, &mut on_alert);
+    persist(store.as_ref(), &mut aggregator, &mut on_alert, Take::All);
     tracing::info!("Detection drained and stopped.");
 }
 
-/// Saves what changed in this batch and reports it.
-pub(crate) fn persist(store: &dyn Store, aggregator: &mut Aggregator, on_alert: &mut AlertCallback) {
-    let changed = aggregator.take_changed();
+/// Which changed alerts to save now.
+#[derive(Clone, Copy)]
+pub(crate) enum Take {
+    /// Only alerts opened since the last save: new alerts go out at once.
+    Opened,
+    /// Everything changed, growth included (the periodic flush).
+    All,
+}
+
+/// Saves changed alerts and reports them.
+pub(crate) fn persist(store: &dyn Store, aggregator: &mut Aggregator, on_alert: &mut AlertCallback, take: Take) {
+    let changed = match take {
+        Take::Opened => aggregator.take_opened(),
+        Take::All => aggregator.take_changed(),
+    };
     if changed.is_empty() {
         return;
     }
