@@ -156,7 +156,7 @@ impl FieldValue<'_> {
         match self {
             FieldValue::Str(s) => Some(Cow::Borrowed(s)),
             FieldValue::Num(n) => Some(Cow::Owned(format_number(*n))),
-            FieldValue::Ip(ip) => Some(Cow::Owned(ip.to_string())),
+            FieldValue::Ip(ip) => Some(Cow::Owned(crate::ip_string(*ip))),
             FieldValue::List(_) => None,
             FieldValue::Json(v) => match v {
                 serde_json::Value::String(s) => Some(Cow::Borrowed(s)),

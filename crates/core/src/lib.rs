@@ -11,6 +11,7 @@ pub mod config;
 mod detector;
 pub mod ecs;
 mod event;
+mod iptext;
 mod rate;
 mod sink;
 mod store;
@@ -21,6 +22,7 @@ pub use bus::{IngestAck, IngestBatch, IngestQueueError, IngestReceiver, IngestSe
 pub use detector::{Detector, Finding, RuleInfo};
 pub use ecs::{EventError, Limits};
 pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
+pub use iptext::{ip_string, push_ip};
 pub use rate::RateMeter;
 pub use sink::{BoxFuture, Sink, SinkError};
 pub use store::{AlertQuery, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats, TokenRecord};

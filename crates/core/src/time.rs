@@ -18,18 +18,33 @@ pub fn now_ms() -> i64 {
 }
 
 /// Formats epoch milliseconds as RFC 3339 with millisecond precision, in UTC.
+///
+/// Digits are placed by hand rather than through `format!`: the store
+/// writes one per event, and `fmt`'s padding machinery was a visible share
+/// of that.
 pub fn format_ms(ms: i64) -> String {
     let clamped = ms.clamp(MIN_MS, MAX_MS);
     let nanos = i128::from(clamped) * 1_000_000;
-    match OffsetDateTime::from_unix_timestamp_nanos(nanos) {
-        Ok(t) => {
-            let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
-            let (h, mi, s, milli) = (t.hour(), t.minute(), t.second(), t.millisecond());
-            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
-        }
+    let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
         // Unreachable for clamped input; a visible marker beats a panic.
-        Err(_) => String::from("invalid-timestamp"),
-    }
+        return String::from("invalid-timestamp");
+    };
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    // Clamping keeps the year within 1970..=9999: four digits.
+    put(0, 4, t.year().unsigned_abs());
+    put(5, 2, u32::from(u8::from(t.month())));
+    put(8, 2, u32::from(t.day()));
+    put(11, 2, u32::from(t.hour()));
+    put(14, 2, u32::from(t.minute()));
+    put(17, 2, u32::from(t.second()));
+    put(20, 3, u32::from(t.millisecond()));
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Parses an RFC 3339 timestamp (any offset) into epoch milliseconds.
@@ -57,6 +72,14 @@ mod tests {
         let ms = 1_700_000_000_123;
         assert_eq!(parse_rfc3339(&format_ms(ms)), Some(ms));
         assert_eq!(format_ms(ms), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn formats_the_range_edges() {
+        assert_eq!(format_ms(MIN_MS), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_ms(MAX_MS), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_ms(-1), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_ms(951_782_400_007), "2000-02-29T00:00:00.007Z");
     }
 
     #[test]

@@ -17,10 +17,9 @@ struct Entry {
     alert: Alert,
     /// `count` at the last save, to restart cleanly if a person resolved it.
     saved_count: u64,
-    /// Listed in `dirty` already (so a busy alert's key is cloned once per flush).
+    /// Changed since it was last taken, and so listed in `fresh` or `dirty`
+    /// already (a busy alert's key is cloned once per flush).
     dirty: bool,
-    /// Opened since it was last taken: saved at once, not at the next flush.
-    fresh: bool,
 }
 
 /// Whether a finding opened a new alert or grew an open one.
@@ -35,9 +34,11 @@ pub struct Aggregator {
     /// rather than the cap (see `threshold.rs`).
     open: LruCache<Key, Entry>,
     max_open: usize,
+    /// Keys of older alerts that grew since they were last taken.
     dirty: Vec<Key>,
-    /// Whether an alert opened since the last `take_changed`.
-    opened: bool,
+    /// Keys of alerts opened since the last take. Kept apart from `dirty`
+    /// so taking just these (once per batch) does not walk every grown key.
+    fresh: Vec<Key>,
     window_ms: i64,
     max_evidence: usize,
 }
@@ -48,7 +49,7 @@ impl Aggregator {
             open: LruCache::unbounded(),
             max_open: max_open.max(1),
             dirty: Vec::new(),
-            opened: false,
+            fresh: Vec::new(),
             window_ms: i64::try_from(window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
             max_evidence,
         }
@@ -109,9 +110,8 @@ impl Aggregator {
             self.open.pop_lru();
             metrics::counter!(OPEN_ALERTS_EVICTED).increment(1);
         }
-        self.open.put(key.clone(), Entry { alert, saved_count: 0, dirty: true, fresh: true });
-        self.dirty.push(key);
-        self.opened = true;
+        self.open.put(key.clone(), Entry { alert, saved_count: 0, dirty: true });
+        self.fresh.push(key);
         Merged::Opened
     }
 
@@ -128,24 +128,21 @@ impl Aggregator {
     }
 
     fn take(&mut self, only_fresh: bool) -> Vec<(Alert, u64)> {
-        self.opened = false;
-        let mut changed = Vec::with_capacity(self.dirty.len());
-        let mut kept = Vec::new();
-        for key in std::mem::take(&mut self.dirty) {
+        let mut keys = std::mem::take(&mut self.fresh);
+        if !only_fresh {
+            keys.append(&mut self.dirty);
+        }
+        let mut changed = Vec::with_capacity(keys.len());
+        for key in keys {
+            // An entry evicted meanwhile is gone; one already taken is clean.
             if let Some(entry) = self.open.peek_mut(&key)
                 && entry.dirty
             {
-                if only_fresh && !entry.fresh {
-                    kept.push(key);
-                    continue;
-                }
                 entry.dirty = false;
-                entry.fresh = false;
                 let previous = std::mem::replace(&mut entry.saved_count, entry.alert.count);
                 changed.push((entry.alert.clone(), previous));
             }
         }
-        self.dirty = kept;
         changed
     }
 
@@ -167,15 +164,15 @@ impl Aggregator {
         Some(entry.alert.clone())
     }
 
-    /// Whether an alert opened since the last `take_changed`: new alerts
+    /// Whether an alert opened since the last take: new alerts
     /// are worth saving at once, growth can wait for the next flush.
     pub fn has_opened(&self) -> bool {
-        self.opened
+        !self.fresh.is_empty()
     }
 
     /// Whether anything changed since the last `take_changed`.
     pub fn has_changes(&self) -> bool {
-        !self.dirty.is_empty()
+        !self.dirty.is_empty() || !self.fresh.is_empty()
     }
 }
 

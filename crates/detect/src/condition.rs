@@ -331,7 +331,8 @@ impl Test {
 /// returned as it is, without a copy: this runs per rule per request.
 pub(crate) fn percent_decode_twice(text: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
-    if !text.contains(['%', '+']) {
+    // A byte scan: `str::contains` with a char set walks chars, several times slower.
+    if !text.bytes().any(|b| b == b'%' || b == b'+') {
         return Cow::Borrowed(text);
     }
     let once = percent_decode(text);

@@ -39,15 +39,15 @@ impl Detector for RuleEngine {
             }
             match (&rule.threshold, windows) {
                 (Some(spec), Some(windows)) => {
-                    let cached = match keys.iter().find(|(f, _)| *f == spec.group_by) {
-                        Some((_, k)) => k.clone(),
+                    let index = match keys.iter().position(|(f, _)| *f == spec.group_by) {
+                        Some(i) => i,
                         None => {
                             let k = event.field(&spec.group_by).and_then(|v| v.to_text().map(|t| t.into_owned()));
-                            keys.push((spec.group_by.as_str(), k.clone()));
-                            k
+                            keys.push((spec.group_by.as_str(), k));
+                            keys.len() - 1
                         }
                     };
-                    let Some(key) = cached else {
+                    let Some(key) = &keys[index].1 else {
                         continue;
                     };
                     let distinct = match &spec.distinct {
@@ -58,18 +58,26 @@ impl Detector for RuleEngine {
                         },
                         None => None,
                     };
-                    let (step, evicted) = windows.observe(spec, &key, event.timestamp_ms, event_id, distinct);
+                    let (step, evicted) = windows.observe(spec, key, event.timestamp_ms, event_id, distinct);
                     if evicted {
                         metrics::counter!(KEYS_EVICTED, "rule" => rule.info.id.clone()).increment(1);
                     }
-                    let entity = Entity { field: spec.group_by.clone(), value: key };
+                    // Most matching events only count: build the entity when one fires.
+                    let entity = || Entity { field: spec.group_by.clone(), value: key.clone() };
                     match step {
                         Step::Counted => {}
                         Step::Fired { count, first_ms, evidence } => {
-                            out.push(finding(rule, entity, count, first_ms, event.timestamp_ms, evidence));
+                            out.push(finding(rule, entity(), count, first_ms, event.timestamp_ms, evidence));
                         }
                         Step::Continued => {
-                            out.push(finding(rule, entity, 1, event.timestamp_ms, event.timestamp_ms, vec![event_id]));
+                            out.push(finding(
+                                rule,
+                                entity(),
+                                1,
+                                event.timestamp_ms,
+                                event.timestamp_ms,
+                                vec![event_id],
+                            ));
                         }
                     }
                 }

@@ -56,41 +56,48 @@ impl Windows {
         distinct: Option<String>,
     ) -> (Step, bool) {
         let mut evicted = false;
-        if !self.keys.contains(key) {
-            if self.keys.len() >= self.max_keys {
-                self.keys.pop_lru();
-                evicted = true;
-            }
-            self.keys.put(key.to_owned(), KeyState::default());
+        // The extra lookup is paid only at the cap; a known key costs one.
+        if self.keys.len() >= self.max_keys && !self.keys.contains(key) {
+            self.keys.pop_lru();
+            evicted = true;
         }
-        let Some(state) = self.keys.get_mut(key) else {
-            return (Step::Counted, evicted);
-        };
+        let state = self.keys.get_or_insert_mut_ref(key, KeyState::default);
         if let Some(until) = state.cooldown_until {
             if at_ms < until {
                 return (Step::Continued, evicted);
             }
             state.cooldown_until = None;
         }
+        // The window is kept in time order, so expiry only looks at the
+        // front: a flood rule's window holds hundreds of entries.
         let horizon = at_ms.saturating_sub(spec.window_ms);
-        state.window.retain(|(t, _, _)| *t > horizon);
-        match distinct {
+        while state.window.front().is_some_and(|(t, _, _)| *t <= horizon) {
+            state.window.pop_front();
+        }
+        let value = match distinct {
             // A repeated value refreshes its entry rather than counting twice.
             Some(value) => {
                 state.window.retain(|(_, _, v)| v.as_deref() != Some(value.as_str()));
-                state.window.push_back((at_ms, event_id, Some(value)));
+                Some(value)
             }
             None => {
                 if state.window.len() == spec.count as usize {
                     state.window.pop_front();
                 }
-                state.window.push_back((at_ms, event_id, None));
+                None
             }
+        };
+        if state.window.back().is_none_or(|(t, _, _)| *t <= at_ms) {
+            state.window.push_back((at_ms, event_id, value));
+        } else {
+            // A late event (out of order by a little) goes to its place in time.
+            let at = state.window.partition_point(|(t, _, _)| *t <= at_ms);
+            state.window.insert(at, (at_ms, event_id, value));
         }
         if state.window.len() < spec.count as usize {
             return (Step::Counted, evicted);
         }
-        let first_ms = state.window.iter().map(|(t, _, _)| *t).min().unwrap_or(at_ms);
+        let first_ms = state.window.front().map_or(at_ms, |(t, _, _)| *t);
         let evidence = state.window.iter().map(|(_, id, _)| *id).collect();
         let count = state.window.len() as u64;
         state.window.clear();
@@ -141,6 +148,21 @@ mod tests {
         w.observe(&s, "a", 0, 1, Some("root".into()));
         assert_eq!(w.observe(&s, "a", 1, 2, Some("root".into())).0, Step::Counted);
         assert!(matches!(w.observe(&s, "a", 2, 3, Some("admin".into())).0, Step::Fired { count: 2, .. }));
+    }
+
+    #[test]
+    fn late_events_expire_in_time_order() {
+        let s = spec(3, false);
+        let mut w = Windows::new(10);
+        w.observe(&s, "a", 10_000, 1, None);
+        // Arrives late: older than the first, still inside the window.
+        w.observe(&s, "a", 5_000, 2, None);
+        // 66 s: the 5 s entry is out, the 10 s one is in.
+        assert_eq!(w.observe(&s, "a", 66_000, 3, None).0, Step::Counted);
+        assert_eq!(
+            w.observe(&s, "a", 67_000, 4, None).0,
+            Step::Fired { count: 3, first_ms: 10_000, evidence: vec![1, 3, 4] }
+        );
     }
 
     #[test]

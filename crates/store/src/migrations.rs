@@ -60,6 +60,38 @@ const MIGRATIONS: &[&str] = &[
         hash    TEXT NOT NULL,
         created INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 2: an alert's document moves to its own table, written once when the
+    // alert opens; growth updates a short row (see sqlite/alerts.rs).
+    // score and evidence become columns, NULL for alerts saved before.
+    "CREATE TABLE alert_docs (
+        id  TEXT PRIMARY KEY,
+        doc TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO alert_docs (id, doc) SELECT id, doc FROM alerts;
+    CREATE TABLE alerts_v2 (
+        id           TEXT PRIMARY KEY,
+        rule_id      TEXT NOT NULL,
+        severity     TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        entity_field TEXT NOT NULL,
+        entity_value TEXT NOT NULL,
+        count        INTEGER NOT NULL,
+        first_seen   INTEGER NOT NULL,
+        last_seen    INTEGER NOT NULL,
+        created      INTEGER NOT NULL,
+        updated      INTEGER NOT NULL,
+        score        REAL,
+        evidence     TEXT
+    ) WITHOUT ROWID;
+    INSERT INTO alerts_v2 (id, rule_id, severity, status, entity_field, entity_value, count,
+                           first_seen, last_seen, created, updated)
+        SELECT id, rule_id, severity, status, entity_field, entity_value, count,
+               first_seen, last_seen, created, updated FROM alerts;
+    DROP TABLE alerts;
+    ALTER TABLE alerts_v2 RENAME TO alerts;
+    CREATE INDEX alerts_status ON alerts(status, id);
+    CREATE INDEX alerts_rule ON alerts(rule_id, id);
+    CREATE INDEX alerts_severity ON alerts(severity, id);",
 ];
 
 /// The schema version this binary writes.
@@ -67,12 +99,18 @@ pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database up to `LATEST`; refuses a database from a newer binary.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), rampart_core::StoreError> {
+    migrate_to(conn, LATEST)
+}
+
+/// Brings the database up to `target` (tests build old schemas with it).
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), rampart_core::StoreError> {
     let backend = |e: rusqlite::Error| rampart_core::StoreError::Backend(e.to_string());
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
     if current > LATEST {
         return Err(rampart_core::StoreError::SchemaTooNew { found: current, known: LATEST });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    let pending = MIGRATIONS.iter().enumerate().take(target.clamp(0, LATEST) as usize).skip(current as usize);
+    for (index, sql) in pending {
         let tx = conn.transaction().map_err(backend)?;
         tx.execute_batch(sql).map_err(backend)?;
         tx.pragma_update(None, "user_version", index as i64 + 1).map_err(backend)?;

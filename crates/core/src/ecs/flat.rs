@@ -4,7 +4,6 @@
 //! because the store writes one per event on the hot path. `decode_event`
 //! reads it back unchanged: dotted keys are one of the forms it accepts.
 
-use std::io::Write;
 use std::net::IpAddr;
 
 use serde_json::Value;
@@ -31,8 +30,16 @@ impl Flat<'_> {
             self.out.push(b',');
         }
         self.first = false;
-        // serde_json's escaping is the reference; writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *self.out, key);
+        // Known field names need no escaping; anything else (extra keys,
+        // metric names) goes through serde_json, the reference escaper.
+        if key.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
+            self.out.push(b'"');
+            self.out.extend_from_slice(key.as_bytes());
+            self.out.push(b'"');
+        } else {
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *self.out, key);
+        }
         self.out.push(b':');
     }
 }
@@ -45,7 +52,7 @@ impl FieldWriter for Flat<'_> {
 
     fn int(&mut self, key: &str, value: i64) {
         self.key(key);
-        let _ = write!(self.out, "{value}");
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
     fn float(&mut self, key: &str, value: f64) {
@@ -66,7 +73,11 @@ impl FieldWriter for Flat<'_> {
     fn ip(&mut self, key: &str, value: IpAddr) {
         // An address's text form never needs JSON escaping.
         self.key(key);
-        let _ = write!(self.out, "\"{value}\"");
+        let mut text = String::with_capacity(17);
+        text.push('"');
+        crate::push_ip(&mut text, value);
+        text.push('"');
+        self.out.extend_from_slice(text.as_bytes());
     }
 }
 
@@ -92,5 +103,30 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(value["source.ip"], "2001:db8::1");
         assert_eq!(decode_event(value, &Limits::default(), 5).unwrap(), event);
+    }
+
+    proptest::proptest! {
+        // Hand-written key and number output must stay valid JSON that
+        // decodes back to the same event, whatever the names and values.
+        #[test]
+        fn any_label_and_address_round_trips(
+            name in "[ -~\u{80}-\u{10FFFF}]{1,12}",
+            value in ".{0,16}",
+            octets in proptest::prelude::any::<[u8; 4]>(),
+            at in 0i64..253_402_300_799_999,
+        ) {
+            let input = json!({
+                "@timestamp": crate::time::format_ms(at),
+                "source": {"ip": std::net::IpAddr::from(octets).to_string()},
+                "labels": {name.as_str(): value},
+            });
+            // Names the decoder refuses (empty segments, say) are not this test's business.
+            if let Ok(event) = decode_event(input, &Limits::default(), 5) {
+                let mut buf = Vec::new();
+                write_flat(&event, &mut buf);
+                let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+                proptest::prop_assert_eq!(decode_event(value, &Limits::default(), 5).unwrap(), event);
+            }
+        }
     }
 }

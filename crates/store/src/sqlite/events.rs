@@ -77,7 +77,10 @@ impl ChunkWriter {
             body.clear();
             let (mut min_ts, mut max_ts, mut kinds) = (i64::MAX, i64::MIN, 0i64);
             let mut counts: BTreeMap<&'static str, i64> = BTreeMap::new();
+            // Distinct addresses in order of first sight; the set makes the
+            // check O(1) (a chunk of scattered traffic has hundreds).
             let mut ips: Vec<IpAddr> = Vec::new();
+            let mut seen: HashSet<IpAddr> = HashSet::new();
             let chunk_first = self.next_id;
             for event in chunk.iter_mut() {
                 let id = self.next_id;
@@ -88,17 +91,20 @@ impl ChunkWriter {
                 kinds |= kind_bit(event.kind);
                 *counts.entry(event.kind.as_str()).or_default() += 1;
                 if let Some(ip) = event.source.ip
-                    && !ips.contains(&ip)
+                    && seen.insert(ip)
                 {
                     ips.push(ip);
                 }
-                use std::io::Write;
-                let _ = write!(body, "{id}\t{}\t", event.ingested_ms);
+                let mut number = itoa::Buffer::new();
+                body.extend_from_slice(number.format(id).as_bytes());
+                body.push(b'\t');
+                body.extend_from_slice(number.format(event.ingested_ms).as_bytes());
+                body.push(b'\t');
                 write_flat(event, &mut body);
                 body.push(b'\n');
             }
             let ip_list = ips.iter().fold(String::from(" "), |mut acc, ip| {
-                acc.push_str(&ip.to_string());
+                rampart_core::push_ip(&mut acc, *ip);
                 acc.push(' ');
                 acc
             });
@@ -113,7 +119,7 @@ impl ChunkWriter {
             }
             for ip in ips {
                 if self.block_ips.insert(ip) {
-                    index_ip.execute(params![ip.to_string(), block]).map_err(backend)?;
+                    index_ip.execute(params![rampart_core::ip_string(ip), block]).map_err(backend)?;
                 }
             }
             for (kind, n) in counts {

@@ -16,11 +16,12 @@ use rampart_core::{
     Alert, AlertQuery, AlertStatus, Event, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats,
     TokenRecord,
 };
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::metrics::{EVENTS_PURGED, STORE_WRITE_SECONDS};
 use crate::migrations;
 
+mod alerts;
 mod events;
 
 use events::ChunkWriter;
@@ -144,14 +145,6 @@ impl SqliteStore {
     }
 }
 
-fn alert_from_row(id: &str, status: &str, doc: &str) -> Result<Alert, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { id: format!("alert {id}"), reason };
-    let mut alert: Alert = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
-    // The column is the truth: people change status without rewriting the doc.
-    alert.status = AlertStatus::parse(status).ok_or_else(|| corrupt(format!("unknown status {status:?}")))?;
-    Ok(alert)
-}
-
 impl Store for SqliteStore {
     fn append_events(&self, events: &mut [Event]) -> Result<(), StoreError> {
         self.write_with("events", |writer| {
@@ -175,120 +168,23 @@ impl Store for SqliteStore {
         })
     }
 
-    fn save_alerts(&self, alerts: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
+    fn save_alerts(&self, list: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
         self.write("alerts", |conn| {
             let tx = conn.transaction().map_err(backend)?;
-            let mut outcomes = Vec::with_capacity(alerts.len());
-            {
-                let mut status_of = tx.prepare_cached("SELECT status FROM alerts WHERE id = ?1").map_err(backend)?;
-                let mut insert = tx
-                    .prepare_cached(
-                        "INSERT INTO alerts (id, rule_id, severity, status, entity_field, entity_value, count,
-                                             first_seen, last_seen, created, updated, doc)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    )
-                    .map_err(backend)?;
-                let mut update = tx
-                    .prepare_cached(
-                        "UPDATE alerts SET severity = ?2, count = ?3, first_seen = ?4, last_seen = ?5,
-                                           updated = ?6, doc = ?7 WHERE id = ?1",
-                    )
-                    .map_err(backend)?;
-                for alert in alerts {
-                    let doc = serde_json::to_string(alert)
-                        .map_err(|e| StoreError::Backend(format!("cannot encode alert: {e}")))?;
-                    let status: Option<String> =
-                        status_of.query_row([&alert.id], |r| r.get(0)).optional().map_err(backend)?;
-                    let outcome = match status.as_deref() {
-                        None => {
-                            insert
-                                .execute(params![
-                                    alert.id,
-                                    alert.rule_id,
-                                    alert.severity.as_str(),
-                                    alert.status.as_str(),
-                                    alert.entity.field,
-                                    alert.entity.value,
-                                    alert.count as i64,
-                                    alert.first_seen_ms,
-                                    alert.last_seen_ms,
-                                    alert.created_ms,
-                                    alert.updated_ms,
-                                    doc,
-                                ])
-                                .map_err(backend)?;
-                            SaveOutcome::Inserted
-                        }
-                        Some("resolved") => SaveOutcome::AlreadyResolved,
-                        Some(_) => {
-                            update
-                                .execute(params![
-                                    alert.id,
-                                    alert.severity.as_str(),
-                                    alert.count as i64,
-                                    alert.first_seen_ms,
-                                    alert.last_seen_ms,
-                                    alert.updated_ms,
-                                    doc,
-                                ])
-                                .map_err(backend)?;
-                            SaveOutcome::Updated
-                        }
-                    };
-                    outcomes.push(outcome);
-                }
-            }
+            let outcomes = alerts::save(&tx, list)?;
             tx.commit().map_err(backend)?;
             Ok(outcomes)
         })
     }
 
     fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
-        self.read(|conn| {
-            let row: Option<(String, String)> = conn
-                .prepare_cached("SELECT status, doc FROM alerts WHERE id = ?1")
-                .map_err(backend)?
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(backend)?;
-            row.map(|(status, doc)| alert_from_row(id, &status, &doc)).transpose()
-        })
+        self.read(|conn| alerts::get(conn, id))
     }
 
     fn alerts(&self, q: &AlertQuery) -> Result<Page<Alert>, StoreError> {
-        let mut sql = String::from("SELECT id, status, doc FROM alerts WHERE 1=1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(status) = q.status {
-            sql.push_str(" AND status = ?");
-            args.push(status.as_str().to_owned().into());
-        }
-        if let Some(severity) = q.severity {
-            sql.push_str(" AND severity = ?");
-            args.push(severity.as_str().to_owned().into());
-        }
-        if let Some(rule) = &q.rule_id {
-            sql.push_str(" AND rule_id = ?");
-            args.push(rule.clone().into());
-        }
-        if let Some(before) = &q.before_id {
-            sql.push_str(" AND id < ?");
-            args.push(before.clone().into());
-        }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
         let limit = q.limit.max(1);
-        args.push((limit as i64 + 1).into());
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-            let rows = stmt
-                .query_map(params_from_iter(args), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })
-                .map_err(backend)?;
-            let mut items = Vec::new();
-            for row in rows {
-                let (id, status, doc) = row.map_err(backend)?;
-                items.push(alert_from_row(&id, &status, &doc)?);
-            }
+            let mut items = alerts::query(conn, q, limit)?;
             let next_cursor = page_cursor(&mut items, limit, |a| a.id.clone());
             Ok(Page { items, next_cursor })
         })
@@ -296,20 +192,7 @@ impl Store for SqliteStore {
 
     fn set_alert_status(&self, id: &str, status: AlertStatus) -> Result<Option<Alert>, StoreError> {
         let now = rampart_core::time::now_ms();
-        self.write("alerts", |conn| {
-            let changed = conn
-                .execute("UPDATE alerts SET status = ?2, updated = ?3 WHERE id = ?1", params![id, status.as_str(), now])
-                .map_err(backend)?;
-            if changed == 0 {
-                return Ok(None);
-            }
-            let (status, doc): (String, String) = conn
-                .query_row("SELECT status, doc FROM alerts WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(backend)?;
-            let mut alert = alert_from_row(id, &status, &doc)?;
-            alert.updated_ms = now;
-            Ok(Some(alert))
-        })
+        self.write("alerts", |conn| alerts::set_status(conn, id, status, now))
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {

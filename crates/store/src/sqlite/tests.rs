@@ -107,6 +107,52 @@ fn alerts_upsert_and_resolved_alerts_are_not_reopened() {
 }
 
 #[test]
+fn growth_updates_the_columns_a_read_returns() {
+    let (_dir, store) = store();
+    store.save_alerts(&[alert("a1", 5)]).unwrap();
+    let mut grown = alert("a1", 9);
+    grown.severity = Severity::Critical;
+    grown.score = 90.0;
+    grown.last_seen_ms = 50;
+    grown.updated_ms = 60;
+    grown.evidence = vec![1, 2, 7, 8];
+    // Growth carries no new text: what the document said stays.
+    grown.title = "ignored on update".into();
+    store.save_alerts(&[grown]).unwrap();
+    let read = store.alert("a1").unwrap().unwrap();
+    assert_eq!((read.count, read.severity, read.score), (9, Severity::Critical, 90.0));
+    assert_eq!((read.first_seen_ms, read.last_seen_ms, read.updated_ms), (1, 50, 60));
+    assert_eq!(read.evidence, vec![1, 2, 7, 8]);
+    assert_eq!(read.title, "SSH brute force");
+    let listed = store.alerts(&AlertQuery { limit: 5, ..Default::default() }).unwrap();
+    assert_eq!(listed.items, vec![read]);
+}
+
+#[test]
+fn alerts_saved_under_schema_1_survive_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        migrations::migrate_to(&mut conn, 1).unwrap();
+        let old = alert("old", 4);
+        conn.execute(
+            "INSERT INTO alerts (id, rule_id, severity, status, entity_field, entity_value, count,
+                                 first_seen, last_seen, created, updated, doc)
+             VALUES ('old', ?1, 'high', 'acknowledged', 'source.ip', '203.0.113.9', 4, 1, 2, 3, 3, ?2)",
+            params![old.rule_id, serde_json::to_string(&old).unwrap()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+    let mut expected = alert("old", 4);
+    expected.status = AlertStatus::Acknowledged;
+    assert_eq!(store.alert("old").unwrap().unwrap(), expected);
+    // And it grows like any other.
+    assert_eq!(store.save_alerts(&[alert("old", 6)]).unwrap(), vec![SaveOutcome::Updated]);
+    assert_eq!(store.alert("old").unwrap().unwrap().count, 6);
+}
+
+#[test]
 fn purge_deletes_whole_chunks_past_the_cutoff_and_nothing_newer() {
     let (_dir, store) = store();
     let mut events: Vec<Event> = (0..12_000).map(|i| event("10.0.0.1", "x", i)).collect();
