@@ -249,6 +249,30 @@ impl Default for DeliveryConfig {
 pub struct SourcesConfig {
     /// Log files to follow (`[[sources.files]]`).
     pub files: Vec<FileSourceConfig>,
+    /// The systemd journal (`[[sources.journal]]`), read through journalctl.
+    pub journal: Vec<JournalSourceConfig>,
+}
+
+/// The systemd journal, followed with `journalctl --follow --output=json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalSourceConfig {
+    /// Units to keep, e.g. `["ssh.service"]`; empty keeps every entry.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// A journal directory to read instead of the system journal.
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// Where to begin when there is no saved cursor: `end` (default) or `beginning`.
+    #[serde(default = "default_start_at")]
+    pub start_at: String,
+    /// The journalctl program, found on PATH unless a path is given.
+    #[serde(default = "default_journalctl")]
+    pub journalctl: PathBuf,
+}
+
+fn default_journalctl() -> PathBuf {
+    "journalctl".into()
 }
 
 /// One group of log files followed as they grow.
@@ -339,6 +363,15 @@ impl Config {
                 return err(&key("poll_interval_ms"), "must be at least 1");
             }
         }
+        for (i, journal) in self.sources.journal.iter().enumerate() {
+            let key = |k: &str| format!("sources.journal[{i}].{k}");
+            if !["end", "beginning"].contains(&journal.start_at.as_str()) {
+                return err(&key("start_at"), "must be end or beginning");
+            }
+            if let Some(unit) = journal.units.iter().find(|u| u.is_empty() || u.starts_with('-')) {
+                return err(&key("units"), &format!("{unit:?} is not a systemd unit name"));
+            }
+        }
         for (i, hook) in self.sinks.webhooks.iter().enumerate() {
             if !is_http_url(&hook.url) {
                 return err(&format!("sinks.webhooks[{i}].url"), "must be an http:// or https:// URL");
@@ -375,5 +408,20 @@ mod tests {
         });
         let e = config.validate().unwrap_err();
         assert_eq!(e.key, "sinks.webhooks[0].url");
+    }
+
+    #[test]
+    fn bad_journal_settings_are_named() {
+        let mut config = Config::default();
+        let journal = |units: &[&str], start_at: &str| JournalSourceConfig {
+            units: units.iter().map(|u| u.to_string()).collect(),
+            directory: None,
+            start_at: start_at.into(),
+            journalctl: default_journalctl(),
+        };
+        config.sources.journal = vec![journal(&["ssh.service"], "end"), journal(&[], "middle")];
+        assert_eq!(config.validate().unwrap_err().key, "sources.journal[1].start_at");
+        config.sources.journal[1] = journal(&["--output=cat"], "end");
+        assert_eq!(config.validate().unwrap_err().key, "sources.journal[1].units");
     }
 }

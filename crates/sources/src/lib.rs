@@ -1,9 +1,12 @@
 //! Rampart's sources: turning the outside world into `Event`s.
 //!
 //! For now the log side: pure parsers from one line to one ECS event
-//! (`parse/`), and format detection. The parsers do no I/O, so `rampart scan`,
+//! (`parse/`), format detection, file followers (`tail/`) and the systemd
+//! journal (`journal`). The parsers do no I/O, so `rampart scan`,
 //! the file tailers and the tests share them unchanged.
 
+mod deliver;
+pub mod journal;
 pub mod parse;
 pub mod simulate;
 pub mod tail;

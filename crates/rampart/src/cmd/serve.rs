@@ -15,6 +15,7 @@ use rampart_respond::{
 };
 use rampart_server::{AppState, MetricsRender, auth, router};
 use rampart_sources::LogFormat;
+use rampart_sources::journal::{JournalSource, JournalSpec};
 use rampart_sources::tail::{FileSource, FileSourceSpec, StartAt};
 use rampart_store::SqliteStore;
 use tokio::sync::{broadcast, oneshot};
@@ -118,7 +119,7 @@ impl Node {
             Duration::from_secs(config.store.retention_interval_secs.max(1)),
         ));
 
-        let sources = start_file_sources(&config, &ingest)?;
+        let sources = start_sources(&config, &ingest)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -169,9 +170,10 @@ impl Node {
     }
 }
 
-/// One thread per `[[sources.files]]`, each following its files into the
-/// ingest queue; offsets live in the data directory.
-fn start_file_sources(
+/// One thread per `[[sources.files]]` and per `[[sources.journal]]`, each
+/// following into the ingest queue; offsets and cursors live in the data
+/// directory, named by position in the config.
+fn start_sources(
     config: &Config,
     ingest: &IngestSender,
 ) -> anyhow::Result<Vec<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>> {
@@ -187,15 +189,35 @@ fn start_file_sources(
         let offsets = config.data_dir.join(format!("file-offsets-{i}.json"));
         let source =
             FileSource::new(spec, offsets, ingest.clone()).map_err(|e| anyhow::anyhow!("sources.files[{i}].{e}"))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, runtime) = (stop.clone(), tokio::runtime::Handle::current());
-        let thread = std::thread::Builder::new()
-            .name(format!("rampart-files-{i}"))
-            .spawn(move || source.run(runtime, flag))
-            .context("cannot start a file source thread")?;
-        running.push((stop, thread));
+        running.push(spawn_source(format!("rampart-files-{i}"), move |rt, stop| source.run(rt, stop))?);
+    }
+    for (i, journal) in config.sources.journal.iter().enumerate() {
+        let spec = JournalSpec {
+            units: journal.units.clone(),
+            directory: journal.directory.clone(),
+            start_at: if journal.start_at == "beginning" { StartAt::Beginning } else { StartAt::End },
+            journalctl: journal.journalctl.clone(),
+        };
+        let cursor = config.data_dir.join(format!("journal-cursor-{i}.txt"));
+        let source = JournalSource::new(spec, cursor, ingest.clone())
+            .map_err(|e| anyhow::anyhow!("sources.journal[{i}].{e}"))?;
+        running.push(spawn_source(format!("rampart-journal-{i}"), move |rt, stop| source.run(rt, stop))?);
     }
     Ok(running)
+}
+
+/// A blocking source on its own thread, with the flag that stops it.
+fn spawn_source(
+    name: String,
+    run: impl FnOnce(tokio::runtime::Handle, Arc<AtomicBool>) + Send + 'static,
+) -> anyhow::Result<(Arc<AtomicBool>, std::thread::JoinHandle<()>)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, runtime) = (stop.clone(), tokio::runtime::Handle::current());
+    let thread = std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || run(runtime, flag))
+        .with_context(|| format!("cannot start the {name} thread"))?;
+    Ok((stop, thread))
 }
 
 /// On the very first start, creates the admin token: the operator's own

@@ -5,6 +5,7 @@
 //! plain log event (`event.kind: pipeline_error`, the line in `message`), and
 //! callers count it.
 
+pub mod journal;
 pub mod sshd;
 pub mod syslog;
 pub mod web;
@@ -138,28 +139,8 @@ impl LineParser {
 
     fn parse_syslog(&self, line: &str, now_ms: i64) -> Result<Parsed, ParseError> {
         let l = syslog::parse(line, self.year).ok_or_else(|| error("not a syslog line"))?;
-        let mut e = Event::new(EventKind::Event, l.timestamp_ms);
-        e.ingested_ms = now_ms;
-        e.host_name = l.host.map(str::to_owned);
-        e.process_name = (!l.app.is_empty()).then(|| l.app.to_owned());
-        e.process_pid = l.pid;
-        e.message = Some(l.message.to_owned());
-        let mut repeat = 1;
-        if matches!(l.app, "sshd" | "sshd-session")
-            && let Some(fact) = sshd::recognise(l.message)
-        {
-            e.category = vec![if fact.authentication { "authentication" } else { "network" }.to_owned()];
-            e.action = Some(fact.action.to_owned());
-            e.outcome = fact.success.map(|ok| if ok { Outcome::Success } else { Outcome::Failure });
-            e.user_name = fact.user.map(str::to_owned);
-            e.source.ip = fact.ip;
-            e.source.port = fact.port;
-            if let Some(domain) = fact.domain {
-                e.extra.insert("source.domain".into(), Value::from(domain));
-            }
-            repeat = fact.repeat.max(1);
-        }
-        Ok(Parsed { event: e, repeat })
+        let program = ProgramMessage { app: l.app, pid: l.pid, host: l.host, message: l.message };
+        Ok(program.to_event(l.timestamp_ms, now_ms))
     }
 
     fn parse_json(&self, line: &str, now_ms: i64) -> Result<Parsed, ParseError> {
@@ -244,6 +225,42 @@ fn parse_web(line: &str, now_ms: i64) -> Result<Parsed, ParseError> {
     e.body =
         Some(Body::Http { version: l.version, request_bytes: None, response_bytes: l.bytes, referrer: l.referrer });
     Ok(Parsed { event: e, repeat: 1 })
+}
+
+/// One program's log message, however it arrived (a syslog line, a
+/// journal entry): sshd and pam_unix messages become authentication events.
+pub(crate) struct ProgramMessage<'a> {
+    pub app: &'a str,
+    pub pid: Option<u32>,
+    pub host: Option<&'a str>,
+    pub message: &'a str,
+}
+
+impl ProgramMessage<'_> {
+    pub(crate) fn to_event(&self, timestamp_ms: i64, now_ms: i64) -> Parsed {
+        let mut e = Event::new(EventKind::Event, timestamp_ms);
+        e.ingested_ms = now_ms;
+        e.host_name = self.host.map(str::to_owned);
+        e.process_name = (!self.app.is_empty()).then(|| self.app.to_owned());
+        e.process_pid = self.pid;
+        e.message = Some(self.message.to_owned());
+        let mut repeat = 1;
+        if matches!(self.app, "sshd" | "sshd-session")
+            && let Some(fact) = sshd::recognise(self.message)
+        {
+            e.category = vec![if fact.authentication { "authentication" } else { "network" }.to_owned()];
+            e.action = Some(fact.action.to_owned());
+            e.outcome = fact.success.map(|ok| if ok { Outcome::Success } else { Outcome::Failure });
+            e.user_name = fact.user.map(str::to_owned);
+            e.source.ip = fact.ip;
+            e.source.port = fact.port;
+            if let Some(domain) = fact.domain {
+                e.extra.insert("source.domain".into(), Value::from(domain));
+            }
+            repeat = fact.repeat.max(1);
+        }
+        Parsed { event: e, repeat }
+    }
 }
 
 /// Picks the format most of the sample lines parse as (JSON, then web, then

@@ -40,12 +40,19 @@ impl Offsets {
     }
 
     pub fn save(&self) -> std::io::Result<()> {
-        let tmp = self.file.with_extension("tmp");
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(&self.positions).map_err(std::io::Error::other)?)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &self.file)
+        let bytes = serde_json::to_vec_pretty(&self.positions).map_err(std::io::Error::other)?;
+        write_atomically(&self.file, &bytes)
     }
+}
+
+/// Replaces `file` with `bytes` so that a crash leaves the old content or
+/// the new, never a torn mix: temp file, fsync, rename.
+pub(crate) fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = file.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, file)
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rampart_core::{Event, IngestQueueError, IngestSender};
+use rampart_core::{Event, IngestSender};
 use serde_json::Value;
 
 use super::follower::{Follower, Line, StartAt};
 use super::offsets::Offsets;
+use crate::deliver::deliver;
 use crate::parse::syslog::assumed_year;
 use crate::parse::{LineParser, LogFormat, detect_format};
 
@@ -167,30 +168,4 @@ fn to_events(parser: &LineParser, lines: &[Line], path: &std::path::Path, now: i
         events.push(event);
     }
     events
-}
-
-/// Queues a batch and waits for the commit, retrying (never dropping) while
-/// the queue is full or the store fails. False when the node is shutting down
-/// before the batch could be queued.
-fn deliver(ingest: &IngestSender, runtime: &tokio::runtime::Handle, events: &[Event], stop: &AtomicBool) -> bool {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let result = runtime.block_on(async {
-            match ingest.send(events.to_vec(), "file", Duration::from_secs(1)).await {
-                Ok(reply) => reply.await.map_err(|_| IngestQueueError::Closed).map(|ack| ack.is_ok()),
-                Err(e) => Err(e),
-            }
-        });
-        match result {
-            Ok(true) => return true,
-            Err(IngestQueueError::Closed) => return false,
-            Ok(false) | Err(IngestQueueError::Full) => {
-                if stop.load(Ordering::SeqCst) && ingest.is_closed() {
-                    return false;
-                }
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
 }
