@@ -164,6 +164,12 @@ impl Aggregator {
         Some(entry.alert.clone())
     }
 
+    /// Every alert held, as it stands now (taken or not): for one-shot
+    /// scans that print them all at the end without copying them.
+    pub fn alerts(&self) -> impl Iterator<Item = &Alert> {
+        self.open.iter().map(|(_, entry)| &entry.alert)
+    }
+
     /// Whether an alert opened since the last take: new alerts
     /// are worth saving at once, growth can wait for the next flush.
     pub fn has_opened(&self) -> bool {

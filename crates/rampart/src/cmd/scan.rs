@@ -56,7 +56,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     }
     let elapsed = started.elapsed().as_secs_f64();
 
-    let mut alerts: Vec<Alert> = aggregator.take_changed().into_iter().map(|(a, _)| a).collect();
+    let mut alerts: Vec<&Alert> = aggregator.alerts().collect();
     alerts.sort_by(|a, b| {
         (a.first_seen_ms, &a.rule_id, &a.entity.value).cmp(&(b.first_seen_ms, &b.rule_id, &b.entity.value))
     });
@@ -66,13 +66,20 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    let printed = alerts.len();
+    drop(alerts);
+    // The process ends here: freeing a window per address per rule, one by
+    // one, took longer than printing (30 ms of a 180 ms scan at 65k
+    // addresses). The OS takes the memory back at exit all at once.
+    std::mem::forget(engine);
+    std::mem::forget(aggregator);
     eprintln!(
         "scanned {} files: {} lines, {} parsed, {} unparsed, {} alerts in {:.3}s ({:.0} lines/s)",
         args.files.len() as u64 - tally.unreadable,
         tally.lines,
         tally.parsed,
         tally.unparsed,
-        alerts.len(),
+        printed,
         elapsed,
         tally.lines as f64 / elapsed.max(1e-9)
     );
@@ -117,6 +124,9 @@ fn scan_file(
     // Two stages on two threads: this one reads and parses, the caller's
     // detects. A bounded channel of line batches keeps memory flat.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(8);
+    // Spent batches go back to be freed where they were allocated: glibc's
+    // malloc frees across threads several times slower (it was ~30% of a scan).
+    let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Parsed>>();
     let parsed_tally = std::thread::scope(|scope| -> std::io::Result<Tally> {
         let producer = scope.spawn(move || -> std::io::Result<Tally> {
             let mut t = Tally::default();
@@ -131,6 +141,7 @@ fn scan_file(
                         if batch.len() == BATCH {
                             // The consumer only stops early on a panic; then nothing is left to do.
                             let _ = tx.send(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+                            spent_rx.try_iter().for_each(drop);
                         }
                     }
                     Err(_) if line.trim().is_empty() => t.lines -= 1,
@@ -164,7 +175,7 @@ fn scan_file(
         });
         let mut findings = Vec::new();
         for batch in rx {
-            for parsed in batch {
+            for parsed in &batch {
                 for _ in 0..parsed.repeat {
                     engine.detect(&parsed.event, &mut findings);
                 }
@@ -172,6 +183,7 @@ fn scan_file(
                     aggregator.merge_at(f, now);
                 }
             }
+            let _ = spent_tx.send(batch);
         }
         producer.join().map_err(|_| std::io::Error::other("the parser thread panicked"))?
     })?;
