@@ -26,6 +26,7 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub sinks: SinksConfig,
     pub sources: SourcesConfig,
+    pub respond: RespondConfig,
 }
 
 impl Default for Config {
@@ -40,6 +41,7 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             sinks: SinksConfig::default(),
             sources: SourcesConfig::default(),
+            respond: RespondConfig::default(),
         }
     }
 }
@@ -307,6 +309,84 @@ fn default_poll_ms() -> u64 {
     250
 }
 
+/// Turning alerts into decisions, and decisions into firewall state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RespondConfig {
+    /// `observe` (default: decisions are recorded, nothing is applied) or
+    /// `enforce`. `rampart serve --enforce` sets `enforce`.
+    pub mode: String,
+    /// Networks never acted on, beside loopback (always): admin networks,
+    /// monitoring, your own offices. CIDRs or addresses.
+    pub allowlist: Vec<String>,
+    /// Run the built-in playbooks (bans for the built-in attack rules).
+    pub builtin_playbooks: bool,
+    /// Your own playbooks (`[[respond.playbooks]]`), run before the built-in ones.
+    pub playbooks: Vec<PlaybookConfig>,
+    pub nftables: NftablesConfig,
+}
+
+impl Default for RespondConfig {
+    fn default() -> RespondConfig {
+        RespondConfig {
+            mode: "observe".into(),
+            allowlist: Vec::new(),
+            builtin_playbooks: true,
+            playbooks: Vec::new(),
+            nftables: NftablesConfig::default(),
+        }
+    }
+}
+
+/// One playbook: which alerts, and what to do about their entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybookConfig {
+    pub name: String,
+    /// Rule ids that match; empty matches any rule (then tags/severity decide).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Tags of which the alert must carry at least one; empty: any.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Lowest severity that matches: info, low, medium, high, critical.
+    #[serde(default)]
+    pub min_severity: Option<String>,
+    #[serde(default)]
+    pub min_score: Option<f64>,
+    /// `ban_ip`, or `notify` (the alert goes to the sinks as usual; no decision).
+    pub action: String,
+    /// Ban lengths for the first, second, … offence by the same address
+    /// within a day (repeat-offender escalation); the last one repeats.
+    #[serde(default = "default_ban_durations")]
+    pub durations: Vec<String>,
+    /// Overrides `respond.mode` for this playbook (`observe` or `enforce`).
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+fn default_ban_durations() -> Vec<String> {
+    vec!["10m".into(), "1h".into(), "24h".into()]
+}
+
+/// Rampart's own nftables table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NftablesConfig {
+    /// The `nft` program, found on PATH unless a path is given.
+    pub program: PathBuf,
+    /// Table name in the `inet` family.
+    pub table: String,
+    /// Also drop banned sources in the forward hook (routers, container hosts).
+    pub forward: bool,
+}
+
+impl Default for NftablesConfig {
+    fn default() -> NftablesConfig {
+        NftablesConfig { program: "nft".into(), table: "rampart".into(), forward: false }
+    }
+}
+
 /// A configuration value that cannot work, named by its key.
 #[derive(Debug, thiserror::Error)]
 #[error("config key `{key}`: {reason}")]
@@ -372,9 +452,58 @@ impl Config {
                 return err(&key("units"), &format!("{unit:?} is not a systemd unit name"));
             }
         }
+        self.validate_respond()?;
         for (i, hook) in self.sinks.webhooks.iter().enumerate() {
             if !is_http_url(&hook.url) {
                 return err(&format!("sinks.webhooks[{i}].url"), "must be an http:// or https:// URL");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_respond(&self) -> Result<(), ConfigError> {
+        let err = |key: String, reason: String| Err(ConfigError { key, reason });
+        let r = &self.respond;
+        if !["observe", "enforce"].contains(&r.mode.as_str()) {
+            return err("respond.mode".into(), "must be observe or enforce".into());
+        }
+        for (i, net) in r.allowlist.iter().enumerate() {
+            let ok = net.parse::<ipnet::IpNet>().is_ok() || net.parse::<std::net::IpAddr>().is_ok();
+            if !ok {
+                return err(format!("respond.allowlist[{i}]"), format!("{net:?} is not an address or CIDR"));
+            }
+        }
+        let table_ok = !r.nftables.table.is_empty()
+            && r.nftables.table.len() <= 32
+            && r.nftables.table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !table_ok {
+            return err("respond.nftables.table".into(), "letters, digits and _ only, at most 32".into());
+        }
+        for (i, p) in r.playbooks.iter().enumerate() {
+            let key = |k: &str| format!("respond.playbooks[{i}].{k}");
+            if p.name.trim().is_empty() {
+                return err(key("name"), "must not be empty".into());
+            }
+            if !["ban_ip", "notify"].contains(&p.action.as_str()) {
+                return err(key("action"), "must be ban_ip or notify".into());
+            }
+            if p.durations.is_empty() {
+                return err(key("durations"), "list at least one duration".into());
+            }
+            for d in &p.durations {
+                if let Err(reason) = crate::time::parse_duration_ms(d) {
+                    return err(key("durations"), reason);
+                }
+            }
+            if let Some(s) = &p.min_severity
+                && crate::Severity::parse(s).is_none()
+            {
+                return err(key("min_severity"), "must be info, low, medium, high or critical".into());
+            }
+            if p.mode.as_deref().is_some_and(|m| !["observe", "enforce"].contains(&m)) {
+                return err(key("mode"), "must be observe or enforce".into());
             }
         }
         Ok(())

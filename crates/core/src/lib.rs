@@ -8,6 +8,7 @@
 mod alert;
 mod bus;
 pub mod config;
+mod decision;
 mod detector;
 pub mod ecs;
 mod event;
@@ -19,10 +20,13 @@ pub mod time;
 
 pub use alert::{Alert, AlertStatus, Entity, Severity};
 pub use bus::{IngestAck, IngestBatch, IngestQueueError, IngestReceiver, IngestSender, ingest_queue};
+pub use decision::{Action, ActionResult, Decision, DecisionError, DecisionKind, DecisionRequest, Origin, Target};
 pub use detector::{Detector, Finding, RuleInfo};
 pub use ecs::{EventError, Limits};
 pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
 pub use iptext::{ip_string, push_ip};
 pub use rate::RateMeter;
 pub use sink::{BoxFuture, Sink, SinkError};
-pub use store::{AlertQuery, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats, TokenRecord};
+pub use store::{
+    AlertQuery, DecisionQuery, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats, TokenRecord,
+};

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::alert::{Alert, AlertStatus, Severity};
+use crate::decision::{Action, Decision};
 use crate::event::{Event, EventKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,20 @@ pub struct AlertQuery {
     pub rule_id: Option<String>,
     /// Only alerts whose id sorts below this one (the previous page's cursor).
     pub before_id: Option<String>,
+    pub limit: usize,
+}
+
+/// Filters for listing decisions, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionQuery {
+    /// Only decisions in force at this time.
+    pub active_at_ms: Option<i64>,
+    /// Only decisions about this target (its text form: `203.0.113.9`, `10.0.0.0/8`).
+    pub target: Option<String>,
+    /// Only decisions made by this playbook.
+    pub playbook: Option<String>,
+    /// Only decisions created at or after this time.
+    pub since_ms: Option<i64>,
     pub limit: usize,
 }
 
@@ -139,6 +154,23 @@ pub trait Store: Send + Sync + 'static {
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
 
     fn token_count(&self) -> Result<u64, StoreError>;
+
+    /// Stores a decision and returns it with its id.
+    fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError>;
+
+    fn decision(&self, id: i64) -> Result<Option<Decision>, StoreError>;
+
+    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<Decision>, StoreError>;
+
+    /// Marks a decision deleted at `at_ms` (it stays on record); `None` when
+    /// there is no such decision or it was deleted already.
+    fn delete_decision(&self, id: i64, at_ms: i64) -> Result<Option<Decision>, StoreError>;
+
+    /// Appends to the audit trail, in one transaction.
+    fn record_actions(&self, actions: &[Action]) -> Result<(), StoreError>;
+
+    /// The audit trail, newest first; `before_id` pages back.
+    fn actions(&self, before_id: Option<i64>, limit: usize) -> Result<Page<Action>, StoreError>;
 
     /// Moves a write-ahead log into the main file, for backends that keep
     /// one. The pipeline's writer calls it when its queue is empty, so the

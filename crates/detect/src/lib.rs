@@ -10,7 +10,6 @@
 mod aggregate;
 mod builtin;
 mod condition;
-mod duration;
 mod engine;
 mod error;
 pub mod metrics;

@@ -23,8 +23,8 @@ use rampart_core::{RuleInfo, Severity};
 use serde::Deserialize;
 
 use crate::condition::{Condition, ConditionSpec};
-use crate::duration::parse_duration_ms;
 use crate::error::RuleError;
+use rampart_core::time::parse_duration_ms;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

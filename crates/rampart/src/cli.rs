@@ -53,6 +53,12 @@ pub enum Command {
     /// Work with detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// List, add and delete decisions (bans) on a running server.
+    #[command(subcommand)]
+    Decisions(DecisionsCommand),
+    /// Inspect or remove Rampart's nftables table on this host.
+    #[command(subcommand)]
+    Firewall(FirewallCommand),
     /// Measure throughput and latency (see docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -72,6 +78,62 @@ pub struct Overrides {
     /// A directory of extra rule files (*.yaml).
     #[arg(long, value_name = "DIR")]
     pub rules_dir: Option<PathBuf>,
+    /// Apply decisions (nftables bans) instead of only recording them:
+    /// respond.mode = "enforce".
+    #[arg(long)]
+    pub enforce: bool,
+}
+
+/// Where a running server is.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "RAMPART_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// An API token (admin for add and delete); also RAMPART_TOKEN.
+    #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DecisionsCommand {
+    /// Active decisions (with --all, expired and deleted ones too).
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        all: bool,
+        /// Only decisions about this address or range.
+        #[arg(long)]
+        value: Option<String>,
+    },
+    /// Ban an address or CIDR range, e.g. `rampart decisions add 203.0.113.9 --duration 4h --reason "scanner"`.
+    Add {
+        #[command(flatten)]
+        server: ServerArgs,
+        value: String,
+        #[arg(long, default_value = "4h")]
+        duration: String,
+        #[arg(long, default_value = "manual")]
+        reason: String,
+    },
+    /// Delete a decision by id, or every active one about an address with --value.
+    Delete {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(required_unless_present = "value")]
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        value: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FirewallCommand {
+    /// What Rampart's nftables table holds now.
+    Status,
+    /// Delete Rampart's nftables table (every ban it holds goes with it).
+    Teardown,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use rampart_core::config::{Config, LogFormat};
 use crate::cli::{Cli, LogFormatArg, Overrides};
 
 /// Environment variables with the RAMPART_ prefix that are not config keys.
-const NOT_CONFIG: &[&str] = &["admin_token", "config"];
+const NOT_CONFIG: &[&str] = &["admin_token", "config", "token", "server"];
 
 pub fn load(cli: &Cli, overrides: &Overrides) -> anyhow::Result<Config> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -23,6 +23,9 @@ pub fn load(cli: &Cli, overrides: &Overrides) -> anyhow::Result<Config> {
     }
     if let Some(dir) = &overrides.data_dir {
         figment = figment.merge(Serialized::default("data_dir", dir));
+    }
+    if overrides.enforce {
+        figment = figment.merge(Serialized::default("respond.mode", "enforce"));
     }
     if let Some(dir) = &overrides.rules_dir {
         figment = figment.merge(Serialized::default("detect.rules_dir", dir));

@@ -21,6 +21,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Unavailable(String),
+    /// An allowlist refused a decision; it is on record with `decision_id`.
+    #[error("refused: {reason}")]
+    Refused { decision_id: i64, reason: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -55,6 +58,9 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden => (StatusCode::FORBIDDEN, json!({"error": self.to_string()})),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({"error": self.to_string()})),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": self.to_string()})),
+            ApiError::Refused { decision_id, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, json!({"error": self.to_string(), "decision_id": decision_id}))
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "Request failed.");
                 (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "something went wrong; see the server log"}))

@@ -7,6 +7,7 @@
 
 mod alerts;
 pub mod auth;
+mod decisions;
 mod error;
 mod events;
 mod health;
@@ -25,6 +26,7 @@ use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use decisions::decision_json;
 pub use error::ApiError;
 pub use state::{AppState, MetricsRender};
 
@@ -35,6 +37,9 @@ pub fn router(state: AppState) -> Router {
         .route("/events", post(events::ingest).get(events::list))
         .route("/alerts", get(alerts::list))
         .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
+        .route("/decisions", get(decisions::list).post(decisions::add).delete(decisions::delete_by_value))
+        .route("/decisions/{id}", axum::routing::delete(decisions::delete_one))
+        .route("/actions", get(decisions::actions))
         .route("/stats", get(health::stats))
         .route("/openapi.json", get(openapi::document))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));

@@ -18,6 +18,8 @@ pub struct AppState {
     pub enqueue_timeout: Duration,
     pub rate: Arc<RateMeter>,
     pub metrics: MetricsRender,
+    /// The responder, which owns the enforcers; `None` where none runs.
+    pub decisions: Option<tokio::sync::mpsc::Sender<rampart_core::DecisionRequest>>,
     ready: Arc<AtomicBool>,
     pipeline_ok: Arc<AtomicBool>,
 }
@@ -38,9 +40,16 @@ impl AppState {
             enqueue_timeout,
             rate,
             metrics,
+            decisions: None,
             ready: Arc::new(AtomicBool::new(true)),
             pipeline_ok: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    /// Routes decision changes from the API to the responder.
+    pub fn with_decisions(mut self, tx: tokio::sync::mpsc::Sender<rampart_core::DecisionRequest>) -> AppState {
+        self.decisions = Some(tx);
+        self
     }
 
     /// A flag the pipeline clears if one of its stages dies; `/readyz` reads it.

@@ -92,6 +92,35 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_status ON alerts(status, id);
     CREATE INDEX alerts_rule ON alerts(rule_id, id);
     CREATE INDEX alerts_severity ON alerts(severity, id);",
+    // 3: decisions (kept after expiry or deletion, for the record) and the
+    // audit trail of what enforcers did with them.
+    "CREATE TABLE decisions (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind         TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        start_ticks  INTEGER,
+        created      INTEGER NOT NULL,
+        expires      INTEGER,
+        origin       TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        alert_id     TEXT,
+        playbook     TEXT,
+        rate_per_sec INTEGER,
+        deleted      INTEGER
+    );
+    CREATE INDEX decisions_target ON decisions(target, created);
+    CREATE INDEX decisions_expires ON decisions(expires);
+
+    CREATE TABLE actions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        decision_id INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        enforcer    TEXT NOT NULL,
+        op          TEXT NOT NULL,
+        result      TEXT NOT NULL,
+        detail      TEXT NOT NULL
+    );
+    CREATE INDEX actions_decision ON actions(decision_id);",
 ];
 
 /// The schema version this binary writes.

@@ -98,7 +98,7 @@ pub fn pipeline(args: &BenchPipelineArgs) -> anyhow::Result<ExitCode> {
     let notified = Arc::new(AtomicUsize::new(0));
     let mut on_alert: AlertCallback = {
         let notified = notified.clone();
-        Box::new(move |_| {
+        Box::new(move |_, _| {
             notified.fetch_add(1, Ordering::Relaxed);
         })
     };

@@ -1,6 +1,8 @@
 //! One module per subcommand; `run` dispatches.
 
 mod bench;
+mod decisions;
+mod firewall;
 mod rules;
 mod scan;
 mod serve;
@@ -13,7 +15,9 @@ use anyhow::Context;
 use rampart_core::config::LogConfig;
 
 use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, Overrides, RulesCommand, TokenCommand};
+
 use crate::{logging, settings};
+pub(crate) use firewall::table as firewall_table;
 
 /// One-shot commands print their results; their log shows warnings only.
 fn quiet_logging(cli: &Cli) -> anyhow::Result<()> {
@@ -48,6 +52,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(RulesCommand::Test(args)) => {
             quiet_logging(&cli)?;
             rules::test(args)
+        }
+        Command::Decisions(command) => {
+            quiet_logging(&cli)?;
+            decisions::run(command)
+        }
+        Command::Firewall(command) => {
+            quiet_logging(&cli)?;
+            let config = settings::load(&cli, &Overrides::default())?;
+            firewall::run(&config, command)
         }
         Command::Bench(which) => {
             quiet_logging(&cli)?;

@@ -8,17 +8,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rampart_core::config::{Config, DeliveryConfig, SinksConfig};
-use rampart_core::{Alert, Detector, IngestSender, RateMeter, Store, ingest_queue};
+use rampart_core::{Alert, DecisionRequest, Detector, IngestSender, RateMeter, Store, ingest_queue};
 use rampart_detect::{Aggregator, RuleEngine, load_rules};
+use rampart_respond::playbook::{Playbook, builtin_playbooks};
 use rampart_respond::{
-    Notifier, NotifierHandle, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client, spawn_sink,
+    Allowlist, Notifier, NotifierHandle, Responder, ResponderInput, SinkWorker, SlackSink, StdoutSink, WebhookSink,
+    http_client, spawn_sink,
 };
 use rampart_server::{AppState, MetricsRender, auth, router};
 use rampart_sources::LogFormat;
 use rampart_sources::journal::{JournalSource, JournalSpec};
 use rampart_sources::tail::{FileSource, FileSourceSpec, StartAt};
 use rampart_store::SqliteStore;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::pipeline::{Pipeline, PipelineConfig};
@@ -54,6 +56,7 @@ pub struct Node {
     retention: JoinHandle<()>,
     checkpoints: JoinHandle<()>,
     sources: Vec<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+    responder: std::thread::JoinHandle<()>,
 }
 
 impl Node {
@@ -81,11 +84,16 @@ impl Node {
             .spawn(build_sinks(&config.sinks)?, 16_384),
         );
         let (live, _) = broadcast::channel(4_096);
+        let (responder, respond_tx) = start_responder(&config, store.clone())?;
         let on_alert = {
-            let (notifier, live) = (notifier.clone(), live.clone());
-            Box::new(move |alert: &Alert| {
+            let (notifier, live, respond_tx) = (notifier.clone(), live.clone(), respond_tx.clone());
+            Box::new(move |alert: &Alert, opened: bool| {
                 notifier.notify(alert.clone());
                 let _ = live.send(alert.clone());
+                // The detect thread waits for room rather than drop an alert a playbook should see.
+                if opened && respond_tx.blocking_send(ResponderInput::Alert(alert.clone())).is_err() {
+                    tracing::error!("The responder has stopped; no playbook ran for this alert.");
+                }
             })
         };
 
@@ -98,7 +106,8 @@ impl Node {
             Duration::from_millis(config.ingest.enqueue_timeout_ms),
             rate.clone(),
             metrics,
-        );
+        )
+        .with_decisions(bridge_requests(respond_tx));
         let pipeline = Pipeline::start(
             &PipelineConfig {
                 max_commit_events: config.store.max_commit_events,
@@ -134,12 +143,37 @@ impl Node {
                 .await
         });
         tracing::info!(%addr, data_dir = %config.data_dir.display(), "Rampart is listening.");
-        Ok(Node { addr, live, state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints, sources })
+        Ok(Node {
+            addr,
+            live,
+            state,
+            ingest,
+            stop_server,
+            server,
+            pipeline,
+            notifier,
+            retention,
+            checkpoints,
+            sources,
+            responder,
+        })
     }
 
     /// Stops taking requests, drains both queues, flushes sinks.
     pub async fn stop(self) {
-        let Node { state, ingest, stop_server, server, pipeline, notifier, retention, checkpoints, sources, .. } = self;
+        let Node {
+            state,
+            ingest,
+            stop_server,
+            server,
+            pipeline,
+            notifier,
+            retention,
+            checkpoints,
+            sources,
+            responder,
+            ..
+        } = self;
         state.set_ready(false);
         // Sources first: each finishes the batch in flight (and saves its offsets).
         for (stop, _) in &sources {
@@ -161,6 +195,13 @@ impl Node {
         drop(ingest);
         if tokio::task::spawn_blocking(move || pipeline.join()).await.is_err() {
             tracing::error!("Pipeline did not stop cleanly.");
+        }
+        // The responder finishes what is queued once the pipeline and the
+        // API (its only senders) are gone.
+        let joined =
+            tokio::time::timeout(Duration::from_secs(10), tokio::task::spawn_blocking(move || responder.join()));
+        if joined.await.is_err() {
+            tracing::warn!("The responder did not stop within 10 s.");
         }
         match Arc::try_unwrap(notifier) {
             Ok(notifier) => notifier.shutdown().await,
@@ -204,6 +245,51 @@ fn start_sources(
         running.push(spawn_source(format!("rampart-journal-{i}"), move |rt, stop| source.run(rt, stop))?);
     }
     Ok(running)
+}
+
+/// The responder thread (playbooks, allowlist, enforcers) and its queue.
+fn start_responder(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<(std::thread::JoinHandle<()>, mpsc::Sender<ResponderInput>)> {
+    let respond = &config.respond;
+    let mut playbooks = respond
+        .playbooks
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Playbook::from_config(p).map_err(|e| anyhow::anyhow!("respond.playbooks[{i}].{e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if respond.builtin_playbooks {
+        playbooks.extend(builtin_playbooks());
+    }
+    let allowlist = Allowlist::new(&respond.allowlist, &[]).map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
+    let enforce = respond.mode == "enforce";
+    if enforce {
+        tracing::warn!(table = %respond.nftables.table, "Enforce mode: decisions are applied with nftables.");
+    } else {
+        tracing::info!("Observe mode: decisions are recorded, not applied (rampart serve --enforce to apply).");
+    }
+    let responder = Responder::new(store, playbooks, allowlist, enforce, crate::cmd::firewall_table(config));
+    let (tx, rx) = mpsc::channel(4_096);
+    let thread = std::thread::Builder::new()
+        .name("rampart-respond".into())
+        .spawn(move || responder.run(rx))
+        .context("cannot start the responder thread")?;
+    Ok((thread, tx))
+}
+
+/// The API speaks `DecisionRequest`s; the responder takes those and alerts
+/// on one queue, so everything that changes the firewall is ordered.
+fn bridge_requests(respond_tx: mpsc::Sender<ResponderInput>) -> mpsc::Sender<DecisionRequest> {
+    let (tx, mut rx) = mpsc::channel::<DecisionRequest>(256);
+    tokio::spawn(async move {
+        while let Some(request) = rx.recv().await {
+            if respond_tx.send(ResponderInput::Request(request)).await.is_err() {
+                break;
+            }
+        }
+    });
+    tx
 }
 
 /// A blocking source on its own thread, with the flag that stops it.

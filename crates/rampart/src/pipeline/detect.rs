@@ -101,13 +101,13 @@ pub(crate) fn persist(store: &dyn Store, aggregator: &mut Aggregator, on_alert: 
     };
     for ((alert, previous), outcome) in alerts.iter().zip(previous).zip(outcomes) {
         if outcome != SaveOutcome::AlreadyResolved {
-            on_alert(alert);
+            on_alert(alert, outcome == SaveOutcome::Inserted);
             continue;
         }
         // A person resolved it meanwhile: what arrived since is a new alert.
         let Some(fresh) = aggregator.reopen(alert, previous, rampart_core::time::now_ms()) else { continue };
         match store.save_alerts(std::slice::from_ref(&fresh)) {
-            Ok(_) => on_alert(&fresh),
+            Ok(_) => on_alert(&fresh, true),
             Err(error) => tracing::error!(%error, "Saving a reopened alert failed."),
         }
     }

@@ -35,7 +35,9 @@ pub struct DetectBatch {
     pub received: Instant,
 }
 
-pub type AlertCallback = Box<dyn FnMut(&Alert) + Send>;
+/// Called with each saved alert, and whether it was just opened (playbooks
+/// act on new alerts; the notifier and live feed take growth too).
+pub type AlertCallback = Box<dyn FnMut(&Alert, bool) + Send>;
 
 pub struct PipelineConfig {
     pub max_commit_events: usize,

@@ -38,12 +38,23 @@ fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<Stri
 impl Server {
     /// Starts a server on a free loopback port with `config` as its TOML file.
     pub fn start(dir: &Path, config: &str) -> Server {
+        Server::start_with(dir, config, &[], "127.0.0.1:0", &[])
+    }
+
+    /// Starts a server through `wrapper` (e.g. `ip netns exec NS`), listening
+    /// on `listen`, with extra `serve` flags.
+    pub fn start_with(dir: &Path, config: &str, wrapper: &[&str], listen: &str, flags: &[&str]) -> Server {
         let data_dir = dir.join("data");
         let config_path = dir.join("rampart.toml");
         std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new(bin())
+        let bin = bin();
+        let mut argv: Vec<&str> = wrapper.to_vec();
+        argv.push(bin.to_str().unwrap());
+        let mut child = Command::new(argv[0])
+            .args(&argv[1..])
             .args(["--config", config_path.to_str().unwrap(), "--log-format", "json", "serve"])
-            .args(["--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().unwrap()])
+            .args(["--listen", listen, "--data-dir", data_dir.to_str().unwrap()])
+            .args(flags)
             .env("RAMPART_ADMIN_TOKEN", ADMIN)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use rampart_core::config::Durability;
 use rampart_core::{
-    Alert, AlertQuery, AlertStatus, Event, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats,
-    TokenRecord,
+    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, Page, Role, SaveOutcome, Store,
+    StoreError, StoreStats, TokenRecord,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -22,6 +22,7 @@ use crate::metrics::{EVENTS_PURGED, STORE_WRITE_SECONDS};
 use crate::migrations;
 
 mod alerts;
+mod decisions;
 mod events;
 
 use events::ChunkWriter;
@@ -289,6 +290,34 @@ impl Store for SqliteStore {
                 .map(|n| n.max(0) as u64)
                 .map_err(backend)
         })
+    }
+
+    fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError> {
+        self.write("decisions", |conn| decisions::add(conn, decision))
+    }
+
+    fn decision(&self, id: i64) -> Result<Option<Decision>, StoreError> {
+        self.read(|conn| decisions::get(conn, id))
+    }
+
+    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<Decision>, StoreError> {
+        self.read(|conn| decisions::query(conn, query))
+    }
+
+    fn delete_decision(&self, id: i64, at_ms: i64) -> Result<Option<Decision>, StoreError> {
+        self.write("decisions", |conn| decisions::delete(conn, id, at_ms))
+    }
+
+    fn record_actions(&self, actions: &[Action]) -> Result<(), StoreError> {
+        self.write("actions", |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            decisions::record(&tx, actions)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    fn actions(&self, before_id: Option<i64>, limit: usize) -> Result<Page<Action>, StoreError> {
+        self.read(|conn| decisions::actions(conn, before_id, limit))
     }
 
     fn checkpoint(&self) -> Result<(), StoreError> {

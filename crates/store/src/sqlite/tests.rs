@@ -253,3 +253,55 @@ fn two_phase_checkpoint_keeps_data_and_lets_the_wal_restart() {
     let page = store.events(&EventQuery { limit: 1, ..Default::default() }).unwrap();
     assert_eq!(page.items[0].id, Some(30_000));
 }
+
+fn ban(target: &str, created_ms: i64, expires_ms: Option<i64>) -> Decision {
+    use rampart_core::{DecisionKind, Origin, Target};
+    let mut d = Decision::new(DecisionKind::Ban, Target::parse(target).unwrap(), Origin::Rule, created_ms, expires_ms);
+    d.reason = "ssh-brute-force".into();
+    d.alert_id = Some("a1".into());
+    d.playbook = Some("ssh".into());
+    d
+}
+
+#[test]
+fn decisions_expire_are_deleted_on_record_and_actions_page() {
+    let (_dir, store) = store();
+    let a = store.add_decision(&ban("203.0.113.9", 0, Some(1_000))).unwrap();
+    let b = store.add_decision(&ban("198.51.100.0/24", 10, None)).unwrap();
+    assert!(a.id > 0 && b.id > a.id);
+    assert_eq!(store.decision(b.id).unwrap().unwrap(), b);
+    let active =
+        |at| store.decisions(&DecisionQuery { active_at_ms: Some(at), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(active(500).len(), 2);
+    assert_eq!(active(1_000), vec![b.clone()], "expired at its expiry time");
+    let deleted = store.delete_decision(b.id, 2_000).unwrap().unwrap();
+    assert_eq!(deleted.deleted_ms, Some(2_000));
+    assert!(store.delete_decision(b.id, 3_000).unwrap().is_none(), "deleting twice is a no-op");
+    assert_eq!(active(500), vec![a.clone()], "a deleted decision is no longer active");
+    let by_target = DecisionQuery { target: Some("203.0.113.9".into()), limit: 10, ..Default::default() };
+    assert_eq!(store.decisions(&by_target).unwrap(), vec![a.clone()]);
+
+    let action = |decision_id, result| Action {
+        id: 0,
+        decision_id,
+        at_ms: 5,
+        enforcer: "nftables".into(),
+        op: "apply".into(),
+        result,
+        detail: String::new(),
+    };
+    store
+        .record_actions(&[
+            action(a.id, rampart_core::ActionResult::Applied),
+            action(b.id, rampart_core::ActionResult::Refused),
+            action(b.id, rampart_core::ActionResult::DryRun),
+        ])
+        .unwrap();
+    let page = store.actions(None, 2).unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items[0].result, rampart_core::ActionResult::DryRun);
+    let rest = store.actions(page.next_cursor.map(|c| c.parse().unwrap()), 2).unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].result, rampart_core::ActionResult::Applied);
+    assert!(rest.next_cursor.is_none());
+}

@@ -1,0 +1,295 @@
+//! The nftables enforcer against the real kernel, inside network
+//! namespaces: an "attacker" and a "defender" joined by a veth pair, the
+//! defender running a TCP server and `rampart serve --enforce`, and a
+//! third link from the test's own namespace to the defender for the API.
+//! Needs root (CAP_NET_ADMIN), nftables and iproute2; scripts/test installs
+//! the packages, and CI runs as root.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use util::{ADMIN, Server, bin, client, eventually};
+
+const WEB_PORT: u16 = 9000;
+const API_PORT: u16 = 18080;
+
+/// Two namespaces and their links, removed on drop.
+struct Lab {
+    defender: String,
+    attacker: String,
+    host_link: String,
+    /// The defender's address on the attacker link.
+    defender_ip: String,
+    attacker_ip: String,
+    /// The defender's address on the link to the test's namespace.
+    api_ip: String,
+    web: Option<Child>,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Lab {
+    fn new() -> Lab {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        // Unique per process and test; interface names stay under 15 bytes.
+        let tag = format!("{}{n}", std::process::id() % 10_000);
+        let subnet = 100 + (std::process::id() % 50) * 2 + n;
+        let lab = Lab {
+            defender: format!("rdef{tag}"),
+            attacker: format!("ratt{tag}"),
+            host_link: format!("rh{tag}"),
+            defender_ip: format!("10.231.{subnet}.1"),
+            attacker_ip: format!("10.231.{subnet}.2"),
+            api_ip: format!("10.232.{subnet}.1"),
+            web: None,
+        };
+        let (d, a) = (lab.defender.as_str(), lab.attacker.as_str());
+        ip(&["netns", "add", d]);
+        ip(&["netns", "add", a]);
+        let (vd, va, hd) = (format!("rd{tag}"), format!("ra{tag}"), format!("rx{tag}"));
+        ip(&["link", "add", &vd, "type", "veth", "peer", "name", &va]);
+        ip(&["link", "set", &vd, "netns", d]);
+        ip(&["link", "set", &va, "netns", a]);
+        ip(&["-n", d, "addr", "add", &format!("{}/24", lab.defender_ip), "dev", &vd]);
+        ip(&["-n", a, "addr", "add", &format!("{}/24", lab.attacker_ip), "dev", &va]);
+        ip(&["link", "add", &lab.host_link, "type", "veth", "peer", "name", &hd]);
+        ip(&["link", "set", &hd, "netns", d]);
+        ip(&["-n", d, "addr", "add", &format!("{}/24", lab.api_ip), "dev", &hd]);
+        ip(&["addr", "add", &format!("10.232.{subnet}.2/24"), "dev", &lab.host_link]);
+        for (ns, dev) in [(d, vd.as_str()), (a, va.as_str()), (d, hd.as_str()), (d, "lo"), (a, "lo")] {
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        ip(&["link", "set", &lab.host_link, "up"]);
+        lab
+    }
+
+    fn in_defender(&self) -> Vec<&str> {
+        vec!["ip", "netns", "exec", &self.defender]
+    }
+
+    fn start_web_server(&mut self) {
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.defender, "python3", "-m", "http.server", &WEB_PORT.to_string()])
+            .args(["--bind", &self.defender_ip])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.web = Some(child);
+        eventually(10, "the web server in the defender", || self.attacker_connects().then_some(()));
+    }
+
+    /// Whether a TCP connection from the attacker to the defender's web
+    /// server succeeds within a second (a dropped SYN times out).
+    fn attacker_connects(&self) -> bool {
+        let script = "import socket,sys\nsocket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()";
+        Command::new("ip")
+            .args(["netns", "exec", &self.attacker, "python3", "-c", script, &self.defender_ip])
+            .arg(WEB_PORT.to_string())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    fn nft(&self, args: &[&str]) -> String {
+        let out = Command::new("ip").args(["netns", "exec", &self.defender, "nft"]).args(args).output().unwrap();
+        assert!(out.status.success(), "nft {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `rampart serve` in the defender, its API on the link to the test.
+    fn serve(&self, dir: &std::path::Path, config: &str) -> Server {
+        self.serve_with(dir, config, &["--enforce"])
+    }
+
+    fn serve_with(&self, dir: &std::path::Path, config: &str, flags: &[&str]) -> Server {
+        let listen = format!("{}:{API_PORT}", self.api_ip);
+        let mut server = Server::start_with(dir, config, &self.in_defender(), &listen, flags);
+        server.url = format!("http://{listen}");
+        server
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(mut web) = self.web.take() {
+            let _ = web.kill();
+            let _ = web.wait();
+        }
+        // Deleting a namespace deletes its interfaces and their peers.
+        for ns in [&self.defender, &self.attacker] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = Command::new("ip").args(["link", "del", &self.host_link]).stderr(Stdio::null()).status();
+    }
+}
+
+fn post_ban(server: &Server, body: Value) -> (u16, Value) {
+    let r = client().post(format!("{}/api/v1/decisions", server.url)).bearer_auth(ADMIN).json(&body).send().unwrap();
+    (r.status().as_u16(), r.json().unwrap())
+}
+
+fn delete(server: &Server, path: &str) -> Value {
+    let r = client().delete(format!("{}/api/v1/{path}", server.url)).bearer_auth(ADMIN).send().unwrap();
+    assert!(r.status().is_success(), "DELETE {path}: {}", r.status());
+    r.json().unwrap()
+}
+
+fn get(server: &Server, path: &str) -> Value {
+    client().get(format!("{}/api/v1/{path}", server.url)).bearer_auth(ADMIN).send().unwrap().json().unwrap()
+}
+
+fn blocked(lab: &Lab) -> bool {
+    !lab.attacker_connects()
+}
+
+/// An empty auth.log in `dir` and a config that follows it closely.
+fn followed_log(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let log = dir.join("auth.log");
+    std::fs::write(&log, "").unwrap();
+    let config = format!(
+        "[sinks]\nstdout = false\n\n[[sources.files]]\npaths = [\"{}\"]\nformat = \"syslog\"\npoll_interval_ms = 20\n",
+        log.display()
+    );
+    (log, config)
+}
+
+/// Five failed SSH logins from `ip`, appended to `log` at once.
+fn brute_force(log: &std::path::Path, ip: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    for i in 0..5 {
+        writeln!(file, "Nov 21 10:00:0{i} web-1 sshd[40{i}]: Failed password for root from {ip} port 5100{i} ssh2")
+            .unwrap();
+    }
+    file.flush().unwrap();
+}
+
+#[test]
+fn bans_block_until_deleted_or_expired_ranges_count_allowlists_win_and_restarts_reconcile() {
+    let mut lab = Lab::new();
+    lab.start_web_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[sinks]\nstdout = false\n\n[respond]\nallowlist = [\"192.0.2.0/24\"]\n";
+    let server = lab.serve(dir.path(), config);
+    assert!(lab.attacker_connects(), "no ban yet");
+
+    // A ban made with the CLI, as an operator would.
+    let out = Command::new(bin())
+        .args(["decisions", "add", &lab.attacker_ip, "--duration", "1h", "--reason", "test ban"])
+        .args(["--server", &server.url, "--token", ADMIN])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&lab.attacker_ip));
+    assert!(blocked(&lab), "banned: the connection must fail");
+    let listed = get(&server, "decisions");
+    let id = listed["decisions"][0]["id"].as_i64().unwrap();
+    assert_eq!(listed["decisions"][0]["origin"], "manual");
+    assert!(lab.nft(&["list", "set", "inet", "rampart", "ban_v4"]).contains(&lab.attacker_ip));
+
+    delete(&server, &format!("decisions/{id}"));
+    assert!(lab.attacker_connects(), "deleted: connections succeed again");
+
+    // A range covers the address inside it; delete by value lifts it.
+    let range = format!("{}.0/29", lab.attacker_ip.rsplit_once('.').unwrap().0);
+    assert_eq!(post_ban(&server, json!({"value": range, "duration": "1h"})).0, 201);
+    assert!(blocked(&lab), "an address inside a banned range is blocked");
+    let gone = delete(&server, &format!("decisions?value={range}"));
+    assert_eq!(gone["deleted"].as_array().unwrap().len(), 1);
+    assert!(lab.attacker_connects());
+
+    // Expiry is the kernel's: a 2 s ban lifts itself.
+    assert_eq!(post_ban(&server, json!({"value": lab.attacker_ip, "duration": "2s"})).0, 201);
+    assert!(blocked(&lab));
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert!(lab.attacker_connects(), "expired: connections succeed again");
+
+    // Allowlists win, and the refusal is on record.
+    for value in ["127.0.0.1", "192.0.2.10", "0.0.0.0/0"] {
+        let (status, body) = post_ban(&server, json!({"value": value}));
+        assert_eq!(status, 422, "{value}: {body}");
+        assert!(body["error"].as_str().unwrap().starts_with("refused"), "{body}");
+    }
+    let actions = get(&server, "actions?limit=100");
+    let results: Vec<&str> =
+        actions["actions"].as_array().unwrap().iter().map(|a| a["result"].as_str().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| **r == "refused").count(), 3, "{actions}");
+    assert!(results.contains(&"applied"));
+    assert!(!lab.nft(&["list", "table", "inet", "rampart"]).contains("127.0.0.1"));
+
+    // Reconciliation: the table deleted by hand comes back on restart, bans and all.
+    assert_eq!(post_ban(&server, json!({"value": lab.attacker_ip, "duration": "1h"})).0, 201);
+    assert!(blocked(&lab));
+    lab.nft(&["delete", "table", "inet", "rampart"]);
+    assert!(lab.attacker_connects(), "table gone: nothing enforced");
+    assert!(server.terminate().success());
+    let server = lab.serve(dir.path(), config);
+    eventually(10, "the ban restored from the store", || blocked(&lab).then_some(()));
+
+    // `rampart firewall status` and `teardown`, run on the defender.
+    let status = Command::new("ip")
+        .args(["netns", "exec", &lab.defender])
+        .arg(bin())
+        .args(["firewall", "status"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains(&lab.attacker_ip));
+    drop(server);
+    let teardown =
+        Command::new("ip").args(["netns", "exec", &lab.defender]).arg(bin()).args(["firewall", "teardown"]).output();
+    assert!(teardown.unwrap().status.success());
+    assert!(lab.attacker_connects(), "teardown lifts every ban");
+}
+
+#[test]
+fn a_brute_force_written_to_a_log_gets_the_attacker_banned() {
+    let mut lab = Lab::new();
+    lab.start_web_server();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, config) = followed_log(dir.path());
+    let server = lab.serve(dir.path(), &config);
+    assert!(lab.attacker_connects());
+    let written = Instant::now();
+    brute_force(&log, &lab.attacker_ip);
+    eventually(10, "the brute-forcing address banned", || blocked(&lab).then_some(()));
+    eprintln!("log line → ban in force within {:?} (including one connect probe)", written.elapsed());
+    let decisions = get(&server, "decisions");
+    let d = &decisions["decisions"][0];
+    assert_eq!((d["value"].as_str(), d["origin"].as_str()), (Some(lab.attacker_ip.as_str()), Some("rule")));
+    assert_eq!(d["playbook"], "ban-ssh-attackers");
+    assert!(d["alert_id"].is_string());
+    // First offence: ten minutes.
+    assert!((590..=600).contains(&d["remaining_secs"].as_u64().unwrap()), "{d}");
+}
+
+#[test]
+fn observe_mode_records_decisions_without_touching_the_firewall() {
+    let mut lab = Lab::new();
+    lab.start_web_server();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, config) = followed_log(dir.path());
+    // No --enforce: observe is the default.
+    let server = lab.serve_with(dir.path(), &config, &[]);
+    brute_force(&log, &lab.attacker_ip);
+    let actions = eventually(10, "the dry-run action", || {
+        let a = get(&server, "actions");
+        (a["actions"].as_array().is_some_and(|v| !v.is_empty())).then_some(a)
+    });
+    assert_eq!(actions["actions"][0]["result"], "dry_run");
+    assert_eq!(get(&server, "decisions")["decisions"][0]["value"], lab.attacker_ip.as_str());
+    assert!(lab.attacker_connects(), "observe mode never blocks");
+    let tables = Command::new("ip").args(["netns", "exec", &lab.defender, "nft", "list", "tables"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&tables.stdout).contains("rampart"));
+}

@@ -1,0 +1,3 @@
+//! Enforcers: what puts decisions in force. nftables for addresses.
+
+pub mod nftables;

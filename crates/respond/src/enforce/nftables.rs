@@ -1,0 +1,238 @@
+//! The nftables enforcer: Rampart's own `inet` table with a v4 and a v6
+//! set (`interval` for CIDR ranges, `timeout` so the kernel expires bans on
+//! its own) and an input chain at priority -10 that drops their members.
+//!
+//! We talk to nftables through `nft -j -f -`: a JSON document on stdin,
+//! built with serde_json from parsed addresses, never a command line or a
+//! shell string from input. One `nft` run applies a whole batch atomically,
+//! which is how 100k bans go in within a second or two.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use ipnet::IpNet;
+use rampart_core::Decision;
+use serde_json::{Value, json};
+
+/// Where Rampart's rules live.
+#[derive(Debug, Clone)]
+pub struct NftTable {
+    pub program: PathBuf,
+    pub table: String,
+    /// Also drop banned sources in the forward hook.
+    pub forward: bool,
+}
+
+/// What `status` found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FirewallStatus {
+    pub present: bool,
+    /// Each banned address or range with its seconds left (`None`: no timeout).
+    pub elements: Vec<(String, Option<u64>)>,
+}
+
+impl NftTable {
+    fn set_of(net: &IpNet) -> &'static str {
+        match net {
+            IpNet::V4(_) => "ban_v4",
+            IpNet::V6(_) => "ban_v6",
+        }
+    }
+
+    /// Creates the table, sets and chains if missing and (re)writes the
+    /// chains' rules; the sets' contents are left alone.
+    pub fn ensure(&self) -> Result<(), String> {
+        let t = &self.table;
+        let mut cmds = vec![json!({"add": {"table": {"family": "inet", "name": t}}})];
+        for (set, kind) in [("ban_v4", "ipv4_addr"), ("ban_v6", "ipv6_addr")] {
+            cmds.push(json!({"add": {"set": {
+                "family": "inet", "table": t, "name": set, "type": kind, "flags": ["interval", "timeout"]
+            }}}));
+        }
+        let mut hooks = vec!["input"];
+        if self.forward {
+            hooks.push("forward");
+        }
+        for hook in hooks {
+            cmds.push(json!({"add": {"chain": {
+                "family": "inet", "table": t, "name": hook, "type": "filter", "hook": hook, "prio": -10, "policy": "accept"
+            }}}));
+            cmds.push(json!({"flush": {"chain": {"family": "inet", "table": t, "name": hook}}}));
+            for (proto, set) in [("ip", "ban_v4"), ("ip6", "ban_v6")] {
+                cmds.push(json!({"add": {"rule": {"family": "inet", "table": t, "chain": hook, "expr": [
+                    {"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": "saddr"}}, "right": format!("@{set}")}},
+                    {"counter": null},
+                    {"drop": null}
+                ]}}}));
+            }
+        }
+        self.run(&cmds)
+    }
+
+    /// Adds every decision's address or range, with its remaining time, in
+    /// one transaction. When the batch is refused (one range overlapping
+    /// another, say), falls back to one at a time so one bad element does
+    /// not block the rest; returns the result per decision, in order.
+    pub fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
+        let elements: Vec<Option<Value>> = decisions.iter().map(|d| self.element_cmd("add", d, now_ms)).collect();
+        let batch: Vec<Value> = elements.iter().flatten().cloned().collect();
+        if !batch.is_empty() && self.run(&batch).is_ok() {
+            return elements.iter().map(|e| if e.is_some() { Ok(()) } else { Err(not_a_network()) }).collect();
+        }
+        elements
+            .iter()
+            .map(|e| match e {
+                Some(cmd) => self.run(std::slice::from_ref(cmd)),
+                None => Err(not_a_network()),
+            })
+            .collect()
+    }
+
+    /// Removes decisions' elements. An element already gone (expired in the
+    /// kernel, removed by hand) counts as removed.
+    pub fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
+        decisions
+            .iter()
+            .map(|d| match self.element_cmd("delete", d, 0) {
+                Some(cmd) => match self.run(&[cmd]) {
+                    Err(e) if e.contains("No such file or directory") || e.contains("does not exist") => Ok(()),
+                    other => other,
+                },
+                None => Err(not_a_network()),
+            })
+            .collect()
+    }
+
+    /// Makes the kernel match `active`: the store is the truth. Ensures the
+    /// table, empties both sets and adds every active decision.
+    pub fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
+        self.ensure()?;
+        let t = &self.table;
+        self.run(&[
+            json!({"flush": {"set": {"family": "inet", "table": t, "name": "ban_v4"}}}),
+            json!({"flush": {"set": {"family": "inet", "table": t, "name": "ban_v6"}}}),
+        ])?;
+        Ok(self.add(active, now_ms))
+    }
+
+    /// Removes Rampart's table and everything in it. Absent is fine.
+    pub fn teardown(&self) -> Result<(), String> {
+        match self.run(&[json!({"delete": {"table": {"family": "inet", "name": self.table}}})]) {
+            Err(e) if e.contains("No such file or directory") => Ok(()),
+            other => other,
+        }
+    }
+
+    pub fn status(&self) -> Result<FirewallStatus, String> {
+        let out = Command::new(&self.program)
+            .args(["-j", "list", "table", "inet", &self.table])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("No such file or directory") {
+                return Ok(FirewallStatus::default());
+            }
+            return Err(format!("nft list: {}", stderr.trim()));
+        }
+        let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("nft list: unreadable JSON: {e}"))?;
+        let mut status = FirewallStatus { present: true, elements: Vec::new() };
+        for item in doc["nftables"].as_array().into_iter().flatten() {
+            let Some(set) = item.get("set") else { continue };
+            for elem in set["elem"].as_array().into_iter().flatten() {
+                let (value, expires) = match elem.get("elem") {
+                    Some(inner) => (&inner["val"], inner["expires"].as_u64()),
+                    None => (elem, None),
+                };
+                status.elements.push((element_text(value), expires));
+            }
+        }
+        Ok(status)
+    }
+
+    fn element_cmd(&self, verb: &str, d: &Decision, now_ms: i64) -> Option<Value> {
+        let net = d.target.net()?;
+        let val = if net.prefix_len() == net.max_prefix_len() {
+            json!(net.addr().to_string())
+        } else {
+            json!({"prefix": {"addr": net.network().to_string(), "len": net.prefix_len()}})
+        };
+        let elem = match (verb, d.remaining_secs(now_ms)) {
+            ("add", Some(secs)) => json!({"elem": {"val": val, "timeout": secs}}),
+            _ => val,
+        };
+        Some(json!({verb: {"element": {
+            "family": "inet", "table": self.table, "name": Self::set_of(&net), "elem": [elem]
+        }}}))
+    }
+
+    fn run(&self, cmds: &[Value]) -> Result<(), String> {
+        let doc = serde_json::to_vec(&json!({"nftables": cmds})).map_err(|e| e.to_string())?;
+        let mut child = Command::new(&self.program)
+            .args(["-j", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(&doc).map_err(|e| format!("writing to nft: {e}"))?;
+        }
+        let out = child.wait_with_output().map_err(|e| format!("waiting for nft: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            // nft repeats the whole input in its errors; the first lines say what.
+            let text = String::from_utf8_lossy(&out.stderr);
+            Err(text.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(500).collect())
+        }
+    }
+}
+
+fn not_a_network() -> String {
+    "not an address or range: the nftables enforcer bans networks only".into()
+}
+
+fn element_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => match (other["prefix"]["addr"].as_str(), other["prefix"]["len"].as_u64()) {
+            (Some(addr), Some(len)) => format!("{addr}/{len}"),
+            _ => other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::{DecisionKind, Origin, Target};
+
+    fn ban(target: &str, expires_ms: Option<i64>) -> Decision {
+        Decision::new(DecisionKind::Ban, Target::parse(target).unwrap(), Origin::Manual, 0, expires_ms)
+    }
+
+    fn table() -> NftTable {
+        NftTable { program: "nft".into(), table: "rampart".into(), forward: false }
+    }
+
+    #[test]
+    fn elements_carry_the_remaining_time_and_go_to_their_family_set() {
+        let cmd = table().element_cmd("add", &ban("203.0.113.9", Some(90_500)), 500).unwrap();
+        assert_eq!(cmd["add"]["element"]["name"], "ban_v4");
+        assert_eq!(cmd["add"]["element"]["elem"][0]["elem"]["val"], "203.0.113.9");
+        assert_eq!(cmd["add"]["element"]["elem"][0]["elem"]["timeout"], 90);
+        let range = table().element_cmd("add", &ban("2001:db8::/48", None), 0).unwrap();
+        assert_eq!(range["add"]["element"]["name"], "ban_v6");
+        assert_eq!(range["add"]["element"]["elem"][0]["prefix"]["len"], 48);
+        assert!(table().element_cmd("add", &ban("pid:7", None), 0).is_none());
+    }
+
+    #[test]
+    fn listed_elements_read_back_as_text() {
+        assert_eq!(element_text(&json!("192.0.2.1")), "192.0.2.1");
+        assert_eq!(element_text(&json!({"prefix": {"addr": "10.0.0.0", "len": 8}})), "10.0.0.0/8");
+    }
+}

@@ -1,0 +1,191 @@
+//! Playbooks: which alerts lead to which decision about their entity.
+
+use rampart_core::config::PlaybookConfig;
+use rampart_core::time::parse_duration_ms;
+use rampart_core::{Alert, Decision, DecisionKind, Origin, Severity, Target};
+
+/// How far back earlier offences count towards escalation.
+pub const OFFENCE_MEMORY_MS: i64 = 24 * 3_600_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaybookAction {
+    BanIp,
+    /// Audit only: an action row, no decision.
+    Notify,
+}
+
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub name: String,
+    rules: Vec<String>,
+    tags: Vec<String>,
+    min_severity: Option<Severity>,
+    min_score: Option<f64>,
+    pub action: PlaybookAction,
+    /// Ban length per offence: first, second, …; the last one repeats.
+    durations_ms: Vec<i64>,
+    /// `Some(true)`: enforce, `Some(false)`: observe, `None`: the global mode.
+    pub enforce: Option<bool>,
+}
+
+impl Playbook {
+    pub fn from_config(c: &PlaybookConfig) -> Result<Playbook, String> {
+        let action = match c.action.as_str() {
+            "ban_ip" => PlaybookAction::BanIp,
+            "notify" => PlaybookAction::Notify,
+            other => return Err(format!("action: {other:?} is not ban_ip or notify")),
+        };
+        let durations_ms = c
+            .durations
+            .iter()
+            .map(|d| parse_duration_ms(d))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("durations: {e}"))?;
+        if durations_ms.is_empty() {
+            return Err("durations: list at least one".into());
+        }
+        let min_severity = match &c.min_severity {
+            Some(s) => Some(Severity::parse(s).ok_or_else(|| format!("min_severity: {s:?} is not a severity"))?),
+            None => None,
+        };
+        let enforce = match c.mode.as_deref() {
+            None => None,
+            Some("enforce") => Some(true),
+            Some("observe") => Some(false),
+            Some(other) => return Err(format!("mode: {other:?} is not observe or enforce")),
+        };
+        Ok(Playbook {
+            name: c.name.clone(),
+            rules: c.rules.clone(),
+            tags: c.tags.clone(),
+            min_severity,
+            min_score: c.min_score,
+            action,
+            durations_ms,
+            enforce,
+        })
+    }
+
+    /// Whether this playbook acts on `alert`.
+    pub fn matches(&self, alert: &Alert) -> bool {
+        (self.rules.is_empty() || self.rules.contains(&alert.rule_id))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| alert.tags.contains(t)))
+            && self.min_severity.is_none_or(|s| alert.severity >= s)
+            && self.min_score.is_none_or(|s| alert.score >= s)
+    }
+
+    /// The decision for `alert`, given how many decisions this playbook
+    /// already made about the same address within `OFFENCE_MEMORY_MS`.
+    /// `None` when the alert's entity is not an address.
+    pub fn decide(&self, alert: &Alert, earlier_offences: usize, now_ms: i64) -> Option<Decision> {
+        let PlaybookAction::BanIp = self.action else { return None };
+        let target = Target::parse(&alert.entity.value).ok().filter(|t| t.net().is_some())?;
+        let duration = self.durations_ms[earlier_offences.min(self.durations_ms.len() - 1)];
+        let nth = earlier_offences + 1;
+        let mut decision =
+            Decision::new(DecisionKind::Ban, target, Origin::Rule, now_ms, Some(now_ms.saturating_add(duration)));
+        decision.reason = format!("{} ({} events; offence {nth} in 24h)", alert.title, alert.count);
+        decision.alert_id = Some(alert.id.clone());
+        decision.playbook = Some(self.name.clone());
+        Some(decision)
+    }
+}
+
+/// The shipped playbooks: ban addresses behind the built-in attack rules,
+/// 10 minutes, then an hour, then a day for repeat offenders.
+pub fn builtin_playbooks() -> Vec<Playbook> {
+    let ban = |name: &str, rules: &[&str]| Playbook {
+        name: name.into(),
+        rules: rules.iter().map(|r| r.to_string()).collect(),
+        tags: Vec::new(),
+        min_severity: None,
+        min_score: None,
+        action: PlaybookAction::BanIp,
+        durations_ms: vec![600_000, 3_600_000, 86_400_000],
+        enforce: None,
+    };
+    vec![
+        ban(
+            "ban-ssh-attackers",
+            &[
+                "ssh-brute-force",
+                "ssh-slow-brute-force",
+                "ssh-user-enumeration",
+                "ssh-credential-stuffing",
+                "pam-brute-force",
+            ],
+        ),
+        ban(
+            "ban-web-attackers",
+            &["web-sqli", "web-code-injection", "web-4xx-scan", "web-http-flood", "web-scanner-user-agent"],
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::{AlertStatus, Entity};
+
+    pub(crate) fn alert(rule: &str, ip: &str) -> Alert {
+        Alert {
+            id: "a1".into(),
+            rule_id: rule.into(),
+            title: "SSH brute force".into(),
+            description: String::new(),
+            severity: Severity::High,
+            score: 70.0,
+            entity: Entity { field: "source.ip".into(), value: ip.into() },
+            count: 7,
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+            evidence: vec![],
+            technique: None,
+            tags: vec!["ssh".into()],
+            status: AlertStatus::Open,
+            created_ms: 0,
+            updated_ms: 0,
+        }
+    }
+
+    #[test]
+    fn repeat_offenders_get_longer_bans_and_the_last_length_repeats() {
+        let ssh = &builtin_playbooks()[0];
+        let a = alert("ssh-brute-force", "203.0.113.9");
+        assert!(ssh.matches(&a));
+        let lengths: Vec<i64> = (0..5).map(|n| ssh.decide(&a, n, 1_000).unwrap().expires_ms.unwrap() - 1_000).collect();
+        assert_eq!(lengths, [600_000, 3_600_000, 86_400_000, 86_400_000, 86_400_000]);
+        let d = ssh.decide(&a, 0, 1_000).unwrap();
+        assert_eq!(
+            (d.origin, d.alert_id.as_deref(), d.playbook.as_deref()),
+            (Origin::Rule, Some("a1"), Some(ssh.name.as_str()))
+        );
+    }
+
+    #[test]
+    fn matching_by_rule_tag_severity_and_score() {
+        let config = PlaybookConfig {
+            name: "p".into(),
+            rules: vec![],
+            tags: vec!["ssh".into()],
+            min_severity: Some("high".into()),
+            min_score: Some(60.0),
+            action: "ban_ip".into(),
+            durations: vec!["5m".into()],
+            mode: Some("enforce".into()),
+        };
+        let p = Playbook::from_config(&config).unwrap();
+        assert_eq!(p.enforce, Some(true));
+        let mut a = alert("anything", "203.0.113.9");
+        assert!(p.matches(&a));
+        a.severity = Severity::Medium;
+        assert!(!p.matches(&a));
+        a.severity = Severity::Critical;
+        a.tags = vec!["web".into()];
+        assert!(!p.matches(&a));
+        // An entity that is not an address gets no ban.
+        assert!(p.decide(&alert("x", "web-1"), 0, 0).is_none());
+        let bad = PlaybookConfig { durations: vec!["soon".into()], ..config };
+        assert!(Playbook::from_config(&bad).unwrap_err().starts_with("durations"));
+    }
+}

@@ -1,0 +1,275 @@
+//! `Responder`: alerts → playbooks → decisions → enforcers, with the
+//! allowlist checked first and every attempt audited as an action.
+//!
+//! It owns the enforcer, so every change to firewall state goes through one
+//! thread in order: a ban from a playbook, one from the API and a delete
+//! never race each other.
+
+use std::sync::Arc;
+
+use rampart_core::{Action, ActionResult, Alert, Decision, DecisionError, DecisionQuery, DecisionRequest, Store};
+use tokio::sync::mpsc;
+
+use crate::allowlist::Allowlist;
+use crate::enforce::nftables::NftTable;
+use crate::metrics::{DECISION_ACTIONS, DECISIONS};
+use crate::playbook::{OFFENCE_MEMORY_MS, Playbook, PlaybookAction};
+
+/// What the responder thread takes in.
+#[derive(Debug)]
+pub enum ResponderInput {
+    /// A newly opened alert.
+    Alert(Alert),
+    Request(DecisionRequest),
+}
+
+pub struct Responder {
+    store: Arc<dyn Store>,
+    playbooks: Vec<Playbook>,
+    allowlist: Allowlist,
+    /// The global mode: `true` enforce, `false` observe.
+    enforce: bool,
+    nft: NftTable,
+}
+
+impl Responder {
+    pub fn new(
+        store: Arc<dyn Store>,
+        playbooks: Vec<Playbook>,
+        allowlist: Allowlist,
+        enforce: bool,
+        nft: NftTable,
+    ) -> Responder {
+        Responder { store, playbooks, allowlist, enforce, nft }
+    }
+
+    fn enforces(&self, playbook: Option<&Playbook>) -> bool {
+        playbook.and_then(|p| p.enforce).unwrap_or(self.enforce)
+    }
+
+    fn enforces_anything(&self) -> bool {
+        self.enforce || self.playbooks.iter().any(|p| p.enforce == Some(true))
+    }
+
+    /// On start in enforce mode: the store is the truth. The table is
+    /// rebuilt from the decisions in force, whatever was done to it by hand.
+    pub fn reconcile(&self) -> Result<usize, String> {
+        if !self.enforces_anything() {
+            return Ok(0);
+        }
+        let now = rampart_core::time::now_ms();
+        let query = DecisionQuery { active_at_ms: Some(now), limit: usize::MAX / 2, ..Default::default() };
+        let active: Vec<Decision> = self
+            .store
+            .decisions(&query)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|d| d.target.net().is_some() && self.allowlist.refuses(&d.target).is_none())
+            .collect();
+        let results = self.nft.reconcile(&active, now)?;
+        let actions =
+            active.iter().zip(&results).map(|(d, r)| action(d, "nftables", "reconcile", r)).collect::<Vec<_>>();
+        self.audit(&actions);
+        Ok(results.iter().filter(|r| r.is_ok()).count())
+    }
+
+    /// A newly opened alert: the first matching playbook decides.
+    pub fn on_alert(&self, alert: &Alert) {
+        let now = rampart_core::time::now_ms();
+        for playbook in self.playbooks.iter().filter(|p| p.matches(alert)) {
+            if playbook.action == PlaybookAction::Notify {
+                return;
+            }
+            let by_playbook = |since_ms: Option<i64>, active_at_ms: Option<i64>| DecisionQuery {
+                target: Some(alert.entity.value.clone()),
+                playbook: Some(playbook.name.clone()),
+                since_ms,
+                active_at_ms,
+                limit: 1_000,
+            };
+            // Already in force for this address (two rules firing on one
+            // attack): one ban is enough.
+            match self.store.decisions(&by_playbook(None, Some(now))) {
+                Ok(active) if !active.is_empty() => return,
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "Cannot read decisions; no ban made for this alert."),
+            }
+            let earlier =
+                self.store.decisions(&by_playbook(Some(now - OFFENCE_MEMORY_MS), None)).map_or(0, |d| d.len());
+            let Some(decision) = playbook.decide(alert, earlier, now) else { continue };
+            match self.add(decision, self.enforces(Some(playbook))) {
+                Ok(d) => tracing::info!(id = d.id, target = %d.target, playbook = %playbook.name, "Decision made."),
+                Err(error) => tracing::warn!(%error, playbook = %playbook.name, "Decision not put in force."),
+            }
+            return;
+        }
+    }
+
+    /// Stores `decision` and, when enforcing, applies it. Allowlists win:
+    /// a refused decision is stored inactive, with a `refused` action.
+    pub fn add(&self, mut decision: Decision, enforce: bool) -> Result<Decision, DecisionError> {
+        let now = rampart_core::time::now_ms();
+        let refusal = self.allowlist.refuses(&decision.target);
+        if refusal.is_some() {
+            decision.deleted_ms = Some(now);
+        }
+        let stored = self.store.add_decision(&decision).map_err(|e| DecisionError::Failed(e.to_string()))?;
+        metrics::counter!(DECISIONS, "origin" => stored.origin.as_str(), "kind" => stored.kind.as_str()).increment(1);
+        if let Some(reason) = refusal {
+            self.audit(&[action_with(&stored, "allowlist", "apply", ActionResult::Refused, reason.clone())]);
+            return Err(DecisionError::Refused { decision_id: stored.id, reason });
+        }
+        let audit = if !enforce {
+            action_with(&stored, "observe", "apply", ActionResult::DryRun, "observe mode: recorded, not applied".into())
+        } else if stored.target.net().is_some() {
+            let result = self.nft.ensure().and_then(|()| self.nft.add(std::slice::from_ref(&stored), now).remove(0));
+            action(&stored, "nftables", "apply", &result)
+        } else {
+            action_with(&stored, "process", "apply", ActionResult::Failed, "no process enforcer in this build".into())
+        };
+        self.audit(&[audit]);
+        Ok(stored)
+    }
+
+    /// Deletes a decision and lifts it from the firewall.
+    pub fn delete(&self, id: i64) -> Result<Option<Decision>, DecisionError> {
+        let now = rampart_core::time::now_ms();
+        let Some(deleted) = self.store.delete_decision(id, now).map_err(|e| DecisionError::Failed(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        if self.enforces_anything() && deleted.target.net().is_some() {
+            let result = self.nft.remove(std::slice::from_ref(&deleted)).remove(0);
+            self.audit(&[action(&deleted, "nftables", "remove", &result)]);
+        } else {
+            self.audit(&[action_with(&deleted, "observe", "remove", ActionResult::DryRun, "deleted".into())]);
+        }
+        Ok(Some(deleted))
+    }
+
+    fn audit(&self, actions: &[Action]) {
+        for a in actions {
+            metrics::counter!(DECISION_ACTIONS, "enforcer" => a.enforcer.clone(), "result" => a.result.as_str())
+                .increment(1);
+        }
+        if let Err(error) = self.store.record_actions(actions) {
+            tracing::error!(%error, actions = actions.len(), "Cannot record enforcement actions.");
+        }
+    }
+
+    /// Serves alerts and API requests until every sender is gone. Blocking:
+    /// run it on its own thread.
+    pub fn run(self, mut input: mpsc::Receiver<ResponderInput>) {
+        match self.reconcile() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(bans = n, "Firewall reconciled from the store."),
+            Err(error) => tracing::error!(%error, "Cannot reconcile the firewall with the store."),
+        }
+        while let Some(item) = input.blocking_recv() {
+            match item {
+                ResponderInput::Alert(alert) => self.on_alert(&alert),
+                ResponderInput::Request(DecisionRequest::Add { decision, reply }) => {
+                    let _ = reply.send(self.add(decision, self.enforce));
+                }
+                ResponderInput::Request(DecisionRequest::Delete { id, reply }) => {
+                    let _ = reply.send(self.delete(id));
+                }
+            }
+        }
+    }
+}
+
+fn action(d: &Decision, enforcer: &str, op: &str, result: &Result<(), String>) -> Action {
+    match result {
+        Ok(()) => action_with(d, enforcer, op, ActionResult::Applied, String::new()),
+        Err(e) => action_with(d, enforcer, op, ActionResult::Failed, e.clone()),
+    }
+}
+
+fn action_with(d: &Decision, enforcer: &str, op: &str, result: ActionResult, detail: String) -> Action {
+    Action {
+        id: 0,
+        decision_id: d.id,
+        at_ms: rampart_core::time::now_ms(),
+        enforcer: enforcer.into(),
+        op: op.into(),
+        result,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook::builtin_playbooks;
+    use rampart_core::config::Durability;
+    use rampart_core::{AlertStatus, Entity, Severity};
+
+    fn alert(id: &str, ip: &str) -> Alert {
+        Alert {
+            id: id.into(),
+            rule_id: "ssh-brute-force".into(),
+            title: "SSH brute force".into(),
+            description: String::new(),
+            severity: Severity::High,
+            score: 70.0,
+            entity: Entity { field: "source.ip".into(), value: ip.into() },
+            count: 5,
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+            evidence: vec![],
+            technique: None,
+            tags: vec![],
+            status: AlertStatus::Open,
+            created_ms: 0,
+            updated_ms: 0,
+        }
+    }
+
+    /// Observe mode against a real store: no nft is ever run.
+    fn responder(dir: &std::path::Path) -> (Arc<dyn Store>, Responder) {
+        let store: Arc<dyn Store> = Arc::new(rampart_store::SqliteStore::open(dir, Durability::Normal).unwrap());
+        let nft = NftTable { program: "/nonexistent/nft".into(), table: "rampart".into(), forward: false };
+        let allow = Allowlist::new(&["192.0.2.0/24".into()], &[]).unwrap();
+        (store.clone(), Responder::new(store, builtin_playbooks(), allow, false, nft))
+    }
+
+    fn active(store: &Arc<dyn Store>) -> Vec<Decision> {
+        let q = DecisionQuery { active_at_ms: Some(rampart_core::time::now_ms()), limit: 100, ..Default::default() };
+        store.decisions(&q).unwrap()
+    }
+
+    #[test]
+    fn repeat_offences_escalate_and_a_second_alert_during_a_ban_adds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, r) = responder(dir.path());
+        r.on_alert(&alert("a1", "203.0.113.9"));
+        // Another rule on the same attack while the ban stands: one ban is enough.
+        r.on_alert(&alert("a2", "203.0.113.9"));
+        let first = active(&store);
+        assert_eq!(first.len(), 1);
+        let length = |d: &Decision| d.expires_ms.unwrap() - d.created_ms;
+        assert_eq!(length(&first[0]), 600_000);
+        // The ban ends (here: deleted); the address comes back and gets an hour.
+        r.delete(first[0].id).unwrap().unwrap();
+        r.on_alert(&alert("a3", "203.0.113.9"));
+        let second = active(&store);
+        assert_eq!(second.len(), 1);
+        assert_eq!(length(&second[0]), 3_600_000);
+        assert_eq!(second[0].alert_id.as_deref(), Some("a3"));
+        let actions = store.actions(None, 10).unwrap().items;
+        assert!(actions.iter().all(|a| a.result == ActionResult::DryRun), "{actions:?}");
+    }
+
+    #[test]
+    fn allowlisted_addresses_are_refused_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, r) = responder(dir.path());
+        r.on_alert(&alert("a1", "192.0.2.44"));
+        assert!(active(&store).is_empty());
+        let actions = store.actions(None, 10).unwrap().items;
+        assert_eq!(actions.len(), 1);
+        assert_eq!((actions[0].result, actions[0].enforcer.as_str()), (ActionResult::Refused, "allowlist"));
+        assert!(actions[0].detail.contains("192.0.2.0/24"));
+    }
+}
