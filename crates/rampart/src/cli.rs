@@ -271,6 +271,28 @@ pub enum BenchCommand {
     Latency(BenchLatencyArgs),
     /// Print synthetic events as NDJSON (the load for scripts/bench-http).
     Sample(BenchSampleArgs),
+    /// Time to put N bans into nftables (needs root; bench/bans runs it in a namespace).
+    Bans(BenchBansArgs),
+    /// Log line written → ban in force, through a file source and the
+    /// nftables enforcer (needs root; bench/bans runs it in a namespace).
+    BanLatency(BenchBanLatencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchBansArgs {
+    /// How many distinct addresses to ban at once.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchBanLatencyArgs {
+    /// How many attackers, one after another.
+    #[arg(long, default_value_t = 200)]
+    pub attackers: usize,
+    /// Pause between attackers.
+    #[arg(long, default_value_t = 50)]
+    pub interval_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod bench;
+mod bench_respond;
 mod decisions;
 mod firewall;
 mod rules;
@@ -68,6 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 BenchCommand::Pipeline(args) => bench::pipeline(args),
                 BenchCommand::Latency(args) => bench::latency(args),
                 BenchCommand::Sample(args) => bench::sample(args),
+                BenchCommand::Bans(args) => bench_respond::bans(args),
+                BenchCommand::BanLatency(args) => bench_respond::ban_latency(args),
             }
         }
         Command::Version => {

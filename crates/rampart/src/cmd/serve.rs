@@ -47,7 +47,7 @@ pub struct Node {
     pub addr: SocketAddr,
     /// Every alert as it is saved (the live feed).
     pub live: broadcast::Sender<Alert>,
-    state: AppState,
+    pub state: AppState,
     ingest: IngestSender,
     stop_server: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,

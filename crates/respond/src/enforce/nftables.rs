@@ -1,6 +1,9 @@
-//! The nftables enforcer: Rampart's own `inet` table with a v4 and a v6
-//! set (`interval` for CIDR ranges, `timeout` so the kernel expires bans on
-//! its own) and an input chain at priority -10 that drops their members.
+//! The nftables enforcer: Rampart's own `inet` table with sets of banned
+//! sources (`timeout`, so the kernel expires bans on its own) and an input
+//! chain at priority -10 that drops their members. Single addresses and
+//! CIDR ranges live in separate sets: a range needs an `interval` set, and
+//! loading 100k addresses into one took nft 1.1 s against 0.4 s for a plain
+//! hash set.
 //!
 //! We talk to nftables through `nft -j -f -`: a JSON document on stdin,
 //! built with serde_json from parsed addresses, never a command line or a
@@ -33,10 +36,14 @@ pub struct FirewallStatus {
 }
 
 impl NftTable {
+    /// The set an address or range belongs in.
     fn set_of(net: &IpNet) -> &'static str {
-        match net {
-            IpNet::V4(_) => "ban_v4",
-            IpNet::V6(_) => "ban_v6",
+        let single = net.prefix_len() == net.max_prefix_len();
+        match (net, single) {
+            (IpNet::V4(_), true) => "ban_v4",
+            (IpNet::V6(_), true) => "ban_v6",
+            (IpNet::V4(_), false) => "ban_v4_net",
+            (IpNet::V6(_), false) => "ban_v6_net",
         }
     }
 
@@ -45,9 +52,9 @@ impl NftTable {
     pub fn ensure(&self) -> Result<(), String> {
         let t = &self.table;
         let mut cmds = vec![json!({"add": {"table": {"family": "inet", "name": t}}})];
-        for (set, kind) in [("ban_v4", "ipv4_addr"), ("ban_v6", "ipv6_addr")] {
+        for (set, kind, flags) in SETS {
             cmds.push(json!({"add": {"set": {
-                "family": "inet", "table": t, "name": set, "type": kind, "flags": ["interval", "timeout"]
+                "family": "inet", "table": t, "name": set, "type": kind, "flags": flags
             }}}));
         }
         let mut hooks = vec!["input"];
@@ -59,7 +66,8 @@ impl NftTable {
                 "family": "inet", "table": t, "name": hook, "type": "filter", "hook": hook, "prio": -10, "policy": "accept"
             }}}));
             cmds.push(json!({"flush": {"chain": {"family": "inet", "table": t, "name": hook}}}));
-            for (proto, set) in [("ip", "ban_v4"), ("ip6", "ban_v6")] {
+            for (set, kind, _) in SETS {
+                let proto = if kind == "ipv4_addr" { "ip" } else { "ip6" };
                 cmds.push(json!({"add": {"rule": {"family": "inet", "table": t, "chain": hook, "expr": [
                     {"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": "saddr"}}, "right": format!("@{set}")}},
                     {"counter": null},
@@ -75,15 +83,31 @@ impl NftTable {
     /// another, say), falls back to one at a time so one bad element does
     /// not block the rest; returns the result per decision, in order.
     pub fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
-        let elements: Vec<Option<Value>> = decisions.iter().map(|d| self.element_cmd("add", d, now_ms)).collect();
-        let batch: Vec<Value> = elements.iter().flatten().cloned().collect();
-        if !batch.is_empty() && self.run(&batch).is_ok() {
-            return elements.iter().map(|e| if e.is_some() { Ok(()) } else { Err(not_a_network()) }).collect();
+        // One `add element` per set with all its elements: nft handles one
+        // command of 100k elements far faster than 100k commands.
+        let mut by_set: Vec<(&str, Vec<Value>)> = SETS.iter().map(|(set, _, _)| (*set, Vec::new())).collect();
+        for d in decisions {
+            if let Some((net, elem)) = self.element(d, now_ms, true)
+                && let Some((_, elems)) = by_set.iter_mut().find(|(set, _)| *set == Self::set_of(&net))
+            {
+                elems.push(elem);
+            }
         }
-        elements
+        let batch: Vec<Value> = by_set
+            .into_iter()
+            .filter(|(_, elems)| !elems.is_empty())
+            .map(|(set, elems)| self.element_cmd("add", set, elems))
+            .collect();
+        if !batch.is_empty() && self.run(&batch).is_ok() {
+            return decisions
+                .iter()
+                .map(|d| if d.target.net().is_some() { Ok(()) } else { Err(not_a_network()) })
+                .collect();
+        }
+        decisions
             .iter()
-            .map(|e| match e {
-                Some(cmd) => self.run(std::slice::from_ref(cmd)),
+            .map(|d| match self.element(d, now_ms, true) {
+                Some((net, elem)) => self.run(&[self.element_cmd("add", Self::set_of(&net), vec![elem])]),
                 None => Err(not_a_network()),
             })
             .collect()
@@ -94,8 +118,8 @@ impl NftTable {
     pub fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
         decisions
             .iter()
-            .map(|d| match self.element_cmd("delete", d, 0) {
-                Some(cmd) => match self.run(&[cmd]) {
+            .map(|d| match self.element(d, 0, false) {
+                Some((net, elem)) => match self.run(&[self.element_cmd("delete", Self::set_of(&net), vec![elem])]) {
                     Err(e) if e.contains("No such file or directory") || e.contains("does not exist") => Ok(()),
                     other => other,
                 },
@@ -109,10 +133,11 @@ impl NftTable {
     pub fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
         self.ensure()?;
         let t = &self.table;
-        self.run(&[
-            json!({"flush": {"set": {"family": "inet", "table": t, "name": "ban_v4"}}}),
-            json!({"flush": {"set": {"family": "inet", "table": t, "name": "ban_v6"}}}),
-        ])?;
+        let flush: Vec<Value> = SETS
+            .iter()
+            .map(|(set, _, _)| json!({"flush": {"set": {"family": "inet", "table": t, "name": set}}}))
+            .collect();
+        self.run(&flush)?;
         Ok(self.add(active, now_ms))
     }
 
@@ -152,20 +177,24 @@ impl NftTable {
         Ok(status)
     }
 
-    fn element_cmd(&self, verb: &str, d: &Decision, now_ms: i64) -> Option<Value> {
+    /// A decision's set element: its address or range, and with `timed`
+    /// its remaining time.
+    fn element(&self, d: &Decision, now_ms: i64, timed: bool) -> Option<(IpNet, Value)> {
         let net = d.target.net()?;
         let val = if net.prefix_len() == net.max_prefix_len() {
             json!(net.addr().to_string())
         } else {
             json!({"prefix": {"addr": net.network().to_string(), "len": net.prefix_len()}})
         };
-        let elem = match (verb, d.remaining_secs(now_ms)) {
-            ("add", Some(secs)) => json!({"elem": {"val": val, "timeout": secs}}),
+        let elem = match d.remaining_secs(now_ms) {
+            Some(secs) if timed => json!({"elem": {"val": val, "timeout": secs}}),
             _ => val,
         };
-        Some(json!({verb: {"element": {
-            "family": "inet", "table": self.table, "name": Self::set_of(&net), "elem": [elem]
-        }}}))
+        Some((net, elem))
+    }
+
+    fn element_cmd(&self, verb: &str, set: &str, elems: Vec<Value>) -> Value {
+        json!({verb: {"element": {"family": "inet", "table": self.table, "name": set, "elem": elems}}})
     }
 
     fn run(&self, cmds: &[Value]) -> Result<(), String> {
@@ -190,6 +219,14 @@ impl NftTable {
         }
     }
 }
+
+/// Rampart's sets: name, element type, flags.
+const SETS: [(&str, &str, &[&str]); 4] = [
+    ("ban_v4", "ipv4_addr", &["timeout"]),
+    ("ban_v6", "ipv6_addr", &["timeout"]),
+    ("ban_v4_net", "ipv4_addr", &["interval", "timeout"]),
+    ("ban_v6_net", "ipv6_addr", &["interval", "timeout"]),
+];
 
 fn not_a_network() -> String {
     "not an address or range: the nftables enforcer bans networks only".into()
@@ -219,15 +256,19 @@ mod tests {
     }
 
     #[test]
-    fn elements_carry_the_remaining_time_and_go_to_their_family_set() {
-        let cmd = table().element_cmd("add", &ban("203.0.113.9", Some(90_500)), 500).unwrap();
-        assert_eq!(cmd["add"]["element"]["name"], "ban_v4");
-        assert_eq!(cmd["add"]["element"]["elem"][0]["elem"]["val"], "203.0.113.9");
-        assert_eq!(cmd["add"]["element"]["elem"][0]["elem"]["timeout"], 90);
-        let range = table().element_cmd("add", &ban("2001:db8::/48", None), 0).unwrap();
-        assert_eq!(range["add"]["element"]["name"], "ban_v6");
-        assert_eq!(range["add"]["element"]["elem"][0]["prefix"]["len"], 48);
-        assert!(table().element_cmd("add", &ban("pid:7", None), 0).is_none());
+    fn elements_carry_the_remaining_time_and_go_to_their_set() {
+        let t = table();
+        let (net, elem) = t.element(&ban("203.0.113.9", Some(90_500)), 500, true).unwrap();
+        assert_eq!(NftTable::set_of(&net), "ban_v4");
+        assert_eq!(elem["elem"]["val"], "203.0.113.9");
+        assert_eq!(elem["elem"]["timeout"], 90);
+        let (net, elem) = t.element(&ban("2001:db8::/48", None), 0, true).unwrap();
+        assert_eq!(NftTable::set_of(&net), "ban_v6_net");
+        assert_eq!(elem["prefix"]["len"], 48);
+        // Deleting names the element without its timeout.
+        let (_, bare) = t.element(&ban("203.0.113.9", Some(90_500)), 500, false).unwrap();
+        assert_eq!(bare, "203.0.113.9");
+        assert!(t.element(&ban("pid:7", None), 0, true).is_none());
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::deliver::deliver;
 use crate::parse::syslog::assumed_year;
 use crate::parse::{LineParser, LogFormat, detect_format};
 
+/// How often globs are expanded again to find new files.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Lines read, by `outcome` (`parsed`, `unparsed`) and `format`.
 pub const LINES_READ: &str = "rampart_source_lines_total";
 
@@ -43,6 +46,9 @@ pub struct FileSource {
     offsets: Offsets,
     ingest: IngestSender,
     started: bool,
+    /// When the globs were last expanded: new files are looked for once a
+    /// second, growth of known ones every poll.
+    last_discovery: Option<std::time::Instant>,
 }
 
 impl FileSource {
@@ -58,7 +64,7 @@ impl FileSource {
             LineParser::regex(pattern, 0).map_err(|e| format!("regex: {e}"))?;
         }
         let offsets = Offsets::load(&offsets_file)?;
-        Ok(FileSource { spec, files: BTreeMap::new(), offsets, ingest, started: false })
+        Ok(FileSource { spec, files: BTreeMap::new(), offsets, ingest, started: false, last_discovery: None })
     }
 
     /// Follows until `stop` is set, then returns after the batch in flight
@@ -101,7 +107,10 @@ impl FileSource {
 
     /// One pass over every file. Returns false when the queue has closed.
     fn tick(&mut self, runtime: &tokio::runtime::Handle, stop: &AtomicBool) -> bool {
-        self.discover();
+        if self.last_discovery.is_none_or(|t| t.elapsed() >= DISCOVERY_INTERVAL) {
+            self.discover();
+            self.last_discovery = Some(std::time::Instant::now());
+        }
         let now = rampart_core::time::now_ms();
         let mut lines = Vec::new();
         let mut dirty = false;
