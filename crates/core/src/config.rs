@@ -326,6 +326,11 @@ pub struct RespondConfig {
     /// Your own playbooks (`[[respond.playbooks]]`), run before the built-in ones.
     pub playbooks: Vec<PlaybookConfig>,
     pub nftables: NftablesConfig,
+    /// Process names never signalled, beside init, Rampart, its parent and
+    /// the built-in list (systemd, sshd, containerd, dockerd, kubelet…).
+    pub protected_processes: Vec<String>,
+    /// Seconds between SIGTERM and SIGKILL for `kill_process`.
+    pub kill_grace_secs: u64,
 }
 
 impl Default for RespondConfig {
@@ -336,6 +341,8 @@ impl Default for RespondConfig {
             builtin_playbooks: true,
             playbooks: Vec::new(),
             nftables: NftablesConfig::default(),
+            protected_processes: Vec::new(),
+            kill_grace_secs: 10,
         }
     }
 }
@@ -356,7 +363,9 @@ pub struct PlaybookConfig {
     pub min_severity: Option<String>,
     #[serde(default)]
     pub min_score: Option<f64>,
-    /// `ban_ip`, or `notify` (the alert goes to the sinks as usual; no decision).
+    /// `ban_ip` (the alert's address), `kill_process` (the alert's
+    /// `process.pid`: SIGTERM, then SIGKILL after `respond.kill_grace_secs`),
+    /// or `notify` (the alert goes to the sinks as usual; no decision).
     pub action: String,
     /// Ban lengths for the first, second, … offence by the same address
     /// within a day (repeat-offender escalation); the last one repeats.
@@ -488,8 +497,8 @@ impl Config {
             if p.name.trim().is_empty() {
                 return err(key("name"), "must not be empty".into());
             }
-            if !["ban_ip", "notify"].contains(&p.action.as_str()) {
-                return err(key("action"), "must be ban_ip or notify".into());
+            if !["ban_ip", "kill_process", "notify"].contains(&p.action.as_str()) {
+                return err(key("action"), "must be ban_ip, kill_process or notify".into());
             }
             if p.durations.is_empty() {
                 return err(key("durations"), "list at least one duration".into());

@@ -10,6 +10,8 @@ pub const OFFENCE_MEMORY_MS: i64 = 24 * 3_600_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaybookAction {
     BanIp,
+    /// Terminate the process the alert is about (entity `process.pid`).
+    KillProcess,
     /// Audit only: an action row, no decision.
     Notify,
 }
@@ -32,8 +34,9 @@ impl Playbook {
     pub fn from_config(c: &PlaybookConfig) -> Result<Playbook, String> {
         let action = match c.action.as_str() {
             "ban_ip" => PlaybookAction::BanIp,
+            "kill_process" => PlaybookAction::KillProcess,
             "notify" => PlaybookAction::Notify,
-            other => return Err(format!("action: {other:?} is not ban_ip or notify")),
+            other => return Err(format!("action: {other:?} is not ban_ip, kill_process or notify")),
         };
         let durations_ms = c
             .durations
@@ -78,12 +81,19 @@ impl Playbook {
     /// already made about the same address within `OFFENCE_MEMORY_MS`.
     /// `None` when the alert's entity is not an address.
     pub fn decide(&self, alert: &Alert, earlier_offences: usize, now_ms: i64) -> Option<Decision> {
-        let PlaybookAction::BanIp = self.action else { return None };
-        let target = Target::parse(&alert.entity.value).ok().filter(|t| t.net().is_some())?;
         let duration = self.durations_ms[earlier_offences.min(self.durations_ms.len() - 1)];
+        let (kind, target) = match self.action {
+            PlaybookAction::Notify => return None,
+            PlaybookAction::BanIp => {
+                (DecisionKind::Ban, Target::parse(&alert.entity.value).ok().filter(|t| t.net().is_some())?)
+            }
+            PlaybookAction::KillProcess => {
+                let pid = alert.entity.value.parse::<u32>().ok().filter(|_| alert.entity.field == "process.pid")?;
+                (DecisionKind::Kill, Target::Process { pid, start_ticks: None })
+            }
+        };
         let nth = earlier_offences + 1;
-        let mut decision =
-            Decision::new(DecisionKind::Ban, target, Origin::Rule, now_ms, Some(now_ms.saturating_add(duration)));
+        let mut decision = Decision::new(kind, target, Origin::Rule, now_ms, Some(now_ms.saturating_add(duration)));
         decision.reason = format!("{} ({} events; offence {nth} in 24h)", alert.title, alert.count);
         decision.alert_id = Some(alert.id.clone());
         decision.playbook = Some(self.name.clone());
@@ -185,6 +195,13 @@ mod tests {
         assert!(!p.matches(&a));
         // An entity that is not an address gets no ban.
         assert!(p.decide(&alert("x", "web-1"), 0, 0).is_none());
+        let killer =
+            Playbook::from_config(&PlaybookConfig { action: "kill_process".into(), ..config.clone() }).unwrap();
+        let mut runaway = alert("cpu-anomaly", "4242");
+        runaway.entity.field = "process.pid".into();
+        let d = killer.decide(&runaway, 0, 0).unwrap();
+        assert_eq!((d.kind, d.target), (DecisionKind::Kill, Target::Process { pid: 4242, start_ticks: None }));
+        assert!(killer.decide(&alert("x", "4242"), 0, 0).is_none(), "a number that is not a process.pid entity");
         let bad = PlaybookConfig { durations: vec!["soon".into()], ..config };
         assert!(Playbook::from_config(&bad).unwrap_err().starts_with("durations"));
     }

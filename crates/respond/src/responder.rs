@@ -7,11 +7,14 @@
 
 use std::sync::Arc;
 
-use rampart_core::{Action, ActionResult, Alert, Decision, DecisionError, DecisionQuery, DecisionRequest, Store};
+use rampart_core::{
+    Action, ActionResult, Alert, Decision, DecisionError, DecisionQuery, DecisionRequest, Store, Target,
+};
 use tokio::sync::mpsc;
 
 use crate::allowlist::Allowlist;
 use crate::enforce::nftables::NftTable;
+use crate::enforce::process;
 use crate::metrics::{DECISION_ACTIONS, DECISIONS};
 use crate::playbook::{OFFENCE_MEMORY_MS, Playbook, PlaybookAction};
 
@@ -30,6 +33,8 @@ pub struct Responder {
     /// The global mode: `true` enforce, `false` observe.
     enforce: bool,
     nft: NftTable,
+    /// SIGTERM → SIGKILL for `kill` decisions.
+    kill_grace: std::time::Duration,
 }
 
 impl Responder {
@@ -40,7 +45,13 @@ impl Responder {
         enforce: bool,
         nft: NftTable,
     ) -> Responder {
-        Responder { store, playbooks, allowlist, enforce, nft }
+        Responder { store, playbooks, allowlist, enforce, nft, kill_grace: std::time::Duration::from_secs(10) }
+    }
+
+    /// Seconds between SIGTERM and SIGKILL for kills.
+    pub fn with_kill_grace(mut self, grace: std::time::Duration) -> Responder {
+        self.kill_grace = grace;
+        self
     }
 
     fn enforces(&self, playbook: Option<&Playbook>) -> bool {
@@ -109,6 +120,10 @@ impl Responder {
     /// a refused decision is stored inactive, with a `refused` action.
     pub fn add(&self, mut decision: Decision, enforce: bool) -> Result<Decision, DecisionError> {
         let now = rampart_core::time::now_ms();
+        // Pin a kill to the process running now, so a later PID reuse is never hit.
+        if let Target::Process { pid, start_ticks: ticks @ None } = &mut decision.target {
+            *ticks = process::start_ticks(*pid);
+        }
         let refusal = self.allowlist.refuses(&decision.target);
         if refusal.is_some() {
             decision.deleted_ms = Some(now);
@@ -125,7 +140,8 @@ impl Responder {
             let result = self.nft.ensure().and_then(|()| self.nft.add(std::slice::from_ref(&stored), now).remove(0));
             action(&stored, "nftables", "apply", &result)
         } else {
-            action_with(&stored, "process", "apply", ActionResult::Failed, "no process enforcer in this build".into())
+            self.kill_in_background(&stored);
+            return Ok(stored);
         };
         self.audit(&[audit]);
         Ok(stored)
@@ -145,6 +161,34 @@ impl Responder {
             self.audit(&[action_with(&deleted, "observe", "remove", ActionResult::DryRun, "deleted".into())]);
         }
         Ok(Some(deleted))
+    }
+
+    /// The grace period can be seconds long: the kill runs on its own
+    /// thread and audits itself, so bans keep flowing meanwhile.
+    fn kill_in_background(&self, decision: &Decision) {
+        let Target::Process { pid, start_ticks } = decision.target else { return };
+        let (store, grace, job) = (self.store.clone(), self.kill_grace, decision.clone());
+        let spawned = std::thread::Builder::new().name("rampart-kill".into()).spawn(move || {
+            let action = match process::terminate(pid, start_ticks, grace) {
+                Ok(ended) => {
+                    let detail = match ended {
+                        process::Ended::Terminated => "ended on SIGTERM",
+                        process::Ended::Killed => "ignored SIGTERM; killed",
+                        process::Ended::AlreadyGone => "already gone (or the PID is another process now)",
+                    };
+                    action_with(&job, "process", "apply", ActionResult::Applied, detail.into())
+                }
+                Err(error) => action_with(&job, "process", "apply", ActionResult::Failed, error),
+            };
+            metrics::counter!(DECISION_ACTIONS, "enforcer" => "process", "result" => action.result.as_str())
+                .increment(1);
+            if let Err(error) = store.record_actions(&[action]) {
+                tracing::error!(%error, "Cannot record a kill.");
+            }
+        });
+        if let Err(error) = spawned {
+            self.audit(&[action_with(decision, "process", "apply", ActionResult::Failed, error.to_string())]);
+        }
     }
 
     fn audit(&self, actions: &[Action]) {
@@ -259,6 +303,27 @@ mod tests {
         assert_eq!(second[0].alert_id.as_deref(), Some("a3"));
         let actions = store.actions(None, 10).unwrap().items;
         assert!(actions.iter().all(|a| a.result == ActionResult::DryRun), "{actions:?}");
+    }
+
+    #[test]
+    fn an_enforced_kill_ends_the_process_and_pid_1_is_refused() {
+        use rampart_core::{DecisionKind, Origin};
+        let dir = tempfile::tempdir().unwrap();
+        let (store, r) = responder(dir.path());
+        let r = r.with_kill_grace(std::time::Duration::from_millis(500));
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let kill = |pid| {
+            Decision::new(DecisionKind::Kill, Target::Process { pid, start_ticks: None }, Origin::Manual, 0, None)
+        };
+        let stored = r.add(kill(child.id()), true).unwrap();
+        assert!(matches!(stored.target, Target::Process { start_ticks: Some(_), .. }), "pinned to the running process");
+        assert!(!child.wait().unwrap().success());
+        let applied = (0..100).find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            store.actions(None, 10).unwrap().items.into_iter().find(|a| a.enforcer == "process")
+        });
+        assert_eq!(applied.unwrap().result, ActionResult::Applied);
+        assert!(matches!(r.add(kill(1), true), Err(DecisionError::Refused { .. })));
     }
 
     #[test]

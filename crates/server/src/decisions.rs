@@ -85,11 +85,14 @@ pub(crate) async fn add(
     let Json(new) = body.map_err(|e| ApiError::bad("body", e.body_text()))?;
     let kind = match new.kind.as_deref().unwrap_or("ban") {
         "ban" => DecisionKind::Ban,
-        other => return Err(ApiError::bad("kind", format!("{other:?}: only ban is supported here so far"))),
+        "kill" => DecisionKind::Kill,
+        other => return Err(ApiError::bad("kind", format!("{other:?}: expected ban or kill"))),
     };
     let target = Target::parse(&new.value).map_err(|e| ApiError::bad("value", e))?;
-    if target.net().is_none() {
-        return Err(ApiError::bad("value", "a ban needs an address or CIDR range"));
+    match (kind, target.net()) {
+        (DecisionKind::Ban, None) => return Err(ApiError::bad("value", "a ban needs an address or CIDR range")),
+        (DecisionKind::Kill, Some(_)) => return Err(ApiError::bad("value", "a kill needs pid:NUMBER")),
+        _ => {}
     }
     let now = rampart_core::time::now_ms();
     let expires_ms = match new.duration.as_deref() {

@@ -262,14 +262,16 @@ fn start_responder(
     if respond.builtin_playbooks {
         playbooks.extend(builtin_playbooks());
     }
-    let allowlist = Allowlist::new(&respond.allowlist, &[]).map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
+    let allowlist = Allowlist::new(&respond.allowlist, &respond.protected_processes)
+        .map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
     let enforce = respond.mode == "enforce";
     if enforce {
         tracing::warn!(table = %respond.nftables.table, "Enforce mode: decisions are applied with nftables.");
     } else {
         tracing::info!("Observe mode: decisions are recorded, not applied (rampart serve --enforce to apply).");
     }
-    let responder = Responder::new(store, playbooks, allowlist, enforce, crate::cmd::firewall_table(config));
+    let responder = Responder::new(store, playbooks, allowlist, enforce, crate::cmd::firewall_table(config))
+        .with_kill_grace(Duration::from_secs(respond.kill_grace_secs));
     let (tx, rx) = mpsc::channel(4_096);
     let thread = std::thread::Builder::new()
         .name("rampart-respond".into())

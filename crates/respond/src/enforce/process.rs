@@ -1,0 +1,109 @@
+//! The process enforcer: SIGTERM, then SIGKILL after a grace period.
+//!
+//! A PID is only a number the kernel reuses. Each decision carries the
+//! process's start time (clock ticks after boot, field 22 of
+//! /proc/PID/stat); it is checked before every signal, so a process that
+//! exited and whose PID now belongs to something else is never hit.
+
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process};
+
+/// The start time of `pid` in clock ticks after boot; `None` when there is
+/// no such process (or /proc is not readable).
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces or
+    // parentheses itself: count fields after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // Fields 3.. follow; field 22 (starttime) is the 20th of them.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// What happened to the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It exited after SIGTERM.
+    Terminated,
+    /// It ignored SIGTERM for the grace period and was killed.
+    Killed,
+    /// It was already gone (or its PID belongs to another process now).
+    AlreadyGone,
+}
+
+/// Terminates `pid` if it is still the process that started at
+/// `expected_start` (when given): SIGTERM, then SIGKILL after `grace`.
+pub fn terminate(pid: u32, expected_start: Option<u64>, grace: Duration) -> Result<Ended, String> {
+    let raw = i32::try_from(pid).map_err(|_| format!("pid {pid} is out of range"))?;
+    let target = Pid::from_raw(raw).ok_or_else(|| format!("pid {pid} is not a process id"))?;
+    let same = || match (start_ticks(pid), expected_start) {
+        (None, _) => false,
+        (Some(now), Some(expected)) => now == expected,
+        (Some(_), None) => true,
+    };
+    if !same() {
+        return Ok(Ended::AlreadyGone);
+    }
+    kill_process(target, Signal::TERM).map_err(|e| format!("SIGTERM to {pid}: {e}"))?;
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        // A zombie still has a stat file; its state field says Z.
+        if !same() || is_zombie(pid) {
+            return Ok(Ended::Terminated);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !same() {
+        return Ok(Ended::Terminated);
+    }
+    kill_process(target, Signal::KILL).map_err(|e| format!("SIGKILL to {pid}: {e}"))?;
+    Ok(Ended::Killed)
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rfind(')').map(|i| stat[i + 1..].trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn a_cooperative_process_ends_on_sigterm() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let start = start_ticks(child.id());
+        assert!(start.is_some());
+        assert_eq!(terminate(child.id(), start, Duration::from_secs(5)).unwrap(), Ended::Terminated);
+        assert!(!child.wait().unwrap().success());
+    }
+
+    #[test]
+    fn a_process_ignoring_sigterm_is_killed_after_the_grace_period() {
+        // `trap '' TERM` makes the shell ignore SIGTERM; the script is a constant.
+        let mut child = Command::new("sh")
+            .args(["-c", "trap '' TERM; while :; do sleep 0.05; done"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let start = start_ticks(child.id());
+        assert_eq!(terminate(child.id(), start, Duration::from_millis(300)).unwrap(), Ended::Killed);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(child.wait().unwrap().signal(), Some(9));
+    }
+
+    #[test]
+    fn a_reused_pid_is_never_signalled() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let start = start_ticks(child.id()).unwrap();
+        // Pretend the decision was about an earlier process with this PID.
+        assert_eq!(terminate(child.id(), Some(start + 1), Duration::from_secs(1)).unwrap(), Ended::AlreadyGone);
+        assert!(child.try_wait().unwrap().is_none(), "still running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
