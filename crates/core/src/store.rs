@@ -60,7 +60,20 @@ pub struct DecisionQuery {
     pub playbook: Option<String>,
     /// Only decisions created at or after this time.
     pub since_ms: Option<i64>,
+    /// Only decisions with an id above this one (made since a stream poll).
+    pub after_id: Option<i64>,
+    /// Only decisions deleted at or after this time.
+    pub deleted_since_ms: Option<i64>,
     pub limit: usize,
+}
+
+/// Where one caller of the decision stream left off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamCursor {
+    /// The highest decision id it was sent.
+    pub last_id: i64,
+    /// When it last polled.
+    pub polled_ms: i64,
 }
 
 /// One page of results and the cursor for the next, if there is one.
@@ -165,6 +178,11 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a decision deleted at `at_ms` (it stays on record); `None` when
     /// there is no such decision or it was deleted already.
     fn delete_decision(&self, id: i64, at_ms: i64) -> Result<Option<Decision>, StoreError>;
+
+    /// Where the stream caller `caller` (a token id) left off, if it polled before.
+    fn stream_cursor(&self, caller: &str) -> Result<Option<StreamCursor>, StoreError>;
+
+    fn set_stream_cursor(&self, caller: &str, cursor: StreamCursor) -> Result<(), StoreError>;
 
     /// Appends to the audit trail, in one transaction.
     fn record_actions(&self, actions: &[Action]) -> Result<(), StoreError>;

@@ -56,6 +56,9 @@ pub enum Command {
     /// List, add and delete decisions (bans) on a running server.
     #[command(subcommand)]
     Decisions(DecisionsCommand),
+    /// Apply a remote server's decisions here with nftables, and ship this
+    /// host's configured log sources to it.
+    Agent(AgentArgs),
     /// Inspect or remove Rampart's nftables table on this host.
     #[command(subcommand)]
     Firewall(FirewallCommand),
@@ -93,6 +96,15 @@ pub struct ServerArgs {
     /// An API token (admin for add and delete); also RAMPART_TOKEN.
     #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
     pub token: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Seconds between polls of the decision stream.
+    #[arg(long, default_value_t = 10)]
+    pub interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,8 @@ struct Lab {
     attacker_ip: String,
     /// The defender's address on the link to the test's namespace.
     api_ip: String,
+    /// The test namespace's own address on that link.
+    host_ip: String,
     web: Option<Child>,
 }
 
@@ -51,6 +53,7 @@ impl Lab {
             defender_ip: format!("10.231.{subnet}.1"),
             attacker_ip: format!("10.231.{subnet}.2"),
             api_ip: format!("10.232.{subnet}.1"),
+            host_ip: format!("10.232.{subnet}.2"),
             web: None,
         };
         let (d, a) = (lab.defender.as_str(), lab.attacker.as_str());
@@ -65,7 +68,7 @@ impl Lab {
         ip(&["link", "add", &lab.host_link, "type", "veth", "peer", "name", &hd]);
         ip(&["link", "set", &hd, "netns", d]);
         ip(&["-n", d, "addr", "add", &format!("{}/24", lab.api_ip), "dev", &hd]);
-        ip(&["addr", "add", &format!("10.232.{subnet}.2/24"), "dev", &lab.host_link]);
+        ip(&["addr", "add", &format!("{}/24", lab.host_ip), "dev", &lab.host_link]);
         for (ns, dev) in [(d, vd.as_str()), (a, va.as_str()), (d, hd.as_str()), (d, "lo"), (a, "lo")] {
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
@@ -292,4 +295,62 @@ fn observe_mode_records_decisions_without_touching_the_firewall() {
     assert!(lab.attacker_connects(), "observe mode never blocks");
     let tables = Command::new("ip").args(["netns", "exec", &lab.defender, "nft", "list", "tables"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&tables.stdout).contains("rampart"));
+}
+
+/// Kills a child process on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_agent_applies_the_servers_bans_and_ships_its_logs_for_detection() {
+    let mut lab = Lab::new();
+    lab.start_web_server();
+    let dir = tempfile::tempdir().unwrap();
+    // The server runs in the test's own namespace, observing only: it
+    // enforces nothing itself; the agent enforces on the defender.
+    let server_dir = dir.path().join("server");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    let listen = format!("{}:{}", lab.host_ip, API_PORT + 1);
+    let mut server = Server::start_with(&server_dir, "[sinks]\nstdout = false\n", &[], &listen, &[]);
+    server.url = format!("http://{listen}");
+
+    let agent_dir = dir.path().join("agent");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    let (log, agent_config) = followed_log(&agent_dir);
+    let agent_config = agent_config.replace("[sinks]\nstdout = false\n", "");
+    let config_path = agent_dir.join("agent.toml");
+    std::fs::write(&config_path, format!("data_dir = \"{}\"\n{agent_config}", agent_dir.join("data").display()))
+        .unwrap();
+    let _agent = Running(
+        Command::new("ip")
+            .args(["netns", "exec", &lab.defender])
+            .arg(bin())
+            .args(["--config", config_path.to_str().unwrap(), "agent", "--interval-secs", "1"])
+            .args(["--server", &server.url, "--token", ADMIN])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    // A ban made on the server is in force on the defender within a poll or two.
+    assert_eq!(post_ban(&server, json!({"value": lab.attacker_ip, "duration": "1h"})).0, 201);
+    eventually(10, "the server's ban applied by the agent", || blocked(&lab).then_some(()));
+    delete(&server, &format!("decisions?value={}", lab.attacker_ip));
+    eventually(10, "the server's delete applied by the agent", || lab.attacker_connects().then_some(()));
+
+    // The defender's own auth.log, shipped by the agent: the server detects
+    // the brute force, its playbook decides, the agent enforces.
+    brute_force(&log, &lab.attacker_ip);
+    eventually(15, "a ban decided from the agent's own logs", || blocked(&lab).then_some(()));
+    let decisions = get(&server, "decisions");
+    assert_eq!(decisions["decisions"][0]["playbook"], "ban-ssh-attackers", "{decisions}");
+    let events = get(&server, &format!("events?source.ip={}", lab.attacker_ip));
+    assert_eq!(events["events"].as_array().unwrap().len(), 5, "every shipped line stored once");
 }

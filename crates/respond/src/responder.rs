@@ -97,6 +97,7 @@ impl Responder {
                 since_ms,
                 active_at_ms,
                 limit: 1_000,
+                ..Default::default()
             };
             // Already in force for this address (two rules firing on one
             // attack): one ban is enough.

@@ -61,7 +61,7 @@ fn store_token(store: &dyn Store, id: &str, name: &str, role: Role, secret: &str
 }
 
 /// The role of a presented token, or `None` if it is not valid.
-pub fn verify(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreError> {
+pub fn verify(store: &dyn Store, presented: &str) -> Result<Option<Caller>, StoreError> {
     let (id, secret) = match presented.strip_prefix(PREFIX).and_then(|rest| rest.split_once('_')) {
         Some((id, secret)) => (id, secret),
         None => (ENV_TOKEN_ID, presented),
@@ -73,7 +73,7 @@ pub fn verify(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreE
         None => return Ok(None),
     };
     if constant_time_eq(&digest(&record.salt, secret), &record.hash) {
-        return Ok(Some(record.role));
+        return Ok(Some(Caller { token_id: record.id, role: record.role }));
     }
     if id != ENV_TOKEN_ID {
         return verify_env(store, presented);
@@ -81,8 +81,18 @@ pub fn verify(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreE
     Ok(None)
 }
 
-fn verify_env(store: &dyn Store, presented: &str) -> Result<Option<Role>, StoreError> {
-    Ok(store.token(ENV_TOKEN_ID)?.filter(|r| constant_time_eq(&digest(&r.salt, presented), &r.hash)).map(|r| r.role))
+fn verify_env(store: &dyn Store, presented: &str) -> Result<Option<Caller>, StoreError> {
+    Ok(store
+        .token(ENV_TOKEN_ID)?
+        .filter(|r| constant_time_eq(&digest(&r.salt, presented), &r.hash))
+        .map(|r| Caller { token_id: r.id, role: r.role }))
+}
+
+/// Who made a request: set by `require_token` for the handlers behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub token_id: String,
+    pub role: Role,
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -101,13 +111,15 @@ pub async fn require_token(State(state): State<AppState>, request: Request, next
         .filter(|t| !t.is_empty() && t.len() <= 512)
         .ok_or(ApiError::Unauthorized)?;
     let store = state.store.clone();
-    let role = tokio::task::spawn_blocking(move || verify(store.as_ref(), &presented))
+    let caller = tokio::task::spawn_blocking(move || verify(store.as_ref(), &presented))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??
         .ok_or(ApiError::Unauthorized)?;
     let read_only = matches!(*request.method(), Method::GET | Method::HEAD);
-    if role == Role::Reader && !read_only {
+    if caller.role == Role::Reader && !read_only {
         return Err(ApiError::Forbidden);
     }
+    let mut request = request;
+    request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
 }

@@ -136,6 +136,46 @@ pub(crate) async fn delete_by_value(
     Ok(Json(json!({ "deleted": deleted })))
 }
 
+/// `GET /api/v1/decisions/stream?startup=true|false`: what changed since
+/// this caller's last poll, the way CrowdSec bouncers poll. `startup=true`
+/// (an agent starting) sends every decision in force; later polls send
+/// decisions made since (`new`) and decisions deleted since (`deleted`).
+/// Where each caller left off is kept in the store, per token, so a server
+/// restart makes no agent miss a deletion. Expiry needs no message: both
+/// sides set the same timeout.
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::new(raw, &["startup"])?;
+    let startup = p.parse("startup", "true or false", |t| t.parse::<bool>().ok())?.unwrap_or(false);
+    let store = state.store.clone();
+    let (new, deleted, now) = blocking(move || {
+        let now = rampart_core::time::now_ms();
+        let cursor = store.stream_cursor(&caller.token_id)?;
+        let all = |q: DecisionQuery| store.decisions(&DecisionQuery { limit: usize::MAX / 2, ..q });
+        let (new, deleted) = match cursor {
+            Some(c) if !startup => (
+                all(DecisionQuery { active_at_ms: Some(now), after_id: Some(c.last_id), ..Default::default() })?,
+                all(DecisionQuery { deleted_since_ms: Some(c.polled_ms), ..Default::default() })?,
+            ),
+            // First contact (or a restarting agent): everything in force.
+            _ => (all(DecisionQuery { active_at_ms: Some(now), ..Default::default() })?, Vec::new()),
+        };
+        // Ids grow; anything made after this read has a higher one.
+        let seen = new.iter().map(|d| d.id).max().unwrap_or(0);
+        let last_id = cursor.map_or(seen, |c| c.last_id.max(seen));
+        // Deletions are read from the previous poll's time inclusive; a
+        // repeat is harmless (deleting twice), a gap would not be.
+        store.set_stream_cursor(&caller.token_id, rampart_core::StreamCursor { last_id, polled_ms: now })?;
+        Ok((new, deleted, now))
+    })
+    .await?;
+    let json_of = |list: &[Decision]| list.iter().map(|d| decision_json(d, now)).collect::<Vec<_>>();
+    Ok(Json(json!({ "new": json_of(&new), "deleted": json_of(&deleted) })))
+}
+
 pub(crate) async fn actions(
     State(state): State<AppState>,
     Query(raw): Query<HashMap<String, String>>,

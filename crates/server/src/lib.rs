@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts", get(alerts::list))
         .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
         .route("/decisions", get(decisions::list).post(decisions::add).delete(decisions::delete_by_value))
+        .route("/decisions/stream", get(decisions::stream))
         .route("/decisions/{id}", axum::routing::delete(decisions::delete_one))
         .route("/actions", get(decisions::actions))
         .route("/stats", get(health::stats))

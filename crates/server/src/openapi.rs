@@ -28,6 +28,7 @@ mod tests {
             ("/api/v1/alerts", &["get"][..]),
             ("/api/v1/alerts/{id}", &["get", "patch"][..]),
             ("/api/v1/decisions", &["get", "post", "delete"][..]),
+            ("/api/v1/decisions/stream", &["get"][..]),
             ("/api/v1/decisions/{id}", &["delete"][..]),
             ("/api/v1/actions", &["get"][..]),
             ("/api/v1/stats", &["get"][..]),

@@ -121,6 +121,14 @@ const MIGRATIONS: &[&str] = &[
         detail      TEXT NOT NULL
     );
     CREATE INDEX actions_decision ON actions(decision_id);",
+    // 4: where each caller of the decision stream left off, so a server
+    // restart does not make agents miss deletions.
+    "CREATE TABLE stream_cursors (
+        caller    TEXT PRIMARY KEY,
+        last_id   INTEGER NOT NULL,
+        polled_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX decisions_deleted ON decisions(deleted) WHERE deleted IS NOT NULL;",
 ];
 
 /// The schema version this binary writes.

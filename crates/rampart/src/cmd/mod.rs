@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod agent;
 mod bench;
 mod bench_respond;
 mod decisions;
@@ -53,6 +54,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(RulesCommand::Test(args)) => {
             quiet_logging(&cli)?;
             rules::test(args)
+        }
+        Command::Agent(args) => {
+            let config = settings::load(&cli, &Overrides::default())?;
+            logging::init(&config.log)?;
+            agent::run(config, args)
         }
         Command::Decisions(command) => {
             quiet_logging(&cli)?;

@@ -214,7 +214,7 @@ impl Node {
 /// One thread per `[[sources.files]]` and per `[[sources.journal]]`, each
 /// following into the ingest queue; offsets and cursors live in the data
 /// directory, named by position in the config.
-fn start_sources(
+pub(crate) fn start_sources(
     config: &Config,
     ingest: &IngestSender,
 ) -> anyhow::Result<Vec<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>> {
@@ -381,7 +381,7 @@ async fn checkpoint_loop(store: Arc<SqliteStore>) {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,6 +1,8 @@
 //! Decisions and the audit trail of actions.
 
-use rampart_core::{Action, ActionResult, Decision, DecisionKind, DecisionQuery, Origin, Page, StoreError, Target};
+use rampart_core::{
+    Action, ActionResult, Decision, DecisionKind, DecisionQuery, Origin, Page, StoreError, StreamCursor, Target,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::backend;
@@ -64,6 +66,14 @@ pub(super) fn query(conn: &Connection, q: &DecisionQuery) -> Result<Vec<Decision
         sql.push_str(" AND created >= ?");
         args.push(since.into());
     }
+    if let Some(after) = q.after_id {
+        sql.push_str(" AND id > ?");
+        args.push(after.into());
+    }
+    if let Some(since) = q.deleted_since_ms {
+        sql.push_str(" AND deleted >= ?");
+        args.push(since.into());
+    }
     sql.push_str(" ORDER BY id DESC LIMIT ?");
     args.push((q.limit.max(1) as i64).into());
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
@@ -79,6 +89,25 @@ pub(super) fn delete(conn: &Connection, id: i64, at_ms: i64) -> Result<Option<De
         return Ok(None);
     }
     get(conn, id)
+}
+
+pub(super) fn stream_cursor(conn: &Connection, caller: &str) -> Result<Option<StreamCursor>, StoreError> {
+    conn.prepare_cached("SELECT last_id, polled_ms FROM stream_cursors WHERE caller = ?1")
+        .map_err(backend)?
+        .query_row([caller], |r| Ok(StreamCursor { last_id: r.get(0)?, polled_ms: r.get(1)? }))
+        .optional()
+        .map_err(backend)
+}
+
+pub(super) fn set_stream_cursor(conn: &Connection, caller: &str, cursor: StreamCursor) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO stream_cursors (caller, last_id, polled_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT(caller) DO UPDATE SET last_id = ?2, polled_ms = ?3",
+    )
+    .map_err(backend)?
+    .execute(params![caller, cursor.last_id, cursor.polled_ms])
+    .map(|_| ())
+    .map_err(backend)
 }
 
 pub(super) fn record(conn: &Connection, actions: &[Action]) -> Result<(), StoreError> {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rampart_core::config::Durability;
 use rampart_core::{
     Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, Page, Role, SaveOutcome, Store,
-    StoreError, StoreStats, TokenRecord,
+    StoreError, StoreStats, StreamCursor, TokenRecord,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -306,6 +306,14 @@ impl Store for SqliteStore {
 
     fn delete_decision(&self, id: i64, at_ms: i64) -> Result<Option<Decision>, StoreError> {
         self.write("decisions", |conn| decisions::delete(conn, id, at_ms))
+    }
+
+    fn stream_cursor(&self, caller: &str) -> Result<Option<StreamCursor>, StoreError> {
+        self.read(|conn| decisions::stream_cursor(conn, caller))
+    }
+
+    fn set_stream_cursor(&self, caller: &str, cursor: StreamCursor) -> Result<(), StoreError> {
+        self.write("decisions", |conn| decisions::set_stream_cursor(conn, caller, cursor))
     }
 
     fn record_actions(&self, actions: &[Action]) -> Result<(), StoreError> {

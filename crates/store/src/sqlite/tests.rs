@@ -305,3 +305,26 @@ fn decisions_expire_are_deleted_on_record_and_actions_page() {
     assert_eq!(rest.items[0].result, rampart_core::ActionResult::Applied);
     assert!(rest.next_cursor.is_none());
 }
+
+#[test]
+fn stream_cursors_persist_and_queries_find_what_changed_since() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+        assert!(store.stream_cursor("agent-1").unwrap().is_none());
+        store.set_stream_cursor("agent-1", rampart_core::StreamCursor { last_id: 1, polled_ms: 100 }).unwrap();
+        store.set_stream_cursor("agent-1", rampart_core::StreamCursor { last_id: 2, polled_ms: 200 }).unwrap();
+    }
+    let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+    assert_eq!(
+        store.stream_cursor("agent-1").unwrap(),
+        Some(rampart_core::StreamCursor { last_id: 2, polled_ms: 200 })
+    );
+    let a = store.add_decision(&ban("203.0.113.1", 0, None)).unwrap();
+    let b = store.add_decision(&ban("203.0.113.2", 0, None)).unwrap();
+    store.delete_decision(a.id, 300).unwrap();
+    let q = |after_id, deleted_since_ms| DecisionQuery { after_id, deleted_since_ms, limit: 10, ..Default::default() };
+    assert_eq!(store.decisions(&q(Some(a.id), None)).unwrap(), vec![b]);
+    assert_eq!(store.decisions(&q(None, Some(300))).unwrap().len(), 1);
+    assert!(store.decisions(&q(None, Some(301))).unwrap().is_empty());
+}

@@ -1,0 +1,178 @@
+//! `rampart agent`: applies a remote server's decisions with the local
+//! nftables enforcer, and ships local log events to that server.
+//!
+//! Decisions come from `GET /api/v1/decisions/stream` (everything in force
+//! at start, then what changed since each poll). The local allowlist still
+//! wins over anything the server sends. Log sources configured here
+//! (`[[sources.files]]`, `[[sources.journal]]`) feed a local queue whose
+//! batches are posted to the server's ingest API; a batch is acknowledged
+//! to its source, which then saves its offset, only once the server has
+//! committed it, so a crash anywhere re-sends rather than loses.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use rampart_core::config::Config;
+use rampart_core::ecs::encode_event_string;
+use rampart_core::{Decision, DecisionKind, IngestBatch, IngestReceiver, Origin, Target, ingest_queue};
+use rampart_respond::Allowlist;
+use rampart_respond::enforce::nftables::NftTable;
+use serde_json::Value;
+use std::sync::atomic::Ordering;
+
+use crate::cli::AgentArgs;
+
+pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)
+            .map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
+        let table = crate::cmd::firewall_table(&config);
+        let client = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+        let remote = Remote {
+            base: args.server.server.trim_end_matches('/').to_owned(),
+            token: args.server.token.clone(),
+            client,
+        };
+
+        let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
+        let sources = super::serve::start_sources(&config, &ingest)?;
+        drop(ingest);
+        let shipper = tokio::spawn(ship_events(remote.clone(), ingest_rx));
+
+        let sync =
+            tokio::spawn(sync_decisions(remote, table, allowlist, Duration::from_secs(args.interval_secs.max(1))));
+        tracing::info!(server = %args.server.server, sources = sources.len(), "Agent running.");
+        super::serve::shutdown_signal().await;
+        sync.abort();
+        for (stop, _) in &sources {
+            stop.store(true, Ordering::SeqCst);
+        }
+        for (_, thread) in sources {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        // With the sources gone the queue closes; the shipper sends what is left.
+        let _ = tokio::time::timeout(Duration::from_secs(10), shipper).await;
+        tracing::info!("Agent stopped; bans already applied stay until they expire.");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(Clone)]
+struct Remote {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+async fn sync_decisions(remote: Remote, table: NftTable, allowlist: Allowlist, every: Duration) {
+    let mut started = false;
+    loop {
+        match poll(&remote, !started).await {
+            Ok((new, deleted)) => {
+                let now = rampart_core::time::now_ms();
+                let (allowed, refused): (Vec<Decision>, Vec<Decision>) =
+                    new.into_iter().partition(|d| allowlist.refuses(&d.target).is_none());
+                for d in &refused {
+                    tracing::warn!(target = %d.target, "Remote decision refused by the local allowlist.");
+                }
+                let table = table.clone();
+                let applied = tokio::task::spawn_blocking(move || -> Result<(usize, usize), String> {
+                    let added = if started {
+                        table.ensure()?;
+                        table.add(&allowed, now)
+                    } else {
+                        // Starting: the server's list is the truth; rebuild the sets.
+                        table.reconcile(&allowed, now)?
+                    };
+                    let removed = table.remove(&deleted);
+                    for error in added.iter().chain(&removed).filter_map(|r| r.as_ref().err()) {
+                        tracing::warn!(%error, "A remote decision could not be applied.");
+                    }
+                    Ok((added.iter().filter(|r| r.is_ok()).count(), removed.iter().filter(|r| r.is_ok()).count()))
+                })
+                .await;
+                match applied {
+                    Ok(Ok((added, removed))) => {
+                        if added + removed > 0 || !started {
+                            tracing::info!(added, removed, startup = !started, "Remote decisions applied.");
+                        }
+                        started = true;
+                    }
+                    Ok(Err(error)) => tracing::error!(%error, "Cannot apply remote decisions."),
+                    Err(error) => tracing::error!(%error, "The nftables task failed."),
+                }
+            }
+            Err(error) => tracing::warn!(%error, "Cannot poll the decision stream; will retry."),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+async fn poll(remote: &Remote, startup: bool) -> anyhow::Result<(Vec<Decision>, Vec<Decision>)> {
+    let url = format!("{}/api/v1/decisions/stream?startup={startup}", remote.base);
+    let response = remote.client.get(&url).bearer_auth(&remote.token).send().await.with_context(|| url.clone())?;
+    let status = response.status();
+    let body: Value = response.json().await.with_context(|| format!("{url}: not JSON"))?;
+    anyhow::ensure!(status.is_success(), "{url}: {status}: {}", body["error"].as_str().unwrap_or(""));
+    let now = rampart_core::time::now_ms();
+    let list = |key: &str| -> Vec<Decision> {
+        body[key].as_array().into_iter().flatten().filter_map(|d| remote_decision(d, now)).collect()
+    };
+    Ok((list("new"), list("deleted")))
+}
+
+/// A ban from the stream as a local decision; anything else (a kill is
+/// about the server's own processes) is not for this host.
+fn remote_decision(d: &Value, now_ms: i64) -> Option<Decision> {
+    if d["kind"] != "ban" {
+        return None;
+    }
+    let target = Target::parse(d["value"].as_str()?).ok().filter(|t| t.net().is_some())?;
+    let expires = d["remaining_secs"].as_i64().map(|s| now_ms + s * 1000);
+    let mut decision = Decision::new(DecisionKind::Ban, target, Origin::Remote, now_ms, expires);
+    decision.id = d["id"].as_i64().unwrap_or(0);
+    decision.reason = d["reason"].as_str().unwrap_or_default().to_owned();
+    Some(decision)
+}
+
+/// Posts each queued batch as NDJSON until the server commits it; retries
+/// (never drops) with backoff while the server is away.
+async fn ship_events(remote: Remote, mut batches: IngestReceiver) {
+    let url = format!("{}/api/v1/events", remote.base);
+    while let Some(IngestBatch { events, ack, .. }) = batches.recv().await {
+        let mut body = String::with_capacity(events.len() * 300);
+        for e in &events {
+            body.push_str(&encode_event_string(e));
+            body.push('\n');
+        }
+        let mut backoff = Duration::from_millis(200);
+        let result = loop {
+            let sent = remote
+                .client
+                .post(&url)
+                .bearer_auth(&remote.token)
+                .header("content-type", "application/x-ndjson")
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => break Ok(Vec::new()),
+                // A batch the server refuses as malformed will never pass: say so, do not loop.
+                Ok(r) if r.status() == reqwest::StatusCode::BAD_REQUEST => {
+                    let text = r.text().await.unwrap_or_default();
+                    tracing::error!(%text, events = events.len(), "The server refused a batch of local events.");
+                    break Err(text);
+                }
+                Ok(r) => tracing::warn!(status = %r.status(), "The server did not take the events; retrying."),
+                Err(error) => tracing::warn!(%error, "Cannot reach the server; retrying."),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        };
+        if let Some(ack) = ack {
+            let _ = ack.send(result);
+        }
+    }
+}
