@@ -78,6 +78,11 @@ pub struct IngestConfig {
     pub queue_capacity: usize,
     /// How long a request waits for queue room before it gets 503.
     pub enqueue_timeout_ms: u64,
+    /// Token bucket per API token: events per second, with a burst of one
+    /// second's worth. 0 turns it off.
+    pub max_events_per_sec_per_token: u32,
+    /// The same per client address.
+    pub max_events_per_sec_per_client: u32,
 }
 
 impl Default for IngestConfig {
@@ -89,6 +94,8 @@ impl Default for IngestConfig {
             max_message_bytes: limits.max_message_bytes,
             queue_capacity: 256,
             enqueue_timeout_ms: 1_000,
+            max_events_per_sec_per_token: 0,
+            max_events_per_sec_per_client: 0,
         }
     }
 }

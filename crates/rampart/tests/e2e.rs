@@ -311,3 +311,26 @@ fn followed_auth_log_raises_a_brute_force_alert() {
     assert_eq!(events[0]["user"]["name"], "admin");
     assert_eq!(events[0]["log"]["file"]["path"], log.display().to_string());
 }
+
+#[test]
+fn ingest_rate_limits_answer_429_with_retry_after_and_store_nothing_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        Server::start(dir.path(), "[sinks]\nstdout = false\n\n[ingest]\nmax_events_per_sec_per_client = 100\n");
+    let batch = |n: usize| (0..n).map(|i| format!("{{\"message\":\"e{i}\"}}\n")).collect::<String>();
+    assert_eq!(post(&server, ADMIN, "application/x-ndjson", batch(100)).0, 200);
+    let response = client()
+        .post(format!("{}/api/v1/events", server.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/x-ndjson")
+        .body(batch(10))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(events_total(&server), 100);
+    // A batch bigger than a second's allowance can never pass: 400, not 429.
+    std::thread::sleep(Duration::from_millis(1_100));
+    let (status, body) = post(&server, ADMIN, "application/x-ndjson", batch(101));
+    assert_eq!(status, 400, "{body}");
+}

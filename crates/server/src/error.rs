@@ -21,6 +21,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A rate limit: retry after the given seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
     /// An allowlist refused a decision; it is on record with `decision_id`.
     #[error("refused: {reason}")]
     Refused { decision_id: i64, reason: String },
@@ -58,6 +61,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden => (StatusCode::FORBIDDEN, json!({"error": self.to_string()})),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({"error": self.to_string()})),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": self.to_string()})),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, json!({"error": self.to_string()})),
             ApiError::Refused { decision_id, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, json!({"error": self.to_string(), "decision_id": decision_id}))
             }
@@ -68,6 +72,11 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         match self {
+            ApiError::TooManyRequests { retry_after_secs, .. } => {
+                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+            }
             ApiError::Unavailable(_) => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }

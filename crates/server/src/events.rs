@@ -52,6 +52,8 @@ fn batch_format(request: &Request) -> Result<BatchFormat, ApiError> {
 
 pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let format = batch_format(&request)?;
+    let token = request.extensions().get::<crate::auth::Caller>().map(|c| c.token_id.clone());
+    let client = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let limit = state.limits.max_batch_bytes;
     let body = axum::body::to_bytes(request.into_body(), limit)
         .await
@@ -73,6 +75,7 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
         };
         reject(reason, e.into())
     })?;
+    state.rate_limits.check(token.as_deref(), client, events.len()).map_err(|e| reject("rate_limited", e))?;
 
     let mut by_kind: BTreeMap<EventKind, u64> = BTreeMap::new();
     for e in &events {

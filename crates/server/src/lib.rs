@@ -14,6 +14,7 @@ mod health;
 pub mod metrics;
 mod openapi;
 mod params;
+mod ratelimit;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,8 @@ pub struct AppState {
     pub enqueue_timeout: Duration,
     pub rate: Arc<RateMeter>,
     pub metrics: MetricsRender,
+    /// Ingest token buckets (off unless configured).
+    pub rate_limits: Arc<crate::ratelimit::IngestRateLimits>,
     /// The responder, which owns the enforcers; `None` where none runs.
     pub decisions: Option<tokio::sync::mpsc::Sender<rampart_core::DecisionRequest>>,
     ready: Arc<AtomicBool>,
@@ -40,10 +42,17 @@ impl AppState {
             enqueue_timeout,
             rate,
             metrics,
+            rate_limits: Arc::default(),
             decisions: None,
             ready: Arc::new(AtomicBool::new(true)),
             pipeline_ok: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    /// Limits ingest per token and per client address (events per second).
+    pub fn with_rate_limits(mut self, per_token: u32, per_client: u32) -> AppState {
+        self.rate_limits = Arc::new(crate::ratelimit::IngestRateLimits::new(per_token, per_client));
+        self
     }
 
     /// Routes decision changes from the API to the responder.

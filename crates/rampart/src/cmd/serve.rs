@@ -107,7 +107,8 @@ impl Node {
             rate.clone(),
             metrics,
         )
-        .with_decisions(bridge_requests(respond_tx));
+        .with_decisions(bridge_requests(respond_tx))
+        .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client);
         let pipeline = Pipeline::start(
             &PipelineConfig {
                 max_commit_events: config.store.max_commit_events,
@@ -136,7 +137,7 @@ impl Node {
         let (stop_server, stopped) = oneshot::channel::<()>();
         let app = router(state.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
                 })
