@@ -370,7 +370,8 @@ pub struct PlaybookConfig {
     pub min_severity: Option<String>,
     #[serde(default)]
     pub min_score: Option<f64>,
-    /// `ban_ip` (the alert's address), `kill_process` (the alert's
+    /// `ban_ip` (the alert's address), `rate_limit` (the alert's address
+    /// may open `respond.nftables.rate_limit_per_sec` connections a second), `kill_process` (the alert's
     /// `process.pid`: SIGTERM, then SIGKILL after `respond.kill_grace_secs`),
     /// or `notify` (the alert goes to the sinks as usual; no decision).
     pub action: String,
@@ -397,11 +398,14 @@ pub struct NftablesConfig {
     pub table: String,
     /// Also drop banned sources in the forward hook (routers, container hosts).
     pub forward: bool,
+    /// New connections per second each rate-limited source may open
+    /// (`rate_limit` decisions); more are dropped.
+    pub rate_limit_per_sec: u32,
 }
 
 impl Default for NftablesConfig {
     fn default() -> NftablesConfig {
-        NftablesConfig { program: "nft".into(), table: "rampart".into(), forward: false }
+        NftablesConfig { program: "nft".into(), table: "rampart".into(), forward: false, rate_limit_per_sec: 10 }
     }
 }
 
@@ -493,6 +497,9 @@ impl Config {
                 return err(format!("respond.allowlist[{i}]"), format!("{net:?} is not an address or CIDR"));
             }
         }
+        if r.nftables.rate_limit_per_sec == 0 {
+            return err("respond.nftables.rate_limit_per_sec".into(), "must be at least 1".into());
+        }
         let table_ok = !r.nftables.table.is_empty()
             && r.nftables.table.len() <= 32
             && r.nftables.table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -504,8 +511,8 @@ impl Config {
             if p.name.trim().is_empty() {
                 return err(key("name"), "must not be empty".into());
             }
-            if !["ban_ip", "kill_process", "notify"].contains(&p.action.as_str()) {
-                return err(key("action"), "must be ban_ip, kill_process or notify".into());
+            if !["ban_ip", "rate_limit", "kill_process", "notify"].contains(&p.action.as_str()) {
+                return err(key("action"), "must be ban_ip, rate_limit, kill_process or notify".into());
             }
             if p.durations.is_empty() {
                 return err(key("durations"), "list at least one duration".into());

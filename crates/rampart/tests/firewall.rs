@@ -81,9 +81,11 @@ impl Lab {
     }
 
     fn start_web_server(&mut self) {
+        // Accepts and closes, with a deep backlog: bursts of connects all land.
+        let script = "import socket,sys\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind((sys.argv[1], int(sys.argv[2])))\ns.listen(1024)\nwhile True:\n  c,_=s.accept(); c.close()";
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.defender, "python3", "-m", "http.server", &WEB_PORT.to_string()])
-            .args(["--bind", &self.defender_ip])
+            .args(["netns", "exec", &self.defender, "python3", "-c", script, &self.defender_ip])
+            .arg(WEB_PORT.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -103,6 +105,17 @@ impl Lab {
             .status()
             .unwrap()
             .success()
+    }
+
+    /// How many of `n` back-to-back connections from the attacker succeed.
+    fn attacker_connections(&self, n: u32) -> u32 {
+        let script = "import socket,sys\nok=0\nfor _ in range(int(sys.argv[3])):\n  try:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.3).close(); ok+=1\n  except OSError: pass\nprint(ok)";
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.attacker, "python3", "-c", script, &self.defender_ip])
+            .args([WEB_PORT.to_string(), n.to_string()])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     }
 
     fn nft(&self, args: &[&str]) -> String {
@@ -353,4 +366,23 @@ fn an_agent_applies_the_servers_bans_and_ships_its_logs_for_detection() {
     assert_eq!(decisions["decisions"][0]["playbook"], "ban-ssh-attackers", "{decisions}");
     let events = get(&server, &format!("events?source.ip={}", lab.attacker_ip));
     assert_eq!(events["events"].as_array().unwrap().len(), 5, "every shipped line stored once");
+}
+
+#[test]
+fn a_rate_limit_lets_a_few_connections_through_and_drops_the_rest() {
+    let mut lab = Lab::new();
+    lab.start_web_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[sinks]\nstdout = false\n\n[respond.nftables]\nrate_limit_per_sec = 2\n";
+    let server = lab.serve(dir.path(), config);
+    assert_eq!(lab.attacker_connections(8), 8, "no limit yet");
+    let (status, body) = post_ban(&server, json!({"value": lab.attacker_ip, "kind": "rate_limit", "duration": "1h"}));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["rate_per_sec"], 2);
+    // Two a second with a burst of two: of 8 attempts at once, a few pass.
+    let through = lab.attacker_connections(8);
+    assert!((1..8).contains(&through), "{through} of 8 got through");
+    assert!(lab.nft(&["list", "set", "inet", "rampart", "rl_v4"]).contains(&lab.attacker_ip));
+    delete(&server, &format!("decisions?value={}", lab.attacker_ip));
+    assert_eq!(lab.attacker_connections(8), 8, "lifted");
 }

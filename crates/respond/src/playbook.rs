@@ -10,6 +10,8 @@ pub const OFFENCE_MEMORY_MS: i64 = 24 * 3_600_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaybookAction {
     BanIp,
+    /// Limit the alert's address to the host's per-source connection rate.
+    RateLimit,
     /// Terminate the process the alert is about (entity `process.pid`).
     KillProcess,
     /// Audit only: an action row, no decision.
@@ -34,9 +36,10 @@ impl Playbook {
     pub fn from_config(c: &PlaybookConfig) -> Result<Playbook, String> {
         let action = match c.action.as_str() {
             "ban_ip" => PlaybookAction::BanIp,
+            "rate_limit" => PlaybookAction::RateLimit,
             "kill_process" => PlaybookAction::KillProcess,
             "notify" => PlaybookAction::Notify,
-            other => return Err(format!("action: {other:?} is not ban_ip, kill_process or notify")),
+            other => return Err(format!("action: {other:?} is not ban_ip, rate_limit, kill_process or notify")),
         };
         let durations_ms = c
             .durations
@@ -84,8 +87,10 @@ impl Playbook {
         let duration = self.durations_ms[earlier_offences.min(self.durations_ms.len() - 1)];
         let (kind, target) = match self.action {
             PlaybookAction::Notify => return None,
-            PlaybookAction::BanIp => {
-                (DecisionKind::Ban, Target::parse(&alert.entity.value).ok().filter(|t| t.net().is_some())?)
+            PlaybookAction::BanIp | PlaybookAction::RateLimit => {
+                let kind =
+                    if self.action == PlaybookAction::BanIp { DecisionKind::Ban } else { DecisionKind::RateLimit };
+                (kind, Target::parse(&alert.entity.value).ok().filter(|t| t.net().is_some())?)
             }
             PlaybookAction::KillProcess => {
                 let pid = alert.entity.value.parse::<u32>().ok().filter(|_| alert.entity.field == "process.pid")?;

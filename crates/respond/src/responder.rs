@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use rampart_core::{
-    Action, ActionResult, Alert, Decision, DecisionError, DecisionQuery, DecisionRequest, Store, Target,
+    Action, ActionResult, Alert, Decision, DecisionError, DecisionKind, DecisionQuery, DecisionRequest, Store, Target,
 };
 use tokio::sync::mpsc;
 
@@ -125,6 +125,9 @@ impl Responder {
         if let Target::Process { pid, start_ticks: ticks @ None } = &mut decision.target {
             *ticks = process::start_ticks(*pid);
         }
+        if decision.kind == DecisionKind::RateLimit {
+            decision.rate_per_sec = Some(self.nft.rate_per_sec);
+        }
         let refusal = self.allowlist.refuses(&decision.target);
         if refusal.is_some() {
             decision.deleted_ms = Some(now);
@@ -138,7 +141,7 @@ impl Responder {
         let audit = if !enforce {
             action_with(&stored, "observe", "apply", ActionResult::DryRun, "observe mode: recorded, not applied".into())
         } else if stored.target.net().is_some() {
-            let result = self.nft.ensure().and_then(|()| self.nft.add(std::slice::from_ref(&stored), now).remove(0));
+            let result = self.nft.add(std::slice::from_ref(&stored), now).remove(0);
             action(&stored, "nftables", "apply", &result)
         } else {
             self.kill_in_background(&stored);
@@ -274,7 +277,8 @@ mod tests {
     /// Observe mode against a real store: no nft is ever run.
     fn responder(dir: &std::path::Path) -> (Arc<dyn Store>, Responder) {
         let store: Arc<dyn Store> = Arc::new(rampart_store::SqliteStore::open(dir, Durability::Normal).unwrap());
-        let nft = NftTable { program: "/nonexistent/nft".into(), table: "rampart".into(), forward: false };
+        let nft =
+            NftTable { program: "/nonexistent/nft".into(), table: "rampart".into(), forward: false, rate_per_sec: 10 };
         let allow = Allowlist::new(&["192.0.2.0/24".into()], &[]).unwrap();
         (store.clone(), Responder::new(store, builtin_playbooks(), allow, false, nft))
     }

@@ -33,6 +33,7 @@ pub fn decision_json(d: &Decision, now_ms: i64) -> Value {
         "reason": d.reason,
         "alert_id": d.alert_id,
         "playbook": d.playbook,
+        "rate_per_sec": d.rate_per_sec,
         "deleted": d.deleted_ms.map(rampart_core::time::format_ms),
     })
 }
@@ -86,11 +87,14 @@ pub(crate) async fn add(
     let kind = match new.kind.as_deref().unwrap_or("ban") {
         "ban" => DecisionKind::Ban,
         "kill" => DecisionKind::Kill,
-        other => return Err(ApiError::bad("kind", format!("{other:?}: expected ban or kill"))),
+        "rate_limit" => DecisionKind::RateLimit,
+        other => return Err(ApiError::bad("kind", format!("{other:?}: expected ban, rate_limit or kill"))),
     };
     let target = Target::parse(&new.value).map_err(|e| ApiError::bad("value", e))?;
     match (kind, target.net()) {
-        (DecisionKind::Ban, None) => return Err(ApiError::bad("value", "a ban needs an address or CIDR range")),
+        (DecisionKind::Ban | DecisionKind::RateLimit, None) => {
+            return Err(ApiError::bad("value", "a ban or rate limit needs an address or CIDR range"));
+        }
         (DecisionKind::Kill, Some(_)) => return Err(ApiError::bad("value", "a kill needs pid:NUMBER")),
         _ => {}
     }

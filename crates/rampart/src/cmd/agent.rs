@@ -80,7 +80,6 @@ async fn sync_decisions(remote: Remote, table: NftTable, allowlist: Allowlist, e
                 let table = table.clone();
                 let applied = tokio::task::spawn_blocking(move || -> Result<(usize, usize), String> {
                     let added = if started {
-                        table.ensure()?;
                         table.add(&allowed, now)
                     } else {
                         // Starting: the server's list is the truth; rebuild the sets.
@@ -123,15 +122,17 @@ async fn poll(remote: &Remote, startup: bool) -> anyhow::Result<(Vec<Decision>, 
     Ok((list("new"), list("deleted")))
 }
 
-/// A ban from the stream as a local decision; anything else (a kill is
-/// about the server's own processes) is not for this host.
+/// A ban or rate limit from the stream as a local decision; a kill is about
+/// the server's own processes, not this host's.
 fn remote_decision(d: &Value, now_ms: i64) -> Option<Decision> {
-    if d["kind"] != "ban" {
-        return None;
-    }
+    let kind = match d["kind"].as_str()? {
+        "ban" => DecisionKind::Ban,
+        "rate_limit" => DecisionKind::RateLimit,
+        _ => return None,
+    };
     let target = Target::parse(d["value"].as_str()?).ok().filter(|t| t.net().is_some())?;
     let expires = d["remaining_secs"].as_i64().map(|s| now_ms + s * 1000);
-    let mut decision = Decision::new(DecisionKind::Ban, target, Origin::Remote, now_ms, expires);
+    let mut decision = Decision::new(kind, target, Origin::Remote, now_ms, expires);
     decision.id = d["id"].as_i64().unwrap_or(0);
     decision.reason = d["reason"].as_str().unwrap_or_default().to_owned();
     Some(decision)

@@ -9,7 +9,12 @@ use crate::cli::FirewallCommand;
 
 pub fn table(config: &Config) -> NftTable {
     let nft = &config.respond.nftables;
-    NftTable { program: nft.program.clone(), table: nft.table.clone(), forward: nft.forward }
+    NftTable {
+        program: nft.program.clone(),
+        table: nft.table.clone(),
+        forward: nft.forward,
+        rate_per_sec: nft.rate_limit_per_sec,
+    }
 }
 
 pub fn run(config: &Config, command: &FirewallCommand) -> anyhow::Result<ExitCode> {
@@ -21,11 +26,14 @@ pub fn run(config: &Config, command: &FirewallCommand) -> anyhow::Result<ExitCod
                 println!("table inet {}: absent (nothing enforced)", table.table);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("table inet {}: {} banned", table.table, status.elements.len());
-            for (value, expires) in status.elements {
+            let limited = status.elements.iter().filter(|(set, _, _)| set.starts_with("rl_v")).count();
+            let banned = status.elements.iter().filter(|(set, _, _)| set.starts_with("ban_")).count();
+            println!("table inet {}: {banned} banned, {limited} rate-limited", table.table);
+            for (set, value, expires) in status.elements.iter().filter(|(set, _, _)| !set.starts_with("rl_meter")) {
+                let what = if set.starts_with("rl_") { "rate-limited" } else { "banned" };
                 match expires {
-                    Some(secs) => println!("  {value}  expires in {secs}s"),
-                    None => println!("  {value}"),
+                    Some(secs) => println!("  {value}  {what}, expires in {secs}s"),
+                    None => println!("  {value}  {what}"),
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! chain at priority -10 that drops their members. Single addresses and
 //! CIDR ranges live in separate sets: a range needs an `interval` set, and
 //! loading 100k addresses into one took nft 1.1 s against 0.4 s for a plain
-//! hash set.
+//! hash set. Rate-limited sources have their own sets and a rule that
+//! drops their new connections beyond `rate_per_sec`, metered per source.
 //!
 //! We talk to nftables through `nft -j -f -`: a JSON document on stdin,
 //! built with serde_json from parsed addresses, never a command line or a
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use ipnet::IpNet;
-use rampart_core::Decision;
+use rampart_core::{Decision, DecisionKind};
 use serde_json::{Value, json};
 
 /// Where Rampart's rules live.
@@ -25,25 +26,32 @@ pub struct NftTable {
     pub table: String,
     /// Also drop banned sources in the forward hook.
     pub forward: bool,
+    /// New connections per second allowed to each rate-limited source.
+    pub rate_per_sec: u32,
 }
 
 /// What `status` found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FirewallStatus {
     pub present: bool,
-    /// Each banned address or range with its seconds left (`None`: no timeout).
-    pub elements: Vec<(String, Option<u64>)>,
+    /// The table's sets, by name.
+    pub sets: Vec<String>,
+    /// Each element: its set, its address or range, its seconds left
+    /// (`None`: no timeout).
+    pub elements: Vec<(String, String, Option<u64>)>,
 }
 
 impl NftTable {
-    /// The set an address or range belongs in.
-    fn set_of(net: &IpNet) -> &'static str {
+    /// The set a decision's address or range belongs in.
+    fn set_of(kind: DecisionKind, net: &IpNet) -> &'static str {
         let single = net.prefix_len() == net.max_prefix_len();
-        match (net, single) {
-            (IpNet::V4(_), true) => "ban_v4",
-            (IpNet::V6(_), true) => "ban_v6",
-            (IpNet::V4(_), false) => "ban_v4_net",
-            (IpNet::V6(_), false) => "ban_v6_net",
+        match (kind, net, single) {
+            (DecisionKind::RateLimit, IpNet::V4(_), _) => "rl_v4",
+            (DecisionKind::RateLimit, IpNet::V6(_), _) => "rl_v6",
+            (_, IpNet::V4(_), true) => "ban_v4",
+            (_, IpNet::V6(_), true) => "ban_v6",
+            (_, IpNet::V4(_), false) => "ban_v4_net",
+            (_, IpNet::V6(_), false) => "ban_v6_net",
         }
     }
 
@@ -51,10 +59,24 @@ impl NftTable {
     /// chains' rules; the sets' contents are left alone.
     pub fn ensure(&self) -> Result<(), String> {
         let t = &self.table;
+        // The kernel marks a meter set `dynamic` once a rule feeds it, and
+        // nft's JSON cannot say `dynamic`: declaring it again would clash,
+        // so existing meters are left as they are.
+        let existing = self.status()?.sets;
         let mut cmds = vec![json!({"add": {"table": {"family": "inet", "name": t}}})];
         for (set, kind, flags) in SETS {
             cmds.push(json!({"add": {"set": {
                 "family": "inet", "table": t, "name": set, "type": kind, "flags": flags
+            }}}));
+        }
+        // Per-source meters for rate-limited sources; entries idle a minute go.
+        for (meter, kind) in [("rl_meter_v4", "ipv4_addr"), ("rl_meter_v6", "ipv6_addr")] {
+            if existing.iter().any(|s| s == meter) {
+                continue;
+            }
+            cmds.push(json!({"add": {"set": {
+                "family": "inet", "table": t, "name": meter, "type": kind, "flags": ["timeout"],
+                "timeout": 60, "size": 65535
             }}}));
         }
         let mut hooks = vec!["input"];
@@ -66,10 +88,22 @@ impl NftTable {
                 "family": "inet", "table": t, "name": hook, "type": "filter", "hook": hook, "prio": -10, "policy": "accept"
             }}}));
             cmds.push(json!({"flush": {"chain": {"family": "inet", "table": t, "name": hook}}}));
-            for (set, kind, _) in SETS {
-                let proto = if kind == "ipv4_addr" { "ip" } else { "ip6" };
+            for (set, kind, _) in SETS.iter().filter(|(set, _, _)| set.starts_with("ban")) {
+                let saddr = saddr(kind);
                 cmds.push(json!({"add": {"rule": {"family": "inet", "table": t, "chain": hook, "expr": [
-                    {"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": "saddr"}}, "right": format!("@{set}")}},
+                    {"match": {"op": "==", "left": saddr, "right": format!("@{set}")}},
+                    {"counter": null},
+                    {"drop": null}
+                ]}}}));
+            }
+            for (set, meter, kind) in [("rl_v4", "rl_meter_v4", "ipv4_addr"), ("rl_v6", "rl_meter_v6", "ipv6_addr")] {
+                let saddr = saddr(kind);
+                cmds.push(json!({"add": {"rule": {"family": "inet", "table": t, "chain": hook, "expr": [
+                    {"match": {"op": "==", "left": saddr, "right": format!("@{set}")}},
+                    {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "new"}},
+                    {"set": {"op": "add", "elem": saddr, "set": format!("@{meter}"), "stmt": [
+                        {"limit": {"rate": self.rate_per_sec.max(1), "burst": self.rate_per_sec.max(1), "per": "second", "inv": true}}
+                    ]}},
                     {"counter": null},
                     {"drop": null}
                 ]}}}));
@@ -88,7 +122,7 @@ impl NftTable {
         let mut by_set: Vec<(&str, Vec<Value>)> = SETS.iter().map(|(set, _, _)| (*set, Vec::new())).collect();
         for d in decisions {
             if let Some((net, elem)) = self.element(d, now_ms, true)
-                && let Some((_, elems)) = by_set.iter_mut().find(|(set, _)| *set == Self::set_of(&net))
+                && let Some((_, elems)) = by_set.iter_mut().find(|(set, _)| *set == Self::set_of(d.kind, &net))
             {
                 elems.push(elem);
             }
@@ -98,7 +132,9 @@ impl NftTable {
             .filter(|(_, elems)| !elems.is_empty())
             .map(|(set, elems)| self.element_cmd("add", set, elems))
             .collect();
-        if !batch.is_empty() && self.run(&batch).is_ok() {
+        // The table is made once (reconcile, or the first failure here), not
+        // before every ban: one nft run per batch, not two.
+        if !batch.is_empty() && (self.run(&batch).is_ok() || (self.ensure().is_ok() && self.run(&batch).is_ok())) {
             return decisions
                 .iter()
                 .map(|d| if d.target.net().is_some() { Ok(()) } else { Err(not_a_network()) })
@@ -107,7 +143,7 @@ impl NftTable {
         decisions
             .iter()
             .map(|d| match self.element(d, now_ms, true) {
-                Some((net, elem)) => self.run(&[self.element_cmd("add", Self::set_of(&net), vec![elem])]),
+                Some((net, elem)) => self.run(&[self.element_cmd("add", Self::set_of(d.kind, &net), vec![elem])]),
                 None => Err(not_a_network()),
             })
             .collect()
@@ -119,10 +155,12 @@ impl NftTable {
         decisions
             .iter()
             .map(|d| match self.element(d, 0, false) {
-                Some((net, elem)) => match self.run(&[self.element_cmd("delete", Self::set_of(&net), vec![elem])]) {
-                    Err(e) if e.contains("No such file or directory") || e.contains("does not exist") => Ok(()),
-                    other => other,
-                },
+                Some((net, elem)) => {
+                    match self.run(&[self.element_cmd("delete", Self::set_of(d.kind, &net), vec![elem])]) {
+                        Err(e) if e.contains("No such file or directory") || e.contains("does not exist") => Ok(()),
+                        other => other,
+                    }
+                }
                 None => Err(not_a_network()),
             })
             .collect()
@@ -163,15 +201,20 @@ impl NftTable {
             return Err(format!("nft list: {}", stderr.trim()));
         }
         let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("nft list: unreadable JSON: {e}"))?;
-        let mut status = FirewallStatus { present: true, elements: Vec::new() };
+        let mut status = FirewallStatus { present: true, ..FirewallStatus::default() };
         for item in doc["nftables"].as_array().into_iter().flatten() {
             let Some(set) = item.get("set") else { continue };
+            status.sets.push(set["name"].as_str().unwrap_or_default().to_owned());
             for elem in set["elem"].as_array().into_iter().flatten() {
                 let (value, expires) = match elem.get("elem") {
                     Some(inner) => (&inner["val"], inner["expires"].as_u64()),
                     None => (elem, None),
                 };
-                status.elements.push((element_text(value), expires));
+                status.elements.push((
+                    set["name"].as_str().unwrap_or_default().to_owned(),
+                    element_text(value),
+                    expires,
+                ));
             }
         }
         Ok(status)
@@ -221,12 +264,20 @@ impl NftTable {
 }
 
 /// Rampart's sets: name, element type, flags.
-const SETS: [(&str, &str, &[&str]); 4] = [
+const SETS: [(&str, &str, &[&str]); 6] = [
     ("ban_v4", "ipv4_addr", &["timeout"]),
     ("ban_v6", "ipv6_addr", &["timeout"]),
     ("ban_v4_net", "ipv4_addr", &["interval", "timeout"]),
     ("ban_v6_net", "ipv6_addr", &["interval", "timeout"]),
+    ("rl_v4", "ipv4_addr", &["interval", "timeout"]),
+    ("rl_v6", "ipv6_addr", &["interval", "timeout"]),
 ];
+
+/// The source address of a packet, for an element type.
+fn saddr(kind: &str) -> Value {
+    let protocol = if kind == "ipv4_addr" { "ip" } else { "ip6" };
+    json!({"payload": {"protocol": protocol, "field": "saddr"}})
+}
 
 fn not_a_network() -> String {
     "not an address or range: the nftables enforcer bans networks only".into()
@@ -252,18 +303,19 @@ mod tests {
     }
 
     fn table() -> NftTable {
-        NftTable { program: "nft".into(), table: "rampart".into(), forward: false }
+        NftTable { program: "nft".into(), table: "rampart".into(), forward: false, rate_per_sec: 10 }
     }
 
     #[test]
     fn elements_carry_the_remaining_time_and_go_to_their_set() {
         let t = table();
         let (net, elem) = t.element(&ban("203.0.113.9", Some(90_500)), 500, true).unwrap();
-        assert_eq!(NftTable::set_of(&net), "ban_v4");
+        assert_eq!(NftTable::set_of(DecisionKind::Ban, &net), "ban_v4");
+        assert_eq!(NftTable::set_of(DecisionKind::RateLimit, &net), "rl_v4");
         assert_eq!(elem["elem"]["val"], "203.0.113.9");
         assert_eq!(elem["elem"]["timeout"], 90);
         let (net, elem) = t.element(&ban("2001:db8::/48", None), 0, true).unwrap();
-        assert_eq!(NftTable::set_of(&net), "ban_v6_net");
+        assert_eq!(NftTable::set_of(DecisionKind::Ban, &net), "ban_v6_net");
         assert_eq!(elem["prefix"]["len"], 48);
         // Deleting names the element without its timeout.
         let (_, bare) = t.element(&ban("203.0.113.9", Some(90_500)), 500, false).unwrap();
