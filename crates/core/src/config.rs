@@ -332,6 +332,8 @@ pub struct RespondConfig {
     pub builtin_playbooks: bool,
     /// Your own playbooks (`[[respond.playbooks]]`), run before the built-in ones.
     pub playbooks: Vec<PlaybookConfig>,
+    /// `auto` (nftables when `nft` runs, else ipset + iptables), `nftables` or `ipset`.
+    pub firewall: String,
     pub nftables: NftablesConfig,
     /// Process names never signalled, beside init, Rampart, its parent and
     /// the built-in list (systemd, sshd, containerd, dockerd, kubelet…).
@@ -347,6 +349,7 @@ impl Default for RespondConfig {
             allowlist: Vec::new(),
             builtin_playbooks: true,
             playbooks: Vec::new(),
+            firewall: "auto".into(),
             nftables: NftablesConfig::default(),
             protected_processes: Vec::new(),
             kill_grace_secs: 10,
@@ -496,6 +499,9 @@ impl Config {
             if !ok {
                 return err(format!("respond.allowlist[{i}]"), format!("{net:?} is not an address or CIDR"));
             }
+        }
+        if !["auto", "nftables", "ipset"].contains(&r.firewall.as_str()) {
+            return err("respond.firewall".into(), "must be auto, nftables or ipset".into());
         }
         if r.nftables.rate_limit_per_sec == 0 {
             return err("respond.nftables.rate_limit_per_sec".into(), "must be at least 1".into());

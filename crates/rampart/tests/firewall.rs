@@ -386,3 +386,42 @@ fn a_rate_limit_lets_a_few_connections_through_and_drops_the_rest() {
     delete(&server, &format!("decisions?value={}", lab.attacker_ip));
     assert_eq!(lab.attacker_connections(8), 8, "lifted");
 }
+
+#[test]
+fn the_ipset_fallback_bans_ranges_lifts_on_delete_and_reconciles() {
+    let mut lab = Lab::new();
+    lab.start_web_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[sinks]\nstdout = false\n\n[respond]\nfirewall = \"ipset\"\n";
+    let server = lab.serve(dir.path(), config);
+    let range = format!("{}.0/29", lab.attacker_ip.rsplit_once('.').unwrap().0);
+    assert_eq!(post_ban(&server, json!({"value": range, "duration": "1h"})).0, 201);
+    assert!(blocked(&lab), "a range in the ipset blocks the address inside it");
+    let actions = get(&server, "actions");
+    assert_eq!(actions["actions"][0]["enforcer"], "ipset", "{actions}");
+    assert_eq!(actions["actions"][0]["result"], "applied", "{actions}");
+    // Restart with the set emptied by hand: the store puts the ban back.
+    let flush = Command::new("ip").args(["netns", "exec", &lab.defender, "ipset", "flush", "rampart_v4"]).status();
+    assert!(flush.unwrap().success());
+    assert!(lab.attacker_connects());
+    assert!(server.terminate().success());
+    let server = lab.serve(dir.path(), config);
+    eventually(10, "the ban restored into the ipset", || blocked(&lab).then_some(()));
+    delete(&server, &format!("decisions?value={range}"));
+    assert!(lab.attacker_connects(), "deleted: lifted");
+    // Rate limits need nftables: refused by this enforcer, and audited.
+    assert_eq!(post_ban(&server, json!({"value": lab.attacker_ip, "kind": "rate_limit"})).0, 201);
+    let actions = get(&server, "actions");
+    assert_eq!(actions["actions"][0]["result"], "failed");
+    assert!(actions["actions"][0]["detail"].as_str().unwrap().contains("nftables"));
+    drop(server);
+    let teardown = Command::new("ip")
+        .args(["netns", "exec", &lab.defender])
+        .arg(bin())
+        .args(["--config", dir.path().join("rampart.toml").to_str().unwrap(), "firewall", "teardown"])
+        .output()
+        .unwrap();
+    assert!(teardown.status.success(), "{}", String::from_utf8_lossy(&teardown.stderr));
+    let sets = Command::new("ip").args(["netns", "exec", &lab.defender, "ipset", "list", "-n"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&sets.stdout).contains("rampart"));
+}

@@ -13,7 +13,7 @@ use rampart_core::{
 use tokio::sync::mpsc;
 
 use crate::allowlist::Allowlist;
-use crate::enforce::nftables::NftTable;
+use crate::enforce::Firewall;
 use crate::enforce::process;
 use crate::metrics::{DECISION_ACTIONS, DECISIONS};
 use crate::playbook::{OFFENCE_MEMORY_MS, Playbook, PlaybookAction};
@@ -32,7 +32,9 @@ pub struct Responder {
     allowlist: Allowlist,
     /// The global mode: `true` enforce, `false` observe.
     enforce: bool,
-    nft: NftTable,
+    firewall: Box<dyn Firewall>,
+    /// What `rate_limit` decisions allow per source (recorded on each).
+    rate_per_sec: u32,
     /// SIGTERM → SIGKILL for `kill` decisions.
     kill_grace: std::time::Duration,
 }
@@ -43,9 +45,18 @@ impl Responder {
         playbooks: Vec<Playbook>,
         allowlist: Allowlist,
         enforce: bool,
-        nft: NftTable,
+        firewall: Box<dyn Firewall>,
+        rate_per_sec: u32,
     ) -> Responder {
-        Responder { store, playbooks, allowlist, enforce, nft, kill_grace: std::time::Duration::from_secs(10) }
+        Responder {
+            store,
+            playbooks,
+            allowlist,
+            enforce,
+            firewall,
+            rate_per_sec,
+            kill_grace: std::time::Duration::from_secs(10),
+        }
     }
 
     /// Seconds between SIGTERM and SIGKILL for kills.
@@ -77,9 +88,9 @@ impl Responder {
             .into_iter()
             .filter(|d| d.target.net().is_some() && self.allowlist.refuses(&d.target).is_none())
             .collect();
-        let results = self.nft.reconcile(&active, now)?;
-        let actions =
-            active.iter().zip(&results).map(|(d, r)| action(d, "nftables", "reconcile", r)).collect::<Vec<_>>();
+        let results = self.firewall.reconcile(&active, now)?;
+        let name = self.firewall.name();
+        let actions = active.iter().zip(&results).map(|(d, r)| action(d, name, "reconcile", r)).collect::<Vec<_>>();
         self.audit(&actions);
         Ok(results.iter().filter(|r| r.is_ok()).count())
     }
@@ -126,7 +137,7 @@ impl Responder {
             *ticks = process::start_ticks(*pid);
         }
         if decision.kind == DecisionKind::RateLimit {
-            decision.rate_per_sec = Some(self.nft.rate_per_sec);
+            decision.rate_per_sec = Some(self.rate_per_sec);
         }
         let refusal = self.allowlist.refuses(&decision.target);
         if refusal.is_some() {
@@ -141,8 +152,8 @@ impl Responder {
         let audit = if !enforce {
             action_with(&stored, "observe", "apply", ActionResult::DryRun, "observe mode: recorded, not applied".into())
         } else if stored.target.net().is_some() {
-            let result = self.nft.add(std::slice::from_ref(&stored), now).remove(0);
-            action(&stored, "nftables", "apply", &result)
+            let result = self.firewall.add(std::slice::from_ref(&stored), now).remove(0);
+            action(&stored, self.firewall.name(), "apply", &result)
         } else {
             self.kill_in_background(&stored);
             return Ok(stored);
@@ -159,8 +170,8 @@ impl Responder {
             return Ok(None);
         };
         if self.enforces_anything() && deleted.target.net().is_some() {
-            let result = self.nft.remove(std::slice::from_ref(&deleted)).remove(0);
-            self.audit(&[action(&deleted, "nftables", "remove", &result)]);
+            let result = self.firewall.remove(std::slice::from_ref(&deleted)).remove(0);
+            self.audit(&[action(&deleted, self.firewall.name(), "remove", &result)]);
         } else {
             self.audit(&[action_with(&deleted, "observe", "remove", ActionResult::DryRun, "deleted".into())]);
         }
@@ -277,10 +288,14 @@ mod tests {
     /// Observe mode against a real store: no nft is ever run.
     fn responder(dir: &std::path::Path) -> (Arc<dyn Store>, Responder) {
         let store: Arc<dyn Store> = Arc::new(rampart_store::SqliteStore::open(dir, Durability::Normal).unwrap());
-        let nft =
-            NftTable { program: "/nonexistent/nft".into(), table: "rampart".into(), forward: false, rate_per_sec: 10 };
+        let nft = crate::enforce::nftables::NftTable {
+            program: "/nonexistent/nft".into(),
+            table: "rampart".into(),
+            forward: false,
+            rate_per_sec: 10,
+        };
         let allow = Allowlist::new(&["192.0.2.0/24".into()], &[]).unwrap();
-        (store.clone(), Responder::new(store, builtin_playbooks(), allow, false, nft))
+        (store.clone(), Responder::new(store, builtin_playbooks(), allow, false, Box::new(nft), 10))
     }
 
     fn active(store: &Arc<dyn Store>) -> Vec<Decision> {

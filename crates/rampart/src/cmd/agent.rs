@@ -17,7 +17,7 @@ use rampart_core::config::Config;
 use rampart_core::ecs::encode_event_string;
 use rampart_core::{Decision, DecisionKind, IngestBatch, IngestReceiver, Origin, Target, ingest_queue};
 use rampart_respond::Allowlist;
-use rampart_respond::enforce::nftables::NftTable;
+use rampart_respond::enforce::Firewall;
 use serde_json::Value;
 use std::sync::atomic::Ordering;
 
@@ -28,7 +28,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)
             .map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
-        let table = crate::cmd::firewall_table(&config);
+        let table: std::sync::Arc<dyn Firewall> = crate::cmd::firewall(&config).into();
         let client = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
         let remote = Remote {
             base: args.server.server.trim_end_matches('/').to_owned(),
@@ -66,7 +66,7 @@ struct Remote {
     client: reqwest::Client,
 }
 
-async fn sync_decisions(remote: Remote, table: NftTable, allowlist: Allowlist, every: Duration) {
+async fn sync_decisions(remote: Remote, table: std::sync::Arc<dyn Firewall>, allowlist: Allowlist, every: Duration) {
     let mut started = false;
     loop {
         match poll(&remote, !started).await {

@@ -271,7 +271,9 @@ fn start_responder(
     } else {
         tracing::info!("Observe mode: decisions are recorded, not applied (rampart serve --enforce to apply).");
     }
-    let responder = Responder::new(store, playbooks, allowlist, enforce, crate::cmd::firewall_table(config))
+    let firewall = crate::cmd::firewall(config);
+    let rate = respond.nftables.rate_limit_per_sec;
+    let responder = Responder::new(store, playbooks, allowlist, enforce, firewall, rate)
         .with_kill_grace(Duration::from_secs(respond.kill_grace_secs));
     let (tx, rx) = mpsc::channel(4_096);
     let thread = std::thread::Builder::new()

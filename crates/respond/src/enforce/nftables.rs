@@ -17,6 +17,8 @@ use std::process::{Command, Stdio};
 
 use ipnet::IpNet;
 use rampart_core::{Decision, DecisionKind};
+
+use super::{Firewall, FirewallStatus};
 use serde_json::{Value, json};
 
 /// Where Rampart's rules live.
@@ -28,17 +30,6 @@ pub struct NftTable {
     pub forward: bool,
     /// New connections per second allowed to each rate-limited source.
     pub rate_per_sec: u32,
-}
-
-/// What `status` found.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FirewallStatus {
-    pub present: bool,
-    /// The table's sets, by name.
-    pub sets: Vec<String>,
-    /// Each element: its set, its address or range, its seconds left
-    /// (`None`: no timeout).
-    pub elements: Vec<(String, String, Option<u64>)>,
 }
 
 impl NftTable {
@@ -260,6 +251,30 @@ impl NftTable {
             let text = String::from_utf8_lossy(&out.stderr);
             Err(text.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(500).collect())
         }
+    }
+}
+
+impl Firewall for NftTable {
+    fn name(&self) -> &'static str {
+        "nftables"
+    }
+    fn ensure(&self) -> Result<(), String> {
+        NftTable::ensure(self)
+    }
+    fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
+        NftTable::add(self, decisions, now_ms)
+    }
+    fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
+        NftTable::remove(self, decisions)
+    }
+    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
+        NftTable::reconcile(self, active, now_ms)
+    }
+    fn teardown(&self) -> Result<(), String> {
+        NftTable::teardown(self)
+    }
+    fn status(&self) -> Result<FirewallStatus, String> {
+        NftTable::status(self)
     }
 }
 

@@ -1,0 +1,204 @@
+//! The fallback for hosts without nftables: ipset `hash:net` sets with
+//! per-element timeouts (addresses and CIDR ranges alike) and one iptables
+//! / ip6tables rule each that drops their members.
+//!
+//! Elements go in through `ipset restore` with the lines on stdin (built
+//! from parsed addresses, never a shell string); rules are managed with
+//! `iptables -C` / `-I` / `-D` argument vectors. Rate limits need
+//! nftables' per-source meters and are refused here, with that reason.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use ipnet::IpNet;
+use rampart_core::{Decision, DecisionKind};
+
+use super::{Firewall, FirewallStatus};
+
+#[derive(Debug, Clone)]
+pub struct IpsetFirewall {
+    pub ipset: PathBuf,
+    pub iptables: PathBuf,
+    pub ip6tables: PathBuf,
+    /// Set names are `{prefix}_v4` and `{prefix}_v6`.
+    pub prefix: String,
+}
+
+impl IpsetFirewall {
+    /// The programs found on PATH, sets named after `prefix`.
+    pub fn new(prefix: &str) -> IpsetFirewall {
+        IpsetFirewall {
+            ipset: "ipset".into(),
+            iptables: "iptables".into(),
+            ip6tables: "ip6tables".into(),
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    fn set_for(&self, net: &IpNet) -> String {
+        match net {
+            IpNet::V4(_) => format!("{}_v4", self.prefix),
+            IpNet::V6(_) => format!("{}_v6", self.prefix),
+        }
+    }
+
+    fn families(&self) -> [(String, &'static str, &PathBuf); 2] {
+        [
+            (format!("{}_v4", self.prefix), "inet", &self.iptables),
+            (format!("{}_v6", self.prefix), "inet6", &self.ip6tables),
+        ]
+    }
+
+    /// The `ipset restore` line for a decision, or why it cannot be one.
+    fn line(&self, verb: &str, d: &Decision, now_ms: i64) -> Result<String, String> {
+        if d.kind != DecisionKind::Ban {
+            return Err("rate limits need nftables; the ipset fallback only bans".into());
+        }
+        let net = d.target.net().ok_or("not an address or range: this enforcer bans networks only")?;
+        let value = if net.prefix_len() == net.max_prefix_len() { net.addr().to_string() } else { net.to_string() };
+        let mut line = format!("{verb} {} {value}", self.set_for(&net));
+        if verb == "add"
+            && let Some(secs) = d.remaining_secs(now_ms)
+        {
+            line.push_str(&format!(" timeout {secs}"));
+        }
+        Ok(line)
+    }
+
+    fn restore(&self, lines: &[String]) -> Result<(), String> {
+        let mut child = Command::new(&self.ipset)
+            .args(["restore", "-exist"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.ipset.display()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let mut text = lines.join("\n");
+            text.push('\n');
+            stdin.write_all(text.as_bytes()).map_err(|e| format!("writing to ipset: {e}"))?;
+        }
+        finish(child.wait_with_output(), "ipset restore")
+    }
+
+    fn run(program: &PathBuf, args: &[&str]) -> Result<(), String> {
+        let out = Command::new(program).args(args).stdin(Stdio::null()).output();
+        finish(out, &program.display().to_string())
+    }
+}
+
+fn finish(out: std::io::Result<std::process::Output>, what: &str) -> Result<(), String> {
+    let out = out.map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() { Ok(()) } else { Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr).trim())) }
+}
+
+impl Firewall for IpsetFirewall {
+    fn name(&self) -> &'static str {
+        "ipset"
+    }
+
+    fn ensure(&self) -> Result<(), String> {
+        for (set, family, iptables) in self.families() {
+            // timeout 0: elements may carry their own timeouts; none by default.
+            Self::run(
+                &self.ipset,
+                &["create", &set, "hash:net", "family", family, "timeout", "0", "maxelem", "1048576", "-exist"],
+            )?;
+            let rule = ["INPUT", "-m", "set", "--match-set", set.as_str(), "src", "-j", "DROP"];
+            let mut check = vec!["-C"];
+            check.extend(rule);
+            if Self::run(iptables, &check).is_err() {
+                let mut insert = vec!["-I"];
+                insert.extend(rule);
+                Self::run(iptables, &insert)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
+        let lines: Vec<Result<String, String>> = decisions.iter().map(|d| self.line("add", d, now_ms)).collect();
+        let good: Vec<String> = lines.iter().filter_map(|l| l.as_ref().ok().cloned()).collect();
+        if !good.is_empty() && (self.restore(&good).is_ok() || (self.ensure().is_ok() && self.restore(&good).is_ok())) {
+            return lines.into_iter().map(|l| l.map(|_| ())).collect();
+        }
+        lines.into_iter().map(|l| l.and_then(|line| self.restore(&[line]))).collect()
+    }
+
+    fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
+        // `-exist` makes deleting an absent element a success.
+        decisions.iter().map(|d| self.line("del", d, 0).and_then(|line| self.restore(&[line]))).collect()
+    }
+
+    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
+        self.ensure()?;
+        for (set, _, _) in self.families() {
+            Self::run(&self.ipset, &["flush", &set])?;
+        }
+        Ok(self.add(active, now_ms))
+    }
+
+    fn teardown(&self) -> Result<(), String> {
+        for (set, _, iptables) in self.families() {
+            while Self::run(iptables, &["-D", "INPUT", "-m", "set", "--match-set", &set, "src", "-j", "DROP"]).is_ok() {
+            }
+            if let Err(e) = Self::run(&self.ipset, &["destroy", &set])
+                && !e.contains("does not exist")
+            {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> Result<FirewallStatus, String> {
+        let mut status = FirewallStatus::default();
+        for (set, _, _) in self.families() {
+            let out = Command::new(&self.ipset)
+                .args(["save", &set])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", self.ipset.display()))?;
+            if !out.status.success() {
+                continue;
+            }
+            status.present = true;
+            status.sets.push(set.clone());
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let mut words = line.split_whitespace();
+                if words.next() != Some("add") || words.next() != Some(set.as_str()) {
+                    continue;
+                }
+                let Some(value) = words.next() else { continue };
+                let timeout = match (words.next(), words.next()) {
+                    (Some("timeout"), Some(secs)) => secs.parse().ok(),
+                    _ => None,
+                };
+                status.elements.push((set.clone(), value.to_owned(), timeout));
+            }
+        }
+        Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::{Origin, Target};
+
+    #[test]
+    fn restore_lines_name_the_family_set_and_carry_the_remaining_time() {
+        let fw = IpsetFirewall::new("rampart");
+        let ban = |t: &str, kind| Decision::new(kind, Target::parse(t).unwrap(), Origin::Manual, 0, Some(61_000));
+        assert_eq!(
+            fw.line("add", &ban("203.0.113.9", DecisionKind::Ban), 1_000).unwrap(),
+            "add rampart_v4 203.0.113.9 timeout 60"
+        );
+        assert_eq!(
+            fw.line("del", &ban("2001:db8::/48", DecisionKind::Ban), 0).unwrap(),
+            "del rampart_v6 2001:db8::/48"
+        );
+        assert!(fw.line("add", &ban("203.0.113.9", DecisionKind::RateLimit), 0).unwrap_err().contains("nftables"));
+    }
+}
