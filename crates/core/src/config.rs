@@ -382,6 +382,10 @@ pub struct PlaybookConfig {
     /// within a day (repeat-offender escalation); the last one repeats.
     #[serde(default = "default_ban_durations")]
     pub durations: Vec<String>,
+    /// For `notify`: the sink to send the alert to, by name (`stdout`,
+    /// `slack`, or a webhook's `name`), beside the usual notifications.
+    #[serde(default)]
+    pub sink: Option<String>,
     /// Overrides `respond.mode` for this playbook (`observe` or `enforce`).
     #[serde(default)]
     pub mode: Option<String>,
@@ -533,6 +537,17 @@ impl Config {
             {
                 return err(key("min_severity"), "must be info, low, medium, high or critical".into());
             }
+            if p.action == "notify" && p.sink.is_none() {
+                return err(key("sink"), "notify needs the name of a sink (stdout, slack or a webhook's name)".into());
+            }
+            if let Some(sink) = &p.sink {
+                let known = (sink == "stdout" && self.sinks.stdout)
+                    || (sink == "slack" && self.sinks.slack.is_some())
+                    || self.sinks.webhooks.iter().any(|w| &w.name == sink);
+                if !known {
+                    return err(key("sink"), format!("{sink:?} is not a configured sink"));
+                }
+            }
             if p.mode.as_deref().is_some_and(|m| !["observe", "enforce"].contains(&m)) {
                 return err(key("mode"), "must be observe or enforce".into());
             }
@@ -583,5 +598,32 @@ mod tests {
         assert_eq!(config.validate().unwrap_err().key, "sources.journal[1].start_at");
         config.sources.journal[1] = journal(&["--output=cat"], "end");
         assert_eq!(config.validate().unwrap_err().key, "sources.journal[1].units");
+    }
+
+    #[test]
+    fn bad_playbooks_are_named() {
+        let mut config = Config::default();
+        let playbook = |action: &str, sink: Option<&str>| PlaybookConfig {
+            name: "p".into(),
+            rules: vec![],
+            tags: vec![],
+            min_severity: None,
+            min_score: None,
+            action: action.into(),
+            durations: default_ban_durations(),
+            sink: sink.map(str::to_owned),
+            mode: None,
+        };
+        config.respond.playbooks = vec![playbook("ban_ip", None), playbook("notify", None)];
+        assert_eq!(config.validate().unwrap_err().key, "respond.playbooks[1].sink");
+        config.respond.playbooks[1] = playbook("notify", Some("pager"));
+        assert!(config.validate().unwrap_err().reason.contains("pager"));
+        config.respond.playbooks[1] = playbook("notify", Some("stdout"));
+        config.validate().unwrap();
+        config.respond.playbooks[1] = playbook("launch_missiles", None);
+        assert_eq!(config.validate().unwrap_err().key, "respond.playbooks[1].action");
+        config.respond.playbooks.clear();
+        config.respond.mode = "maybe".into();
+        assert_eq!(config.validate().unwrap_err().key, "respond.mode");
     }
 }

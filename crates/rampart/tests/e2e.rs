@@ -334,3 +334,26 @@ fn ingest_rate_limits_answer_429_with_retry_after_and_store_nothing_over() {
     let (status, body) = post(&server, ADMIN, "application/x-ndjson", batch(101));
     assert_eq!(status, 400, "{body}");
 }
+
+#[test]
+fn a_notify_playbook_sends_its_alerts_to_the_named_sink_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook_url, hook_bodies) = webhook_receiver();
+    // The usual notifications wait a minute; the playbook's go straight out.
+    let config = format!(
+        "[alerts]\nnotify_delay_ms = 60000\n\n[sinks]\nstdout = false\n\n[[sinks.webhooks]]\nname = \"pager\"\nurl = \"{hook_url}\"\n\n\
+         [[respond.playbooks]]\nname = \"page-on-sqli\"\nrules = [\"web-sqli\"]\naction = \"notify\"\nsink = \"pager\"\n"
+    );
+    let server = Server::start(dir.path(), &config);
+    let request = json!({"event": {"category": "web"}, "source": {"ip": "203.0.113.5"},
+                         "url": {"original": "/item?id=1%27%20UNION%20SELECT%20password%20FROM%20users--"}});
+    assert_eq!(post(&server, ADMIN, "application/json", request.to_string()).0, 200);
+    let bodies = eventually(10, "the playbook's notification", || {
+        let bodies = hook_bodies.lock().unwrap().clone();
+        (!bodies.is_empty()).then_some(bodies)
+    });
+    assert!(bodies[0].contains("web-sqli"), "{}", bodies[0]);
+    // The notify playbook came first: no ban was decided for this alert.
+    let (_, decisions) = get(&server, Some(ADMIN), "/api/v1/decisions");
+    assert!(decisions["decisions"].as_array().unwrap().is_empty(), "{decisions}");
+}

@@ -18,6 +18,11 @@ pub struct SinkWorker {
 }
 
 impl SinkWorker {
+    /// The sink's name (`stdout`, `slack`, a webhook's name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Queues without waiting: a full queue drops the notification, counts
     /// it and says so, because waiting here would stall every other sink.
     pub fn offer(&self, alert: &Alert) {

@@ -30,6 +30,8 @@ pub struct Playbook {
     durations_ms: Vec<i64>,
     /// `Some(true)`: enforce, `Some(false)`: observe, `None`: the global mode.
     pub enforce: Option<bool>,
+    /// For `Notify`: the sink, by name.
+    pub sink: Option<String>,
 }
 
 impl Playbook {
@@ -69,6 +71,7 @@ impl Playbook {
             action,
             durations_ms,
             enforce,
+            sink: c.sink.clone(),
         })
     }
 
@@ -118,6 +121,7 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
         action: PlaybookAction::BanIp,
         durations_ms: vec![600_000, 3_600_000, 86_400_000],
         enforce: None,
+        sink: None,
     };
     vec![
         ban(
@@ -187,6 +191,7 @@ mod tests {
             min_score: Some(60.0),
             action: "ban_ip".into(),
             durations: vec!["5m".into()],
+            sink: None,
             mode: Some("enforce".into()),
         };
         let p = Playbook::from_config(&config).unwrap();

@@ -37,6 +37,8 @@ pub struct Responder {
     rate_per_sec: u32,
     /// SIGTERM → SIGKILL for `kill` decisions.
     kill_grace: std::time::Duration,
+    /// Sinks `notify` playbooks send to, by name.
+    sinks: std::collections::HashMap<String, crate::SinkWorker>,
 }
 
 impl Responder {
@@ -56,7 +58,14 @@ impl Responder {
             firewall,
             rate_per_sec,
             kill_grace: std::time::Duration::from_secs(10),
+            sinks: std::collections::HashMap::new(),
         }
+    }
+
+    /// The sinks `notify` playbooks may name.
+    pub fn with_sinks(mut self, sinks: Vec<crate::SinkWorker>) -> Responder {
+        self.sinks = sinks.into_iter().map(|s| (s.name().to_owned(), s)).collect();
+        self
     }
 
     /// Seconds between SIGTERM and SIGKILL for kills.
@@ -100,6 +109,13 @@ impl Responder {
         let now = rampart_core::time::now_ms();
         for playbook in self.playbooks.iter().filter(|p| p.matches(alert)) {
             if playbook.action == PlaybookAction::Notify {
+                match playbook.sink.as_deref().and_then(|name| self.sinks.get(name)) {
+                    Some(sink) => {
+                        sink.offer(alert);
+                        tracing::info!(playbook = %playbook.name, sink = sink.name(), alert = %alert.id, "Playbook notified.");
+                    }
+                    None => tracing::warn!(playbook = %playbook.name, "Notify playbook without a running sink."),
+                }
                 return;
             }
             let by_playbook = |since_ms: Option<i64>, active_at_ms: Option<i64>| DecisionQuery {

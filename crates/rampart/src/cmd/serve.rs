@@ -274,7 +274,13 @@ fn start_responder(
     let firewall = crate::cmd::firewall(config);
     let rate = respond.nftables.rate_limit_per_sec;
     let responder = Responder::new(store, playbooks, allowlist, enforce, firewall, rate)
-        .with_kill_grace(Duration::from_secs(respond.kill_grace_secs));
+        .with_kill_grace(Duration::from_secs(respond.kill_grace_secs))
+        // Their own workers, so a notify playbook's sink has its own queue.
+        .with_sinks(if respond.playbooks.iter().any(|p| p.sink.is_some()) {
+            build_sinks(&config.sinks)?
+        } else {
+            Vec::new()
+        });
     let (tx, rx) = mpsc::channel(4_096);
     let thread = std::thread::Builder::new()
         .name("rampart-respond".into())
