@@ -138,6 +138,10 @@ pub struct Decision {
     pub rate_per_sec: Option<u32>,
     /// When it was deleted by hand (it stays in the store for the record).
     pub deleted_ms: Option<i64>,
+    /// Made in enforce mode. Only these are put back in force when the
+    /// firewall is rebuilt: switching to enforce does not apply what was
+    /// only observed before.
+    pub enforced: bool,
 }
 
 impl Decision {
@@ -161,6 +165,7 @@ impl Decision {
             playbook: None,
             rate_per_sec: None,
             deleted_ms: None,
+            enforced: false,
         }
     }
 

@@ -83,7 +83,8 @@ impl Responder {
     }
 
     /// On start in enforce mode: the store is the truth. The table is
-    /// rebuilt from the decisions in force, whatever was done to it by hand.
+    /// rebuilt from the decisions in force that were made enforcing,
+    /// whatever was done to it by hand.
     pub fn reconcile(&self) -> Result<usize, String> {
         if !self.enforces_anything() {
             return Ok(0);
@@ -95,7 +96,7 @@ impl Responder {
             .decisions(&query)
             .map_err(|e| e.to_string())?
             .into_iter()
-            .filter(|d| d.target.net().is_some() && self.allowlist.refuses(&d.target).is_none())
+            .filter(|d| d.enforced && d.target.net().is_some() && self.allowlist.refuses(&d.target).is_none())
             .collect();
         let results = self.firewall.reconcile(&active, now)?;
         let name = self.firewall.name();
@@ -159,6 +160,7 @@ impl Responder {
         if refusal.is_some() {
             decision.deleted_ms = Some(now);
         }
+        decision.enforced = enforce && refusal.is_none();
         let stored = self.store.add_decision(&decision).map_err(|e| DecisionError::Failed(e.to_string()))?;
         metrics::counter!(DECISIONS, "origin" => stored.origin.as_str(), "kind" => stored.kind.as_str()).increment(1);
         if let Some(reason) = refusal {
@@ -360,6 +362,51 @@ mod tests {
         });
         assert_eq!(applied.unwrap().result, ActionResult::Applied);
         assert!(matches!(r.add(kill(1), true), Err(DecisionError::Refused { .. })));
+    }
+
+    /// Records what it is asked to hold: the responder's side of the seam.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<String>>);
+
+    impl Firewall for Arc<Recording> {
+        fn name(&self) -> &'static str {
+            "recording"
+        }
+        fn ensure(&self) -> Result<(), String> {
+            Ok(())
+        }
+        fn add(&self, decisions: &[Decision], _: i64) -> Vec<Result<(), String>> {
+            self.0.lock().unwrap().extend(decisions.iter().map(|d| d.target.to_string()));
+            decisions.iter().map(|_| Ok(())).collect()
+        }
+        fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
+            decisions.iter().map(|_| Ok(())).collect()
+        }
+        fn reconcile(&self, active: &[Decision], now: i64) -> Result<Vec<Result<(), String>>, String> {
+            self.0.lock().unwrap().clear();
+            Ok(self.add(active, now))
+        }
+        fn teardown(&self) -> Result<(), String> {
+            Ok(())
+        }
+        fn status(&self) -> Result<crate::enforce::FirewallStatus, String> {
+            Ok(Default::default())
+        }
+    }
+
+    #[test]
+    fn switching_to_enforce_applies_only_what_was_decided_enforcing() {
+        use rampart_core::{DecisionKind, Origin};
+        let dir = tempfile::tempdir().unwrap();
+        let (store, observing) = responder(dir.path());
+        let ban = |ip: &str| Decision::new(DecisionKind::Ban, Target::parse(ip).unwrap(), Origin::Manual, 0, None);
+        observing.add(ban("203.0.113.1"), false).unwrap();
+        let recording = Arc::new(Recording::default());
+        let allow = Allowlist::new(&[], &[]).unwrap();
+        let enforcing = Responder::new(store.clone(), vec![], allow, true, Box::new(recording.clone()), 10);
+        enforcing.add(ban("203.0.113.2"), true).unwrap();
+        assert_eq!(enforcing.reconcile().unwrap(), 1);
+        assert_eq!(*recording.0.lock().unwrap(), ["203.0.113.2"], "the observed ban stays a record");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn decision_json(d: &Decision, now_ms: i64) -> Value {
         "alert_id": d.alert_id,
         "playbook": d.playbook,
         "rate_per_sec": d.rate_per_sec,
+        "enforced": d.enforced,
         "deleted": d.deleted_ms.map(rampart_core::time::format_ms),
     })
 }

@@ -106,7 +106,8 @@ const MIGRATIONS: &[&str] = &[
         alert_id     TEXT,
         playbook     TEXT,
         rate_per_sec INTEGER,
-        deleted      INTEGER
+        deleted      INTEGER,
+        enforced     INTEGER NOT NULL
     );
     CREATE INDEX decisions_target ON decisions(target, created);
     CREATE INDEX decisions_expires ON decisions(expires);

@@ -7,8 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::backend;
 
-const COLUMNS: &str =
-    "id, kind, target, start_ticks, created, expires, origin, reason, alert_id, playbook, rate_per_sec, deleted";
+const COLUMNS: &str = "id, kind, target, start_ticks, created, expires, origin, reason, alert_id, playbook, rate_per_sec, deleted, enforced";
 
 pub(super) fn add(conn: &Connection, d: &Decision) -> Result<Decision, StoreError> {
     let start_ticks = match d.target {
@@ -17,8 +16,8 @@ pub(super) fn add(conn: &Connection, d: &Decision) -> Result<Decision, StoreErro
     };
     conn.prepare_cached(
         "INSERT INTO decisions (kind, target, start_ticks, created, expires, origin, reason, alert_id, playbook,
-                                rate_per_sec, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                rate_per_sec, deleted, enforced)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .map_err(backend)?
     .execute(params![
@@ -33,6 +32,7 @@ pub(super) fn add(conn: &Connection, d: &Decision) -> Result<Decision, StoreErro
         d.playbook,
         d.rate_per_sec,
         d.deleted_ms,
+        d.enforced,
     ])
     .map_err(backend)?;
     Ok(Decision { id: conn.last_insert_rowid(), ..d.clone() })
@@ -170,6 +170,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<Decision, StoreError>> {
     let origin: String = r.get(6)?;
     let decision = (r.get(4)?, r.get(5)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?);
     let (created_ms, expires_ms, reason, alert_id, playbook, rate_per_sec, deleted_ms) = decision;
+    let enforced: bool = r.get(12)?;
     let corrupt = |reason: String| StoreError::Corrupt { id: format!("decision {id}"), reason };
     Ok((|| {
         let kind = DecisionKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
@@ -190,6 +191,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<Decision, StoreError>> {
             playbook,
             rate_per_sec,
             deleted_ms,
+            enforced,
         })
     })())
 }
