@@ -14,6 +14,7 @@ pub mod ecs;
 mod event;
 mod iptext;
 mod rate;
+pub mod rng;
 mod sink;
 mod store;
 pub mod time;

@@ -12,22 +12,22 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-/// A small seedable generator (SplitMix64): simulations must be repeatable
-/// and need no cryptographic quality.
+use rampart_core::rng::SplitMix64;
+
+/// The simulations' generator: SplitMix64 (simulations must be repeatable
+/// and need no cryptographic quality), with the draws the simulations use.
+/// `below` keeps its modulo form: the figures in docs/ come from its
+/// sequences.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n` (n > 0).
@@ -36,7 +36,7 @@ impl Rng {
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        self.0.next_f64() <= p
     }
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {

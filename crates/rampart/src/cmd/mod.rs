@@ -4,6 +4,7 @@ mod agent;
 mod bench;
 mod bench_respond;
 mod decisions;
+mod eval;
 mod firewall;
 mod rules;
 mod scan;
@@ -59,6 +60,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = settings::load(&cli, &Overrides::default())?;
             logging::init(&config.log)?;
             agent::run(config, args)
+        }
+        Command::Eval(crate::cli::EvalCommand::Anomaly(args)) => {
+            quiet_logging(&cli)?;
+            eval::anomaly(args)
         }
         Command::Decisions(command) => {
             quiet_logging(&cli)?;
