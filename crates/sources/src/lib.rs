@@ -6,6 +6,7 @@
 //! the file tailers and the tests share them unchanged.
 
 mod deliver;
+pub mod host;
 pub mod journal;
 pub mod parse;
 pub mod simulate;

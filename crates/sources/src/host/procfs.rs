@@ -1,0 +1,265 @@
+//! Parsers for the /proc files the host collector reads. Pure: text in,
+//! numbers out, so they are tested on fixtures (including kernels that
+//! print fewer fields) as well as on the live /proc. A line or field that
+//! does not parse is an error naming the file and the line; a field that a
+//! kernel does not print is zero, not an error (older kernels print fewer
+//! CPU columns; containers hide some files).
+
+use std::collections::BTreeMap;
+
+/// Jiffies per CPU state, from a `cpu` / `cpuN` line of /proc/stat.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub user: u64,
+    pub nice: u64,
+    pub system: u64,
+    pub idle: u64,
+    pub iowait: u64,
+    pub irq: u64,
+    pub softirq: u64,
+    pub steal: u64,
+}
+
+impl CpuTimes {
+    pub fn total(&self) -> u64 {
+        self.user + self.nice + self.system + self.idle + self.iowait + self.irq + self.softirq + self.steal
+    }
+
+    pub fn busy(&self) -> u64 {
+        self.total() - self.idle - self.iowait
+    }
+
+    /// Busy share of the time between `earlier` and `self`, in percent.
+    pub fn busy_pct_since(&self, earlier: &CpuTimes) -> f64 {
+        let total = self.total().saturating_sub(earlier.total());
+        if total == 0 {
+            return 0.0;
+        }
+        100.0 * self.busy().saturating_sub(earlier.busy()) as f64 / total as f64
+    }
+}
+
+/// What /proc/stat says: all CPUs, each CPU, and the process counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stat {
+    pub total: CpuTimes,
+    pub per_cpu: Vec<CpuTimes>,
+    /// Processes created since boot (`processes`).
+    pub forks: u64,
+    pub running: u64,
+    pub blocked: u64,
+}
+
+fn err(file: &str, line: usize, what: &str) -> String {
+    format!("{file} line {}: {what}", line + 1)
+}
+
+fn numbers(file: &str, n: usize, fields: &[&str]) -> Result<Vec<u64>, String> {
+    fields.iter().map(|f| f.parse::<u64>().map_err(|_| err(file, n, &format!("{f:?} is not a count")))).collect()
+}
+
+pub fn parse_stat(text: &str) -> Result<Stat, String> {
+    let mut stat = Stat::default();
+    for (n, line) in text.lines().enumerate() {
+        let mut fields = line.split_whitespace();
+        let Some(key) = fields.next() else { continue };
+        let rest: Vec<&str> = fields.collect();
+        if key.starts_with("cpu") {
+            let v = numbers("/proc/stat", n, &rest)?;
+            let at = |i: usize| v.get(i).copied().unwrap_or(0);
+            let times = CpuTimes {
+                user: at(0),
+                nice: at(1),
+                system: at(2),
+                idle: at(3),
+                iowait: at(4),
+                irq: at(5),
+                softirq: at(6),
+                steal: at(7),
+            };
+            if key == "cpu" {
+                stat.total = times;
+            } else {
+                stat.per_cpu.push(times);
+            }
+        } else if let ("processes" | "procs_running" | "procs_blocked", Some(v)) = (key, rest.first()) {
+            let v = numbers("/proc/stat", n, &[v])?[0];
+            match key {
+                "processes" => stat.forks = v,
+                "procs_running" => stat.running = v,
+                _ => stat.blocked = v,
+            }
+        }
+    }
+    Ok(stat)
+}
+
+/// /proc/meminfo in bytes, by field name (`MemTotal`, `MemAvailable`…).
+pub fn parse_meminfo(text: &str) -> Result<BTreeMap<String, u64>, String> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some((name, rest)) = line.split_once(':') else { continue };
+        let mut parts = rest.split_whitespace();
+        let value = parts.next().ok_or_else(|| err("/proc/meminfo", n, "no value"))?;
+        let value: u64 = value.parse().map_err(|_| err("/proc/meminfo", n, &format!("{value:?} is not a number")))?;
+        let scale = if parts.next() == Some("kB") { 1024 } else { 1 };
+        out.insert(name.trim().to_owned(), value.saturating_mul(scale));
+    }
+    Ok(out)
+}
+
+/// The 1, 5 and 15 minute load averages.
+pub fn parse_loadavg(text: &str) -> Result<[f64; 3], String> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let get = |i: usize| -> Result<f64, String> {
+        let f = fields.get(i).ok_or_else(|| err("/proc/loadavg", 0, "fewer than three averages"))?;
+        f.parse().map_err(|_| err("/proc/loadavg", 0, &format!("{f:?} is not a number")))
+    };
+    Ok([get(0)?, get(1)?, get(2)?])
+}
+
+/// Per-interface counters from /proc/net/dev.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetCounters {
+    pub rx_bytes: u64,
+    pub rx_packets: u64,
+    pub rx_errors: u64,
+    pub rx_drops: u64,
+    pub tx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_errors: u64,
+    pub tx_drops: u64,
+}
+
+pub fn parse_net_dev(text: &str) -> Result<BTreeMap<String, NetCounters>, String> {
+    let mut out = BTreeMap::new();
+    // Two header lines, then `name: 16 counters`.
+    for (n, line) in text.lines().enumerate().skip(2) {
+        let Some((name, rest)) = line.split_once(':') else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() < 12 {
+            return Err(err("/proc/net/dev", n, &format!("{} counters, expected 16", fields.len())));
+        }
+        let v = numbers("/proc/net/dev", n, &fields)?;
+        out.insert(
+            name.trim().to_owned(),
+            NetCounters {
+                rx_bytes: v[0],
+                rx_packets: v[1],
+                rx_errors: v[2],
+                rx_drops: v[3],
+                tx_bytes: v[8],
+                tx_packets: v[9],
+                tx_errors: v[10],
+                tx_drops: v[11],
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// One process from /proc/PID/stat: what the collector ranks by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcStat {
+    pub pid: u32,
+    pub name: String,
+    pub state: char,
+    pub ppid: u32,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+    pub threads: u64,
+    /// Clock ticks after boot.
+    pub start_ticks: u64,
+    pub rss_pages: u64,
+}
+
+pub fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
+    let file = "/proc/PID/stat";
+    let open = text.find('(').ok_or_else(|| err(file, 0, "no '(' before the command name"))?;
+    let close = text.rfind(')').ok_or_else(|| err(file, 0, "no ')' after the command name"))?;
+    if close < open {
+        return Err(err(file, 0, "')' before '('"));
+    }
+    let pid = text[..open].trim().parse().map_err(|_| err(file, 0, "the pid is not a number"))?;
+    let name = text[open + 1..close].to_owned();
+    // Fields from 3 (state) on.
+    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    let field = |n: usize| -> Result<u64, String> {
+        let f = rest.get(n - 3).ok_or_else(|| err(file, 0, &format!("field {n} is missing")))?;
+        f.parse().map_err(|_| err(file, 0, &format!("field {n}: {f:?} is not a number")))
+    };
+    let state = rest.first().and_then(|s| s.chars().next()).ok_or_else(|| err(file, 0, "no state field"))?;
+    Ok(ProcStat {
+        pid,
+        name,
+        state,
+        ppid: u32::try_from(field(4)?).map_err(|_| err(file, 0, "ppid out of range"))?,
+        cpu_ticks: field(14)? + field(15)?,
+        threads: field(20)?,
+        start_ticks: field(22)?,
+        rss_pages: field(24)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_all_fields_and_with_an_old_kernels_four() {
+        let text = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 60 0 20 400 20 0 0 0 0 0\ncpu1 40 0 30 400 30 0 0 0 0 0\n\
+                    intr 1 2 3\nprocesses 4242\nprocs_running 3\nprocs_blocked 1\n";
+        let s = parse_stat(text).unwrap();
+        assert_eq!((s.total.total(), s.total.busy(), s.per_cpu.len()), (1000, 150, 2));
+        assert_eq!((s.forks, s.running, s.blocked), (4242, 3, 1));
+        let old = parse_stat("cpu 10 0 10 80\n").unwrap();
+        assert_eq!((old.total.total(), old.total.iowait), (100, 0));
+        let later = CpuTimes { user: 20, idle: 170, ..old.total };
+        assert_eq!(later.busy_pct_since(&old.total), 10.0);
+        assert!(parse_stat("cpu 10 x\n").unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn meminfo_loadavg_and_net_dev() {
+        let mem =
+            parse_meminfo("MemTotal:       1000 kB\nMemAvailable:    500 kB\nHugePages_Total:       0\n").unwrap();
+        assert_eq!((mem["MemTotal"], mem["MemAvailable"], mem["HugePages_Total"]), (1_024_000, 512_000, 0));
+        assert_eq!(parse_loadavg("0.50 1.00 1.50 2/300 123\n").unwrap(), [0.5, 1.0, 1.5]);
+        assert!(parse_loadavg("0.5\n").unwrap_err().contains("three"));
+        let dev = "Inter-|   Receive\n face |bytes\n  eth0: 100 2 0 1 0 0 0 0 300 4 0 0 0 0 0 0\n";
+        let n = parse_net_dev(dev).unwrap();
+        assert_eq!((n["eth0"].rx_bytes, n["eth0"].rx_drops, n["eth0"].tx_packets), (100, 1, 4));
+        assert!(parse_net_dev("a\nb\n eth0: 1 2\n").unwrap_err().contains("line 3"));
+    }
+
+    #[test]
+    fn process_stat_with_a_command_name_holding_spaces_and_parentheses() {
+        let text = "4242 (my (weird) cmd) R 1 4242 4242 0 -1 4194304 10 0 0 0 700 300 0 0 20 0 3 0 99887 1000000 256 18446744073709551615";
+        let p = parse_proc_stat(text).unwrap();
+        assert_eq!((p.pid, p.name.as_str(), p.state, p.ppid), (4242, "my (weird) cmd", 'R', 1));
+        assert_eq!((p.cpu_ticks, p.threads, p.start_ticks, p.rss_pages), (1000, 3, 99887, 256));
+        assert!(parse_proc_stat("12 (x) S 1").unwrap_err().contains("field 14"));
+    }
+
+    #[test]
+    fn the_live_proc_parses() {
+        let stat = parse_stat(&std::fs::read_to_string("/proc/stat").unwrap()).unwrap();
+        assert!(stat.total.total() > 0 && !stat.per_cpu.is_empty());
+        assert!(parse_meminfo(&std::fs::read_to_string("/proc/meminfo").unwrap()).unwrap()["MemTotal"] > 0);
+        parse_loadavg(&std::fs::read_to_string("/proc/loadavg").unwrap()).unwrap();
+        assert!(parse_net_dev(&std::fs::read_to_string("/proc/net/dev").unwrap()).unwrap().contains_key("lo"));
+        let me = parse_proc_stat(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
+        assert_eq!(me.pid, std::process::id());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_errors_without_panicking(text in "\\PC{0,200}") {
+            let _ = parse_stat(&text);
+            let _ = parse_meminfo(&text);
+            let _ = parse_loadavg(&text);
+            let _ = parse_net_dev(&text);
+            let _ = parse_proc_stat(&text);
+        }
+    }
+}
