@@ -58,8 +58,6 @@ pub struct DecisionQuery {
     pub target: Option<String>,
     /// Only decisions made by this playbook.
     pub playbook: Option<String>,
-    /// Only decisions created at or after this time.
-    pub since_ms: Option<i64>,
     /// Only decisions with an id above this one (made since a stream poll).
     pub after_id: Option<i64>,
     /// Only decisions deleted at or after this time.

@@ -40,13 +40,14 @@ fn ip(args: &[&str]) {
 }
 
 impl Lab {
+    /// The namespaces, their links, and the defender's TCP server running.
     fn new() -> Lab {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         // Unique per process and test; interface names stay under 15 bytes.
         let tag = format!("{}{n}", std::process::id() % 10_000);
         let subnet = 100 + (std::process::id() % 50) * 2 + n;
-        let lab = Lab {
+        let mut lab = Lab {
             defender: format!("rdef{tag}"),
             attacker: format!("ratt{tag}"),
             host_link: format!("rh{tag}"),
@@ -73,6 +74,7 @@ impl Lab {
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
         ip(&["link", "set", &lab.host_link, "up"]);
+        lab.start_web_server();
         lab
     }
 
@@ -194,8 +196,7 @@ fn brute_force(log: &std::path::Path, ip: &str) {
 
 #[test]
 fn bans_block_until_deleted_or_expired_ranges_count_allowlists_win_and_restarts_reconcile() {
-    let mut lab = Lab::new();
-    lab.start_web_server();
+    let lab = Lab::new();
     let dir = tempfile::tempdir().unwrap();
     let config = "[sinks]\nstdout = false\n\n[respond]\nallowlist = [\"192.0.2.0/24\"]\n";
     let server = lab.serve(dir.path(), config);
@@ -271,8 +272,7 @@ fn bans_block_until_deleted_or_expired_ranges_count_allowlists_win_and_restarts_
 
 #[test]
 fn a_brute_force_written_to_a_log_gets_the_attacker_banned() {
-    let mut lab = Lab::new();
-    lab.start_web_server();
+    let lab = Lab::new();
     let dir = tempfile::tempdir().unwrap();
     let (log, config) = followed_log(dir.path());
     let server = lab.serve(dir.path(), &config);
@@ -292,8 +292,7 @@ fn a_brute_force_written_to_a_log_gets_the_attacker_banned() {
 
 #[test]
 fn observe_mode_records_decisions_without_touching_the_firewall() {
-    let mut lab = Lab::new();
-    lab.start_web_server();
+    let lab = Lab::new();
     let dir = tempfile::tempdir().unwrap();
     let (log, config) = followed_log(dir.path());
     // No --enforce: observe is the default.
@@ -322,8 +321,7 @@ impl Drop for Running {
 
 #[test]
 fn an_agent_applies_the_servers_bans_and_ships_its_logs_for_detection() {
-    let mut lab = Lab::new();
-    lab.start_web_server();
+    let lab = Lab::new();
     let dir = tempfile::tempdir().unwrap();
     // The server runs in the test's own namespace, observing only: it
     // enforces nothing itself; the agent enforces on the defender.
@@ -370,8 +368,7 @@ fn an_agent_applies_the_servers_bans_and_ships_its_logs_for_detection() {
 
 #[test]
 fn a_rate_limit_lets_a_few_connections_through_and_drops_the_rest() {
-    let mut lab = Lab::new();
-    lab.start_web_server();
+    let lab = Lab::new();
     let dir = tempfile::tempdir().unwrap();
     let config = "[sinks]\nstdout = false\n\n[respond.nftables]\nrate_limit_per_sec = 2\n";
     let server = lab.serve(dir.path(), config);
@@ -389,8 +386,7 @@ fn a_rate_limit_lets_a_few_connections_through_and_drops_the_rest() {
 
 #[test]
 fn the_ipset_fallback_bans_ranges_lifts_on_delete_and_reconciles() {
-    let mut lab = Lab::new();
-    lab.start_web_server();
+    let lab = Lab::new();
     let dir = tempfile::tempdir().unwrap();
     let config = "[sinks]\nstdout = false\n\n[respond]\nfirewall = \"ipset\"\n";
     let server = lab.serve(dir.path(), config);

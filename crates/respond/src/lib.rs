@@ -13,6 +13,8 @@
 mod allowlist;
 mod delivery;
 pub mod enforce;
+#[cfg(test)]
+mod fixtures;
 pub mod metrics;
 mod notify;
 pub mod playbook;

@@ -144,28 +144,7 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_core::{AlertStatus, Entity};
-
-    pub(crate) fn alert(rule: &str, ip: &str) -> Alert {
-        Alert {
-            id: "a1".into(),
-            rule_id: rule.into(),
-            title: "SSH brute force".into(),
-            description: String::new(),
-            severity: Severity::High,
-            score: 70.0,
-            entity: Entity { field: "source.ip".into(), value: ip.into() },
-            count: 7,
-            first_seen_ms: 0,
-            last_seen_ms: 0,
-            evidence: vec![],
-            technique: None,
-            tags: vec!["ssh".into()],
-            status: AlertStatus::Open,
-            created_ms: 0,
-            updated_ms: 0,
-        }
-    }
+    use crate::fixtures::alert;
 
     #[test]
     fn repeat_offenders_get_longer_bans_and_the_last_length_repeats() {

@@ -119,23 +119,23 @@ impl Responder {
                 }
                 return;
             }
-            let by_playbook = |since_ms: Option<i64>, active_at_ms: Option<i64>| DecisionQuery {
+            // One read answers both questions: is a ban by this playbook in
+            // force for the address (two rules firing on one attack: one ban
+            // is enough), and how many did it make in the last day.
+            let query = DecisionQuery {
                 target: Some(alert.entity.value.clone()),
                 playbook: Some(playbook.name.clone()),
-                since_ms,
-                active_at_ms,
                 limit: 1_000,
                 ..Default::default()
             };
-            // Already in force for this address (two rules firing on one
-            // attack): one ban is enough.
-            match self.store.decisions(&by_playbook(None, Some(now))) {
-                Ok(active) if !active.is_empty() => return,
-                Ok(_) => {}
-                Err(error) => tracing::error!(%error, "Cannot read decisions; no ban made for this alert."),
+            let past = self.store.decisions(&query).unwrap_or_else(|error| {
+                tracing::error!(%error, "Cannot read earlier decisions; deciding as for a first offence.");
+                Vec::new()
+            });
+            if past.iter().any(|d| d.is_active(now)) {
+                return;
             }
-            let earlier =
-                self.store.decisions(&by_playbook(Some(now - OFFENCE_MEMORY_MS), None)).map_or(0, |d| d.len());
+            let earlier = past.iter().filter(|d| d.created_ms >= now - OFFENCE_MEMORY_MS).count();
             let Some(decision) = playbook.decide(alert, earlier, now) else { continue };
             match self.add(decision, self.enforces(Some(playbook))) {
                 Ok(d) => tracing::info!(id = d.id, target = %d.target, playbook = %playbook.name, "Decision made."),
@@ -280,27 +280,9 @@ mod tests {
     use super::*;
     use crate::playbook::builtin_playbooks;
     use rampart_core::config::Durability;
-    use rampart_core::{AlertStatus, Entity, Severity};
 
     fn alert(id: &str, ip: &str) -> Alert {
-        Alert {
-            id: id.into(),
-            rule_id: "ssh-brute-force".into(),
-            title: "SSH brute force".into(),
-            description: String::new(),
-            severity: Severity::High,
-            score: 70.0,
-            entity: Entity { field: "source.ip".into(), value: ip.into() },
-            count: 5,
-            first_seen_ms: 0,
-            last_seen_ms: 0,
-            evidence: vec![],
-            technique: None,
-            tags: vec![],
-            status: AlertStatus::Open,
-            created_ms: 0,
-            updated_ms: 0,
-        }
+        Alert { id: id.into(), ..crate::fixtures::alert("ssh-brute-force", ip) }
     }
 
     /// Observe mode against a real store: no nft is ever run.

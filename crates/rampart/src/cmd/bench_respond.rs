@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rampart_core::config::{Config, FileSourceConfig};
 use rampart_core::{ActionResult, Decision, DecisionKind, Origin, Store, Target};
+use rampart_respond::enforce::Firewall;
 
 use super::serve::Node;
 use crate::cli::{BenchBanLatencyArgs, BenchBansArgs};

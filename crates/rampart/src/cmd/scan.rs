@@ -69,7 +69,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let printed = alerts.len();
     drop(alerts);
     // The process ends here: freeing a window per address per rule, one by
-    // one, took longer than printing (30 ms of a 180 ms scan at 65k
+    // one, took longer than printing (30 ms of a 200 ms scan at 65k
     // addresses). The OS takes the memory back at exit all at once.
     std::mem::forget(engine);
     std::mem::forget(aggregator);

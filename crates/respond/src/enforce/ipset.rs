@@ -7,14 +7,13 @@
 //! `iptables -C` / `-I` / `-D` argument vectors. Rate limits need
 //! nftables' per-source meters and are refused here, with that reason.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use ipnet::IpNet;
 use rampart_core::{Decision, DecisionKind};
 
-use super::{Firewall, FirewallStatus};
+use super::{Firewall, FirewallStatus, run_program};
 
 #[derive(Debug, Clone)]
 pub struct IpsetFirewall {
@@ -67,30 +66,10 @@ impl IpsetFirewall {
     }
 
     fn restore(&self, lines: &[String]) -> Result<(), String> {
-        let mut child = Command::new(&self.ipset)
-            .args(["restore", "-exist"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.ipset.display()))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            let mut text = lines.join("\n");
-            text.push('\n');
-            stdin.write_all(text.as_bytes()).map_err(|e| format!("writing to ipset: {e}"))?;
-        }
-        finish(child.wait_with_output(), "ipset restore")
+        let mut text = lines.join("\n");
+        text.push('\n');
+        run_program(&self.ipset, &["restore", "-exist"], Some(text.as_bytes()))
     }
-
-    fn run(program: &PathBuf, args: &[&str]) -> Result<(), String> {
-        let out = Command::new(program).args(args).stdin(Stdio::null()).output();
-        finish(out, &program.display().to_string())
-    }
-}
-
-fn finish(out: std::io::Result<std::process::Output>, what: &str) -> Result<(), String> {
-    let out = out.map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() { Ok(()) } else { Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr).trim())) }
 }
 
 impl Firewall for IpsetFirewall {
@@ -101,17 +80,15 @@ impl Firewall for IpsetFirewall {
     fn ensure(&self) -> Result<(), String> {
         for (set, family, iptables) in self.families() {
             // timeout 0: elements may carry their own timeouts; none by default.
-            Self::run(
-                &self.ipset,
-                &["create", &set, "hash:net", "family", family, "timeout", "0", "maxelem", "1048576", "-exist"],
-            )?;
+            let create = ["create", &set, "hash:net", "family", family, "timeout", "0", "maxelem", "1048576", "-exist"];
+            run_program(&self.ipset, &create, None)?;
             let rule = ["INPUT", "-m", "set", "--match-set", set.as_str(), "src", "-j", "DROP"];
             let mut check = vec!["-C"];
             check.extend(rule);
-            if Self::run(iptables, &check).is_err() {
+            if run_program(iptables, &check, None).is_err() {
                 let mut insert = vec!["-I"];
                 insert.extend(rule);
-                Self::run(iptables, &insert)?;
+                run_program(iptables, &insert, None)?;
             }
         }
         Ok(())
@@ -134,16 +111,17 @@ impl Firewall for IpsetFirewall {
     fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
         self.ensure()?;
         for (set, _, _) in self.families() {
-            Self::run(&self.ipset, &["flush", &set])?;
+            run_program(&self.ipset, &["flush", &set], None)?;
         }
         Ok(self.add(active, now_ms))
     }
 
     fn teardown(&self) -> Result<(), String> {
         for (set, _, iptables) in self.families() {
-            while Self::run(iptables, &["-D", "INPUT", "-m", "set", "--match-set", &set, "src", "-j", "DROP"]).is_ok() {
-            }
-            if let Err(e) = Self::run(&self.ipset, &["destroy", &set])
+            while run_program(iptables, &["-D", "INPUT", "-m", "set", "--match-set", &set, "src", "-j", "DROP"], None)
+                .is_ok()
+            {}
+            if let Err(e) = run_program(&self.ipset, &["destroy", &set], None)
                 && !e.contains("does not exist")
             {
                 return Err(e);

@@ -6,7 +6,33 @@ pub mod ipset;
 pub mod nftables;
 pub mod process;
 
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
 use rampart_core::Decision;
+
+/// Runs `program` with `args` (an argument vector, never a shell line) and
+/// `input` on its stdin. A failure is the first lines of its stderr: nft
+/// repeats the whole input in its errors, and the first lines say what.
+pub(crate) fn run_program(program: &Path, args: &[&str], input: Option<&[u8]>) -> Result<(), String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin.write_all(input).map_err(|e| format!("writing to {}: {e}", program.display()))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("waiting for {}: {e}", program.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&out.stderr);
+    Err(text.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(500).collect())
+}
 
 /// What a firewall holds now.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -11,14 +11,13 @@
 //! shell string from input. One `nft` run applies a whole batch atomically,
 //! which is how 100k bans go in within a second or two.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use ipnet::IpNet;
 use rampart_core::{Decision, DecisionKind};
 
-use super::{Firewall, FirewallStatus};
+use super::{Firewall, FirewallStatus, run_program};
 use serde_json::{Value, json};
 
 /// Where Rampart's rules live.
@@ -46,9 +45,40 @@ impl NftTable {
         }
     }
 
+    /// A decision's set element: its address or range, and with `timed`
+    /// its remaining time.
+    fn element(&self, d: &Decision, now_ms: i64, timed: bool) -> Option<(IpNet, Value)> {
+        let net = d.target.net()?;
+        let val = if net.prefix_len() == net.max_prefix_len() {
+            json!(net.addr().to_string())
+        } else {
+            json!({"prefix": {"addr": net.network().to_string(), "len": net.prefix_len()}})
+        };
+        let elem = match d.remaining_secs(now_ms) {
+            Some(secs) if timed => json!({"elem": {"val": val, "timeout": secs}}),
+            _ => val,
+        };
+        Some((net, elem))
+    }
+
+    fn element_cmd(&self, verb: &str, set: &str, elems: Vec<Value>) -> Value {
+        json!({verb: {"element": {"family": "inet", "table": self.table, "name": set, "elem": elems}}})
+    }
+
+    fn run(&self, cmds: &[Value]) -> Result<(), String> {
+        let doc = serde_json::to_vec(&json!({"nftables": cmds})).map_err(|e| e.to_string())?;
+        run_program(&self.program, &["-j", "-f", "-"], Some(&doc))
+    }
+}
+
+impl Firewall for NftTable {
+    fn name(&self) -> &'static str {
+        "nftables"
+    }
+
     /// Creates the table, sets and chains if missing and (re)writes the
     /// chains' rules; the sets' contents are left alone.
-    pub fn ensure(&self) -> Result<(), String> {
+    fn ensure(&self) -> Result<(), String> {
         let t = &self.table;
         // The kernel marks a meter set `dynamic` once a rule feeds it, and
         // nft's JSON cannot say `dynamic`: declaring it again would clash,
@@ -107,7 +137,7 @@ impl NftTable {
     /// one transaction. When the batch is refused (one range overlapping
     /// another, say), falls back to one at a time so one bad element does
     /// not block the rest; returns the result per decision, in order.
-    pub fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
+    fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
         // One `add element` per set with all its elements: nft handles one
         // command of 100k elements far faster than 100k commands.
         let mut by_set: Vec<(&str, Vec<Value>)> = SETS.iter().map(|(set, _, _)| (*set, Vec::new())).collect();
@@ -142,7 +172,7 @@ impl NftTable {
 
     /// Removes decisions' elements. An element already gone (expired in the
     /// kernel, removed by hand) counts as removed.
-    pub fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
+    fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
         decisions
             .iter()
             .map(|d| match self.element(d, 0, false) {
@@ -159,7 +189,7 @@ impl NftTable {
 
     /// Makes the kernel match `active`: the store is the truth. Ensures the
     /// table, empties both sets and adds every active decision.
-    pub fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
+    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
         self.ensure()?;
         let t = &self.table;
         let flush: Vec<Value> = SETS
@@ -171,14 +201,14 @@ impl NftTable {
     }
 
     /// Removes Rampart's table and everything in it. Absent is fine.
-    pub fn teardown(&self) -> Result<(), String> {
+    fn teardown(&self) -> Result<(), String> {
         match self.run(&[json!({"delete": {"table": {"family": "inet", "name": self.table}}})]) {
             Err(e) if e.contains("No such file or directory") => Ok(()),
             other => other,
         }
     }
 
-    pub fn status(&self) -> Result<FirewallStatus, String> {
+    fn status(&self) -> Result<FirewallStatus, String> {
         let out = Command::new(&self.program)
             .args(["-j", "list", "table", "inet", &self.table])
             .stdin(Stdio::null())
@@ -209,72 +239,6 @@ impl NftTable {
             }
         }
         Ok(status)
-    }
-
-    /// A decision's set element: its address or range, and with `timed`
-    /// its remaining time.
-    fn element(&self, d: &Decision, now_ms: i64, timed: bool) -> Option<(IpNet, Value)> {
-        let net = d.target.net()?;
-        let val = if net.prefix_len() == net.max_prefix_len() {
-            json!(net.addr().to_string())
-        } else {
-            json!({"prefix": {"addr": net.network().to_string(), "len": net.prefix_len()}})
-        };
-        let elem = match d.remaining_secs(now_ms) {
-            Some(secs) if timed => json!({"elem": {"val": val, "timeout": secs}}),
-            _ => val,
-        };
-        Some((net, elem))
-    }
-
-    fn element_cmd(&self, verb: &str, set: &str, elems: Vec<Value>) -> Value {
-        json!({verb: {"element": {"family": "inet", "table": self.table, "name": set, "elem": elems}}})
-    }
-
-    fn run(&self, cmds: &[Value]) -> Result<(), String> {
-        let doc = serde_json::to_vec(&json!({"nftables": cmds})).map_err(|e| e.to_string())?;
-        let mut child = Command::new(&self.program)
-            .args(["-j", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(&doc).map_err(|e| format!("writing to nft: {e}"))?;
-        }
-        let out = child.wait_with_output().map_err(|e| format!("waiting for nft: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            // nft repeats the whole input in its errors; the first lines say what.
-            let text = String::from_utf8_lossy(&out.stderr);
-            Err(text.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(500).collect())
-        }
-    }
-}
-
-impl Firewall for NftTable {
-    fn name(&self) -> &'static str {
-        "nftables"
-    }
-    fn ensure(&self) -> Result<(), String> {
-        NftTable::ensure(self)
-    }
-    fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
-        NftTable::add(self, decisions, now_ms)
-    }
-    fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
-        NftTable::remove(self, decisions)
-    }
-    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
-        NftTable::reconcile(self, active, now_ms)
-    }
-    fn teardown(&self) -> Result<(), String> {
-        NftTable::teardown(self)
-    }
-    fn status(&self) -> Result<FirewallStatus, String> {
-        NftTable::status(self)
     }
 }
 

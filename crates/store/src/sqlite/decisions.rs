@@ -62,10 +62,6 @@ pub(super) fn query(conn: &Connection, q: &DecisionQuery) -> Result<Vec<Decision
         sql.push_str(" AND playbook = ?");
         args.push(playbook.clone().into());
     }
-    if let Some(since) = q.since_ms {
-        sql.push_str(" AND created >= ?");
-        args.push(since.into());
-    }
     if let Some(after) = q.after_id {
         sql.push_str(" AND id > ?");
         args.push(after.into());
