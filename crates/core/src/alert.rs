@@ -99,6 +99,10 @@ pub struct Alert {
     /// MITRE ATT&CK technique id, e.g. `T1110.001`.
     pub technique: Option<String>,
     pub tags: Vec<String>,
+    /// What the detector adds to explain itself, as it stood when the alert
+    /// opened: an anomaly's score, the features that stood out, the culprits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
     pub status: AlertStatus,
     /// Wall-clock creation and last change, epoch ms.
     pub created_ms: i64,

@@ -32,6 +32,8 @@ pub struct Finding {
     pub last_seen_ms: i64,
     /// Ids of the matching events (as many as the detector kept).
     pub evidence: Vec<i64>,
+    /// The detector's explanation, kept on the alert it opens (rules have none).
+    pub context: Option<Arc<serde_json::Value>>,
 }
 
 /// Anything that finds attacks in events. Detectors keep their own state

@@ -101,6 +101,7 @@ impl Aggregator {
             evidence,
             technique: rule.technique.clone(),
             tags: rule.tags.clone(),
+            context: finding.context.as_deref().cloned(),
             status: AlertStatus::Open,
             created_ms: now,
             updated_ms: now,
@@ -205,6 +206,7 @@ mod tests {
             first_seen_ms: at,
             last_seen_ms: at,
             evidence: vec![id],
+            context: None,
         }
     }
 

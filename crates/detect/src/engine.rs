@@ -104,7 +104,15 @@ fn signature_entity(rule: &Rule, event: &Event) -> Entity {
 }
 
 fn finding(rule: &Rule, entity: Entity, count: u64, first_ms: i64, last_ms: i64, evidence: Vec<i64>) -> Finding {
-    Finding { rule: rule.info.clone(), entity, count, first_seen_ms: first_ms, last_seen_ms: last_ms, evidence }
+    Finding {
+        rule: rule.info.clone(),
+        entity,
+        count,
+        first_seen_ms: first_ms,
+        last_seen_ms: last_ms,
+        evidence,
+        context: None,
+    }
 }
 
 #[cfg(test)]

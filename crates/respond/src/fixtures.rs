@@ -18,6 +18,7 @@ pub(crate) fn alert(rule: &str, ip: &str) -> Alert {
         evidence: vec![],
         technique: None,
         tags: vec!["ssh".into()],
+        context: None,
         status: AlertStatus::Open,
         created_ms: 0,
         updated_ms: 0,

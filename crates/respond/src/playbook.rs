@@ -97,7 +97,7 @@ impl Playbook {
             }
             PlaybookAction::KillProcess => {
                 let pid = alert.entity.value.parse::<u32>().ok().filter(|_| alert.entity.field == "process.pid")?;
-                (DecisionKind::Kill, Target::Process { pid, start_ticks: None })
+                (DecisionKind::Kill, Target::Process { pid, start_ticks: culprit_start(alert, pid) })
             }
         };
         let nth = earlier_offences + 1;
@@ -107,6 +107,15 @@ impl Playbook {
         decision.playbook = Some(self.name.clone());
         Some(decision)
     }
+}
+
+/// The start time a detector saw the process with (a host anomaly's
+/// culprits carry it), so the kill is pinned to that process even if the
+/// pid has been reused by the time the responder acts.
+fn culprit_start(alert: &Alert, pid: u32) -> Option<u64> {
+    let culprits = alert.context.as_ref()?.get("culprits")?.as_array()?;
+    let culprit = culprits.iter().find(|c| c.get("pid").and_then(|p| p.as_u64()) == Some(u64::from(pid)))?;
+    culprit.get("start_ticks")?.as_u64()
 }
 
 /// The shipped playbooks: ban addresses behind the built-in attack rules,
@@ -191,6 +200,10 @@ mod tests {
         let d = killer.decide(&runaway, 0, 0).unwrap();
         assert_eq!((d.kind, d.target), (DecisionKind::Kill, Target::Process { pid: 4242, start_ticks: None }));
         assert!(killer.decide(&alert("x", "4242"), 0, 0).is_none(), "a number that is not a process.pid entity");
+        // A host anomaly's culprit carries the start time the collector saw: the kill is pinned to it.
+        runaway.context = Some(serde_json::json!({"culprits": [{"pid": 4242, "start_ticks": 99887}]}));
+        let pinned = killer.decide(&runaway, 0, 0).unwrap();
+        assert_eq!(pinned.target, Target::Process { pid: 4242, start_ticks: Some(99887) });
         let bad = PlaybookConfig { durations: vec!["soon".into()], ..config };
         assert!(Playbook::from_config(&bad).unwrap_err().starts_with("durations"));
     }

@@ -168,7 +168,14 @@ impl Responder {
             return Err(DecisionError::Refused { decision_id: stored.id, reason });
         }
         let audit = if !enforce {
-            action_with(&stored, "observe", "apply", ActionResult::DryRun, "observe mode: recorded, not applied".into())
+            let detail = match stored.target {
+                Target::Process { pid, .. } => format!(
+                    "observe mode: would have sent SIGTERM to pid {pid}, then SIGKILL after {} s",
+                    self.kill_grace.as_secs()
+                ),
+                Target::Net(_) => "observe mode: recorded, not applied".into(),
+            };
+            action_with(&stored, "observe", "apply", ActionResult::DryRun, detail)
         } else if stored.target.net().is_some() {
             let result = self.firewall.add(std::slice::from_ref(&stored), now).remove(0);
             action(&stored, self.firewall.name(), "apply", &result)

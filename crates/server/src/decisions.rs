@@ -200,12 +200,12 @@ async fn delete(state: &AppState, id: i64) -> Result<Option<Decision>, ApiError>
     answer.await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))?.map_err(refusal)
 }
 
-async fn send(state: &AppState, request: DecisionRequest) -> Result<(), ApiError> {
+pub(crate) async fn send(state: &AppState, request: DecisionRequest) -> Result<(), ApiError> {
     let tx = state.decisions.as_ref().ok_or_else(|| ApiError::Unavailable("no responder runs on this node".into()))?;
     tx.send(request).await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))
 }
 
-fn refusal(e: DecisionError) -> ApiError {
+pub(crate) fn refusal(e: DecisionError) -> ApiError {
     match e {
         DecisionError::Refused { decision_id, reason } => ApiError::Refused { decision_id, reason },
         DecisionError::Invalid(message) => ApiError::bad("body", message),

@@ -14,6 +14,7 @@ mod health;
 pub mod metrics;
 mod openapi;
 mod params;
+mod processes;
 mod ratelimit;
 mod state;
 #[cfg(test)]
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/decisions/stream", get(decisions::stream))
         .route("/decisions/{id}", axum::routing::delete(decisions::delete_one))
         .route("/actions", get(decisions::actions))
+        .route("/processes/{pid}/kill", post(processes::kill))
         .route("/stats", get(health::stats))
         .route("/openapi.json", get(openapi::document))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rampart_core::{Event, EventKind, IngestSender};
 use serde_json::Value;
 
-use crate::deliver::deliver;
+use crate::deliver::{deliver, sleep_unless_stopped};
 use crate::parse::journal::parse_entry;
 use crate::tail::{StartAt, write_atomically};
 
@@ -191,7 +191,7 @@ impl JournalSource {
                 }
             }
         }
-        if !deliver(&self.ingest, runtime, &events, stop) {
+        if !deliver(&self.ingest, runtime, &events, "journal", stop) {
             return Err("the node is shutting down; entries not acknowledged will be read again".into());
         }
         if let Some(cursor) = cursor {
@@ -252,13 +252,6 @@ fn load_cursor(file: &Path) -> Result<Option<String>, String> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("{}: {e}", file.display())),
-    }
-}
-
-fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
-    let until = Instant::now() + total;
-    while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rampart_core::config::{Config, DeliveryConfig, SinksConfig};
 use rampart_core::{Alert, DecisionRequest, Detector, IngestSender, RateMeter, Store, ingest_queue};
-use rampart_detect::{Aggregator, RuleEngine, load_rules};
+use rampart_detect::{Aggregator, HostAnomalyDetector, RuleEngine, load_rules};
 use rampart_respond::playbook::{Playbook, builtin_playbooks};
 use rampart_respond::{
     Allowlist, Notifier, NotifierHandle, Responder, ResponderInput, SinkWorker, SlackSink, StdoutSink, WebhookSink,
@@ -17,6 +17,7 @@ use rampart_respond::{
 };
 use rampart_server::{AppState, MetricsRender, auth, router};
 use rampart_sources::LogFormat;
+use rampart_sources::host::{HostSource, HostSpec, local_host_name};
 use rampart_sources::journal::{JournalSource, JournalSpec};
 use rampart_sources::tail::{FileSource, FileSourceSpec, StartAt};
 use rampart_store::SqliteStore;
@@ -72,7 +73,15 @@ impl Node {
         let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("cannot load rules: {e}"))?;
         tracing::info!(rules = rules.len(), "Rules loaded.");
-        let detectors: Vec<Box<dyn Detector>> = vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
+        let mut detectors: Vec<Box<dyn Detector>> =
+            vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
+        if config.detect.host_anomaly.enabled {
+            detectors.push(Box::new(HostAnomalyDetector::new(
+                config.detect.host_anomaly.clone(),
+                local_host_name(),
+                Some(config.data_dir.join("host-baseline.json")),
+            )));
+        }
         let aggregator =
             Aggregator::new(config.alerts.dedup_window_secs, config.alerts.max_evidence, config.alerts.max_open);
 
@@ -213,8 +222,8 @@ impl Node {
 }
 
 /// One thread per `[[sources.files]]` and per `[[sources.journal]]`, each
-/// following into the ingest queue; offsets and cursors live in the data
-/// directory, named by position in the config.
+/// following into the ingest queue (offsets and cursors live in the data
+/// directory, named by position in the config), and one for the host collector.
 pub(crate) fn start_sources(
     config: &Config,
     ingest: &IngestSender,
@@ -244,6 +253,14 @@ pub(crate) fn start_sources(
         let source = JournalSource::new(spec, cursor, ingest.clone())
             .map_err(|e| anyhow::anyhow!("sources.journal[{i}].{e}"))?;
         running.push(spawn_source(format!("rampart-journal-{i}"), move |rt, stop| source.run(rt, stop))?);
+    }
+    if config.sources.host.enabled {
+        let spec = HostSpec {
+            interval: Duration::from_millis(config.sources.host.interval_ms),
+            top: config.sources.host.top_processes,
+        };
+        let source = HostSource::new(spec, ingest.clone());
+        running.push(spawn_source("rampart-host".into(), move |rt, stop| source.run(rt, stop))?);
     }
     Ok(running)
 }

@@ -29,6 +29,7 @@ fn alert(id: &str, count: u64) -> Alert {
         evidence: vec![],
         technique: Some("T1110.001".into()),
         tags: vec![],
+        context: None,
         status: AlertStatus::Open,
         created_ms: 0,
         updated_ms: 0,

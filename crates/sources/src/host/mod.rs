@@ -1,4 +1,10 @@
-//! The host: /proc parsers (`procfs`) for the collector that turns them
-//! into metric and process events (issue 5; the collector itself is next).
+//! The host: /proc parsers (`procfs` for the system, `process` for one
+//! process) and the collector that turns them into metric and process events.
 
+pub mod collector;
+pub mod process;
 pub mod procfs;
+mod source;
+
+pub use collector::{HostCollector, HostSample, ProcessSample};
+pub use source::{COLLECT_SECONDS, HostSource, HostSpec, local_host_name, sample_events};

@@ -48,13 +48,15 @@ pub struct Stat {
     pub forks: u64,
     pub running: u64,
     pub blocked: u64,
+    /// Boot time, seconds since the epoch (`btime`).
+    pub boot_time_secs: u64,
 }
 
-fn err(file: &str, line: usize, what: &str) -> String {
+pub(super) fn err(file: &str, line: usize, what: &str) -> String {
     format!("{file} line {}: {what}", line + 1)
 }
 
-fn numbers(file: &str, n: usize, fields: &[&str]) -> Result<Vec<u64>, String> {
+pub(super) fn numbers(file: &str, n: usize, fields: &[&str]) -> Result<Vec<u64>, String> {
     fields.iter().map(|f| f.parse::<u64>().map_err(|_| err(file, n, &format!("{f:?} is not a count")))).collect()
 }
 
@@ -82,11 +84,12 @@ pub fn parse_stat(text: &str) -> Result<Stat, String> {
             } else {
                 stat.per_cpu.push(times);
             }
-        } else if let ("processes" | "procs_running" | "procs_blocked", Some(v)) = (key, rest.first()) {
+        } else if let ("processes" | "procs_running" | "procs_blocked" | "btime", Some(v)) = (key, rest.first()) {
             let v = numbers("/proc/stat", n, &[v])?[0];
             match key {
                 "processes" => stat.forks = v,
                 "procs_running" => stat.running = v,
+                "btime" => stat.boot_time_secs = v,
                 _ => stat.blocked = v,
             }
         }
@@ -158,47 +161,91 @@ pub fn parse_net_dev(text: &str) -> Result<BTreeMap<String, NetCounters>, String
     Ok(out)
 }
 
-/// One process from /proc/PID/stat: what the collector ranks by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcStat {
-    pub pid: u32,
-    pub name: String,
-    pub state: char,
-    pub ppid: u32,
-    /// utime + stime, in clock ticks.
-    pub cpu_ticks: u64,
-    pub threads: u64,
-    /// Clock ticks after boot.
-    pub start_ticks: u64,
-    pub rss_pages: u64,
+/// Reads and writes of whole disks from /proc/diskstats, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiskCounters {
+    pub reads: u64,
+    pub read_bytes: u64,
+    pub writes: u64,
+    pub written_bytes: u64,
 }
 
-pub fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
-    let file = "/proc/PID/stat";
-    let open = text.find('(').ok_or_else(|| err(file, 0, "no '(' before the command name"))?;
-    let close = text.rfind(')').ok_or_else(|| err(file, 0, "no ')' after the command name"))?;
-    if close < open {
-        return Err(err(file, 0, "')' before '('"));
+/// Sums the devices `is_disk` accepts (the collector passes the names in
+/// /sys/block that are not loop or RAM devices, so partitions are not
+/// counted twice). Sectors in diskstats are 512 bytes whatever the device.
+pub fn parse_diskstats(text: &str, is_disk: impl Fn(&str) -> bool) -> Result<DiskCounters, String> {
+    let mut sum = DiskCounters::default();
+    for (n, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        if fields.len() < 14 {
+            return Err(err("/proc/diskstats", n, &format!("{} fields, expected at least 14", fields.len())));
+        }
+        if !is_disk(fields[2]) {
+            continue;
+        }
+        let v = numbers("/proc/diskstats", n, &[fields[3], fields[5], fields[7], fields[9]])?;
+        sum.reads += v[0];
+        sum.read_bytes += v[1] * 512;
+        sum.writes += v[2];
+        sum.written_bytes += v[3] * 512;
     }
-    let pid = text[..open].trim().parse().map_err(|_| err(file, 0, "the pid is not a number"))?;
-    let name = text[open + 1..close].to_owned();
-    // Fields from 3 (state) on.
-    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
-    let field = |n: usize| -> Result<u64, String> {
-        let f = rest.get(n - 3).ok_or_else(|| err(file, 0, &format!("field {n} is missing")))?;
-        f.parse().map_err(|_| err(file, 0, &format!("field {n}: {f:?} is not a number")))
-    };
-    let state = rest.first().and_then(|s| s.chars().next()).ok_or_else(|| err(file, 0, "no state field"))?;
-    Ok(ProcStat {
-        pid,
-        name,
-        state,
-        ppid: u32::try_from(field(4)?).map_err(|_| err(file, 0, "ppid out of range"))?,
-        cpu_ticks: field(14)? + field(15)?,
-        threads: field(20)?,
-        start_ticks: field(22)?,
-        rss_pages: field(24)?,
-    })
+    Ok(sum)
+}
+
+/// Open file handles system-wide, from /proc/sys/fs/file-nr
+/// (allocated − free; the kernel has reported 0 free since 2.6).
+pub fn parse_file_nr(text: &str) -> Result<u64, String> {
+    let v = numbers("/proc/sys/fs/file-nr", 0, &text.split_whitespace().take(2).collect::<Vec<_>>())?;
+    match v[..] {
+        [allocated, free] => Ok(allocated.saturating_sub(free)),
+        _ => Err(err("/proc/sys/fs/file-nr", 0, "fewer than two numbers")),
+    }
+}
+
+/// TCP states in /proc/net/tcp's `st` column, by their kernel number.
+pub const TCP_STATES: [&str; 11] = [
+    "established",
+    "syn_sent",
+    "syn_recv",
+    "fin_wait1",
+    "fin_wait2",
+    "time_wait",
+    "close",
+    "close_wait",
+    "last_ack",
+    "listen",
+    "closing",
+];
+
+/// One socket from /proc/net/tcp or tcp6: its state (1-based index into
+/// `TCP_STATES`) and inode (which ties it to a process's fds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    pub state: u8,
+    pub inode: u64,
+}
+
+pub fn parse_net_tcp(text: &str) -> Result<Vec<TcpSocket>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let (Some(state), Some(inode)) = (fields.get(3), fields.get(9)) else {
+            return Err(err("/proc/net/tcp", n, &format!("{} fields, expected at least 10", fields.len())));
+        };
+        let state = u8::from_str_radix(state, 16)
+            .ok()
+            .filter(|s| (1..=TCP_STATES.len() as u8).contains(s))
+            .ok_or_else(|| err("/proc/net/tcp", n, &format!("{state:?} is not a TCP state")))?;
+        let inode = inode.parse().map_err(|_| err("/proc/net/tcp", n, &format!("{inode:?} is not an inode")))?;
+        out.push(TcpSocket { state, inode });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -233,12 +280,21 @@ mod tests {
     }
 
     #[test]
-    fn process_stat_with_a_command_name_holding_spaces_and_parentheses() {
-        let text = "4242 (my (weird) cmd) R 1 4242 4242 0 -1 4194304 10 0 0 0 700 300 0 0 20 0 3 0 99887 1000000 256 18446744073709551615";
-        let p = parse_proc_stat(text).unwrap();
-        assert_eq!((p.pid, p.name.as_str(), p.state, p.ppid), (4242, "my (weird) cmd", 'R', 1));
-        assert_eq!((p.cpu_ticks, p.threads, p.start_ticks, p.rss_pages), (1000, 3, 99887, 256));
-        assert!(parse_proc_stat("12 (x) S 1").unwrap_err().contains("field 14"));
+    fn diskstats_file_nr_and_tcp() {
+        let disks = "   7 0 loop0 9 0 9 0 0 0 0 0 0 0 0 0 0 0 0\n 253 0 vda 100 0 2000 50 40 0 800 10 0 0 0 0 0 0 0\n \
+                     253 1 vda1 90 0 1800 40 30 0 700 9 0 0 0\n";
+        let d = parse_diskstats(disks, |name| name == "vda").unwrap();
+        assert_eq!(d, DiskCounters { reads: 100, read_bytes: 1_024_000, writes: 40, written_bytes: 409_600 });
+        assert!(parse_diskstats("8 0 sda 1 2\n", |_| true).unwrap_err().contains("line 1"));
+        assert_eq!(parse_file_nr("305\t0\t2466170\n").unwrap(), 305);
+        assert!(parse_file_nr("x").is_err());
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+                   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1667 1\n\
+                   1: 020200C0:9F92 507100CB:0050 01 00000000:00000000 03:0000002E 00000000     0        0 0 3\n";
+        let sockets = parse_net_tcp(tcp).unwrap();
+        assert_eq!(sockets, vec![TcpSocket { state: 10, inode: 1667 }, TcpSocket { state: 1, inode: 0 }]);
+        assert_eq!(TCP_STATES[9], "listen");
+        assert!(parse_net_tcp("h\n 0: a b 0C x x x x x 1\n").unwrap_err().contains("not a TCP state"));
     }
 
     #[test]
@@ -248,8 +304,10 @@ mod tests {
         assert!(parse_meminfo(&std::fs::read_to_string("/proc/meminfo").unwrap()).unwrap()["MemTotal"] > 0);
         parse_loadavg(&std::fs::read_to_string("/proc/loadavg").unwrap()).unwrap();
         assert!(parse_net_dev(&std::fs::read_to_string("/proc/net/dev").unwrap()).unwrap().contains_key("lo"));
-        let me = parse_proc_stat(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
-        assert_eq!(me.pid, std::process::id());
+        assert!(parse_stat(&std::fs::read_to_string("/proc/stat").unwrap()).unwrap().boot_time_secs > 1_000_000_000);
+        parse_diskstats(&std::fs::read_to_string("/proc/diskstats").unwrap(), |_| true).unwrap();
+        parse_file_nr(&std::fs::read_to_string("/proc/sys/fs/file-nr").unwrap()).unwrap();
+        parse_net_tcp(&std::fs::read_to_string("/proc/net/tcp").unwrap()).unwrap();
     }
 
     proptest::proptest! {
@@ -259,7 +317,9 @@ mod tests {
             let _ = parse_meminfo(&text);
             let _ = parse_loadavg(&text);
             let _ = parse_net_dev(&text);
-            let _ = parse_proc_stat(&text);
+            let _ = parse_diskstats(&text, |_| true);
+            let _ = parse_file_nr(&text);
+            let _ = parse_net_tcp(&text);
         }
     }
 }

@@ -133,7 +133,7 @@ impl FileSource {
             });
             let events = to_events(parser, &lines, &path, now);
             for chunk in events.chunks(5_000) {
-                if !deliver(&self.ingest, runtime, chunk, stop) {
+                if !deliver(&self.ingest, runtime, chunk, "file", stop) {
                     return false;
                 }
             }

@@ -31,6 +31,7 @@ fn alert(id: &str, count: u64) -> Alert {
         evidence: vec![1, 2],
         technique: Some("T1110.001".into()),
         tags: vec!["ssh".into()],
+        context: None,
         status: AlertStatus::Open,
         created_ms: 3,
         updated_ms: 3,

@@ -12,6 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::ecs::Limits;
 
+mod sources;
+
+pub use sources::{
+    FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery, PrometheusSourceConfig, SourcesConfig,
+};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -155,11 +161,66 @@ pub struct DetectConfig {
     pub max_keys_per_rule: usize,
     /// Batches the detection queue holds.
     pub queue_capacity: usize,
+    /// The Isolation Forest over the host collector's metrics.
+    pub host_anomaly: HostAnomalyConfig,
 }
 
 impl Default for DetectConfig {
     fn default() -> DetectConfig {
-        DetectConfig { builtin_rules: true, rules_dir: None, max_keys_per_rule: 100_000, queue_capacity: 64 }
+        DetectConfig {
+            builtin_rules: true,
+            rules_dir: None,
+            max_keys_per_rule: 100_000,
+            queue_capacity: 64,
+            host_anomaly: HostAnomalyConfig::default(),
+        }
+    }
+}
+
+/// `[detect.host_anomaly]`: learn how this host behaves, then flag samples
+/// unlike it and name the processes behind them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostAnomalyConfig {
+    pub enabled: bool,
+    /// How long the baseline is learnt before anything is scored.
+    pub warmup_secs: u64,
+    /// The model is refitted this often on the normal points kept.
+    pub retrain_interval_secs: u64,
+    /// Normal points kept for refitting (the sliding window).
+    pub window_points: usize,
+    /// Anomaly score (0..1) at or above which a sample is anomalous; unset:
+    /// the score the `contamination` share of the training points exceed.
+    pub threshold: Option<f64>,
+    pub contamination: f64,
+    /// A sample with a metric this many robust standard deviations above
+    /// its learnt median is anomalous whatever the forest says: a forest
+    /// draws its splits inside the training range, so it ranks a point far
+    /// beyond that range no higher than the most extreme training point.
+    /// 0 turns this off.
+    pub feature_z_limit: f64,
+    /// Anomalous samples in a row before an alert: one noisy read is not an incident.
+    pub consecutive: u32,
+    pub trees: usize,
+    pub subsample: usize,
+    pub seed: u64,
+}
+
+impl Default for HostAnomalyConfig {
+    fn default() -> HostAnomalyConfig {
+        HostAnomalyConfig {
+            enabled: true,
+            warmup_secs: 600,
+            retrain_interval_secs: 3_600,
+            window_points: 8_192,
+            threshold: None,
+            contamination: 0.01,
+            feature_z_limit: 6.0,
+            consecutive: 2,
+            trees: 100,
+            subsample: 256,
+            seed: 42,
+        }
     }
 }
 
@@ -251,71 +312,6 @@ impl Default for DeliveryConfig {
     fn default() -> DeliveryConfig {
         DeliveryConfig { timeout_ms: 5_000, retries: 3, backoff_ms: 500 }
     }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SourcesConfig {
-    /// Log files to follow (`[[sources.files]]`).
-    pub files: Vec<FileSourceConfig>,
-    /// The systemd journal (`[[sources.journal]]`), read through journalctl.
-    pub journal: Vec<JournalSourceConfig>,
-}
-
-/// The systemd journal, followed with `journalctl --follow --output=json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JournalSourceConfig {
-    /// Units to keep, e.g. `["ssh.service"]`; empty keeps every entry.
-    #[serde(default)]
-    pub units: Vec<String>,
-    /// A journal directory to read instead of the system journal.
-    #[serde(default)]
-    pub directory: Option<PathBuf>,
-    /// Where to begin when there is no saved cursor: `end` (default) or `beginning`.
-    #[serde(default = "default_start_at")]
-    pub start_at: String,
-    /// The journalctl program, found on PATH unless a path is given.
-    #[serde(default = "default_journalctl")]
-    pub journalctl: PathBuf,
-}
-
-fn default_journalctl() -> PathBuf {
-    "journalctl".into()
-}
-
-/// One group of log files followed as they grow.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSourceConfig {
-    /// Paths or globs, e.g. `["/var/log/auth.log", "/var/log/nginx/*.log"]`.
-    pub paths: Vec<String>,
-    /// `auto` (per file, from its first lines), `syslog`, `combined`, `json` or `regex`.
-    #[serde(default = "default_format")]
-    pub format: String,
-    /// With `format = "regex"`: named captures are ECS fields, `__` for `.`.
-    #[serde(default)]
-    pub regex: Option<String>,
-    /// Where to begin files present at start: `end` (default) or `beginning`.
-    /// Files that appear later are always read from their start.
-    #[serde(default = "default_start_at")]
-    pub start_at: String,
-    #[serde(default = "default_poll_ms")]
-    pub poll_interval_ms: u64,
-}
-
-fn default_format() -> String {
-    "auto".into()
-}
-
-fn default_start_at() -> String {
-    "end".into()
-}
-
-/// How often followed files are checked for growth: a `stat` each, so
-/// cheap, and the part of log line → ban time Rampart cannot otherwise cut.
-fn default_poll_ms() -> u64 {
-    50
 }
 
 /// Turning alerts into decisions, and decisions into firewall state.
@@ -446,6 +442,19 @@ impl Config {
         if self.detect.max_keys_per_rule == 0 {
             return err("detect.max_keys_per_rule", "must be at least 1");
         }
+        let anomaly = &self.detect.host_anomaly;
+        if anomaly.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
+            return err("detect.host_anomaly.threshold", "must be between 0 and 1");
+        }
+        if !(0.0..0.5).contains(&anomaly.contamination) {
+            return err("detect.host_anomaly.contamination", "must be at least 0 and below 0.5");
+        }
+        if anomaly.trees == 0 || anomaly.subsample < 2 || anomaly.consecutive == 0 || anomaly.window_points < 16 {
+            return err(
+                "detect.host_anomaly",
+                "trees and consecutive must be at least 1, subsample at least 2, window_points at least 16",
+            );
+        }
         if self.alerts.max_open == 0 {
             return err("alerts.max_open", "must be at least 1");
         }
@@ -454,33 +463,7 @@ impl Config {
         {
             return err("sinks.slack.webhook_url", "must be an http:// or https:// URL");
         }
-        for (i, files) in self.sources.files.iter().enumerate() {
-            let key = |k: &str| format!("sources.files[{i}].{k}");
-            if files.paths.is_empty() {
-                return err(&key("paths"), "list at least one file or glob");
-            }
-            if !["auto", "syslog", "combined", "json", "regex"].contains(&files.format.as_str()) {
-                return err(&key("format"), "must be auto, syslog, combined, json or regex");
-            }
-            if files.format == "regex" && files.regex.is_none() {
-                return err(&key("regex"), "format = \"regex\" needs a regex");
-            }
-            if !["end", "beginning"].contains(&files.start_at.as_str()) {
-                return err(&key("start_at"), "must be end or beginning");
-            }
-            if files.poll_interval_ms == 0 {
-                return err(&key("poll_interval_ms"), "must be at least 1");
-            }
-        }
-        for (i, journal) in self.sources.journal.iter().enumerate() {
-            let key = |k: &str| format!("sources.journal[{i}].{k}");
-            if !["end", "beginning"].contains(&journal.start_at.as_str()) {
-                return err(&key("start_at"), "must be end or beginning");
-            }
-            if let Some(unit) = journal.units.iter().find(|u| u.is_empty() || u.starts_with('-')) {
-                return err(&key("units"), &format!("{unit:?} is not a systemd unit name"));
-            }
-        }
+        self.sources.validate()?;
         self.validate_respond()?;
         for (i, hook) in self.sinks.webhooks.iter().enumerate() {
             if !is_http_url(&hook.url) {
@@ -592,7 +575,7 @@ mod tests {
             units: units.iter().map(|u| u.to_string()).collect(),
             directory: None,
             start_at: start_at.into(),
-            journalctl: default_journalctl(),
+            journalctl: "journalctl".into(),
         };
         config.sources.journal = vec![journal(&["ssh.service"], "end"), journal(&[], "middle")];
         assert_eq!(config.validate().unwrap_err().key, "sources.journal[1].start_at");

@@ -1,0 +1,179 @@
+//! `[sources]`: what Rampart reads besides its ingest API — log files, the
+//! systemd journal, the host's /proc, Prometheus exporters and servers.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, is_http_url};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcesConfig {
+    /// Log files to follow (`[[sources.files]]`).
+    pub files: Vec<FileSourceConfig>,
+    /// The systemd journal (`[[sources.journal]]`), read through journalctl.
+    pub journal: Vec<JournalSourceConfig>,
+    /// This host's /proc: metrics and top processes (`[sources.host]`).
+    pub host: HostSourceConfig,
+    /// Exporters to scrape and Prometheus servers to query (`[[sources.prometheus]]`).
+    pub prometheus: Vec<PrometheusSourceConfig>,
+}
+
+/// The systemd journal, followed with `journalctl --follow --output=json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalSourceConfig {
+    /// Units to keep, e.g. `["ssh.service"]`; empty keeps every entry.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// A journal directory to read instead of the system journal.
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// Where to begin when there is no saved cursor: `end` (default) or `beginning`.
+    #[serde(default = "default_start_at")]
+    pub start_at: String,
+    /// The journalctl program, found on PATH unless a path is given.
+    #[serde(default = "default_journalctl")]
+    pub journalctl: PathBuf,
+}
+
+fn default_journalctl() -> PathBuf {
+    "journalctl".into()
+}
+
+/// One group of log files followed as they grow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// Paths or globs, e.g. `["/var/log/auth.log", "/var/log/nginx/*.log"]`.
+    pub paths: Vec<String>,
+    /// `auto` (per file, from its first lines), `syslog`, `combined`, `json` or `regex`.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// With `format = "regex"`: named captures are ECS fields, `__` for `.`.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Where to begin files present at start: `end` (default) or `beginning`.
+    /// Files that appear later are always read from their start.
+    #[serde(default = "default_start_at")]
+    pub start_at: String,
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_format() -> String {
+    "auto".into()
+}
+
+fn default_start_at() -> String {
+    "end".into()
+}
+
+/// How often followed files are checked for growth: a `stat` each, so
+/// cheap, and the part of log line → ban time Rampart cannot otherwise cut.
+fn default_poll_ms() -> u64 {
+    50
+}
+
+/// The host collector: /proc read every interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostSourceConfig {
+    pub enabled: bool,
+    pub interval_ms: u64,
+    /// Processes reported per sample: this many by CPU and as many by memory.
+    pub top_processes: usize,
+}
+
+impl Default for HostSourceConfig {
+    fn default() -> HostSourceConfig {
+        HostSourceConfig { enabled: true, interval_ms: 2_000, top_processes: 5 }
+    }
+}
+
+/// One Prometheus endpoint: an exporter's `/metrics` to scrape (`url`), or
+/// a server to run PromQL `queries` against (`url` is then its base URL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSourceConfig {
+    /// `http://127.0.0.1:9100/metrics` for an exporter; `http://127.0.0.1:9090` with `queries`.
+    pub url: String,
+    #[serde(default = "default_scrape_secs")]
+    pub interval_secs: u64,
+    /// Keep only series whose name starts with one of these (all when empty).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// PromQL queries for `/api/v1/query`; with any, `url` is a server, not an exporter.
+    #[serde(default)]
+    pub queries: Vec<PrometheusQuery>,
+    #[serde(default = "default_scrape_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+/// A named PromQL query; each result series becomes `metrics.<name>` (or
+/// `metrics.<name>{labels}` when the result has several series).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusQuery {
+    pub name: String,
+    pub query: String,
+}
+
+fn default_scrape_secs() -> u64 {
+    15
+}
+
+fn default_scrape_timeout_ms() -> u64 {
+    5_000
+}
+
+impl SourcesConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let err = |key: &str, reason: &str| Err(ConfigError { key: key.into(), reason: reason.into() });
+        for (i, files) in self.files.iter().enumerate() {
+            let key = |k: &str| format!("sources.files[{i}].{k}");
+            if files.paths.is_empty() {
+                return err(&key("paths"), "list at least one file or glob");
+            }
+            if !["auto", "syslog", "combined", "json", "regex"].contains(&files.format.as_str()) {
+                return err(&key("format"), "must be auto, syslog, combined, json or regex");
+            }
+            if files.format == "regex" && files.regex.is_none() {
+                return err(&key("regex"), "format = \"regex\" needs a regex");
+            }
+            if !["end", "beginning"].contains(&files.start_at.as_str()) {
+                return err(&key("start_at"), "must be end or beginning");
+            }
+            if files.poll_interval_ms == 0 {
+                return err(&key("poll_interval_ms"), "must be at least 1");
+            }
+        }
+        for (i, journal) in self.journal.iter().enumerate() {
+            let key = |k: &str| format!("sources.journal[{i}].{k}");
+            if !["end", "beginning"].contains(&journal.start_at.as_str()) {
+                return err(&key("start_at"), "must be end or beginning");
+            }
+            if let Some(unit) = journal.units.iter().find(|u| u.is_empty() || u.starts_with('-')) {
+                return err(&key("units"), &format!("{unit:?} is not a systemd unit name"));
+            }
+        }
+        if self.host.enabled && self.host.interval_ms < 100 {
+            return err("sources.host.interval_ms", "must be at least 100");
+        }
+        for (i, prom) in self.prometheus.iter().enumerate() {
+            let key = |k: &str| format!("sources.prometheus[{i}].{k}");
+            if !is_http_url(&prom.url) {
+                return err(&key("url"), "must be an http:// or https:// URL");
+            }
+            if prom.interval_secs == 0 {
+                return err(&key("interval_secs"), "must be at least 1");
+            }
+            if let Some((j, _)) = prom.queries.iter().enumerate().find(|(_, q)| q.name.is_empty() || q.query.is_empty())
+            {
+                return err(&key(&format!("queries[{j}]")), "needs a name and a query");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! `Baseline`: what the detector has learnt about this host — the forest,
+//! its threshold, each feature's median and spread (to say which features
+//! stood out), and the window of normal points the next refit uses. Saved
+//! as one JSON file so a restart does not forget it.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use rampart_core::config::HostAnomalyConfig;
+use rampart_ml::{ForestParams, IsolationForest};
+use serde::{Deserialize, Serialize};
+
+use super::features::FEATURES;
+
+/// Bumped when the file's meaning changes; an older file is refitted, not misread.
+const FORMAT: u32 = 1;
+
+/// A feature whose spread was ~0 in training still needs a unit to be
+/// judged in: 0.1 in ln(1+x) is about a 10% change.
+const MIN_SCALE: f64 = 0.1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    format: u32,
+    features: Vec<String>,
+    pub forest: IsolationForest,
+    pub threshold: f64,
+    median: Vec<f64>,
+    /// 1.4826 × the median absolute deviation (σ for normal data), at least `MIN_SCALE`.
+    scale: Vec<f64>,
+    /// Model vectors of points scored normal, oldest first.
+    pub window: VecDeque<Vec<f64>>,
+    pub trained_at_ms: i64,
+}
+
+impl Baseline {
+    pub fn fit(window: VecDeque<Vec<f64>>, config: &HostAnomalyConfig, at_ms: i64) -> Result<Baseline, String> {
+        let rows: Vec<Vec<f64>> = window.iter().cloned().collect();
+        let params = ForestParams { trees: config.trees, subsample: config.subsample, seed: config.seed };
+        let forest = IsolationForest::fit(&rows, params)?;
+        let threshold = match config.threshold {
+            Some(t) => t,
+            None => {
+                let mut scores = forest.score_many(&rows);
+                scores.sort_by(f64::total_cmp);
+                let at = ((1.0 - config.contamination) * scores.len() as f64).ceil() as usize;
+                scores[at.clamp(1, scores.len()) - 1]
+            }
+        };
+        let (mut median, mut scale) = (Vec::new(), Vec::new());
+        for f in 0..FEATURES.len() {
+            let mut column: Vec<f64> = rows.iter().map(|r| r[f]).collect();
+            let m = middle(&mut column);
+            let mut deviations: Vec<f64> = column.iter().map(|v| (v - m).abs()).collect();
+            median.push(m);
+            scale.push((1.4826 * middle(&mut deviations)).max(MIN_SCALE));
+        }
+        Ok(Baseline {
+            format: FORMAT,
+            features: FEATURES.iter().map(|f| f.to_string()).collect(),
+            forest,
+            threshold,
+            median,
+            scale,
+            window,
+            trained_at_ms: at_ms,
+        })
+    }
+
+    /// Features above their normal range by at least three spreads, most
+    /// unusual first: (index, robust z-score).
+    pub fn standing_out(&self, point: &[f64]) -> Vec<(usize, f64)> {
+        let mut out: Vec<(usize, f64)> = point
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i, (v - self.median[i]) / self.scale[i]))
+            .filter(|(_, z)| *z >= 3.0)
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out
+    }
+
+    /// The median in the feature's own units (undoing ln(1 + x)).
+    pub fn typical(&self, feature: usize) -> f64 {
+        self.median[feature].exp_m1()
+    }
+
+    /// `Ok(None)` when there is no file yet, or one from another format
+    /// or feature list (the detector then learns afresh).
+    pub fn load(path: &Path) -> Result<Option<Baseline>, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let baseline: Baseline =
+            serde_json::from_str(&text).map_err(|e| format!("{}: not a host baseline: {e}", path.display()))?;
+        let same = baseline.format == FORMAT && baseline.features.iter().map(String::as_str).eq(FEATURES);
+        Ok(same.then_some(baseline))
+    }
+
+    /// Written to a temporary file and renamed: a crash leaves the old one whole.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string(self).map_err(|e| e.to_string())?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+fn middle(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}

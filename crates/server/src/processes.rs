@@ -1,0 +1,51 @@
+//! `POST /api/v1/processes/{pid}/kill`: the manual kill switch (the
+//! dashboard's mitigate button). Admin only, like every write. It goes
+//! through the responder like any decision: the allowlist wins, observe
+//! mode records what would have been done, and it is audited.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rampart_core::{Decision, DecisionKind, DecisionRequest, Origin, Target};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::decisions::{decision_json, refusal, send};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The optional body.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KillRequest {
+    #[serde(default)]
+    reason: Option<String>,
+    /// The process's start time (clock ticks after boot, as process events
+    /// carry it): when given, a different process that has since taken
+    /// the pid is left alone.
+    #[serde(default)]
+    start_ticks: Option<u64>,
+}
+
+pub(crate) async fn kill(
+    State(state): State<AppState>,
+    Path(pid): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let pid: u32 = pid.parse().map_err(|_| ApiError::bad("pid", format!("{pid:?} is not a process id")))?;
+    let request: KillRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        KillRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad("body", e.to_string()))?
+    };
+    let now = rampart_core::time::now_ms();
+    let target = Target::Process { pid, start_ticks: request.start_ticks };
+    let mut decision = Decision::new(DecisionKind::Kill, target, Origin::Manual, now, None);
+    decision.reason = request.reason.unwrap_or_else(|| format!("manual kill of pid {pid}"));
+    let (reply, answer) = oneshot::channel();
+    send(&state, DecisionRequest::Add { decision, reply }).await?;
+    let stored = answer.await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))?.map_err(refusal)?;
+    Ok((StatusCode::CREATED, Json(decision_json(&stored, now))))
+}
