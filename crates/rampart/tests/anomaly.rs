@@ -4,13 +4,16 @@
 //! (allowlisted) kill it. The scenarios share the CPU, so they run one at
 //! a time.
 
+// Test code: a failed step should stop the test loudly.
+#![allow(clippy::unwrap_used)]
+
 mod util;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
 use serde_json::{Value, json};
-use util::{ADMIN, Server, client, eventually};
+use util::{ADMIN, Server, api_get, client, eventually};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -42,12 +45,6 @@ min_score = 75
     )
 }
 
-fn get(server: &Server, path: &str) -> Value {
-    let response = client().get(format!("{}{path}", server.url)).bearer_auth(ADMIN).send().unwrap();
-    assert!(response.status().is_success(), "GET {path}: {}", response.status());
-    response.json().unwrap()
-}
-
 fn metric(server: &Server, name: &str) -> Option<f64> {
     let text = client().get(format!("{}/metrics", server.url)).send().unwrap().text().unwrap();
     text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
@@ -67,13 +64,17 @@ fn burner(dir: &std::path::Path, name: &str) -> Child {
 /// The anomaly alert whose entity is `pid`.
 fn alert_naming(server: &Server, pid: u32) -> Value {
     eventually(60, "an anomaly alert naming the burner", || {
-        let alerts = get(server, "/api/v1/alerts?rule=host-anomaly");
-        alerts["alerts"].as_array()?.iter().find(|a| a["entity"]["value"] == pid.to_string()).cloned()
+        let alerts = api_get(server, "/api/v1/alerts?rule=host-anomaly");
+        alerts["alerts"]
+            .as_array()?
+            .iter()
+            .find(|a| a["entity"]["value"].as_str() == Some(pid.to_string().as_str()))
+            .cloned()
     })
 }
 
 fn kill_decisions(server: &Server, pid: u32) -> Vec<Value> {
-    let all = get(server, &format!("/api/v1/decisions?active=false&value=pid:{pid}"));
+    let all = api_get(server, &format!("/api/v1/decisions?active=false&value=pid:{pid}"));
     all["decisions"].as_array().unwrap().clone()
 }
 
@@ -89,7 +90,7 @@ fn enforce_kills_the_burner_and_the_host_returns_to_normal_but_an_allowlisted_on
     wait_for_baseline(&server);
 
     // The host's own metrics and processes are events like any other.
-    let metrics = get(&server, "/api/v1/events?kind=metric&limit=1");
+    let metrics = api_get(&server, "/api/v1/events?kind=metric&limit=1");
     assert!(metrics["events"][0]["metrics"]["cpu"]["total"]["pct"].is_number(), "{metrics}");
 
     // Allowlisted: named, refused, audited, still running.
@@ -107,7 +108,10 @@ fn enforce_kills_the_burner_and_the_host_returns_to_normal_but_an_allowlisted_on
     let mut runaway = burner(dir.path(), "runaway-burn");
     let alert = alert_naming(&server, runaway.id());
     let culprit = &alert["context"]["culprits"][0];
-    assert_eq!((culprit["name"].as_str(), culprit["pid"].as_u64()), (Some("runaway-burn"), Some(u64::from(runaway.id()))));
+    assert_eq!(
+        (culprit["name"].as_str(), culprit["pid"].as_u64()),
+        (Some("runaway-burn"), Some(u64::from(runaway.id())))
+    );
     assert!(culprit["cmdline"].as_str().unwrap().ends_with("runaway-burn"), "{culprit}");
     assert!(alert["context"]["features"].as_array().unwrap().iter().any(|f| f["name"] == "cpu.total.pct"), "{alert}");
     let status = eventually(30, "the burner to be killed", || runaway.try_wait().unwrap());
@@ -119,7 +123,7 @@ fn enforce_kills_the_burner_and_the_host_returns_to_normal_but_an_allowlisted_on
             (metric(&server, "rampart_host_anomaly_score")?, metric(&server, "rampart_host_anomaly_threshold")?);
         (score < threshold).then_some(())
     });
-    let actions = get(&server, "/api/v1/actions?limit=100");
+    let actions = api_get(&server, "/api/v1/actions?limit=100");
     let audited = actions["actions"].as_array().unwrap().iter().any(|a| a["decision_id"] == kill["id"]);
     assert!(audited, "{actions}");
 
@@ -147,7 +151,7 @@ fn observe_mode_names_the_burner_and_records_what_it_would_have_done() {
     assert!(["medium", "high", "critical"].contains(&alert["severity"].as_str().unwrap()), "{alert}");
     let decision = eventually(30, "the observed kill decision", || kill_decisions(&server, burn.id()).pop());
     assert_eq!(decision["enforced"], false);
-    let actions = get(&server, "/api/v1/actions?limit=100");
+    let actions = api_get(&server, "/api/v1/actions?limit=100");
     let would = actions["actions"].as_array().unwrap().iter().find(|a| a["decision_id"] == decision["id"]).unwrap();
     assert!(would["detail"].as_str().unwrap().contains("would have sent SIGTERM"), "{would}");
 
@@ -166,8 +170,11 @@ fn observe_mode_names_the_burner_and_records_what_it_would_have_done() {
         .output()
         .unwrap();
     let reader = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let denied =
-        client().post(format!("{}/api/v1/processes/{}/kill", server.url, burn.id())).bearer_auth(reader).send().unwrap();
+    let denied = client()
+        .post(format!("{}/api/v1/processes/{}/kill", server.url, burn.id()))
+        .bearer_auth(reader)
+        .send()
+        .unwrap();
     assert_eq!(denied.status(), 403);
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert!(running(&mut burn), "observe mode kills nothing");

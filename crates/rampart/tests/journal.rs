@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use util::{ADMIN, Server, client, eventually};
+use util::{ADMIN, Server, api_get, client, eventually};
 
 const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
 
@@ -63,8 +63,7 @@ fn events_from(server: &Server, ip: &str) -> Vec<Value> {
 }
 
 fn brute_force_alert(server: &Server, ip: &str) -> Option<Value> {
-    let url = format!("{}/api/v1/alerts?rule=ssh-brute-force", server.url);
-    let page: Value = client().get(url).bearer_auth(ADMIN).send().unwrap().json().unwrap();
+    let page = api_get(server, "/api/v1/alerts?rule=ssh-brute-force");
     page["alerts"].as_array()?.iter().find(|a| a["entity"]["value"] == ip).cloned()
 }
 

@@ -9,6 +9,7 @@ mod deliver;
 pub mod host;
 pub mod journal;
 pub mod parse;
+pub mod prometheus;
 pub mod simulate;
 pub mod tail;
 

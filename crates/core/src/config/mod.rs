@@ -609,4 +609,30 @@ mod tests {
         config.respond.mode = "maybe".into();
         assert_eq!(config.validate().unwrap_err().key, "respond.mode");
     }
+
+    #[test]
+    fn bad_host_prometheus_and_anomaly_settings_are_named() {
+        let mut config = Config::default();
+        config.sources.host.interval_ms = 10;
+        assert_eq!(config.validate().unwrap_err().key, "sources.host.interval_ms");
+        config.sources.host.interval_ms = 2_000;
+        let prom = |url: &str, queries: Vec<PrometheusQuery>| PrometheusSourceConfig {
+            url: url.into(),
+            interval_secs: 15,
+            include: vec![],
+            queries,
+            timeout_ms: 1_000,
+        };
+        config.sources.prometheus = vec![prom("127.0.0.1:9100", vec![])];
+        assert_eq!(config.validate().unwrap_err().key, "sources.prometheus[0].url");
+        let empty = PrometheusQuery { name: "up".into(), query: String::new() };
+        config.sources.prometheus = vec![prom("http://127.0.0.1:9090", vec![empty])];
+        assert_eq!(config.validate().unwrap_err().key, "sources.prometheus[0].queries[0]");
+        config.sources.prometheus.clear();
+        config.detect.host_anomaly.threshold = Some(1.5);
+        assert_eq!(config.validate().unwrap_err().key, "detect.host_anomaly.threshold");
+        config.detect.host_anomaly.threshold = None;
+        config.detect.host_anomaly.contamination = 0.7;
+        assert_eq!(config.validate().unwrap_err().key, "detect.host_anomaly.contamination");
+    }
 }

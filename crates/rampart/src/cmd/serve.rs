@@ -19,6 +19,7 @@ use rampart_server::{AppState, MetricsRender, auth, router};
 use rampart_sources::LogFormat;
 use rampart_sources::host::{HostSource, HostSpec, local_host_name};
 use rampart_sources::journal::{JournalSource, JournalSpec};
+use rampart_sources::prometheus::{PrometheusSource, PrometheusSpec};
 use rampart_sources::tail::{FileSource, FileSourceSpec, StartAt};
 use rampart_store::SqliteStore;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -223,7 +224,8 @@ impl Node {
 
 /// One thread per `[[sources.files]]` and per `[[sources.journal]]`, each
 /// following into the ingest queue (offsets and cursors live in the data
-/// directory, named by position in the config), and one for the host collector.
+/// directory, named by position in the config), one per Prometheus endpoint,
+/// and one for the host collector.
 pub(crate) fn start_sources(
     config: &Config,
     ingest: &IngestSender,
@@ -253,6 +255,20 @@ pub(crate) fn start_sources(
         let source = JournalSource::new(spec, cursor, ingest.clone())
             .map_err(|e| anyhow::anyhow!("sources.journal[{i}].{e}"))?;
         running.push(spawn_source(format!("rampart-journal-{i}"), move |rt, stop| source.run(rt, stop))?);
+    }
+    if !config.sources.prometheus.is_empty() {
+        let client = http_client().map_err(anyhow::Error::msg)?;
+        for prom in &config.sources.prometheus {
+            let spec = PrometheusSpec {
+                url: prom.url.clone(),
+                interval: Duration::from_secs(prom.interval_secs),
+                include: prom.include.clone(),
+                queries: prom.queries.iter().map(|q| (q.name.clone(), q.query.clone())).collect(),
+                timeout: Duration::from_millis(prom.timeout_ms),
+            };
+            let source = PrometheusSource::new(spec, client.clone(), ingest.clone());
+            running.push(spawn_source("rampart-prometheus".into(), move |rt, stop| source.run(rt, stop))?);
+        }
     }
     if config.sources.host.enabled {
         let spec = HostSpec {

@@ -123,6 +123,13 @@ pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
+/// `GET path` with the admin token, as JSON; a non-2xx answer fails the test.
+pub fn api_get(server: &Server, path: &str) -> serde_json::Value {
+    let response = client().get(format!("{}{path}", server.url)).bearer_auth(ADMIN).send().unwrap();
+    assert!(response.status().is_success(), "GET {path}: {}", response.status());
+    response.json().unwrap()
+}
+
 /// Polls `check` until it returns Some, or fails after `secs`.
 pub fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
