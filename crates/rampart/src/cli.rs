@@ -331,6 +331,22 @@ pub enum BenchCommand {
     /// Log line written → ban in force, through a file source and the
     /// nftables enforcer (needs root; bench/bans runs it in a namespace).
     BanLatency(BenchBanLatencyArgs),
+    /// What the host collector costs: CPU time per read of /proc, and the
+    /// share of one core that is at an interval.
+    Host(BenchHostArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchHostArgs {
+    /// Reads of /proc to time.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Processes reported by CPU and by memory, as `sources.host.top_processes`.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// The collection interval the cost is a share of, as `sources.host.interval_ms`.
+    #[arg(long, default_value_t = 2_000)]
+    pub interval_ms: u64,
 }
 
 #[derive(Debug, Args)]

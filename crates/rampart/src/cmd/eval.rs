@@ -62,7 +62,7 @@ pub fn anomaly(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
     let threshold = match args.threshold {
         Some(t) => t,
         None => {
-            let mut train_scores: Vec<f64> = normal_rows.iter().map(|r| forest.score(r)).collect();
+            let mut train_scores = forest.score_many(&normal_rows);
             train_scores.sort_by(f64::total_cmp);
             let at = ((1.0 - args.contamination) * train_scores.len() as f64) as usize;
             train_scores[at.min(train_scores.len() - 1)]

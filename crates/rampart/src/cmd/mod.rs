@@ -2,6 +2,7 @@
 
 mod agent;
 mod bench;
+mod bench_host;
 mod bench_respond;
 mod decisions;
 mod eval;
@@ -82,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 BenchCommand::Sample(args) => bench::sample(args),
                 BenchCommand::Bans(args) => bench_respond::bans(args),
                 BenchCommand::BanLatency(args) => bench_respond::ban_latency(args),
+                BenchCommand::Host(args) => bench_host::run(args),
             }
         }
         Command::Version => {

@@ -236,17 +236,27 @@ impl HostCollector {
         let user = uid.and_then(|uid| self.user_name(uid));
         let (fds, connections) = match std::fs::read_dir(dir.join("fd")) {
             Ok(entries) => {
-                let (mut fds, mut connections) = (0, 0);
+                let (mut fds, mut connections) = (0, Some(0));
                 for entry in entries.flatten() {
                     fds += 1;
-                    let target = std::fs::read_link(entry.path()).unwrap_or_default();
-                    let inode =
-                        target.to_str().and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok());
-                    if inode.is_some_and(|i: u64| connected.contains(&i)) {
-                        connections += 1;
+                    // Listing may be allowed where reading the links is not (a
+                    // sandbox's PID 1): then the connections are unknown, and
+                    // one refusal is enough to stop asking.
+                    let Some(count) = connections.as_mut() else { continue };
+                    match std::fs::read_link(entry.path()) {
+                        Ok(target) => {
+                            let inode = target
+                                .to_str()
+                                .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok());
+                            if inode.is_some_and(|i: u64| connected.contains(&i)) {
+                                *count += 1;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => connections = None,
+                        Err(_) => {}
                     }
                 }
-                (Some(fds), Some(connections))
+                (Some(fds), connections)
             }
             Err(_) => (None, None),
         };
