@@ -236,11 +236,15 @@ impl IsolationForest {
     /// Σ path lengths over the trees. Fifty dense trees are walked side by
     /// side, level by level: their walks are independent, so the CPU
     /// overlaps their loads where one walk alone would wait on each in
-    /// turn (one tree at a time: 590k points/s; four: 650k; fifty: 1M+ on
+    /// turn (one tree at a time: 590k points/s; four: 650k; fifty: about 1M on
     /// NSL-KDD). The lengths are added in tree order.
     fn path_length_sum(&self, point: &[f32; MAX_FEATURES]) -> f64 {
         const LANES: usize = 50;
         let Dense { depth, nodes, lengths } = &self.dense;
+        if *depth == 0 {
+            // ψ = 1: every tree is one leaf.
+            return lengths.iter().sum();
+        }
         let inner = (1usize << depth) - 1;
         // NaN (a missing feature too) goes right, with the larger values:
         // one negated comparison, no branch. A u16 feature indexes the
@@ -249,8 +253,8 @@ impl IsolationForest {
         let next =
             |node: DenseNode, j: usize| 2 * j + 1 + usize::from(!(point[usize::from(node.feature)] < node.value));
         let mut sum = 0.0;
-        let mut groups = nodes.chunks_exact(LANES * inner.max(1)).zip(lengths.chunks_exact(LANES * (inner + 1)));
-        for (trees, leaves) in &mut groups {
+        let groups = nodes.chunks_exact(LANES * inner).zip(lengths.chunks_exact(LANES * (inner + 1)));
+        for (trees, leaves) in groups {
             let mut at = [0u32; LANES];
             for _ in 0..*depth {
                 for (tree, j) in trees.chunks_exact(inner).zip(at.iter_mut()) {
@@ -261,8 +265,8 @@ impl IsolationForest {
                 sum += leaves[k * (inner + 1) + j as usize - inner];
             }
         }
-        let done = nodes.len() / inner.max(1) / LANES * LANES;
-        for t in done..self.grown.trees.len() {
+        let walked = self.grown.trees.len() / LANES * LANES;
+        for t in walked..self.grown.trees.len() {
             let mut j = 0;
             for _ in 0..*depth {
                 j = next(nodes[t * inner + j], j);
@@ -385,6 +389,9 @@ mod tests {
         let flat = IsolationForest::fit(&same, ForestParams { trees: 1, subsample: 3, seed: 1 }).unwrap();
         assert_eq!(flat.mean_path_length(&[1.0]), average_path_length(3));
         assert!((flat.score(&[1.0]) - 0.5).abs() < 1e-12);
+        // One row: ψ = 1, trees of depth 0, E(h) = 0 and c(1) = 0.
+        let single = IsolationForest::fit(&[vec![1.0]], ForestParams { trees: 60, subsample: 2, seed: 1 }).unwrap();
+        assert_eq!((single.mean_path_length(&[7.0]), single.score(&[7.0])), (0.0, 0.5));
     }
 
     fn synthetic(seed: u64) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {

@@ -108,9 +108,7 @@ pub(crate) async fn add(
     };
     let mut decision = Decision::new(kind, target, Origin::Manual, now, expires_ms);
     decision.reason = new.reason.unwrap_or_else(|| "manual".into());
-    let (reply, answer) = oneshot::channel();
-    send(&state, DecisionRequest::Add { decision, reply }).await?;
-    let stored = answer.await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))?.map_err(refusal)?;
+    let stored = add_decision(&state, decision).await?;
     Ok((StatusCode::CREATED, Json(decision_json(&stored, now))))
 }
 
@@ -194,18 +192,28 @@ pub(crate) async fn actions(
     Ok(Json(json!({ "actions": items, "next_cursor": page.next_cursor })))
 }
 
+/// Hands `decision` to the responder (allowlist, enforcement, audit) and
+/// waits for what it stored.
+pub(crate) async fn add_decision(state: &AppState, decision: Decision) -> Result<Decision, ApiError> {
+    ask(state, |reply| DecisionRequest::Add { decision, reply }).await
+}
+
 async fn delete(state: &AppState, id: i64) -> Result<Option<Decision>, ApiError> {
+    ask(state, |reply| DecisionRequest::Delete { id, reply }).await
+}
+
+/// One request to the responder, and its answer.
+async fn ask<T>(
+    state: &AppState,
+    request: impl FnOnce(oneshot::Sender<Result<T, DecisionError>>) -> DecisionRequest,
+) -> Result<T, ApiError> {
+    let tx = state.decisions.as_ref().ok_or_else(|| ApiError::Unavailable("no responder runs on this node".into()))?;
     let (reply, answer) = oneshot::channel();
-    send(state, DecisionRequest::Delete { id, reply }).await?;
+    tx.send(request(reply)).await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))?;
     answer.await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))?.map_err(refusal)
 }
 
-pub(crate) async fn send(state: &AppState, request: DecisionRequest) -> Result<(), ApiError> {
-    let tx = state.decisions.as_ref().ok_or_else(|| ApiError::Unavailable("no responder runs on this node".into()))?;
-    tx.send(request).await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))
-}
-
-pub(crate) fn refusal(e: DecisionError) -> ApiError {
+fn refusal(e: DecisionError) -> ApiError {
     match e {
         DecisionError::Refused { decision_id, reason } => ApiError::Refused { decision_id, reason },
         DecisionError::Invalid(message) => ApiError::bad("body", message),

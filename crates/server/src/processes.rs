@@ -7,12 +7,11 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rampart_core::{Decision, DecisionKind, DecisionRequest, Origin, Target};
+use rampart_core::{Decision, DecisionKind, Origin, Target};
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
-use crate::decisions::{decision_json, refusal, send};
+use crate::decisions::{add_decision, decision_json};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -44,8 +43,6 @@ pub(crate) async fn kill(
     let target = Target::Process { pid, start_ticks: request.start_ticks };
     let mut decision = Decision::new(DecisionKind::Kill, target, Origin::Manual, now, None);
     decision.reason = request.reason.unwrap_or_else(|| format!("manual kill of pid {pid}"));
-    let (reply, answer) = oneshot::channel();
-    send(&state, DecisionRequest::Add { decision, reply }).await?;
-    let stored = answer.await.map_err(|_| ApiError::Unavailable("the responder stopped".into()))?.map_err(refusal)?;
+    let stored = add_decision(&state, decision).await?;
     Ok((StatusCode::CREATED, Json(decision_json(&stored, now))))
 }

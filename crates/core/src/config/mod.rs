@@ -449,11 +449,15 @@ impl Config {
         if !(0.0..0.5).contains(&anomaly.contamination) {
             return err("detect.host_anomaly.contamination", "must be at least 0 and below 0.5");
         }
-        if anomaly.trees == 0 || anomaly.subsample < 2 || anomaly.consecutive == 0 || anomaly.window_points < 16 {
-            return err(
-                "detect.host_anomaly",
-                "trees and consecutive must be at least 1, subsample at least 2, window_points at least 16",
-            );
+        for (key, value, least) in [
+            ("trees", anomaly.trees, 1),
+            ("subsample", anomaly.subsample, 2),
+            ("consecutive", anomaly.consecutive as usize, 1),
+            ("window_points", anomaly.window_points, 16),
+        ] {
+            if value < least {
+                return err(&format!("detect.host_anomaly.{key}"), &format!("must be at least {least}"));
+            }
         }
         if self.alerts.max_open == 0 {
             return err("alerts.max_open", "must be at least 1");
@@ -634,5 +638,8 @@ mod tests {
         config.detect.host_anomaly.threshold = None;
         config.detect.host_anomaly.contamination = 0.7;
         assert_eq!(config.validate().unwrap_err().key, "detect.host_anomaly.contamination");
+        config.detect.host_anomaly.contamination = 0.01;
+        config.detect.host_anomaly.window_points = 4;
+        assert_eq!(config.validate().unwrap_err().key, "detect.host_anomaly.window_points");
     }
 }

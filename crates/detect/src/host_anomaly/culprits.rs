@@ -16,24 +16,8 @@ const FORGET_AFTER_MS: i64 = 300_000;
 /// How much of a new normal reading a baseline takes in.
 const BASELINE_WEIGHT: f64 = 0.3;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Usage {
-    pub cpu_pct: f64,
-    pub rss_bytes: f64,
-    pub fds: f64,
-    pub connections: f64,
-}
-
-impl Usage {
-    fn get(&self, r: Resource) -> f64 {
-        match r {
-            Resource::Cpu => self.cpu_pct,
-            Resource::Memory => self.rss_bytes,
-            Resource::Fds => self.fds,
-            Resource::Connections => self.connections,
-        }
-    }
-}
+/// CPU %, RSS bytes, open fds, TCP connections: indexed by `Resource`.
+pub type Usage = [f64; RESOURCES.len()];
 
 /// A process named as (part of) the cause, as the alert carries it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,12 +66,11 @@ impl ProcessTracker {
         };
         let number = |key: &str| event.extra.get(key).and_then(serde_json::Value::as_f64);
         let start_ticks = number("process.start_ticks").unwrap_or(0.0) as u64;
-        let now = Usage {
-            cpu_pct: cpu_pct.unwrap_or(0.0),
-            rss_bytes: rss_bytes.unwrap_or(0) as f64,
-            fds: number("process.fd.count").unwrap_or(0.0),
-            connections: number("process.connection.count").unwrap_or(0.0),
-        };
+        let mut now: Usage = [0.0; RESOURCES.len()];
+        now[Resource::Cpu as usize] = cpu_pct.unwrap_or(0.0);
+        now[Resource::Memory as usize] = rss_bytes.unwrap_or(0) as f64;
+        now[Resource::Fds as usize] = number("process.fd.count").unwrap_or(0.0);
+        now[Resource::Connections as usize] = number("process.connection.count").unwrap_or(0.0);
         let tracked = self.procs.entry((pid, start_ticks)).or_insert_with(|| Tracked {
             name: String::new(),
             cmdline: None,
@@ -111,14 +94,10 @@ impl ProcessTracker {
     pub fn settle(&mut self, at_ms: i64) {
         self.procs.retain(|_, p| at_ms - p.seen_ms < FORGET_AFTER_MS);
         for p in self.procs.values_mut().filter(|p| p.seen_ms == at_ms) {
+            let now = p.now;
             p.baseline = Some(match p.baseline {
-                None => p.now,
-                Some(b) => Usage {
-                    cpu_pct: b.cpu_pct + BASELINE_WEIGHT * (p.now.cpu_pct - b.cpu_pct),
-                    rss_bytes: b.rss_bytes + BASELINE_WEIGHT * (p.now.rss_bytes - b.rss_bytes),
-                    fds: b.fds + BASELINE_WEIGHT * (p.now.fds - b.fds),
-                    connections: b.connections + BASELINE_WEIGHT * (p.now.connections - b.connections),
-                },
+                None => now,
+                Some(b) => std::array::from_fn(|r| b[r] + BASELINE_WEIGHT * (now[r] - b[r])),
             });
         }
     }
@@ -130,18 +109,15 @@ impl ProcessTracker {
     pub fn rank(&self, at_ms: i64, weights: [f64; 4], top: usize) -> Vec<Culprit> {
         let weights = if weights.iter().all(|w| *w <= 0.0) { [1.0; 4] } else { weights };
         let current: Vec<(&(u32, u64), &Tracked)> = self.procs.iter().filter(|(_, p)| p.seen_ms == at_ms).collect();
-        let increase = |p: &Tracked, r: Resource| (p.now.get(r) - p.baseline.map_or(0.0, |b| b.get(r))).max(0.0);
-        let totals: Vec<f64> = RESOURCES.iter().map(|&r| current.iter().map(|(_, p)| increase(p, r)).sum()).collect();
+        let increase = |p: &Tracked, r: usize| (p.now[r] - p.baseline.map_or(0.0, |b| b[r])).max(0.0);
+        let totals: Usage = std::array::from_fn(|r| current.iter().map(|(_, p)| increase(p, r)).sum());
         let weight_sum: f64 = weights.iter().sum();
         let mut ranked: Vec<Culprit> = current
             .iter()
             .map(|&(&(pid, start_ticks), p)| {
-                let share = RESOURCES
-                    .iter()
-                    .zip(weights)
-                    .zip(&totals)
-                    .filter(|(_, total)| **total > 0.0)
-                    .map(|((&r, w), total)| w * increase(p, r) / total)
+                let share = (0..RESOURCES.len())
+                    .filter(|&r| totals[r] > 0.0)
+                    .map(|r| weights[r] * increase(p, r) / totals[r])
                     .sum::<f64>()
                     / weight_sum;
                 Culprit {
@@ -151,10 +127,10 @@ impl ProcessTracker {
                     name: p.name.clone(),
                     cmdline: p.cmdline.clone(),
                     user: p.user.clone(),
-                    cpu_pct: p.now.cpu_pct,
-                    rss_bytes: p.now.rss_bytes,
-                    fds: p.now.fds,
-                    connections: p.now.connections,
+                    cpu_pct: p.now[Resource::Cpu as usize],
+                    rss_bytes: p.now[Resource::Memory as usize],
+                    fds: p.now[Resource::Fds as usize],
+                    connections: p.now[Resource::Connections as usize],
                     share,
                     event_id: p.event_id,
                 }

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-/// What a process can be blamed for.
+/// What a process can be blamed for; the discriminant indexes per-resource arrays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
-    Cpu,
-    Memory,
-    Fds,
-    Connections,
+    Cpu = 0,
+    Memory = 1,
+    Fds = 2,
+    Connections = 3,
 }
 
 pub const RESOURCES: [Resource; 4] = [Resource::Cpu, Resource::Memory, Resource::Fds, Resource::Connections];

@@ -104,7 +104,8 @@ impl HostAnomalyDetector {
             Phase::Scoring(baseline) => {
                 let score = baseline.forest.score(&point);
                 metrics::gauge!(SCORE).set(score);
-                let z_max = baseline.standing_out(&point).first().map_or(0.0, |&(_, z)| z);
+                let standing_out = baseline.standing_out(&point);
+                let z_max = standing_out.first().map_or(0.0, |&(_, z)| z);
                 let limit = self.config.feature_z_limit;
                 if score < baseline.threshold && (limit <= 0.0 || z_max < limit) {
                     self.anomalous_run = 0;
@@ -121,8 +122,8 @@ impl HostAnomalyDetector {
                 }
                 self.anomalous_run += 1;
                 if self.anomalous_run >= self.config.consecutive {
-                    let finding = self.finding(event, &raw, &point, score, z_max);
-                    out.push(finding);
+                    let judged = Judged { raw: &raw, score, standing_out: &standing_out };
+                    out.push(finding(baseline, &self.processes, event, &judged));
                 }
             }
         }
@@ -145,74 +146,82 @@ impl HostAnomalyDetector {
             Err(error) => tracing::error!(%error, "Cannot fit the host baseline."),
         }
     }
+}
 
-    fn finding(&self, event: &Event, raw: &[f64], point: &[f64], score: f64, z_max: f64) -> Finding {
-        let Phase::Scoring(baseline) = &self.phase else { unreachable!("findings come only from scoring") };
-        let standing_out = baseline.standing_out(point);
-        let mut weights = [0.0; 4];
-        for &(i, z) in &standing_out {
-            if let Some(r) = resource_of(FEATURES[i]) {
-                let slot = RESOURCES.iter().position(|x| *x == r).unwrap_or(0);
-                weights[slot] = f64::max(weights[slot], z);
-            }
+/// One anomalous sample as the baseline judged it.
+struct Judged<'a> {
+    raw: &'a [f64],
+    score: f64,
+    /// (feature, z) above three spreads, most unusual first.
+    standing_out: &'a [(usize, f64)],
+}
+
+fn finding(baseline: &Baseline, processes: &ProcessTracker, event: &Event, judged: &Judged) -> Finding {
+    let Judged { raw, score, standing_out } = *judged;
+    let z_max = standing_out.first().map_or(0.0, |&(_, z)| z);
+    // Each resource weighs as much as its most unusual metric.
+    let mut weights = [0.0; RESOURCES.len()];
+    for &(i, z) in standing_out {
+        if let Some(r) = resource_of(FEATURES[i]) {
+            weights[r as usize] = f64::max(weights[r as usize], z);
         }
-        let culprits = self.processes.rank(event.timestamp_ms, weights, 3);
-        let features: Vec<serde_json::Value> = standing_out
-            .iter()
-            .take(5)
-            .map(|&(i, z)| json!({"name": FEATURES[i], "value": raw[i], "typical": baseline.typical(i), "z": z}))
-            .collect();
-        let host = event.host_name.clone().unwrap_or_else(|| "localhost".into());
-        let sole = culprits.first().filter(|c| c.share >= SOLE_CULPRIT_SHARE);
-        let (entity, title) = match sole {
-            Some(c) => (
-                Entity { field: "process.pid".into(), value: c.pid.to_string() },
-                format!("Host anomaly on {host}: {} (pid {}) stands out", c.name, c.pid),
-            ),
-            None => (Entity { field: "host.name".into(), value: host.clone() }, format!("Host anomaly on {host}")),
-        };
-        let named: Vec<&str> = standing_out.iter().take(3).map(|&(i, _)| FEATURES[i]).collect();
-        // Severity by how unusual: the forest's score, or how far the
-        // most unusual metric lies beyond its range, whichever says more.
-        let severity = match (score, z_max) {
-            (s, z) if s >= 0.8 || z >= 12.0 => Severity::Critical,
-            (s, z) if s >= 0.7 || z >= 9.0 => Severity::High,
-            (s, z) if s >= 0.6 || z >= 6.0 => Severity::Medium,
-            _ => Severity::Low,
-        };
-        let alert_score = f64::max(100.0 * score, 50.0 + 4.0 * z_max).clamp(0.0, 100.0);
-        let rule = Arc::new(RuleInfo {
-            id: RULE_ID.into(),
-            title,
-            description: format!(
-                "Isolation Forest score {score:.3} (threshold {:.3}); most unusual metric {z_max:.1} spreads above \
+    }
+    let culprits = processes.rank(event.timestamp_ms, weights, 3);
+    let features: Vec<serde_json::Value> = standing_out
+        .iter()
+        .take(5)
+        .map(|&(i, z)| json!({"name": FEATURES[i], "value": raw[i], "typical": baseline.typical(i), "z": z}))
+        .collect();
+    let host = event.host_name.clone().unwrap_or_else(|| "localhost".into());
+    let sole = culprits.first().filter(|c| c.share >= SOLE_CULPRIT_SHARE);
+    let (entity, title) = match sole {
+        Some(c) => (
+            Entity { field: "process.pid".into(), value: c.pid.to_string() },
+            format!("Host anomaly on {host}: {} (pid {}) stands out", c.name, c.pid),
+        ),
+        None => (Entity { field: "host.name".into(), value: host.clone() }, format!("Host anomaly on {host}")),
+    };
+    let named: Vec<&str> = standing_out.iter().take(3).map(|&(i, _)| FEATURES[i]).collect();
+    // Severity by how unusual: the forest's score, or how far the
+    // most unusual metric lies beyond its range, whichever says more.
+    let severity = match (score, z_max) {
+        (s, z) if s >= 0.8 || z >= 12.0 => Severity::Critical,
+        (s, z) if s >= 0.7 || z >= 9.0 => Severity::High,
+        (s, z) if s >= 0.6 || z >= 6.0 => Severity::Medium,
+        _ => Severity::Low,
+    };
+    let alert_score = f64::max(100.0 * score, 50.0 + 4.0 * z_max).clamp(0.0, 100.0);
+    let rule = Arc::new(RuleInfo {
+        id: RULE_ID.into(),
+        title,
+        description: format!(
+            "Isolation Forest score {score:.3} (threshold {:.3}); most unusual metric {z_max:.1} spreads above \
                  its median; unusual: {}.",
-                baseline.threshold,
-                if named.is_empty() { "a combination of metrics, none alone".into() } else { named.join(", ") }
-            ),
-            severity,
-            score: alert_score,
-            technique: Some("T1496".into()),
-            tags: vec!["host".into(), "anomaly".into()],
-        });
-        let mut evidence: Vec<i64> = event.id.into_iter().collect();
-        evidence.extend(culprits.iter().filter_map(|c| c.event_id));
-        let context = json!({
-            "anomaly_score": score,
-            "threshold": baseline.threshold,
-            "max_feature_z": z_max,
-            "features": features,
-            "culprits": culprits,
-        });
-        Finding {
-            rule,
-            entity,
-            count: 1,
-            first_seen_ms: event.timestamp_ms,
-            last_seen_ms: event.timestamp_ms,
-            evidence,
-            context: Some(Arc::new(context)),
-        }
+            baseline.threshold,
+            if named.is_empty() { "a combination of metrics, none alone".into() } else { named.join(", ") }
+        ),
+        severity,
+        score: alert_score,
+        technique: Some("T1496".into()),
+        tags: vec!["host".into(), "anomaly".into()],
+    });
+    let mut evidence: Vec<i64> = event.id.into_iter().collect();
+    evidence.extend(culprits.iter().filter_map(|c| c.event_id));
+    let context = json!({
+        "anomaly_score": score,
+        "threshold": baseline.threshold,
+        "max_feature_z": z_max,
+        "features": features,
+        "culprits": culprits,
+    });
+    Finding {
+        rule,
+        entity,
+        count: 1,
+        first_seen_ms: event.timestamp_ms,
+        last_seen_ms: event.timestamp_ms,
+        evidence,
+        context: Some(Arc::new(context)),
     }
 }
 

@@ -140,3 +140,31 @@ fn other_hosts_and_other_events_are_ignored() {
     }
     assert!(!d.is_scoring() && out.is_empty());
 }
+
+/// The figures behind DETECTION.md's "why the z-score guard exists"
+/// (`cargo test -p rampart-detect forest_alone -- --nocapture` prints them):
+/// the forest ranks the burner no higher than the extremes of normal, and
+/// the burner's CPU metrics are what the guard catches.
+#[test]
+fn the_forest_alone_misses_a_burner_beyond_its_range_and_the_z_guard_catches_it() {
+    let mut rng = SplitMix64::new(7);
+    let mut d = HostAnomalyDetector::new(config(600), Some(HOST.into()), None);
+    run(&mut d, &mut rng, 0, 301, false);
+    let Phase::Scoring(b) = &d.phase else { unreachable!() };
+    let mut normal: Vec<f64> =
+        (0..200).map(|_| b.forest.score(&model_vector(&raw_vector(&normal_metrics(&mut rng))))).collect();
+    normal.sort_by(f64::total_cmp);
+    let mut burning = normal_metrics(&mut rng);
+    for (k, v) in [("cpu.total.pct", 55.0), ("cpu.core.1.pct", 100.0), ("cpu.user.pct", 53.0), ("load.1", 1.2)] {
+        burning.insert(k.into(), v);
+    }
+    let point = model_vector(&raw_vector(&burning));
+    let score = b.forest.score(&point);
+    let z_max = b.standing_out(&point)[0].1;
+    eprintln!(
+        "threshold {:.2}; normal median {:.2}, p99 {:.2}; burner score {score:.2}, max z {z_max:.1}",
+        b.threshold, normal[100], normal[198]
+    );
+    assert!(score < b.threshold, "the forest alone does not flag it");
+    assert!(z_max >= HostAnomalyConfig::default().feature_z_limit, "the guard does");
+}

@@ -7,4 +7,4 @@ pub mod procfs;
 mod source;
 
 pub use collector::{HostCollector, HostSample, ProcessSample};
-pub use source::{COLLECT_SECONDS, HostSource, HostSpec, local_host_name, sample_events};
+pub use source::{COLLECT_SECONDS, HostSource, HostSpec, local_host_name};

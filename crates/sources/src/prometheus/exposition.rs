@@ -93,7 +93,8 @@ fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
     }
 }
 
-fn parse_value(text: &str) -> Option<f64> {
+/// A sample value: a float, `+Inf`, `-Inf` or `NaN`.
+pub(super) fn parse_value(text: &str) -> Option<f64> {
     match text {
         "+Inf" | "Inf" => Some(f64::INFINITY),
         "-Inf" => Some(f64::NEG_INFINITY),

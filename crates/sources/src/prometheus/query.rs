@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::exposition::series_key;
+use super::exposition::{parse_value, series_key};
 
 /// `(field, value)` pairs for query `name`'s answer `body`: `name` when
 /// the answer is one series or a scalar, `name{labels}` per series when it
@@ -21,12 +21,7 @@ pub fn parse_query_answer(name: &str, body: &Value) -> Result<Vec<(String, f64)>
             .get(1)
             .and_then(Value::as_str)
             .ok_or_else(|| format!("query {name}: a value is not [time, \"number\"]"))?;
-        match text {
-            "+Inf" | "Inf" => Ok(f64::INFINITY),
-            "-Inf" => Ok(f64::NEG_INFINITY),
-            "NaN" => Ok(f64::NAN),
-            t => t.parse().map_err(|_| format!("query {name}: {t:?} is not a number")),
-        }
+        parse_value(text).ok_or_else(|| format!("query {name}: {text:?} is not a number"))
     };
     match data["resultType"].as_str() {
         Some("scalar") => Ok(vec![(name.to_owned(), value_of(&data["result"])?)]),
