@@ -45,4 +45,12 @@ pub trait Detector: Send {
 
     /// Looks at one committed event and appends any findings to `out`.
     fn detect(&mut self, event: &Event, out: &mut Vec<Finding>);
+
+    /// Looks at a batch of committed events, in order. Detectors that gain
+    /// from batching (a model scoring many rows at once) override this.
+    fn detect_batch(&mut self, events: &[Event], out: &mut Vec<Finding>) {
+        for event in events {
+            self.detect(event, out);
+        }
+    }
 }

@@ -29,6 +29,6 @@ pub use iptext::{ip_string, push_ip};
 pub use rate::RateMeter;
 pub use sink::{BoxFuture, Sink, SinkError};
 pub use store::{
-    AlertQuery, DecisionQuery, EventQuery, Page, Role, SaveOutcome, Store, StoreError, StoreStats, StreamCursor,
-    TokenRecord,
+    AlertQuery, DecisionQuery, EventQuery, ModelInfo, ModelRole, Page, Role, SaveOutcome, Store, StoreError,
+    StoreStats, StreamCursor, TokenRecord,
 };

@@ -137,6 +137,49 @@ pub struct TokenRecord {
     pub created_ms: i64,
 }
 
+/// What a registered flow model is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelRole {
+    /// Classifies live flows and raises alerts.
+    Active,
+    /// Scores beside the active model; only disagreements are counted.
+    Shadow,
+}
+
+impl ModelRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelRole::Active => "active",
+            ModelRole::Shadow => "shadow",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ModelRole> {
+        match text {
+            "active" => Some(ModelRole::Active),
+            "shadow" => Some(ModelRole::Shadow),
+            _ => None,
+        }
+    }
+}
+
+/// A model in the registry, without its (large) body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub algo: String,
+    pub classes: Vec<String>,
+    pub format_version: u32,
+    pub rampart_version: String,
+    pub data_sha256: String,
+    /// Held-out metrics recorded at training time.
+    pub metrics: serde_json::Value,
+    pub created_ms: i64,
+    pub added_ms: i64,
+    pub role: Option<ModelRole>,
+}
+
 /// Persistence for everything Rampart keeps.
 pub trait Store: Send + Sync + 'static {
     /// Commits the events in one transaction and fills in their ids. When this
@@ -187,6 +230,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// The audit trail, newest first; `before_id` pages back.
     fn actions(&self, before_id: Option<i64>, limit: usize) -> Result<Page<Action>, StoreError>;
+
+    /// Adds a model to the registry, or replaces one of the same name
+    /// (keeping its role). `body` is the model file's text.
+    fn put_model(&self, info: &ModelInfo, body: &str) -> Result<(), StoreError>;
+
+    /// Every registered model, newest first.
+    fn models(&self) -> Result<Vec<ModelInfo>, StoreError>;
+
+    /// A registered model's file text.
+    fn model_body(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Gives `name` the role (taking it from the model that had it), or
+    /// clears its role with `None`. `false` when there is no such model.
+    fn set_model_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, StoreError>;
 
     /// Moves a write-ahead log into the main file, for backends that keep
     /// one. The pipeline's writer calls it when its queue is empty, so the

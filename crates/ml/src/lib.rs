@@ -1,12 +1,25 @@
 //! Rampart's models, with no I/O: an Isolation Forest (Liu, Ting & Zhou,
-//! 2008) for anomaly scores, a small seeded PRNG so models are reproducible,
-//! the evaluation metrics docs/DETECTION.md reports (ROC AUC, precision,
-//! recall, false-positive rate), and labelled tables to feature vectors.
+//! 2008) for anomaly scores; tree ensembles (decision tree, random forest,
+//! gradient boosting) for labelled flows, with their datasets,
+//! preprocessing and versioned model file; a small seeded PRNG so models
+//! are reproducible; and the evaluation metrics docs/DETECTION.md reports.
 
+pub mod dataset;
+mod evaluation;
+pub mod flow_model;
 mod iforest;
 mod metrics;
+pub mod preprocess;
 pub mod tabular;
+pub mod trees;
 
+pub use evaluation::{Averages, ClassScores, Evaluation, evaluate};
 pub use iforest::{ForestParams, IsolationForest, average_path_length};
 pub use metrics::{Confusion, roc_auc};
 pub use rampart_core::rng::SplitMix64;
+
+/// A number as dataset text: integers without a fraction (`6`, not `6.0`),
+/// so a numeric event field matches a symbolic training value.
+pub fn format_cell(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+}

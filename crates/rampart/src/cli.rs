@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod flows;
+pub use flows::*;
+
 /// Rampart: real-time intrusion detection and prevention for Linux servers.
 ///
 /// Start with `rampart serve`: it needs no configuration, listens on
@@ -62,9 +65,17 @@ pub enum Command {
     /// Inspect or remove Rampart's nftables table on this host.
     #[command(subcommand)]
     Firewall(FirewallCommand),
+    /// Train a model on labelled data.
+    #[command(subcommand)]
+    Train(TrainCommand),
     /// Measure detection quality on labelled data (see docs/DETECTION.md).
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// The flow-model registry in the data directory.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Stream a labelled flow dataset into a running server as flow events.
+    Replay(ReplayArgs),
     /// Measure throughput and latency (see docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -149,6 +160,10 @@ pub enum EvalCommand {
     /// --test (or a held-out 30% of --train): ROC AUC, precision, recall,
     /// false-positive rate, scoring speed.
     Anomaly(EvalAnomalyArgs),
+    /// Score a flow model file on labelled flows: accuracy, precision,
+    /// recall, F1, false-positive rate per class, ROC AUC, confusion matrix,
+    /// inference speed; --report writes Markdown with PNG charts.
+    Flows(EvalFlowsArgs),
 }
 
 #[derive(Debug, Args)]

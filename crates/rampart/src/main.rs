@@ -6,6 +6,7 @@
 mod cli;
 mod cmd;
 mod logging;
+mod models;
 mod pipeline;
 mod settings;
 mod telemetry;

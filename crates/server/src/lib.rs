@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod health;
 pub mod metrics;
+mod models;
 mod openapi;
 mod params;
 mod processes;
@@ -30,6 +31,7 @@ use tower_http::trace::TraceLayer;
 
 pub use decisions::decision_json;
 pub use error::ApiError;
+pub use models::ModelControl;
 pub use state::{AppState, MetricsRender};
 
 /// The complete application: `/api/v1/*` behind token auth, plus the
@@ -44,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         .route("/decisions/{id}", axum::routing::delete(decisions::delete_one))
         .route("/actions", get(decisions::actions))
         .route("/processes/{pid}/kill", post(processes::kill))
+        .route("/models", get(models::list))
+        .route("/models/{name}/activate", post(models::activate))
+        .route("/models/{name}/deactivate", post(models::deactivate))
         .route("/stats", get(health::stats))
         .route("/openapi.json", get(openapi::document))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));

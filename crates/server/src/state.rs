@@ -22,6 +22,8 @@ pub struct AppState {
     pub rate_limits: Arc<crate::ratelimit::IngestRateLimits>,
     /// The responder, which owns the enforcers; `None` where none runs.
     pub decisions: Option<tokio::sync::mpsc::Sender<rampart_core::DecisionRequest>>,
+    /// The flow detector's model slot; `None` where no flow detector runs.
+    pub models: Option<Arc<dyn crate::models::ModelControl>>,
     ready: Arc<AtomicBool>,
     pipeline_ok: Arc<AtomicBool>,
 }
@@ -44,6 +46,7 @@ impl AppState {
             metrics,
             rate_limits: Arc::default(),
             decisions: None,
+            models: None,
             ready: Arc::new(AtomicBool::new(true)),
             pipeline_ok: Arc::new(AtomicBool::new(true)),
         }
@@ -58,6 +61,12 @@ impl AppState {
     /// Routes decision changes from the API to the responder.
     pub fn with_decisions(mut self, tx: tokio::sync::mpsc::Sender<rampart_core::DecisionRequest>) -> AppState {
         self.decisions = Some(tx);
+        self
+    }
+
+    /// Routes model activation from the API to the flow detector.
+    pub fn with_models(mut self, control: Arc<dyn crate::models::ModelControl>) -> AppState {
+        self.models = Some(control);
         self
     }
 

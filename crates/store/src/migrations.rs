@@ -130,6 +130,22 @@ const MIGRATIONS: &[&str] = &[
         polled_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX decisions_deleted ON decisions(deleted) WHERE deleted IS NOT NULL;",
+    // 5: the flow-model registry. `role` is 'active', 'shadow' or NULL; at
+    // most one model holds each role.
+    "CREATE TABLE models (
+        name            TEXT PRIMARY KEY,
+        algo            TEXT NOT NULL,
+        classes         TEXT NOT NULL,
+        format_version  INTEGER NOT NULL,
+        rampart_version TEXT NOT NULL,
+        data_sha256     TEXT NOT NULL,
+        metrics         TEXT NOT NULL,
+        created         INTEGER NOT NULL,
+        added           INTEGER NOT NULL,
+        role            TEXT,
+        body            TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX models_role ON models(role) WHERE role IS NOT NULL;",
 ];
 
 /// The schema version this binary writes.

@@ -163,6 +163,27 @@ pub struct DetectConfig {
     pub queue_capacity: usize,
     /// The Isolation Forest over the host collector's metrics.
     pub host_anomaly: HostAnomalyConfig,
+    /// The flow classifier (models from the registry: `rampart models`).
+    pub flows: FlowDetectConfig,
+}
+
+/// `[detect.flows]`: classify `network flow` events with the registry's
+/// active model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowDetectConfig {
+    pub enabled: bool,
+    /// An attack class below this probability raises no alert.
+    pub min_probability: f64,
+    /// How often the registry is checked for models activated from the
+    /// command line (the API swaps at once).
+    pub registry_poll_secs: u64,
+}
+
+impl Default for FlowDetectConfig {
+    fn default() -> FlowDetectConfig {
+        FlowDetectConfig { enabled: true, min_probability: 0.5, registry_poll_secs: 5 }
+    }
 }
 
 impl Default for DetectConfig {
@@ -173,6 +194,7 @@ impl Default for DetectConfig {
             max_keys_per_rule: 100_000,
             queue_capacity: 64,
             host_anomaly: HostAnomalyConfig::default(),
+            flows: FlowDetectConfig::default(),
         }
     }
 }
@@ -424,6 +446,12 @@ impl Config {
     /// Checks values serde cannot: ranges and URL shapes. Pure.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |key: &str, reason: &str| Err(ConfigError { key: key.into(), reason: reason.into() });
+        if !(0.0..=1.0).contains(&self.detect.flows.min_probability) {
+            return err("detect.flows.min_probability", "must be between 0 and 1");
+        }
+        if self.detect.flows.registry_poll_secs == 0 {
+            return err("detect.flows.registry_poll_secs", "must be at least 1");
+        }
         if self.ingest.max_batch_events == 0 {
             return err("ingest.max_batch_events", "must be at least 1");
         }

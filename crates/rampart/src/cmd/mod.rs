@@ -7,6 +7,8 @@ mod bench_respond;
 mod decisions;
 mod eval;
 mod firewall;
+mod flows;
+mod models;
 mod rules;
 mod scan;
 mod serve;
@@ -65,6 +67,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(crate::cli::EvalCommand::Anomaly(args)) => {
             quiet_logging(&cli)?;
             eval::anomaly(args)
+        }
+        Command::Eval(crate::cli::EvalCommand::Flows(args)) => {
+            quiet_logging(&cli)?;
+            flows::eval::run(args)
+        }
+        Command::Train(crate::cli::TrainCommand::Flows(args)) => {
+            quiet_logging(&cli)?;
+            flows::train::run(args)
+        }
+        Command::Models(command) => {
+            quiet_logging(&cli)?;
+            let config = settings::load(&cli, &Overrides::default())?;
+            models::run(&config, command)
+        }
+        Command::Replay(args) => {
+            quiet_logging(&cli)?;
+            flows::replay::run(args)
         }
         Command::Decisions(command) => {
             quiet_logging(&cli)?;

@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use rampart_core::config::{Config, DeliveryConfig, SinksConfig};
 use rampart_core::{Alert, DecisionRequest, Detector, IngestSender, RateMeter, Store, ingest_queue};
-use rampart_detect::{Aggregator, HostAnomalyDetector, RuleEngine, load_rules};
+use rampart_detect::{Aggregator, FlowDetector, HostAnomalyDetector, ModelSlot, RuleEngine, load_rules};
+
+use crate::models::ModelManager;
 use rampart_respond::playbook::{Playbook, builtin_playbooks};
 use rampart_respond::{
     Allowlist, Notifier, NotifierHandle, Responder, ResponderInput, SinkWorker, SlackSink, StdoutSink, WebhookSink,
@@ -57,6 +59,7 @@ pub struct Node {
     notifier: Arc<NotifierHandle>,
     retention: JoinHandle<()>,
     checkpoints: JoinHandle<()>,
+    model_poll: Option<JoinHandle<()>>,
     sources: Vec<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
     responder: std::thread::JoinHandle<()>,
 }
@@ -83,6 +86,15 @@ impl Node {
                 Some(config.data_dir.join("host-baseline.json")),
             )));
         }
+        let model_slot = Arc::new(ModelSlot::default());
+        let models = Arc::new(ModelManager::new(store.clone(), model_slot.clone()));
+        let model_poll = if config.detect.flows.enabled {
+            models.sync().map_err(|e| anyhow::anyhow!("cannot read the model registry: {e}"))?;
+            detectors.push(Box::new(FlowDetector::new(model_slot, config.detect.flows.min_probability)));
+            Some(tokio::spawn(poll_models(models.clone(), Duration::from_secs(config.detect.flows.registry_poll_secs))))
+        } else {
+            None
+        };
         let aggregator =
             Aggregator::new(config.alerts.dedup_window_secs, config.alerts.max_evidence, config.alerts.max_open);
 
@@ -118,6 +130,7 @@ impl Node {
             metrics,
         )
         .with_decisions(bridge_requests(respond_tx))
+        .with_models(models)
         .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client);
         let pipeline = Pipeline::start(
             &PipelineConfig {
@@ -165,6 +178,7 @@ impl Node {
             notifier,
             retention,
             checkpoints,
+            model_poll,
             sources,
             responder,
         })
@@ -181,6 +195,7 @@ impl Node {
             notifier,
             retention,
             checkpoints,
+            model_poll,
             sources,
             responder,
             ..
@@ -201,6 +216,9 @@ impl Node {
         }
         retention.abort();
         checkpoints.abort();
+        if let Some(poll) = model_poll {
+            poll.abort();
+        }
         // With every sender gone, the writer drains the queue and stops, then detection.
         drop(state);
         drop(ingest);
@@ -392,6 +410,21 @@ fn build_sinks(config: &SinksConfig) -> anyhow::Result<Vec<SinkWorker>> {
         }
     }
     Ok(sinks)
+}
+
+/// Picks up roles changed from the command line (`rampart models activate`).
+async fn poll_models(models: Arc<ModelManager>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let models = models.clone();
+        match tokio::task::spawn_blocking(move || models.sync()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "Cannot read the model registry."),
+            Err(error) => tracing::error!(%error, "Model registry poll failed."),
+        }
+    }
 }
 
 async fn retention_sweep(store: Arc<dyn Store>, days: u32, every: Duration) {

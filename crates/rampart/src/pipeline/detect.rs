@@ -47,13 +47,11 @@ pub(super) fn run(
             }
         };
         let now = rampart_core::time::now_ms();
-        for event in &batch.events {
-            for detector in &mut detectors {
-                detector.detect(event, &mut findings);
-            }
-            for finding in findings.drain(..) {
-                aggregator.merge_at(finding, now);
-            }
+        for detector in &mut detectors {
+            detector.detect_batch(&batch.events, &mut findings);
+        }
+        for finding in findings.drain(..) {
+            aggregator.merge_at(finding, now);
         }
         if last_flush.elapsed() >= FLUSH_EVERY {
             persist(store.as_ref(), &mut aggregator, &mut on_alert, Take::All);

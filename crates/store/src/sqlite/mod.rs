@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use rampart_core::config::Durability;
 use rampart_core::{
-    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, Page, Role, SaveOutcome, Store,
-    StoreError, StoreStats, StreamCursor, TokenRecord,
+    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, ModelInfo, ModelRole, Page,
+    Role, SaveOutcome, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -24,6 +24,7 @@ use crate::migrations;
 mod alerts;
 mod decisions;
 mod events;
+mod models;
 
 use events::ChunkWriter;
 
@@ -326,6 +327,22 @@ impl Store for SqliteStore {
 
     fn actions(&self, before_id: Option<i64>, limit: usize) -> Result<Page<Action>, StoreError> {
         self.read(|conn| decisions::actions(conn, before_id, limit))
+    }
+
+    fn put_model(&self, info: &ModelInfo, body: &str) -> Result<(), StoreError> {
+        self.write("models", |conn| models::put(conn, info, body))
+    }
+
+    fn models(&self) -> Result<Vec<ModelInfo>, StoreError> {
+        self.read(models::list)
+    }
+
+    fn model_body(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| models::body(conn, name))
+    }
+
+    fn set_model_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, StoreError> {
+        self.write("models", |conn| models::set_role(conn, name, role))
     }
 
     fn checkpoint(&self) -> Result<(), StoreError> {

@@ -1,0 +1,236 @@
+//! The flow detector: classifies `network flow` events with the active
+//! flow model, in one batch per pipeline batch, and raises a finding for
+//! each flow a model calls an attack. A shadow model, when set, scores the
+//! same batch; only its disagreements with the active one are counted.
+//!
+//! Models are swapped through `ModelSlot` while the detector runs: the
+//! detector takes the current pair at the start of each batch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use rampart_core::{Body, Entity, Event, Finding, RuleInfo, Severity};
+use rampart_ml::flow_model::{FlowModel, Scorer};
+use rampart_ml::preprocess::Cell;
+use serde_json::json;
+
+/// A model ready to score live flows.
+pub struct LiveModel {
+    pub name: String,
+    pub classes: Vec<String>,
+    pub normal: usize,
+    scorer: Scorer,
+    rules: Vec<Arc<RuleInfo>>,
+}
+
+impl LiveModel {
+    /// `name` is the model's name in the registry.
+    pub fn new(model: &FlowModel, name: &str) -> LiveModel {
+        let rules = model.classes.iter().map(|c| Arc::new(rule_for(c, name))).collect();
+        LiveModel {
+            name: name.to_owned(),
+            classes: model.classes.clone(),
+            normal: model.normal_class,
+            scorer: model.compile(),
+            rules,
+        }
+    }
+
+    /// Features of one flow event in the model's input order: numeric
+    /// inputs from `flow.features.*`, symbolic ones from
+    /// `flow.attributes.*` (or `network.transport` for the protocol).
+    fn encode(&self, event: &Event, out: &mut Vec<f32>) {
+        let Some(Body::Flow { transport, features }) = &event.body else { return };
+        let inputs = &self.scorer.preprocessing().inputs;
+        self.scorer.encode(
+            |i| {
+                let name = &inputs[i].name;
+                if let Some(v) = features.get(name) {
+                    return Cell::Num(*v);
+                }
+                match event.extra.get(&format!("flow.attributes.{name}")) {
+                    Some(serde_json::Value::String(s)) => Cell::Text(s),
+                    Some(serde_json::Value::Number(n)) => n.as_f64().map_or(Cell::Missing, Cell::Num),
+                    _ if name == "protocol_type" => transport.as_deref().map_or(Cell::Missing, Cell::Text),
+                    _ => Cell::Missing,
+                }
+            },
+            out,
+        );
+    }
+
+    /// The most likely class and its probability for each encoded row.
+    fn classify(&self, features: &[f32], scratch: &mut Vec<f32>) -> Vec<(usize, f32)> {
+        self.scorer.predict(features, scratch);
+        scratch
+            .chunks(self.classes.len())
+            .map(|p| p.iter().enumerate().fold((0, f32::MIN), |b, (c, &v)| if v > b.1 { (c, v) } else { b }))
+            .collect()
+    }
+}
+
+fn rule_for(class: &str, model: &str) -> RuleInfo {
+    let lower = class.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    let (severity, technique) = if has(&["u2r"]) {
+        (Severity::Critical, Some("T1068"))
+    } else if has(&["dos"]) {
+        (Severity::High, Some("T1498"))
+    } else if has(&["probe", "portscan", "scan"]) {
+        (Severity::Medium, Some("T1046"))
+    } else if has(&["r2l", "patator", "brute"]) {
+        (Severity::High, Some("T1110"))
+    } else if has(&["web attack", "sql", "xss", "heartbleed"]) {
+        (Severity::High, Some("T1190"))
+    } else if has(&["bot"]) {
+        (Severity::High, Some("T1071"))
+    } else {
+        (Severity::High, None)
+    };
+    let slug: String =
+        lower.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>().trim_matches('-').into();
+    RuleInfo {
+        id: format!("flow-{slug}"),
+        title: format!("Network flow classified as {class}"),
+        description: format!("The flow model {model:?} classified flows from this source as {class}."),
+        severity,
+        score: match severity {
+            Severity::Critical => 90.0,
+            Severity::High => 75.0,
+            _ => 55.0,
+        },
+        technique: technique.map(str::to_owned),
+        tags: vec!["network".into(), "flow-model".into()],
+    }
+}
+
+/// The live and shadow models, swappable while the detector runs.
+#[derive(Default)]
+pub struct ModelSlot {
+    models: RwLock<(Option<Arc<LiveModel>>, Option<Arc<LiveModel>>)>,
+}
+
+impl ModelSlot {
+    pub fn set_active(&self, model: Option<Arc<LiveModel>>) {
+        self.models.write().unwrap_or_else(|p| p.into_inner()).0 = model;
+    }
+
+    pub fn set_shadow(&self, model: Option<Arc<LiveModel>>) {
+        self.models.write().unwrap_or_else(|p| p.into_inner()).1 = model;
+    }
+
+    /// The names of the active and shadow models.
+    pub fn names(&self) -> (Option<String>, Option<String>) {
+        let m = self.current();
+        (m.0.map(|m| m.name.clone()), m.1.map(|m| m.name.clone()))
+    }
+
+    fn current(&self) -> (Option<Arc<LiveModel>>, Option<Arc<LiveModel>>) {
+        self.models.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+pub struct FlowDetector {
+    slot: Arc<ModelSlot>,
+    /// Attack classes below this probability raise nothing.
+    min_probability: f32,
+    features: Vec<f32>,
+    scratch: Vec<f32>,
+    flows: Vec<usize>,
+}
+
+impl FlowDetector {
+    pub fn new(slot: Arc<ModelSlot>, min_probability: f64) -> FlowDetector {
+        FlowDetector {
+            slot,
+            min_probability: min_probability as f32,
+            features: Vec::new(),
+            scratch: Vec::new(),
+            flows: Vec::new(),
+        }
+    }
+}
+
+impl rampart_core::Detector for FlowDetector {
+    fn name(&self) -> &str {
+        "flow-model"
+    }
+
+    fn detect(&mut self, event: &Event, out: &mut Vec<Finding>) {
+        self.detect_batch(std::slice::from_ref(event), out);
+    }
+
+    fn detect_batch(&mut self, events: &[Event], out: &mut Vec<Finding>) {
+        let (Some(active), shadow) = self.slot.current() else { return };
+        self.flows.clear();
+        self.flows.extend(events.iter().enumerate().filter(|(_, e)| matches!(e.body, Some(Body::Flow { .. }))).map(|(i, _)| i));
+        if self.flows.is_empty() {
+            return;
+        }
+        self.features.clear();
+        for &i in &self.flows {
+            active.encode(&events[i], &mut self.features);
+        }
+        let verdicts = active.classify(&self.features, &mut self.scratch);
+        let mut counts: HashMap<usize, u64> = HashMap::new();
+        for (&i, &(class, p)) in self.flows.iter().zip(&verdicts) {
+            *counts.entry(class).or_default() += 1;
+            if class != active.normal && p >= self.min_probability {
+                out.push(finding(&events[i], &active, class, p));
+            }
+        }
+        for (class, n) in counts {
+            metrics::counter!(crate::metrics::FLOWS_CLASSIFIED, "model" => active.name.clone(), "class" => active.classes[class].clone())
+                .increment(n);
+        }
+        if let Some(shadow) = shadow {
+            self.features.clear();
+            for &i in &self.flows {
+                shadow.encode(&events[i], &mut self.features);
+            }
+            let theirs = shadow.classify(&self.features, &mut self.scratch);
+            // Compared as verdicts (attack or not) and as class names.
+            let disagree = verdicts
+                .iter()
+                .zip(&theirs)
+                .filter(|((a, _), (s, _))| {
+                    (*a != active.normal) != (*s != shadow.normal) || active.classes[*a] != shadow.classes[*s]
+                })
+                .count();
+            let labels = [("active", active.name.clone()), ("shadow", shadow.name.clone())];
+            metrics::counter!(crate::metrics::SHADOW_SCORED, &labels).increment(verdicts.len() as u64);
+            metrics::counter!(crate::metrics::SHADOW_DISAGREEMENTS, &labels).increment(disagree as u64);
+        }
+    }
+}
+
+fn finding(event: &Event, model: &LiveModel, class: usize, p: f32) -> Finding {
+    let ip = |e: &rampart_core::Endpoint| e.ip.map(rampart_core::ip_string);
+    let transport = match &event.body {
+        Some(Body::Flow { transport, .. }) => transport.clone(),
+        _ => None,
+    };
+    let entity = match ip(&event.source) {
+        Some(src) => Entity { field: "source.ip".into(), value: src },
+        None => Entity { field: "host.name".into(), value: event.host_name.clone().unwrap_or_else(|| "unknown".into()) },
+    };
+    let context = json!({
+        "model": model.name,
+        "class": model.classes[class],
+        "probability": p,
+        "flow": {
+            "source.ip": ip(&event.source), "source.port": event.source.port,
+            "destination.ip": ip(&event.destination), "destination.port": event.destination.port,
+            "network.transport": transport,
+        },
+    });
+    Finding {
+        rule: model.rules[class].clone(),
+        entity,
+        count: 1,
+        first_seen_ms: event.timestamp_ms,
+        last_seen_ms: event.timestamp_ms,
+        evidence: event.id.into_iter().collect(),
+        context: Some(Arc::new(context)),
+    }
+}

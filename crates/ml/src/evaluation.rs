@@ -1,0 +1,149 @@
+//! Multi-class evaluation: confusion matrix, per-class and averaged
+//! precision / recall / F1 / false-positive rate, one-vs-rest ROC AUC, and
+//! the binary view (attack vs normal) a detector is judged by.
+
+use serde::Serialize;
+
+use crate::metrics::{Confusion, roc_auc};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassScores {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub fpr: f64,
+    pub roc_auc: f64,
+    pub support: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Averages {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub fpr: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub rows: usize,
+    pub accuracy: f64,
+    /// Attack vs normal: any non-normal class predicted counts as an alert.
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub fpr: f64,
+    /// Attack vs normal, scored by 1 − P(normal).
+    pub roc_auc: f64,
+    pub per_class: std::collections::BTreeMap<String, ClassScores>,
+    pub macro_avg: Averages,
+    pub weighted_avg: Averages,
+    pub classes: Vec<String>,
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u64>>,
+    /// (false-positive rate, true-positive rate) points of the binary ROC.
+    #[serde(skip)]
+    pub roc_curve: Vec<(f64, f64)>,
+}
+
+/// `y[i]` is row i's true class; `proba` holds `classes.len()` values per
+/// row; `normal` is the benign class's index.
+pub fn evaluate(y: &[u32], proba: &[f32], classes: &[String], normal: usize) -> Evaluation {
+    let k = classes.len();
+    let rows = y.len();
+    let mut confusion = vec![vec![0u64; k]; k];
+    let mut predicted = Vec::with_capacity(rows);
+    for (r, &truth) in y.iter().enumerate() {
+        let p = &proba[r * k..][..k];
+        let best = (0..k).fold(0, |b, c| if p[c] > p[b] { c } else { b });
+        predicted.push(best);
+        confusion[truth as usize][best] += 1;
+    }
+    let correct: u64 = (0..k).map(|c| confusion[c][c]).sum();
+    let mut per_class = std::collections::BTreeMap::new();
+    let mut macro_sum = [0.0; 4];
+    let mut weighted_sum = [0.0; 4];
+    let mut present = 0.0;
+    for (c, name) in classes.iter().enumerate() {
+        let tp = confusion[c][c];
+        let fn_: u64 = confusion[c].iter().sum::<u64>() - tp;
+        let fp: u64 = (0..k).map(|t| confusion[t][c]).sum::<u64>() - tp;
+        let tn = rows as u64 - tp - fn_ - fp;
+        let m = Confusion { tp, fp, tn, fn_ };
+        let scored: Vec<(f64, bool)> =
+            y.iter().enumerate().map(|(r, &t)| (f64::from(proba[r * k + c]), t as usize == c)).collect();
+        let support = tp + fn_;
+        let s = ClassScores {
+            precision: m.precision(),
+            recall: m.recall(),
+            f1: m.f1(),
+            fpr: m.false_positive_rate(),
+            roc_auc: roc_auc(&scored),
+            support,
+        };
+        if support > 0 {
+            present += 1.0;
+            for (acc, v) in macro_sum.iter_mut().zip([s.precision, s.recall, s.f1, s.fpr]) {
+                *acc += v;
+            }
+            for (acc, v) in weighted_sum.iter_mut().zip([s.precision, s.recall, s.f1, s.fpr]) {
+                *acc += v * support as f64;
+            }
+        }
+        per_class.insert(name.clone(), s);
+    }
+    let avg = |sum: [f64; 4], by: f64| {
+        let by = if by > 0.0 { by } else { 1.0 };
+        Averages { precision: sum[0] / by, recall: sum[1] / by, f1: sum[2] / by, fpr: sum[3] / by }
+    };
+    let scored: Vec<(f64, bool)> =
+        y.iter().enumerate().map(|(r, &t)| (1.0 - f64::from(proba[r * k + normal]), t as usize != normal)).collect();
+    let mut binary = Confusion::default();
+    for (r, &t) in y.iter().enumerate() {
+        match (predicted[r] != normal, t as usize != normal) {
+            (true, true) => binary.tp += 1,
+            (true, false) => binary.fp += 1,
+            (false, false) => binary.tn += 1,
+            (false, true) => binary.fn_ += 1,
+        }
+    }
+    Evaluation {
+        rows,
+        accuracy: if rows == 0 { 0.0 } else { correct as f64 / rows as f64 },
+        precision: binary.precision(),
+        recall: binary.recall(),
+        f1: binary.f1(),
+        fpr: binary.false_positive_rate(),
+        roc_auc: roc_auc(&scored),
+        per_class,
+        macro_avg: avg(macro_sum, present),
+        weighted_avg: avg(weighted_sum, rows as f64),
+        classes: classes.to_vec(),
+        confusion,
+        roc_curve: roc_curve(&scored),
+    }
+}
+
+/// The ROC curve's corner points, thinned to about 500 for plotting.
+fn roc_curve(scored: &[(f64, bool)]) -> Vec<(f64, f64)> {
+    let mut sorted = scored.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let positives = sorted.iter().filter(|s| s.1).count().max(1) as f64;
+    let negatives = sorted.iter().filter(|s| !s.1).count().max(1) as f64;
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let step = (sorted.len() / 500).max(1);
+    for (i, (score, positive)) in sorted.iter().enumerate() {
+        if *positive {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
+        let last_of_tie = sorted.get(i + 1).is_none_or(|n| n.0 != *score);
+        if last_of_tie && (i % step == 0 || i + 1 == sorted.len()) {
+            points.push((fp / negatives, tp / positives));
+        }
+    }
+    points.push((1.0, 1.0));
+    points
+}

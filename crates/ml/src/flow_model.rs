@@ -1,0 +1,110 @@
+//! The flow model file: one JSON document holding everything needed to
+//! score a flow the way training did, and to say where the model came from.
+//!
+//! `format_version` changes whenever the layout does; a file of another
+//! version is refused with both versions named rather than misread.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Format;
+use crate::preprocess::{Cell, Preprocessor};
+use crate::trees::{Algo, Compiled, Ensemble, TrainParams};
+
+pub const FORMAT: &str = "rampart-flow-model";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowModel {
+    pub format: String,
+    pub format_version: u32,
+    /// The Rampart release that wrote the file.
+    pub rampart_version: String,
+    pub name: String,
+    pub created_ms: i64,
+    pub algo: Algo,
+    pub params: TrainParams,
+    /// The training data's layout.
+    pub dataset: Format,
+    /// Class names; `normal_class` is the benign one.
+    pub classes: Vec<String>,
+    pub normal_class: usize,
+    /// SHA-256 over the training files' bytes, in the order given.
+    pub data_sha256: String,
+    pub train_rows: usize,
+    pub class_weights: Vec<f64>,
+    /// Held-out evaluation at training time (`rampart eval flows --json` keys).
+    pub metrics: serde_json::Value,
+    pub preprocessing: Preprocessor,
+    pub model: Ensemble,
+}
+
+impl FlowModel {
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a model file's text, refusing other formats and versions.
+    pub fn from_json(text: &str) -> Result<FlowModel, String> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a JSON document: {e}"))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(format!("not a Rampart flow model (no \"format\": \"{FORMAT}\")"));
+        }
+        let version = value.get("format_version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            let writer = value.get("rampart_version").and_then(|v| v.as_str()).unwrap_or("unknown");
+            return Err(format!(
+                "model format version {} (written by rampart {writer}); this rampart ({}) reads version {FORMAT_VERSION}: \
+                 retrain it with `rampart train flows`",
+                version.map_or("missing".to_owned(), |v| v.to_string()),
+                env!("CARGO_PKG_VERSION"),
+            ));
+        }
+        let mut model: FlowModel = serde_json::from_value(value).map_err(|e| format!("malformed model file: {e}"))?;
+        model.preprocessing.index();
+        model.model.validate()?;
+        if model.preprocessing.width() != model.model.width
+            || model.classes.len() != model.model.k
+            || model.normal_class >= model.classes.len()
+        {
+            return Err("the preprocessing, classes and trees do not fit together".into());
+        }
+        Ok(model)
+    }
+
+    /// The version stamp new files carry.
+    pub fn current_version() -> (u32, &'static str) {
+        (FORMAT_VERSION, env!("CARGO_PKG_VERSION"))
+    }
+
+    pub fn compile(&self) -> Scorer {
+        Scorer { compiled: Compiled::new(self.model.clone()), preprocessing: self.preprocessing.clone() }
+    }
+}
+
+/// A loaded model ready to score rows of cells in batches.
+#[derive(Debug, Clone)]
+pub struct Scorer {
+    compiled: Compiled,
+    preprocessing: Preprocessor,
+}
+
+impl Scorer {
+    pub fn preprocessing(&self) -> &Preprocessor {
+        &self.preprocessing
+    }
+
+    /// Encodes one row into `features` (appended); `cell(i)` gives input `i`.
+    pub fn encode<'c>(&self, cell: impl Fn(usize) -> Cell<'c>, features: &mut Vec<f32>) {
+        self.preprocessing.encode(cell, features);
+    }
+
+    /// Probabilities for encoded rows, `k` per row.
+    pub fn predict(&self, features: &[f32], out: &mut Vec<f32>) {
+        self.compiled.predict(features, out);
+    }
+
+    pub fn classes(&self) -> usize {
+        self.compiled.classes()
+    }
+}

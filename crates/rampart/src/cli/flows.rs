@@ -1,0 +1,176 @@
+//! Arguments of the flow-model commands: train, eval flows, models, replay.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    NslKdd,
+    CicIds2017,
+    Csv,
+}
+
+/// Where labelled flows come from.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Files or directories (every *.csv / *.txt inside, sorted by name).
+    #[arg(long, num_args = 1.., required = true, value_name = "PATH")]
+    pub data: Vec<PathBuf>,
+    #[arg(long, value_enum)]
+    pub format: DataFormat,
+    /// With --format csv: the label column.
+    #[arg(long, default_value = "Label")]
+    pub label: String,
+    /// Skip rows that cannot be read (and say how many) instead of stopping
+    /// at the first with its file and line.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassScheme {
+    /// normal / attack.
+    Binary,
+    /// NSL-KDD: normal, DoS, Probe, R2L, U2R; otherwise each label.
+    Multi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgoArg {
+    DecisionTree,
+    RandomForest,
+    Gbdt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassWeight {
+    /// Each class weighs as much in total as the others.
+    Balanced,
+    /// √ of balanced: helps rare classes without drowning the common ones.
+    Sqrt,
+    None,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Train a flow classifier and write a model file.
+    Flows(TrainFlowsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainFlowsArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value = "binary")]
+    pub classes: ClassScheme,
+    #[arg(long, value_enum, default_value = "random-forest")]
+    pub algo: AlgoArg,
+    /// Trees in a forest or boosting rounds [default: 100].
+    #[arg(long)]
+    pub trees: Option<usize>,
+    /// [default: 12 forest, 16 tree, 6 boosting]
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    #[arg(long, value_enum, default_value = "sqrt")]
+    pub class_weight: ClassWeight,
+    /// The share of rows held out (stratified by class) to measure the
+    /// model; 0 trains on everything and measures nothing.
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
+    /// Also run k-fold cross-validation on the training share and report
+    /// each fold (costs k more trainings).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The model's name in the registry [default: the file's stem].
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalFlowsArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write report.md with confusion-matrix and ROC PNGs into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Models in the registry, with which is active and which shadows it.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a model file into the registry.
+    Add {
+        file: PathBuf,
+        /// [default: the name inside the file]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Make a model the live one (on a running server, use
+    /// POST /api/v1/models/{name}/activate to swap without a restart).
+    Activate {
+        name: String,
+        /// Score beside the active model and count disagreements instead.
+        #[arg(long)]
+        shadow: bool,
+    },
+    /// Stop using a model (live or shadow); it stays in the registry.
+    Deactivate { name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayMode {
+    Sequential,
+    Random,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Files or directories of labelled flows.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum)]
+    pub format: DataFormat,
+    #[arg(long, default_value = "Label")]
+    pub label: String,
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Rows per second (0: as fast as the server takes them).
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    #[arg(long, value_enum, default_value = "sequential")]
+    pub mode: ReplayMode,
+    /// Start again at the end (stop with Ctrl-C, or after --limit rows).
+    #[arg(long = "loop")]
+    pub repeat: bool,
+    /// Stop after this many rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Rows per POST.
+    #[arg(long, default_value_t = 200)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The server's base URL.
+    #[arg(long, env = "RAMPART_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub to: String,
+    /// An API token with ingest rights; also RAMPART_TOKEN.
+    #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
+    pub token: String,
+}

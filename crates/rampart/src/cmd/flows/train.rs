@@ -1,0 +1,350 @@
+//! `rampart train flows`: labelled flows in, a model file out, with a
+//! held-out measurement of the model saved inside it.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use rampart_ml::dataset::{self, Format, Table};
+use rampart_ml::flow_model::{FORMAT, FlowModel};
+use rampart_ml::preprocess::Preprocessor;
+use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
+use rampart_ml::{Evaluation, SplitMix64, evaluate};
+use serde_json::json;
+
+use super::data::{self, Loaded};
+use crate::cli::{AlgoArg, ClassScheme, ClassWeight, TrainFlowsArgs};
+
+/// Rows with their class numbers, ready to split.
+pub struct Labelled {
+    pub classes: Vec<String>,
+    pub normal: usize,
+    pub y: Vec<u32>,
+}
+
+/// Class names in a stable order: normal first, NSL-KDD's categories in
+/// their usual order, otherwise the rest by name.
+pub fn label_rows(table: &Table, format: &Format, multi: bool) -> anyhow::Result<Labelled> {
+    let mut names = Vec::with_capacity(table.labels.len());
+    for (label, origin) in table.labels.iter().zip(&table.origins) {
+        names.push(dataset::class_of(label, format, multi).map_err(|e| anyhow::anyhow!("line {}: {e}", origin.line))?);
+    }
+    let mut classes: Vec<String> = match (multi, format) {
+        (false, _) => vec!["normal".into(), "attack".into()],
+        (true, Format::NslKdd) => ["normal", "DoS", "Probe", "R2L", "U2R"].map(String::from).to_vec(),
+        (true, _) => {
+            let mut seen: Vec<String> = names.clone();
+            seen.sort();
+            seen.dedup();
+            seen
+        }
+    };
+    let normal_name = if multi && *format != Format::NslKdd { format.normal_label() } else { "normal" };
+    let normal = match classes.iter().position(|c| c.eq_ignore_ascii_case(normal_name)) {
+        Some(i) => i,
+        None => {
+            classes.insert(0, normal_name.to_owned());
+            0
+        }
+    };
+    let y = names.iter().map(|n| classes.iter().position(|c| c == n).unwrap_or(normal) as u32).collect();
+    Ok(Labelled { classes, normal, y })
+}
+
+/// Per class, a seeded shuffle of its rows and the first `share` held out.
+pub fn stratified_split(y: &[u32], k: usize, share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_5711);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for c in 0..k as u32 {
+        let mut rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == c).collect();
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.below(i + 1));
+        }
+        let cut = (rows.len() as f64 * share).round() as usize;
+        // A class with a single row trains rather than vanishing from training.
+        let cut = if cut >= rows.len() && rows.len() < 2 { 0 } else { cut };
+        test.extend_from_slice(&rows[..cut]);
+        train.extend_from_slice(&rows[cut..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    (train, test)
+}
+
+pub fn subset(table: &Table, rows: &[usize]) -> Table {
+    Table {
+        columns: table.columns.clone(),
+        rows: rows.iter().map(|&r| table.rows[r].clone()).collect(),
+        labels: rows.iter().map(|&r| table.labels[r].clone()).collect(),
+        origins: rows.iter().map(|&r| table.origins[r]).collect(),
+        endpoints: if table.endpoints.len() == table.rows.len() {
+            rows.iter().map(|&r| table.endpoints[r].clone()).collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Class weights: balanced is n / (classes × n_c); sqrt its square root;
+/// scaled so the mean row weighs 1 and leaf sizes keep meaning rows.
+fn class_weights(y: &[u32], k: usize, how: ClassWeight) -> Vec<f64> {
+    let mut counts = vec![0usize; k];
+    for &c in y {
+        counts[c as usize] += 1;
+    }
+    let present = counts.iter().filter(|&&n| n > 0).count().max(1) as f64;
+    let n = y.len() as f64;
+    let raw: Vec<f64> = counts
+        .iter()
+        .map(|&c| {
+            let balanced = if c == 0 { 0.0 } else { n / (present * c as f64) };
+            match how {
+                ClassWeight::Balanced => balanced,
+                ClassWeight::Sqrt => balanced.sqrt(),
+                ClassWeight::None => 1.0,
+            }
+        })
+        .collect();
+    let mean: f64 = y.iter().map(|&c| raw[c as usize]).sum::<f64>() / n.max(1.0);
+    raw.iter().map(|w| w / mean.max(1e-12)).collect()
+}
+
+pub fn params_of(args: &TrainFlowsArgs) -> TrainParams {
+    let algo = match args.algo {
+        AlgoArg::DecisionTree => Algo::DecisionTree,
+        AlgoArg::RandomForest => Algo::RandomForest,
+        AlgoArg::Gbdt => Algo::Gbdt,
+    };
+    let mut params = TrainParams::for_algo(algo, args.seed);
+    if let Some(t) = args.trees {
+        params.trees = t;
+    }
+    if let Some(d) = args.max_depth {
+        params.max_depth = d;
+    }
+    params
+}
+
+struct Fitted {
+    preprocessing: Preprocessor,
+    ensemble: Ensemble,
+    weights: Vec<f64>,
+    secs: f64,
+}
+
+fn fit(
+    table: &Table,
+    y: &[u32],
+    k: usize,
+    format: &Format,
+    args: &TrainFlowsArgs,
+    params: &TrainParams,
+    bar: &ProgressBar,
+) -> anyhow::Result<Fitted> {
+    let started = Instant::now();
+    let (symbolic, ratios) = data::feature_hints(format);
+    let preprocessing = Preprocessor::fit(table, &symbolic, &ratios);
+    anyhow::ensure!(preprocessing.width() > 0, "no column varies in the training rows: nothing to learn from");
+    let x = preprocessing.encode_table(table).map_err(anyhow::Error::msg)?;
+    let weights = class_weights(y, k, args.class_weight);
+    let row_weight: Vec<f64> = y.iter().map(|&c| weights[c as usize]).collect();
+    let set = TrainSet { x: &x, width: preprocessing.width(), y, k, weight: &row_weight };
+    bar.set_length(params.trees as u64);
+    bar.set_position(0);
+    let ensemble = Ensemble::fit(&set, params, &|done, _| bar.set_position(done as u64)).map_err(anyhow::Error::msg)?;
+    Ok(Fitted { preprocessing, ensemble, weights, secs: started.elapsed().as_secs_f64() })
+}
+
+/// Scores a table with a fitted model; returns the evaluation and rows/s.
+pub fn measure(
+    preprocessing: &Preprocessor,
+    ensemble: &Ensemble,
+    table: &Table,
+    y: &[u32],
+    classes: &[String],
+    normal: usize,
+) -> anyhow::Result<(Evaluation, f64)> {
+    let x = preprocessing.encode_table(table).map_err(anyhow::Error::msg)?;
+    let compiled = rampart_ml::trees::Compiled::new(ensemble.clone());
+    let mut proba = Vec::new();
+    let started = Instant::now();
+    compiled.predict(&x, &mut proba);
+    let rate = y.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Ok((evaluate(y, &proba, classes, normal), rate))
+}
+
+pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!((0.0..0.9).contains(&args.holdout), "--holdout must be in [0, 0.9)");
+    let loaded_at = Instant::now();
+    let Loaded { table, files, format, skipped, sha256 } = data::load(&args.data)?;
+    let load_secs = loaded_at.elapsed().as_secs_f64();
+    let multi = args.classes == ClassScheme::Multi;
+    let labelled = label_rows(&table, &format, multi)?;
+    let k = labelled.classes.len();
+    let params = params_of(args);
+    let (train_rows, test_rows) = stratified_split(&labelled.y, k, args.holdout, args.seed);
+    let train = subset(&table, &train_rows);
+    let train_y: Vec<u32> = train_rows.iter().map(|&r| labelled.y[r]).collect();
+    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(params.trees as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} trees, {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+
+    let mut folds = Vec::new();
+    if let Some(cv) = args.cv {
+        anyhow::ensure!((2..=20).contains(&cv), "--cv must be between 2 and 20");
+        let fold_of = folds_of(&train_y, k, cv, args.seed);
+        for f in 0..cv {
+            bar.set_message(format!("fold {}/{cv}", f + 1));
+            let (fit_rows, check_rows): (Vec<usize>, Vec<usize>) =
+                (0..train_rows.len()).partition(|&i| fold_of[i] != f);
+            let fit_table = subset(&train, &fit_rows);
+            let fit_y: Vec<u32> = fit_rows.iter().map(|&i| train_y[i]).collect();
+            let fitted = fit(&fit_table, &fit_y, k, &format, args, &params, &bar)?;
+            let check_y: Vec<u32> = check_rows.iter().map(|&i| train_y[i]).collect();
+            let (e, _) = measure(
+                &fitted.preprocessing,
+                &fitted.ensemble,
+                &subset(&train, &check_rows),
+                &check_y,
+                &labelled.classes,
+                labelled.normal,
+            )?;
+            folds.push(e);
+        }
+    }
+
+    bar.set_message("training");
+    let fitted = fit(&train, &train_y, k, &format, args, &params, &bar)?;
+    bar.finish_and_clear();
+    let mut metrics = json!({ "held_out_rows": test_rows.len() });
+    let mut held_out = None;
+    if !test_rows.is_empty() {
+        let test_y: Vec<u32> = test_rows.iter().map(|&r| labelled.y[r]).collect();
+        let (e, rate) = measure(
+            &fitted.preprocessing,
+            &fitted.ensemble,
+            &subset(&table, &test_rows),
+            &test_y,
+            &labelled.classes,
+            labelled.normal,
+        )?;
+        metrics = serde_json::to_value(&e).context("cannot record the metrics")?;
+        metrics["held_out_rows"] = json!(test_rows.len());
+        metrics["predictions_per_sec"] = json!(rate);
+        held_out = Some(e);
+    }
+    if !folds.is_empty() {
+        metrics["cv"] = cv_summary(&folds);
+    }
+    let name = args
+        .name
+        .clone()
+        .or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "flows".into());
+    let (format_version, rampart_version) = FlowModel::current_version();
+    let model = FlowModel {
+        format: FORMAT.into(),
+        format_version,
+        rampart_version: rampart_version.into(),
+        name: name.clone(),
+        created_ms: rampart_core::time::now_ms(),
+        algo: params.algo,
+        params: params.clone(),
+        dataset: format.clone(),
+        classes: labelled.classes.clone(),
+        normal_class: labelled.normal,
+        data_sha256: sha256,
+        train_rows: train_rows.len(),
+        class_weights: fitted.weights.clone(),
+        metrics: metrics.clone(),
+        preprocessing: fitted.preprocessing,
+        model: fitted.ensemble,
+    };
+    write_atomically(&args.out, model.to_json().as_bytes())?;
+
+    if args.json {
+        let mut out = json!({
+            "model": args.out, "name": name, "algo": params.algo.name(), "classes": labelled.classes,
+            "rows": table.rows.len(), "train_rows": train_rows.len(), "skipped_rows": skipped,
+            "features": model.preprocessing.width(), "load_secs": load_secs, "fit_secs": fitted.secs,
+            "trees": model.model.trees.len(),
+        });
+        out["held_out"] = metrics;
+        println!("{out}");
+    } else {
+        println!(
+            "train flows: {} {} on {} ({} rows{}), {} classes, {} features",
+            params.algo.name(),
+            if params.algo == Algo::DecisionTree { String::new() } else { format!("({} trees)", params.trees) },
+            data::describe(&files),
+            table.rows.len(),
+            if skipped > 0 { format!(", {skipped} bad rows skipped") } else { String::new() },
+            k,
+            model.preprocessing.width()
+        );
+        println!("  read in {load_secs:.1}s; trained on {} rows in {:.1}s", train_rows.len(), fitted.secs);
+        if let Some(e) = &held_out {
+            super::eval::print_summary(
+                e,
+                &format!("held out {} rows (stratified {:.0}%)", e.rows, args.holdout * 100.0),
+            );
+        }
+        for (i, f) in folds.iter().enumerate() {
+            println!(
+                "  cv fold {}: accuracy {:.4}  macro F1 {:.4}  attack recall {:.4}  FPR {:.4}",
+                i + 1,
+                f.accuracy,
+                f.macro_avg.f1,
+                f.recall,
+                f.fpr
+            );
+        }
+        println!("  wrote {} (model {name:?})", args.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fold number per training row, stratified by class.
+fn folds_of(y: &[u32], k: usize, folds: usize, seed: u64) -> Vec<usize> {
+    let mut rng = SplitMix64::new(seed ^ 0xF01D);
+    let mut fold_of = vec![0; y.len()];
+    for c in 0..k as u32 {
+        let mut rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == c).collect();
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.below(i + 1));
+        }
+        for (j, r) in rows.into_iter().enumerate() {
+            fold_of[r] = j % folds;
+        }
+    }
+    fold_of
+}
+
+fn cv_summary(folds: &[Evaluation]) -> serde_json::Value {
+    let stat = |f: &dyn Fn(&Evaluation) -> f64| {
+        let v: Vec<f64> = folds.iter().map(f).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        json!({ "mean": mean, "std": sd })
+    };
+    json!({
+        "folds": folds.len(),
+        "accuracy": stat(&|e| e.accuracy),
+        "macro_f1": stat(&|e| e.macro_avg.f1),
+        "recall": stat(&|e| e.recall),
+        "fpr": stat(&|e| e.fpr),
+        "roc_auc": stat(&|e| e.roc_auc),
+    })
+}
+
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! The flow-model registry over HTTP: list models, and activate one (live
+//! or shadow) without a restart.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use rampart_core::ModelRole;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::alerts::blocking;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What the binary does when a model's role changes: load it, check it,
+/// record the role and swap it into the running detector.
+pub trait ModelControl: Send + Sync + 'static {
+    /// `Ok(false)` when there is no such model; `Err` (with the reason)
+    /// when it cannot be loaded, in which case nothing changed.
+    fn set_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, String>;
+
+    /// The names of the models the detector runs now (active, shadow).
+    fn live(&self) -> (Option<String>, Option<String>);
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActivateRequest {
+    /// Score beside the active model instead of replacing it.
+    #[serde(default)]
+    shadow: bool,
+}
+
+fn control(state: &AppState) -> Result<Arc<dyn ModelControl>, ApiError> {
+    state.models.clone().ok_or_else(|| ApiError::Unavailable("this server runs no flow detector".into()))
+}
+
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let models = blocking(move || Ok(store.models()?)).await?;
+    let (active, shadow) = state.models.as_ref().map(|c| c.live()).unwrap_or_default();
+    Ok(Json(json!({ "models": models, "live": { "active": active, "shadow": shadow } })))
+}
+
+pub(crate) async fn activate(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let request: ActivateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ActivateRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad("body", e.to_string()))?
+    };
+    let role = if request.shadow { ModelRole::Shadow } else { ModelRole::Active };
+    change(state, name, Some(role)).await
+}
+
+pub(crate) async fn deactivate(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    change(state, name, None).await
+}
+
+async fn change(state: AppState, name: String, role: Option<ModelRole>) -> Result<Json<Value>, ApiError> {
+    let control = control(&state)?;
+    let for_task = control.clone();
+    let target = name.clone();
+    let found = blocking(move || {
+        for_task.set_role(&target, role).map_err(|reason| ApiError::bad("name", format!("model {target:?}: {reason}")))
+    })
+    .await?;
+    if !found {
+        return Err(ApiError::NotFound(format!("model {name:?}")));
+    }
+    let (active, shadow) = control.live();
+    Ok(Json(json!({ "name": name, "role": role.map(ModelRole::as_str), "live": { "active": active, "shadow": shadow } })))
+}
