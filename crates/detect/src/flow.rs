@@ -87,8 +87,12 @@ fn rule_for(class: &str, model: &str) -> RuleInfo {
     } else {
         (Severity::High, None)
     };
-    let slug: String =
-        lower.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>().trim_matches('-').into();
+    let slug: String = lower
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .trim_matches('-')
+        .into();
     RuleInfo {
         id: format!("flow-{slug}"),
         title: format!("Network flow classified as {class}"),
@@ -104,10 +108,13 @@ fn rule_for(class: &str, model: &str) -> RuleInfo {
     }
 }
 
+/// The active model and the shadow, either possibly absent.
+type Pair = (Option<Arc<LiveModel>>, Option<Arc<LiveModel>>);
+
 /// The live and shadow models, swappable while the detector runs.
 #[derive(Default)]
 pub struct ModelSlot {
-    models: RwLock<(Option<Arc<LiveModel>>, Option<Arc<LiveModel>>)>,
+    models: RwLock<Pair>,
 }
 
 impl ModelSlot {
@@ -125,7 +132,7 @@ impl ModelSlot {
         (m.0.map(|m| m.name.clone()), m.1.map(|m| m.name.clone()))
     }
 
-    fn current(&self) -> (Option<Arc<LiveModel>>, Option<Arc<LiveModel>>) {
+    fn current(&self) -> Pair {
         self.models.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -163,7 +170,9 @@ impl rampart_core::Detector for FlowDetector {
     fn detect_batch(&mut self, events: &[Event], out: &mut Vec<Finding>) {
         let (Some(active), shadow) = self.slot.current() else { return };
         self.flows.clear();
-        self.flows.extend(events.iter().enumerate().filter(|(_, e)| matches!(e.body, Some(Body::Flow { .. }))).map(|(i, _)| i));
+        self.flows.extend(
+            events.iter().enumerate().filter(|(_, e)| matches!(e.body, Some(Body::Flow { .. }))).map(|(i, _)| i),
+        );
         if self.flows.is_empty() {
             return;
         }
@@ -212,7 +221,9 @@ fn finding(event: &Event, model: &LiveModel, class: usize, p: f32) -> Finding {
     };
     let entity = match ip(&event.source) {
         Some(src) => Entity { field: "source.ip".into(), value: src },
-        None => Entity { field: "host.name".into(), value: event.host_name.clone().unwrap_or_else(|| "unknown".into()) },
+        None => {
+            Entity { field: "host.name".into(), value: event.host_name.clone().unwrap_or_else(|| "unknown".into()) }
+        }
     };
     let context = json!({
         "model": model.name,

@@ -20,7 +20,7 @@ mod threshold;
 
 pub use aggregate::{Aggregator, Merged};
 pub use engine::RuleEngine;
-pub use flow::{FlowDetector, LiveModel, ModelSlot};
 pub use error::RuleError;
+pub use flow::{FlowDetector, LiveModel, ModelSlot};
 pub use host_anomaly::{HostAnomalyDetector, RULE_ID as HOST_ANOMALY_RULE};
 pub use rule::{Rule, load_rules, parse_rules};

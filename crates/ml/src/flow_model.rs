@@ -108,3 +108,71 @@ impl Scorer {
         self.compiled.classes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::dataset::{Table, parse_into};
+    use crate::trees::TrainSet;
+
+    fn small_model() -> FlowModel {
+        let mut table = Table::default();
+        let text = "proto,bytes,Label\ntcp,10,BENIGN\nudp,12,BENIGN\ntcp,900,DDoS\ntcp,950,DDoS\nudp,11,BENIGN\ntcp,990,DDoS\n";
+        let format = Format::Csv { label: "Label".into() };
+        parse_into(&mut table, text, &format, "t", 0, false).unwrap();
+        let preprocessing = Preprocessor::fit(&table, &[], &[]);
+        let x = preprocessing.encode_table(&table).unwrap();
+        let y: Vec<u32> = table.labels.iter().map(|l| u32::from(l != "BENIGN")).collect();
+        let weight = vec![1.0; y.len()];
+        let set = TrainSet { x: &x, width: preprocessing.width(), y: &y, k: 2, weight: &weight };
+        let params = TrainParams::for_algo(Algo::RandomForest, 3);
+        let model = Ensemble::fit(&set, &params, &|_, _| {}).unwrap();
+        let (format_version, rampart_version) = FlowModel::current_version();
+        FlowModel {
+            format: FORMAT.into(),
+            format_version,
+            rampart_version: rampart_version.into(),
+            name: "t".into(),
+            created_ms: 1,
+            algo: Algo::RandomForest,
+            params,
+            dataset: format,
+            classes: vec!["normal".into(), "attack".into()],
+            normal_class: 0,
+            data_sha256: "00".into(),
+            train_rows: 6,
+            class_weights: vec![1.0, 1.0],
+            metrics: serde_json::json!({"accuracy": 1.0}),
+            preprocessing,
+            model,
+        }
+    }
+
+    #[test]
+    fn a_model_file_round_trips_and_scores_the_same() {
+        let model = small_model();
+        let back = FlowModel::from_json(&model.to_json()).unwrap();
+        assert_eq!(back, model);
+        let scorer = back.compile();
+        let mut features = Vec::new();
+        scorer.encode(|i| if i == 0 { Cell::Text("tcp") } else { Cell::Num(970.0) }, &mut features);
+        let mut p = Vec::new();
+        scorer.predict(&features, &mut p);
+        assert!(p[1] > 0.5, "{p:?}");
+    }
+
+    #[test]
+    fn other_versions_and_broken_files_are_refused_with_the_reason() {
+        let mut doc: serde_json::Value = serde_json::from_str(&small_model().to_json()).unwrap();
+        doc["format_version"] = 2.into();
+        let err = FlowModel::from_json(&doc.to_string()).unwrap_err();
+        assert!(err.starts_with("model format version 2 (written by rampart"), "{err}");
+        assert!(FlowModel::from_json("{}").unwrap_err().contains("not a Rampart flow model"));
+        assert!(FlowModel::from_json("nope").unwrap_err().contains("not a JSON document"));
+        doc["format_version"] = 1.into();
+        doc["model"]["trees"][0]["left"][0] = 0.into();
+        assert!(FlowModel::from_json(&doc.to_string()).unwrap_err().contains("tree 0"));
+    }
+}

@@ -58,7 +58,10 @@ pub(crate) async fn activate(
     change(state, name, Some(role)).await
 }
 
-pub(crate) async fn deactivate(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn deactivate(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     change(state, name, None).await
 }
 
@@ -74,5 +77,7 @@ async fn change(state: AppState, name: String, role: Option<ModelRole>) -> Resul
         return Err(ApiError::NotFound(format!("model {name:?}")));
     }
     let (active, shadow) = control.live();
-    Ok(Json(json!({ "name": name, "role": role.map(ModelRole::as_str), "live": { "active": active, "shadow": shadow } })))
+    Ok(Json(
+        json!({ "name": name, "role": role.map(ModelRole::as_str), "live": { "active": active, "shadow": shadow } }),
+    ))
 }

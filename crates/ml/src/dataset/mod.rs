@@ -93,7 +93,13 @@ pub fn parse_into(
 ) -> Result<u64, BadRow> {
     let at = |line: u64, reason: String| BadRow { source: source.to_owned(), line, reason };
     let mut skipped = 0u64;
-    let mut bad = |e: BadRow| if skip_bad { Ok(skipped += 1) } else { Err(e) };
+    let mut bad = |e: BadRow| {
+        if !skip_bad {
+            return Err(e);
+        }
+        skipped += 1;
+        Ok(())
+    };
     match format {
         Format::NslKdd => {
             set_columns(table, NSL_KDD_COLUMNS.iter().map(|c| (*c).to_owned()).collect(), source)?;

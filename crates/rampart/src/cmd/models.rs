@@ -28,7 +28,9 @@ pub fn run(config: &Config, command: &ModelsCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         ModelsCommand::Activate { name, shadow } => {
-            let body = store.model_body(name)?.ok_or_else(|| anyhow::anyhow!("no model {name:?} (see `rampart models list`)"))?;
+            let body = store
+                .model_body(name)?
+                .ok_or_else(|| anyhow::anyhow!("no model {name:?} (see `rampart models list`)"))?;
             rampart_ml::flow_model::FlowModel::from_json(&body).map_err(|e| anyhow::anyhow!("model {name:?}: {e}"))?;
             let role = if *shadow { ModelRole::Shadow } else { ModelRole::Active };
             store.set_model_role(name, Some(role))?;
@@ -55,7 +57,8 @@ fn list(store: &SqliteStore, json: bool) -> anyhow::Result<ExitCode> {
     }
     println!("{:<24} {:<8} {:<14} {:>9} {:>9} {:>8}  classes", "name", "role", "algo", "accuracy", "recall", "FPR");
     for m in &models {
-        let metric = |k: &str| m.metrics.get(k).and_then(serde_json::Value::as_f64).map_or("-".into(), |v| format!("{v:.4}"));
+        let metric =
+            |k: &str| m.metrics.get(k).and_then(serde_json::Value::as_f64).map_or("-".into(), |v| format!("{v:.4}"));
         println!(
             "{:<24} {:<8} {:<14} {:>9} {:>9} {:>8}  {}",
             m.name,

@@ -329,3 +329,39 @@ fn stream_cursors_persist_and_queries_find_what_changed_since() {
     assert_eq!(store.decisions(&q(None, Some(300))).unwrap().len(), 1);
     assert!(store.decisions(&q(None, Some(301))).unwrap().is_empty());
 }
+
+#[test]
+fn the_model_registry_keeps_one_model_per_role() {
+    use rampart_core::{ModelInfo, ModelRole};
+    let (_dir, store) = store();
+    let info = |name: &str, added_ms: i64| ModelInfo {
+        name: name.into(),
+        algo: "random-forest".into(),
+        classes: vec!["normal".into(), "attack".into()],
+        format_version: 1,
+        rampart_version: "0.1.0".into(),
+        data_sha256: "ab".into(),
+        metrics: serde_json::json!({"accuracy": 0.99}),
+        created_ms: 1,
+        added_ms,
+        role: None,
+    };
+    store.put_model(&info("a", 10), "{\"a\":1}").unwrap();
+    store.put_model(&info("b", 20), "{\"b\":1}").unwrap();
+    assert!(store.set_model_role("a", Some(ModelRole::Active)).unwrap());
+    assert!(store.set_model_role("b", Some(ModelRole::Shadow)).unwrap());
+    assert!(!store.set_model_role("nope", Some(ModelRole::Active)).unwrap());
+    // Promoting the shadow takes the active role from `a` and leaves no shadow.
+    assert!(store.set_model_role("b", Some(ModelRole::Active)).unwrap());
+    let models = store.models().unwrap();
+    assert_eq!(
+        models.iter().map(|m| (m.name.as_str(), m.role)).collect::<Vec<_>>(),
+        [("b", Some(ModelRole::Active)), ("a", None)]
+    );
+    assert_eq!(models[1], info("a", 10));
+    // Replacing a model's file keeps its role.
+    store.put_model(&info("b", 30), "{\"b\":2}").unwrap();
+    assert_eq!(store.model_body("b").unwrap().as_deref(), Some("{\"b\":2}"));
+    assert_eq!(store.models().unwrap()[0].role, Some(ModelRole::Active));
+    assert_eq!(store.model_body("zzz").unwrap(), None);
+}

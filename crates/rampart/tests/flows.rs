@@ -1,0 +1,265 @@
+//! The flow classifier end to end: `train flows` and `eval flows` on a
+//! generated NSL-KDD-shaped file, version refusal, malformed rows, the
+//! registry, activation over the API without a restart, and `replay`
+//! delivering every row exactly once to a running server.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use util::{ADMIN, Server, api_get, client, eventually};
+
+/// Normal traffic, a SYN flood (neptune → DoS) and a scan (satan → Probe).
+fn kdd_rows(n: u32) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let (proto, service, flag, bytes, count, rerror, label) = match i % 6 {
+            4 => ("tcp", "private", "S0", 0, 200 + i % 50, "0.00", "neptune"),
+            5 => ("tcp", ["finger", "telnet", "ftp"][(i % 3) as usize], "REJ", 0, 3 + i % 4, "1.00", "satan"),
+            _ => (
+                ["tcp", "udp"][(i % 2) as usize],
+                ["http", "smtp", "domain_u"][(i % 3) as usize],
+                "SF",
+                200 + (i * 37) % 900,
+                1 + i % 9,
+                "0.00",
+                "normal",
+            ),
+        };
+        let mut cells: Vec<String> =
+            vec![(i % 3).to_string(), proto.into(), service.into(), flag.into(), bytes.to_string()];
+        cells.extend((5..41).map(|c| match c {
+            22 => count.to_string(),
+            26 => rerror.into(),
+            _ => "0".into(),
+        }));
+        cells.push(label.into());
+        cells.push("20".into());
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn rampart(args: &[&str], data_dir: Option<&Path>) -> Output {
+    let mut cmd = Command::new(util::bin());
+    cmd.args(args).env_remove("RAMPART_DATA_DIR");
+    if let Some(dir) = data_dir {
+        cmd.env("RAMPART_DATA_DIR", dir);
+    }
+    cmd.output().unwrap()
+}
+
+/// A multi-class model of `data` into `out` (20 trees unless `extra` says).
+fn train(data: &str, out: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["train", "flows", "--data", data, "--format", "nsl-kdd", "--classes", "multi", "--trees", "20"];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out, "--json"]);
+    ok_json(&rampart(&args, None))
+}
+
+fn ok_json(out: &Output) -> Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn train_eval_report_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kdd.txt");
+    std::fs::write(&data, kdd_rows(900)).unwrap();
+    let model = dir.path().join("m.json");
+    let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
+    let trained = train(d, m, &["--cv", "3"]);
+    assert_eq!(trained["classes"], serde_json::json!(["normal", "DoS", "Probe", "R2L", "U2R"]));
+    assert_eq!(trained["held_out"]["held_out_rows"], 180);
+    assert!(trained["held_out"]["accuracy"].as_f64().unwrap() > 0.95, "{trained}");
+    assert_eq!(trained["held_out"]["cv"]["folds"], 3);
+
+    // The same seed writes the same trees.
+    let again = dir.path().join("again.json");
+    train(d, again.to_str().unwrap(), &["--cv", "3"]);
+    let trees =
+        |p: &Path| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()["model"].clone();
+    assert_eq!(trees(&model), trees(&again));
+
+    let report = dir.path().join("report");
+    let eval = ok_json(&rampart(
+        &[
+            "eval",
+            "flows",
+            "--model",
+            m,
+            "--data",
+            d,
+            "--format",
+            "nsl-kdd",
+            "--json",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        None,
+    ));
+    for key in [
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "fpr",
+        "roc_auc",
+        "per_class",
+        "macro_avg",
+        "weighted_avg",
+        "confusion",
+    ] {
+        assert!(!eval[key].is_null(), "no {key} in {eval}");
+    }
+    assert_eq!(eval["per_class"]["DoS"]["support"], 150);
+    assert!(eval["predictions_per_sec"].as_f64().unwrap() > 0.0);
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.contains("![confusion matrix](confusion.png)") && md.contains("| DoS |"), "{md}");
+    for png in ["confusion.png", "roc.png"] {
+        assert!(std::fs::read(report.join(png)).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+
+    // A model file from another format version is refused by name.
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    doc["format_version"] = 99.into();
+    doc["rampart_version"] = "9.9.9".into();
+    let future = dir.path().join("future.json");
+    std::fs::write(&future, doc.to_string()).unwrap();
+    let out =
+        rampart(&["eval", "flows", "--model", future.to_str().unwrap(), "--data", d, "--format", "nsl-kdd"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("format version 99 (written by rampart 9.9.9)") && err.contains("reads version 1"), "{err}");
+
+    // A malformed row names its file and line; --skip-bad-rows counts it.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, format!("{}0,tcp,http\n", kdd_rows(60))).unwrap();
+    let b = bad.to_str().unwrap();
+    let out = rampart(&["eval", "flows", "--model", m, "--data", b, "--format", "nsl-kdd"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&format!("{b}:61: 3 columns")), "{err}");
+    let skipped = ok_json(&rampart(
+        &["eval", "flows", "--model", m, "--data", b, "--format", "nsl-kdd", "--skip-bad-rows", "--json"],
+        None,
+    ));
+    assert_eq!((skipped["rows"].as_u64(), skipped["skipped_rows"].as_u64()), (Some(60), Some(1)));
+
+    // A directory stands for the files in it.
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("a.txt"), kdd_rows(30)).unwrap();
+    std::fs::write(folder.join("b.txt"), kdd_rows(12)).unwrap();
+    let both = ok_json(&rampart(
+        &["eval", "flows", "--model", m, "--data", folder.to_str().unwrap(), "--format", "nsl-kdd", "--json"],
+        None,
+    ));
+    assert_eq!(both["rows"], 42);
+}
+
+#[test]
+fn a_registered_model_goes_live_without_a_restart_and_replay_delivers_each_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kdd.txt");
+    std::fs::write(&data, kdd_rows(600)).unwrap();
+    let d = data.to_str().unwrap();
+    for (name, algo) in [("forest", "random-forest"), ("boosted", "gbdt")] {
+        let out = dir.path().join(format!("{name}.json"));
+        train(d, out.to_str().unwrap(), &["--algo", algo]);
+    }
+    let server = Server::start(dir.path(), "[detect.host_anomaly]\nenabled = false\n[sources.host]\nenabled = false\n");
+    let data_dir = server.data_dir.clone();
+    for name in ["forest", "boosted"] {
+        let file = dir.path().join(format!("{name}.json"));
+        let out = rampart(&["models", "add", file.to_str().unwrap(), "--name", name], Some(&data_dir));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let listed = ok_json(&rampart(&["models", "list", "--json"], Some(&data_dir)));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+
+    let post = |path: &str, body: &str| {
+        client().post(format!("{}{path}", server.url)).bearer_auth(ADMIN).body(body.to_owned()).send().unwrap()
+    };
+    assert_eq!(post("/api/v1/models/nope/activate", "").status(), 404);
+    let on = post("/api/v1/models/forest/activate", "");
+    assert_eq!(on.status(), 200);
+    assert_eq!(on.json::<Value>().unwrap()["live"]["active"], "forest");
+    let shadow: Value = post("/api/v1/models/boosted/activate", r#"{"shadow": true}"#).json().unwrap();
+    assert_eq!(shadow["live"], serde_json::json!({"active": "forest", "shadow": "boosted"}));
+
+    let replay = rampart(
+        &[
+            "replay",
+            d,
+            "--format",
+            "nsl-kdd",
+            "--rate",
+            "2000",
+            "--mode",
+            "random",
+            "--batch",
+            "64",
+            "--to",
+            &server.url,
+            "--token",
+            ADMIN,
+        ],
+        None,
+    );
+    let summary = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{summary} {}", String::from_utf8_lossy(&replay.stderr));
+    assert!(summary.contains("sent 600 rows") && summary.contains("accepted 600, rejected 0, failed 0"), "{summary}");
+
+    // Every row arrived once: 600 flow events, each source address once.
+    let mut sources = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/events?limit=500&cursor={c}"),
+            None => "/api/v1/events?limit=500".to_owned(),
+        };
+        let page = api_get(&server, &path);
+        for e in page["events"].as_array().unwrap() {
+            if e["event.action"] == "flow" || e["event"]["action"] == "flow" {
+                let ip = e["source.ip"].as_str().or(e["source"]["ip"].as_str()).unwrap().to_owned();
+                assert!(sources.insert(ip.clone()), "row from {ip} arrived twice");
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(sources.len(), 600);
+
+    // The SYN floods were called DoS, with the class, probability and 5-tuple.
+    let alert = eventually(20, "a flow-dos alert", || {
+        let alerts = api_get(&server, "/api/v1/alerts?rule=flow-dos");
+        alerts["alerts"].as_array().unwrap().first().cloned()
+    });
+    assert_eq!(alert["context"]["class"], "DoS");
+    assert_eq!(alert["context"]["model"], "forest");
+    assert!(alert["context"]["probability"].as_f64().unwrap() >= 0.5);
+    assert_eq!(alert["context"]["flow"]["network.transport"], "tcp");
+    assert!(alert["entity"]["value"].as_str().unwrap().starts_with("198.18."));
+    let normal_alerts = api_get(&server, "/api/v1/alerts?limit=500")["alerts"].as_array().unwrap().len();
+    assert!(normal_alerts <= 200 + 5, "{normal_alerts} alerts for 200 attack rows");
+
+    let metrics = client().get(format!("{}/metrics", server.url)).send().unwrap().text().unwrap();
+    let scored = metrics.lines().find(|l| l.starts_with("rampart_flow_shadow_scored_total{")).unwrap_or_default();
+    assert!(scored.ends_with(" 600"), "{scored}");
+    assert!(metrics.contains("rampart_flow_shadow_disagreements_total{"));
+    assert!(metrics.contains("rampart_flows_classified_total{model=\"forest\",class=\"DoS\"} 100"), "{metrics}");
+
+    // Deactivating stops the classifier; the registry remembers the roles.
+    assert_eq!(post("/api/v1/models/forest/deactivate", "").status(), 200);
+    let models = api_get(&server, "/api/v1/models");
+    assert_eq!(models["live"]["active"], Value::Null);
+    server.terminate();
+}
