@@ -72,7 +72,9 @@ impl LiveModel {
 fn rule_for(class: &str, model: &str) -> RuleInfo {
     let lower = class.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    let (severity, technique) = if has(&["u2r"]) {
+    let (severity, technique) = if has(&["anomaly"]) {
+        (Severity::Medium, None)
+    } else if has(&["u2r"]) {
         (Severity::Critical, Some("T1068"))
     } else if has(&["dos"]) {
         (Severity::High, Some("T1498"))

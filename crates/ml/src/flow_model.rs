@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Format;
+use crate::novelty::Novelty;
 use crate::preprocess::{Cell, Preprocessor};
 use crate::trees::{Algo, Compiled, Ensemble, TrainParams};
 
@@ -36,6 +37,9 @@ pub struct FlowModel {
     pub metrics: serde_json::Value,
     pub preprocessing: Preprocessor,
     pub model: Ensemble,
+    /// When set, `classes` ends with `anomaly` (see `novelty`).
+    #[serde(default)]
+    pub novelty: Option<Novelty>,
 }
 
 impl FlowModel {
@@ -64,7 +68,7 @@ impl FlowModel {
         model.preprocessing.index();
         model.model.validate()?;
         if model.preprocessing.width() != model.model.width
-            || model.classes.len() != model.model.k
+            || model.classes.len() != model.model.k + usize::from(model.novelty.is_some())
             || model.normal_class >= model.classes.len()
         {
             return Err("the preprocessing, classes and trees do not fit together".into());
@@ -78,7 +82,7 @@ impl FlowModel {
     }
 
     pub fn compile(&self) -> Scorer {
-        Scorer { compiled: Compiled::new(self.model.clone()), preprocessing: self.preprocessing.clone() }
+        Scorer::new(self.preprocessing.clone(), self.model.clone(), self.novelty.clone(), self.normal_class)
     }
 }
 
@@ -87,9 +91,15 @@ impl FlowModel {
 pub struct Scorer {
     compiled: Compiled,
     preprocessing: Preprocessor,
+    novelty: Option<Novelty>,
+    normal: usize,
 }
 
 impl Scorer {
+    pub fn new(preprocessing: Preprocessor, model: Ensemble, novelty: Option<Novelty>, normal: usize) -> Scorer {
+        Scorer { compiled: Compiled::new(model), preprocessing, novelty, normal }
+    }
+
     pub fn preprocessing(&self) -> &Preprocessor {
         &self.preprocessing
     }
@@ -99,13 +109,35 @@ impl Scorer {
         self.preprocessing.encode(cell, features);
     }
 
-    /// Probabilities for encoded rows, `k` per row.
+    /// Probabilities for encoded rows, one per class (`anomaly` last when
+    /// the model has a novelty guard).
     pub fn predict(&self, features: &[f32], out: &mut Vec<f32>) {
-        self.compiled.predict(features, out);
+        match &self.novelty {
+            None => self.compiled.predict(features, out),
+            Some(novelty) => {
+                let mut known = Vec::new();
+                self.compiled.predict(features, &mut known);
+                // Only rows the classifier calls normal can become `anomaly`.
+                let (k, w) = (self.compiled.classes(), self.preprocessing.width().max(1));
+                let mut scores = vec![0.0; known.len() / k];
+                let normal_rows: Vec<usize> = (0..scores.len())
+                    .filter(|&r| {
+                        let p = &known[r * k..][..k];
+                        (0..k).all(|c| p[c] <= p[self.normal])
+                    })
+                    .collect();
+                let picked: Vec<f32> =
+                    normal_rows.iter().flat_map(|&r| features[r * w..][..w].iter().copied()).collect();
+                for (&r, s) in normal_rows.iter().zip(novelty.score(&picked)) {
+                    scores[r] = s;
+                }
+                novelty.apply(&known, k, self.normal, &scores, out);
+            }
+        }
     }
 
     pub fn classes(&self) -> usize {
-        self.compiled.classes()
+        self.compiled.classes() + usize::from(self.novelty.is_some())
     }
 }
 
@@ -147,6 +179,7 @@ mod tests {
             metrics: serde_json::json!({"accuracy": 1.0}),
             preprocessing,
             model,
+            novelty: None,
         }
     }
 

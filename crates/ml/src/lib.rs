@@ -9,6 +9,7 @@ mod evaluation;
 pub mod flow_model;
 mod iforest;
 mod metrics;
+pub mod novelty;
 pub mod preprocess;
 pub mod tabular;
 pub mod trees;

@@ -54,11 +54,35 @@ fn wait_for_baseline(server: &Server) {
     eventually(60, "the host baseline", || (metric(server, "rampart_host_anomaly_trained")? == 1.0).then_some(()));
 }
 
+/// A burner that dies with the test, even one that fails: a leftover
+/// would load the machine for every test after it.
+struct Burner(Child);
+
+impl std::ops::Deref for Burner {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Burner {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Burner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A copy of `yes` under `name`, writing to /dev/null: one core, busy.
-fn burner(dir: &std::path::Path, name: &str) -> Child {
+fn burner(dir: &std::path::Path, name: &str) -> Burner {
     let program = dir.join(name);
     std::fs::copy("/usr/bin/yes", &program).unwrap();
-    Command::new(program).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    Burner(Command::new(program).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())
 }
 
 /// The anomaly alert whose entity is `pid`.

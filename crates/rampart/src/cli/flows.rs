@@ -82,6 +82,17 @@ pub struct TrainFlowsArgs {
     /// each fold (costs k more trainings).
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
+    /// The novelty guard: flows the classifier calls normal but that are
+    /// unlike every normal training flow become class `anomaly`. This is
+    /// the share of normal training rows allowed over its threshold; 0
+    /// turns the guard off.
+    #[arg(long, default_value_t = 0.01)]
+    pub novelty_fpr: f64,
+    /// Attack labels to keep out of training entirely (comma-separated raw
+    /// labels, e.g. `smurf,teardrop`): their rows are only scored, which
+    /// measures how the model does on attack types it has never seen.
+    #[arg(long, value_delimiter = ',', value_name = "LABELS")]
+    pub unseen: Vec<String>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The model's name in the registry [default: the file's stem].

@@ -7,6 +7,7 @@ use anyhow::Context;
 use rampart_ml::Evaluation;
 use rampart_ml::dataset::Format;
 use rampart_ml::flow_model::FlowModel;
+use rampart_ml::novelty::ANOMALY_CLASS;
 use serde_json::json;
 
 use super::data;
@@ -21,7 +22,8 @@ pub fn load_model(path: &std::path::Path) -> anyhow::Result<FlowModel> {
 pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
     let model = load_model(&args.model)?;
     let loaded = data::load(&args.data)?;
-    let multi = model.classes.len() > 2 || model.classes.first().is_some_and(|c| c != "normal");
+    let known: Vec<&String> = model.classes.iter().filter(|c| *c != ANOMALY_CLASS).collect();
+    let multi = known != ["normal", "attack"];
     // A binary model scores any layout's rows as normal / attack; a
     // multi-class one needs labels in its own scheme.
     let scheme_format = if multi { &model.dataset } else { &loaded.format };
@@ -43,7 +45,7 @@ pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let unknown: Vec<&String> = labelled.classes.iter().filter(|c| !model.classes.contains(c)).collect();
     anyhow::ensure!(unknown.is_empty(), "the data has classes the model does not know: {unknown:?}");
-    let (e, rate) = measure(&model.preprocessing, &model.model, &loaded.table, &y, &model.classes, model.normal_class)?;
+    let (e, rate) = measure(&model.compile(), &loaded.table, &y, &model.classes, model.normal_class)?;
     if let Some(dir) = &args.report {
         super::report::write(dir, &model, &args.model, &e, rate, &loaded.files)?;
     }

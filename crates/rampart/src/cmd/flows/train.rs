@@ -7,7 +7,9 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rampart_ml::dataset::{self, Format, Table};
+use rampart_ml::flow_model::Scorer;
 use rampart_ml::flow_model::{FORMAT, FlowModel};
+use rampart_ml::novelty::{ANOMALY_CLASS, Novelty};
 use rampart_ml::preprocess::Preprocessor;
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
 use rampart_ml::{Evaluation, SplitMix64, evaluate};
@@ -127,16 +129,24 @@ pub fn params_of(args: &TrainFlowsArgs) -> TrainParams {
 }
 
 struct Fitted {
+    scorer: Scorer,
     preprocessing: Preprocessor,
     ensemble: Ensemble,
+    novelty: Option<Novelty>,
     weights: Vec<f64>,
     secs: f64,
 }
 
+/// Class numbers of training rows, how many classes, which is normal.
+struct Target<'a> {
+    y: &'a [u32],
+    k: usize,
+    normal: usize,
+}
+
 fn fit(
     table: &Table,
-    y: &[u32],
-    k: usize,
+    Target { y, k, normal }: Target<'_>,
     format: &Format,
     args: &TrainFlowsArgs,
     params: &TrainParams,
@@ -153,23 +163,34 @@ fn fit(
     bar.set_length(params.trees as u64);
     bar.set_position(0);
     let ensemble = Ensemble::fit(&set, params, &|done, _| bar.set_position(done as u64)).map_err(anyhow::Error::msg)?;
-    Ok(Fitted { preprocessing, ensemble, weights, secs: started.elapsed().as_secs_f64() })
+    let novelty = if args.novelty_fpr > 0.0 {
+        let w = preprocessing.width();
+        let normal_x: Vec<f32> = y
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c as usize == normal)
+            .flat_map(|(r, _)| x[r * w..][..w].iter().copied())
+            .collect();
+        Some(Novelty::fit(&normal_x, w, args.novelty_fpr, params.seed).map_err(anyhow::Error::msg)?)
+    } else {
+        None
+    };
+    let scorer = Scorer::new(preprocessing.clone(), ensemble.clone(), novelty.clone(), normal);
+    Ok(Fitted { scorer, preprocessing, ensemble, novelty, weights, secs: started.elapsed().as_secs_f64() })
 }
 
 /// Scores a table with a fitted model; returns the evaluation and rows/s.
 pub fn measure(
-    preprocessing: &Preprocessor,
-    ensemble: &Ensemble,
+    scorer: &Scorer,
     table: &Table,
     y: &[u32],
     classes: &[String],
     normal: usize,
 ) -> anyhow::Result<(Evaluation, f64)> {
-    let x = preprocessing.encode_table(table).map_err(anyhow::Error::msg)?;
-    let compiled = rampart_ml::trees::Compiled::new(ensemble.clone());
+    let x = scorer.preprocessing().encode_table(table).map_err(anyhow::Error::msg)?;
     let mut proba = Vec::new();
     let started = Instant::now();
-    compiled.predict(&x, &mut proba);
+    scorer.predict(&x, &mut proba);
     let rate = y.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
     Ok((evaluate(y, &proba, classes, normal), rate))
 }
@@ -180,10 +201,20 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     let Loaded { table, files, format, skipped, sha256 } = data::load(&args.data)?;
     let load_secs = loaded_at.elapsed().as_secs_f64();
     let multi = args.classes == ClassScheme::Multi;
-    let labelled = label_rows(&table, &format, multi)?;
+    let mut labelled = label_rows(&table, &format, multi)?;
     let k = labelled.classes.len();
+    anyhow::ensure!((0.0..0.5).contains(&args.novelty_fpr), "--novelty-fpr must be in [0, 0.5)");
+    if args.novelty_fpr > 0.0 {
+        labelled.classes.push(ANOMALY_CLASS.to_owned());
+    }
     let params = params_of(args);
-    let (train_rows, test_rows) = stratified_split(&labelled.y, k, args.holdout, args.seed);
+    let (mut train_rows, test_rows) = stratified_split(&labelled.y, k, args.holdout, args.seed);
+    let is_unseen = |r: usize| args.unseen.iter().any(|u| *u == table.labels[r]);
+    train_rows.retain(|&r| !is_unseen(r));
+    let test_rows: Vec<usize> = test_rows.into_iter().filter(|&r| !is_unseen(r)).collect();
+    for label in &args.unseen {
+        anyhow::ensure!(table.labels.contains(label), "--unseen {label:?}: no row has this label");
+    }
     let train = subset(&table, &train_rows);
     let train_y: Vec<u32> = train_rows.iter().map(|&r| labelled.y[r]).collect();
     let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(params.trees as u64) };
@@ -203,35 +234,24 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
                 (0..train_rows.len()).partition(|&i| fold_of[i] != f);
             let fit_table = subset(&train, &fit_rows);
             let fit_y: Vec<u32> = fit_rows.iter().map(|&i| train_y[i]).collect();
-            let fitted = fit(&fit_table, &fit_y, k, &format, args, &params, &bar)?;
+            let fitted =
+                fit(&fit_table, Target { y: &fit_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
             let check_y: Vec<u32> = check_rows.iter().map(|&i| train_y[i]).collect();
-            let (e, _) = measure(
-                &fitted.preprocessing,
-                &fitted.ensemble,
-                &subset(&train, &check_rows),
-                &check_y,
-                &labelled.classes,
-                labelled.normal,
-            )?;
+            let (e, _) =
+                measure(&fitted.scorer, &subset(&train, &check_rows), &check_y, &labelled.classes, labelled.normal)?;
             folds.push(e);
         }
     }
 
     bar.set_message("training");
-    let fitted = fit(&train, &train_y, k, &format, args, &params, &bar)?;
+    let fitted = fit(&train, Target { y: &train_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
     bar.finish_and_clear();
     let mut metrics = json!({ "held_out_rows": test_rows.len() });
     let mut held_out = None;
     if !test_rows.is_empty() {
         let test_y: Vec<u32> = test_rows.iter().map(|&r| labelled.y[r]).collect();
-        let (e, rate) = measure(
-            &fitted.preprocessing,
-            &fitted.ensemble,
-            &subset(&table, &test_rows),
-            &test_y,
-            &labelled.classes,
-            labelled.normal,
-        )?;
+        let (e, rate) =
+            measure(&fitted.scorer, &subset(&table, &test_rows), &test_y, &labelled.classes, labelled.normal)?;
         metrics = serde_json::to_value(&e).context("cannot record the metrics")?;
         metrics["held_out_rows"] = json!(test_rows.len());
         metrics["predictions_per_sec"] = json!(rate);
@@ -239,6 +259,17 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     }
     if !folds.is_empty() {
         metrics["cv"] = cv_summary(&folds);
+    }
+    let mut unseen = serde_json::Map::new();
+    for label in &args.unseen {
+        let rows: Vec<usize> = (0..table.rows.len()).filter(|&r| table.labels[r] == *label).collect();
+        let y: Vec<u32> = rows.iter().map(|&r| labelled.y[r]).collect();
+        let (e, _) = measure(&fitted.scorer, &subset(&table, &rows), &y, &labelled.classes, labelled.normal)?;
+        // Every row is an attack, so recall is the share flagged as one.
+        unseen.insert(label.clone(), json!({ "rows": rows.len(), "detected": e.recall, "class_accuracy": e.accuracy }));
+    }
+    if !unseen.is_empty() {
+        metrics["unseen"] = serde_json::Value::Object(unseen.clone());
     }
     let name = args
         .name
@@ -263,6 +294,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         metrics: metrics.clone(),
         preprocessing: fitted.preprocessing,
         model: fitted.ensemble,
+        novelty: fitted.novelty,
     };
     write_atomically(&args.out, model.to_json().as_bytes())?;
 
@@ -291,6 +323,14 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             super::eval::print_summary(
                 e,
                 &format!("held out {} rows (stratified {:.0}%)", e.rows, args.holdout * 100.0),
+            );
+        }
+        for (label, u) in &unseen {
+            println!(
+                "  unseen {label}: {} rows never trained on, {:.1}% flagged as attacks, {:.1}% given the right class",
+                u["rows"],
+                u["detected"].as_f64().unwrap_or(0.0) * 100.0,
+                u["class_accuracy"].as_f64().unwrap_or(0.0) * 100.0
             );
         }
         for (i, f) in folds.iter().enumerate() {
