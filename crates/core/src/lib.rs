@@ -6,6 +6,7 @@
 //! It depends on nothing of ours and on as little else as possible.
 
 mod alert;
+pub mod atomic_file;
 mod bus;
 pub mod config;
 mod decision;

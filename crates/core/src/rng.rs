@@ -30,6 +30,22 @@ impl SplitMix64 {
         // Multiply-shift: unbiased enough for sampling (bias < n / 2^64).
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
+
+    /// Fisher–Yates, from the back: every order equally likely.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+
+    /// Moves `m` items drawn without replacement to the front (a partial
+    /// Fisher–Yates shuffle); the rest keep no particular order.
+    pub fn choose_front<T>(&mut self, items: &mut [T], m: usize) {
+        for i in 0..m.min(items.len()) {
+            let j = i + self.below(items.len() - i);
+            items.swap(i, j);
+        }
+    }
 }
 
 #[cfg(test)]

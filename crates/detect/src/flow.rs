@@ -21,13 +21,17 @@ pub struct LiveModel {
     pub normal: usize,
     scorer: Scorer,
     rules: Vec<Arc<RuleInfo>>,
+    /// `flow.attributes.<input>` per input, made once rather than per event.
+    attribute_keys: Vec<String>,
 }
 
 impl LiveModel {
     /// `name` is the model's name in the registry.
     pub fn new(model: &FlowModel, name: &str) -> LiveModel {
         let rules = model.classes.iter().map(|c| Arc::new(rule_for(c, name))).collect();
+        let attribute_keys = model.preprocessing.inputs.iter().map(|i| format!("flow.attributes.{}", i.name)).collect();
         LiveModel {
+            attribute_keys,
             name: name.to_owned(),
             classes: model.classes.clone(),
             normal: model.normal_class,
@@ -48,7 +52,7 @@ impl LiveModel {
                 if let Some(v) = features.get(name) {
                     return Cell::Num(*v);
                 }
-                match event.extra.get(&format!("flow.attributes.{name}")) {
+                match event.extra.get(&self.attribute_keys[i]) {
                     Some(serde_json::Value::String(s)) => Cell::Text(s),
                     Some(serde_json::Value::Number(n)) => n.as_f64().map_or(Cell::Missing, Cell::Num),
                     _ if name == "protocol_type" => transport.as_deref().map_or(Cell::Missing, Cell::Text),
@@ -64,7 +68,10 @@ impl LiveModel {
         self.scorer.predict(features, scratch);
         scratch
             .chunks(self.classes.len())
-            .map(|p| p.iter().enumerate().fold((0, f32::MIN), |b, (c, &v)| if v > b.1 { (c, v) } else { b }))
+            .map(|p| {
+                let c = rampart_ml::argmax(p);
+                (c, p[c])
+            })
             .collect()
     }
 }

@@ -55,7 +55,7 @@ pub fn evaluate(y: &[u32], proba: &[f32], classes: &[String], normal: usize) -> 
     let mut predicted = Vec::with_capacity(rows);
     for (r, &truth) in y.iter().enumerate() {
         let p = &proba[r * k..][..k];
-        let best = (0..k).fold(0, |b, c| if p[c] > p[b] { c } else { b });
+        let best = crate::argmax(p);
         predicted.push(best);
         confusion[truth as usize][best] += 1;
     }

@@ -120,12 +120,8 @@ impl Scorer {
                 // Only rows the classifier calls normal can become `anomaly`.
                 let (k, w) = (self.compiled.classes(), self.preprocessing.width().max(1));
                 let mut scores = vec![0.0; known.len() / k];
-                let normal_rows: Vec<usize> = (0..scores.len())
-                    .filter(|&r| {
-                        let p = &known[r * k..][..k];
-                        (0..k).all(|c| p[c] <= p[self.normal])
-                    })
-                    .collect();
+                let normal_rows: Vec<usize> =
+                    (0..scores.len()).filter(|&r| crate::argmax(&known[r * k..][..k]) == self.normal).collect();
                 let picked: Vec<f32> =
                     normal_rows.iter().flat_map(|&r| features[r * w..][..w].iter().copied()).collect();
                 for (&r, s) in normal_rows.iter().zip(novelty.score(&picked)) {
@@ -136,8 +132,9 @@ impl Scorer {
         }
     }
 
-    pub fn classes(&self) -> usize {
-        self.compiled.classes() + usize::from(self.novelty.is_some())
+    /// What the scorer was built from: preprocessing, trees, novelty guard.
+    pub fn into_parts(self) -> (Preprocessor, Ensemble, Option<Novelty>) {
+        (self.preprocessing, self.compiled.into_ensemble(), self.novelty)
     }
 }
 

@@ -183,11 +183,8 @@ impl IsolationForest {
         let mut trees = Vec::with_capacity(params.trees);
         let mut indices: Vec<usize> = (0..rows.len()).collect();
         for _ in 0..params.trees {
-            // Sample ψ rows without replacement: a partial Fisher–Yates shuffle.
-            for i in 0..psi {
-                let j = i + rng.below(indices.len() - i);
-                indices.swap(i, j);
-            }
+            // Sample ψ rows without replacement.
+            rng.choose_front(&mut indices, psi);
             let mut sample: Vec<usize> = indices[..psi].to_vec();
             let mut tree = Tree { nodes: Vec::with_capacity(2 * psi), lengths: Vec::with_capacity(2 * psi) };
             grow(rows, &mut sample, 0, height_limit, features, &mut rng, &mut tree);

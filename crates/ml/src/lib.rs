@@ -19,6 +19,11 @@ pub use iforest::{ForestParams, IsolationForest, average_path_length};
 pub use metrics::{Confusion, roc_auc};
 pub use rampart_core::rng::SplitMix64;
 
+/// The most likely class: the first of the highest probabilities.
+pub fn argmax(p: &[f32]) -> usize {
+    (0..p.len()).fold(0, |best, c| if p[c] > p[best] { c } else { best })
+}
+
 /// A number as dataset text: integers without a fraction (`6`, not `6.0`),
 /// so a numeric event field matches a symbolic training value.
 pub fn format_cell(v: f64) -> String {

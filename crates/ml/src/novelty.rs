@@ -90,8 +90,7 @@ impl Novelty {
     pub fn apply(&self, proba: &[f32], k: usize, normal: usize, scores: &[f64], out: &mut Vec<f32>) {
         out.clear();
         for (p, &s) in proba.chunks(k).zip(scores) {
-            let best = (0..k).fold(0, |b, c| if p[c] > p[b] { c } else { b });
-            let a = if best == normal && s >= self.threshold {
+            let a = if crate::argmax(p) == normal && s >= self.threshold {
                 (0.5 + 0.5 * (s - self.threshold) / (1.0 - self.threshold).max(1e-9)).clamp(0.5, 1.0) as f32
             } else {
                 0.0

@@ -82,6 +82,9 @@ pub struct Preprocessor {
     pub features: Vec<String>,
     #[serde(skip)]
     lookup: Vec<HashMap<String, u32>>,
+    /// Each input's first position in an encoded row (for the ratios).
+    #[serde(skip)]
+    offset: Vec<usize>,
 }
 
 impl Preprocessor {
@@ -137,13 +140,27 @@ impl Preprocessor {
             }
         }
         features.extend(ratios.iter().map(|r| r.name.clone()));
-        let mut p = Preprocessor { inputs, ratios, features, lookup: Vec::new() };
+        let mut p = Preprocessor { inputs, ratios, features, lookup: Vec::new(), offset: Vec::new() };
         p.index();
         p
     }
 
-    /// Builds the value → position maps (not saved: derived from `inputs`).
+    /// Builds the value → position maps and offsets (not saved: derived
+    /// from `inputs`).
     pub fn index(&mut self) {
+        let mut at = 0;
+        self.offset = self
+            .inputs
+            .iter()
+            .map(|input| {
+                let here = at;
+                at += match &input.kind {
+                    InputKind::OneHot(values) => values.len(),
+                    InputKind::Numeric | InputKind::Ordinal(_) => 1,
+                };
+                here
+            })
+            .collect();
         self.lookup = self
             .inputs
             .iter()
@@ -176,20 +193,16 @@ impl Preprocessor {
     /// vocabulary).
     pub fn encode<'c>(&self, cell: impl Fn(usize) -> Cell<'c>, out: &mut Vec<f32>) {
         let start = out.len();
-        let mut numeric = Vec::with_capacity(self.inputs.len());
         for (i, input) in self.inputs.iter().enumerate() {
             let value = cell(i);
             match &input.kind {
                 InputKind::Numeric => {
-                    let v = match value {
+                    out.push(match value {
                         Cell::Num(v) => to_f32(v),
                         _ => f32::NAN,
-                    };
-                    numeric.push(v);
-                    out.push(v);
+                    });
                 }
                 InputKind::OneHot(values) | InputKind::Ordinal(values) => {
-                    numeric.push(0.0);
                     let key: std::borrow::Cow<'_, str> = match value {
                         Cell::Text(t) => t.into(),
                         Cell::Num(v) => crate::format_cell(v).into(),
@@ -209,7 +222,8 @@ impl Preprocessor {
             }
         }
         for r in &self.ratios {
-            let (n, d) = (numeric[r.numerator], numeric[r.denominator]);
+            // Ratios are only made of numeric inputs (see `fit`).
+            let (n, d) = (out[start + self.offset[r.numerator]], out[start + self.offset[r.denominator]]);
             out.push(if n.is_nan() || d.is_nan() { f32::NAN } else { n / (d.max(0.0) + 1.0) });
         }
         debug_assert_eq!(out.len() - start, self.width());

@@ -193,6 +193,10 @@ pub struct EvalAnomalyArgs {
     pub subsample: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Skip rows that cannot be read instead of stopping at the first
+    /// with its file and line.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,

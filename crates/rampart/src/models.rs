@@ -46,6 +46,12 @@ impl ModelManager {
     /// Loads whatever the store's roles say and the slot does not hold yet.
     /// A model that fails to load is logged and its role left empty.
     pub fn sync(&self) -> Result<(), String> {
+        self.sync_with(None)
+    }
+
+    /// `sync`, using `ready` (a model just loaded under that name) instead
+    /// of loading it again.
+    fn sync_with(&self, ready: Option<(&str, Arc<LiveModel>)>) -> Result<(), String> {
         let models = self.store.models().map_err(|e| e.to_string())?;
         let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         for (i, role) in [ModelRole::Active, ModelRole::Shadow].into_iter().enumerate() {
@@ -55,6 +61,9 @@ impl ModelManager {
             }
             let live = match &wanted {
                 None => None,
+                Some((name, _)) if ready.as_ref().is_some_and(|(n, _)| n == name) => {
+                    ready.as_ref().map(|(_, m)| m.clone())
+                }
                 Some((name, _)) => match self.load(name) {
                     Ok(model) => model.map(Arc::new),
                     Err(error) => {
@@ -78,13 +87,18 @@ impl ModelManager {
 
 impl ModelControl for ModelManager {
     fn set_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, String> {
-        if role.is_some() && self.load(name)?.is_none() {
-            return Ok(false);
-        }
+        // Loaded (and so checked) before the role changes; installed as is.
+        let ready = match role {
+            Some(_) => match self.load(name)? {
+                Some(model) => Some((name, Arc::new(model))),
+                None => return Ok(false),
+            },
+            None => None,
+        };
         if !self.store.set_model_role(name, role).map_err(|e| e.to_string())? {
             return Ok(false);
         }
-        self.sync()?;
+        self.sync_with(ready)?;
         Ok(true)
     }
 

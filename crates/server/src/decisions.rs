@@ -11,13 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::alerts::blocking;
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::state::AppState;
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?
-}
 
 /// A decision as the API shows it.
 pub fn decision_json(d: &Decision, now_ms: i64) -> Value {

@@ -102,9 +102,7 @@ impl Baseline {
     /// Written to a temporary file and renamed: a crash leaves the old one whole.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let text = serde_json::to_string(self).map_err(|e| e.to_string())?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, path))
+        rampart_core::atomic_file::write_atomically(path, text.as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))
     }
 }

@@ -60,7 +60,8 @@ const IDENTIFIERS: [&str; 11] = [
     "simillarhttp",
 ];
 
-pub(crate) fn canonical_cic_column_kind(raw: &str) -> Column {
+/// What a header cell is, with features under their canonical names.
+pub(crate) fn column_kind(raw: &str) -> Column {
     let folded = fold(raw);
     if folded == "label" {
         return Column::Label;
@@ -71,15 +72,6 @@ pub(crate) fn canonical_cic_column_kind(raw: &str) -> Column {
     match RENAMES.iter().find(|(from, _)| *from == folded) {
         Some((_, to)) => Column::Feature((*to).to_owned()),
         None => Column::Feature(raw.trim().to_owned()),
-    }
-}
-
-/// The canonical name of a CIC-IDS2017 feature column, or `None` for the
-/// label and identifier columns.
-pub fn canonical_cic_column(raw: &str) -> Option<String> {
-    match canonical_cic_column_kind(raw) {
-        Column::Feature(name) => Some(name),
-        _ => None,
     }
 }
 

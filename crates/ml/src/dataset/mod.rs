@@ -12,8 +12,11 @@ mod nsl_kdd;
 
 use std::collections::BTreeMap;
 
-pub use cicids::{canonical_cic_column, canonical_cic_label};
+pub use cicids::canonical_cic_label;
 pub use nsl_kdd::{NSL_KDD_COLUMNS, NSL_KDD_SYMBOLIC, nsl_kdd_category};
+
+/// A ratio to derive: its name, the numerator column, the denominator column.
+pub type RatioSpec = (&'static str, &'static str, &'static str);
 
 /// Which layout a file is in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,6 +36,26 @@ impl Format {
         match self {
             Format::NslKdd => "normal",
             Format::CicIds2017 | Format::Csv { .. } => "BENIGN",
+        }
+    }
+
+    /// Columns this layout treats as categories even when they hold
+    /// digits, and the ratios worth adding (name, numerator, denominator).
+    pub fn feature_hints(&self) -> (Vec<&'static str>, Vec<RatioSpec>) {
+        match self {
+            Format::NslKdd => (
+                NSL_KDD_SYMBOLIC.to_vec(),
+                vec![
+                    ("src_bytes_per_sec", "src_bytes", "duration"),
+                    ("dst_to_src_bytes", "dst_bytes", "src_bytes"),
+                    ("srv_to_host_count", "srv_count", "count"),
+                ],
+            ),
+            Format::CicIds2017 => (
+                vec!["Protocol"],
+                vec![("bwd_to_fwd_bytes", "Total Length of Bwd Packet", "Total Length of Fwd Packet")],
+            ),
+            Format::Csv { .. } => (Vec::new(), Vec::new()),
         }
     }
 
@@ -72,6 +95,9 @@ pub struct BadRow {
     pub source: String,
     pub line: u64,
     pub reason: String,
+    /// The file as a whole cannot be read (its header): skipping rows
+    /// would not help.
+    pub whole_file: bool,
 }
 
 impl std::fmt::Display for BadRow {
@@ -91,7 +117,8 @@ pub fn parse_into(
     file: u32,
     skip_bad: bool,
 ) -> Result<u64, BadRow> {
-    let at = |line: u64, reason: String| BadRow { source: source.to_owned(), line, reason };
+    let at = |line: u64, reason: String| BadRow { source: source.to_owned(), line, reason, whole_file: false };
+    let header = |reason: String| BadRow { source: source.to_owned(), line: 1, reason, whole_file: true };
     let mut skipped = 0u64;
     let mut bad = |e: BadRow| {
         if !skip_bad {
@@ -116,9 +143,9 @@ pub fn parse_into(
         }
         Format::CicIds2017 | Format::Csv { .. } => {
             let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
-            let header = reader.headers().map_err(|e| at(1, format!("cannot read the header: {e}")))?.clone();
-            let (label_at, keep, names) = header_plan(&header, format).map_err(|reason| at(1, reason))?;
-            let endpoint_at = cicids::endpoint_columns(&header);
+            let names_row = reader.headers().map_err(|e| header(format!("cannot read the header: {e}")))?.clone();
+            let (label_at, keep, names) = header_plan(&names_row, format).map_err(header)?;
+            let endpoint_at = cicids::endpoint_columns(&names_row);
             set_columns(table, names, source)?;
             for record in reader.records() {
                 let record = match record {
@@ -133,13 +160,13 @@ pub fn parse_into(
                 if record.len() == 1 && record.get(0) == Some("") {
                     continue;
                 }
-                if record.len() != header.len() {
-                    bad(at(line_no, format!("{} columns, the header has {}", record.len(), header.len())))?;
+                if record.len() != names_row.len() {
+                    bad(at(line_no, format!("{} columns, the header has {}", record.len(), names_row.len())))?;
                     continue;
                 }
                 let raw_label = record.get(label_at).unwrap_or_default();
                 if raw_label.is_empty() {
-                    bad(at(line_no, format!("empty label in column {:?}", &header[label_at])))?;
+                    bad(at(line_no, format!("empty label in column {:?}", &names_row[label_at])))?;
                     continue;
                 }
                 let label = match format {
@@ -176,6 +203,7 @@ fn set_columns(table: &mut Table, names: Vec<String>, source: &str) -> Result<()
         return Err(BadRow {
             source: source.to_owned(),
             line: 1,
+            whole_file: true,
             reason: format!(
                 "its columns differ from the first file's (missing: {missing:?}; extra: {extra:?}; or a different order)"
             ),
@@ -193,7 +221,7 @@ fn header_plan(header: &csv::StringRecord, format: &Format) -> Result<(usize, Ve
     let mut names = Vec::new();
     for (i, raw) in header.iter().enumerate() {
         let (name, is_label) = match format {
-            Format::CicIds2017 => match cicids::canonical_cic_column_kind(raw) {
+            Format::CicIds2017 => match cicids::column_kind(raw) {
                 cicids::Column::Label => (raw.to_owned(), true),
                 cicids::Column::Identifier => continue,
                 cicids::Column::Feature(name) => (name, false),
@@ -214,7 +242,8 @@ fn header_plan(header: &csv::StringRecord, format: &Format) -> Result<(usize, Ve
     }
     let label_at = label_at.ok_or_else(|| match format {
         Format::Csv { label } => {
-            format!("no label column {label:?} (columns: {})", header.iter().collect::<Vec<_>>().join(", "))
+            let columns = header.iter().collect::<Vec<_>>().join(", ");
+            format!("no label column {label:?} (--label {label:?} names none of: {columns})")
         }
         _ => "no Label column: is this a CIC-IDS2017 CSV?".to_owned(),
     })?;

@@ -75,8 +75,8 @@ impl Compiled {
         Compiled { trees, ensemble }
     }
 
-    pub fn ensemble(&self) -> &Ensemble {
-        &self.ensemble
+    pub fn into_ensemble(self) -> Ensemble {
+        self.ensemble
     }
 
     pub fn classes(&self) -> usize {

@@ -238,11 +238,7 @@ fn partition(rows: &mut [u32], goes_left: impl Fn(u32) -> bool) -> usize {
 /// `m` distinct items from `from`, in a seeded random order.
 pub(crate) fn sample(from: &[usize], m: usize, rng: &mut SplitMix64) -> Vec<usize> {
     let mut pool = from.to_vec();
-    let m = m.min(pool.len());
-    for i in 0..m {
-        let j = i + rng.below(pool.len() - i);
-        pool.swap(i, j);
-    }
+    rng.choose_front(&mut pool, m);
     pool.truncate(m);
     pool
 }

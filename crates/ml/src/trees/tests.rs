@@ -41,8 +41,7 @@ fn accuracy(model: &Ensemble) -> f64 {
         .enumerate()
         .filter(|(r, t)| {
             let p = &proba[r * 3..][..3];
-            let best = (0..3).fold(0, |b, c| if p[c] > p[b] { c } else { b });
-            best == **t as usize
+            crate::argmax(p) == **t as usize
         })
         .count();
     hits as f64 / y.len() as f64

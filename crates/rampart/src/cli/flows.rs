@@ -17,6 +17,13 @@ pub struct DataArgs {
     /// Files or directories (every *.csv / *.txt inside, sorted by name).
     #[arg(long, num_args = 1.., required = true, value_name = "PATH")]
     pub data: Vec<PathBuf>,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+}
+
+/// How labelled flow files are laid out, and what to do with bad rows.
+#[derive(Debug, Clone, Args)]
+pub struct LayoutArgs {
     #[arg(long, value_enum)]
     pub format: DataFormat,
     /// With --format csv: the label column.
@@ -156,12 +163,8 @@ pub struct ReplayArgs {
     /// Files or directories of labelled flows.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    #[arg(long, value_enum)]
-    pub format: DataFormat,
-    #[arg(long, default_value = "Label")]
-    pub label: String,
-    #[arg(long)]
-    pub skip_bad_rows: bool,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
     /// Rows per second (0: as fast as the server takes them).
     #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,

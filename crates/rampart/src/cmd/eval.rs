@@ -4,51 +4,48 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
-use rampart_ml::tabular::{Encoder, RawRows, parse_csv, parse_nsl_kdd};
+use rampart_ml::dataset::Table;
+use rampart_ml::tabular::Encoder;
 use rampart_ml::{Confusion, ForestParams, IsolationForest, SplitMix64, roc_auc};
 use serde_json::json;
 
-use crate::cli::EvalAnomalyArgs;
+use super::flows::train::subset;
+use crate::cli::{DataFormat, EvalAnomalyArgs, LayoutArgs};
 
-fn load(path: &std::path::Path, args: &EvalAnomalyArgs) -> anyhow::Result<RawRows> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let parsed = match args.format.as_str() {
-        "nsl-kdd" => parse_nsl_kdd(&text),
-        _ => parse_csv(&text, &args.label),
-    };
-    parsed.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+/// The rows of one file, and how many bad rows `--skip-bad-rows` left out.
+fn load(path: &std::path::Path, args: &EvalAnomalyArgs) -> anyhow::Result<(Table, u64)> {
+    let format = if args.format == "nsl-kdd" { DataFormat::NslKdd } else { DataFormat::Csv };
+    let layout = LayoutArgs { format, label: args.label.clone(), skip_bad_rows: args.skip_bad_rows };
+    let loaded = super::flows::data::load_paths(&[path.to_path_buf()], &layout)?;
+    Ok((loaded.table, loaded.skipped))
 }
 
 /// Splits rows into train and test with a seeded shuffle (70 / 30).
-fn hold_out(rows: RawRows, seed: u64) -> (RawRows, RawRows) {
-    let mut order: Vec<usize> = (0..rows.cells.len()).collect();
+fn hold_out(rows: Table, seed: u64) -> (Table, Table) {
+    let mut order: Vec<usize> = (0..rows.rows.len()).collect();
     let mut rng = SplitMix64::new(seed ^ 0x7E57);
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i + 1));
-    }
+    rng.shuffle(&mut order);
     let cut = order.len() * 7 / 10;
-    let pick = |idx: &[usize]| RawRows {
-        columns: rows.columns.clone(),
-        cells: idx.iter().map(|&i| rows.cells[i].clone()).collect(),
-        labels: idx.iter().map(|&i| rows.labels[i].clone()).collect(),
-    };
-    (pick(&order[..cut]), pick(&order[cut..]))
+    (subset(&rows, &order[..cut]), subset(&rows, &order[cut..]))
 }
 
 pub fn anomaly(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!((0.0..0.5).contains(&args.contamination), "--contamination must be in [0, 0.5)");
     let normal_label =
         args.normal.clone().unwrap_or_else(|| if args.format == "nsl-kdd" { "normal" } else { "BENIGN" }.into());
-    let all = load(&args.train, args)?;
+    let (all, mut skipped) = load(&args.train, args)?;
     let (train, test) = match &args.test {
-        Some(path) => (all, load(path, args)?),
+        Some(path) => {
+            let (test, more) = load(path, args)?;
+            skipped += more;
+            (all, test)
+        }
         None => hold_out(all, args.seed),
     };
     anyhow::ensure!(train.columns.len() == test.columns.len(), "--train and --test have different columns");
     let encoder = Encoder::fit(&train);
     let normal_rows: Vec<Vec<f64>> = train
-        .cells
+        .rows
         .iter()
         .zip(&train.labels)
         .filter(|(_, label)| **label == normal_label)
@@ -69,7 +66,7 @@ pub fn anomaly(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let points: Vec<Vec<f64>> = test.cells.iter().map(|c| encoder.encode(c)).collect();
+    let points: Vec<Vec<f64>> = test.rows.iter().map(|c| encoder.encode(c)).collect();
     let started = Instant::now();
     let scores = forest.score_many(&points);
     let score_secs = started.elapsed().as_secs_f64();
@@ -87,7 +84,7 @@ pub fn anomaly(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
                 "train_normal_rows": normal_rows.len(), "test_rows": points.len(), "test_anomalies": attacks,
                 "features": encoder.width(), "trees": args.trees, "subsample": args.subsample, "seed": args.seed,
                 "fit_secs": fit_secs, "points_per_sec": rate,
-                "held_out": args.test.is_none(),
+                "held_out": args.test.is_none(), "skipped_rows": skipped,
             })
         );
     } else {
@@ -106,6 +103,9 @@ pub fn anomaly(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
             attacks,
             if args.test.is_none() { ", a held-out 30% of --train" } else { "" }
         );
+        if skipped > 0 {
+            println!("  {skipped} bad rows skipped");
+        }
         println!("  ROC AUC {auc:.4}");
         println!(
             "  at threshold {threshold:.4}: precision {:.4}  recall {:.4}  F1 {:.4}  false-positive rate {:.4}",

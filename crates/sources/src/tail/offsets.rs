@@ -6,7 +6,6 @@
 //! at worst re-reads lines that were committed (at-least-once), never skips.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::follower::Position;
@@ -45,14 +44,4 @@ impl Offsets {
     }
 }
 
-/// Replaces `file` with `bytes` so that a crash leaves the old content or
-/// the new, never a torn mix: temp file, fsync, rename.
-pub(crate) fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = file.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, file)
-}
+pub(crate) use rampart_core::atomic_file::write_atomically;

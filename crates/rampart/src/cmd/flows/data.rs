@@ -7,7 +7,7 @@ use anyhow::Context;
 use rampart_ml::dataset::{self, Format, Table};
 use sha2::{Digest, Sha256};
 
-use crate::cli::{DataArgs, DataFormat};
+use crate::cli::{DataArgs, DataFormat, LayoutArgs};
 
 pub struct Loaded {
     pub table: Table,
@@ -48,11 +48,12 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 pub fn load(args: &DataArgs) -> anyhow::Result<Loaded> {
-    load_paths(&args.data, args.format, &args.label, args.skip_bad_rows)
+    load_paths(&args.data, &args.layout)
 }
 
-pub fn load_paths(paths: &[PathBuf], format: DataFormat, label: &str, skip_bad: bool) -> anyhow::Result<Loaded> {
-    let format = format_of(format, label);
+pub fn load_paths(paths: &[PathBuf], layout: &LayoutArgs) -> anyhow::Result<Loaded> {
+    let skip_bad = layout.skip_bad_rows;
+    let format = format_of(layout.format, &layout.label);
     let files = expand(paths)?;
     let mut table = Table::default();
     let mut hasher = Sha256::new();
@@ -63,7 +64,8 @@ pub fn load_paths(paths: &[PathBuf], format: DataFormat, label: &str, skip_bad: 
         let text = String::from_utf8_lossy(&bytes);
         skipped += dataset::parse_into(&mut table, &text, &format, &file.display().to_string(), i as u32, skip_bad)
             .map_err(|bad| {
-                anyhow::anyhow!("{bad}{}", if skip_bad { "" } else { " (--skip-bad-rows skips such rows)" })
+                let hint = if skip_bad || bad.whole_file { "" } else { " (--skip-bad-rows skips such rows)" };
+                anyhow::anyhow!("{bad}{hint}")
             })?;
     }
     anyhow::ensure!(!table.rows.is_empty(), "no rows in {}", describe(&files));
@@ -74,24 +76,5 @@ pub fn describe(files: &[PathBuf]) -> String {
     match files {
         [one] => one.display().to_string(),
         many => format!("{} files", many.len()),
-    }
-}
-
-/// Columns a format treats as categories even when they hold digits, and
-/// the ratios worth adding.
-pub fn feature_hints(format: &Format) -> (Vec<&'static str>, Vec<(&'static str, &'static str, &'static str)>) {
-    match format {
-        Format::NslKdd => (
-            dataset::NSL_KDD_SYMBOLIC.to_vec(),
-            vec![
-                ("src_bytes_per_sec", "src_bytes", "duration"),
-                ("dst_to_src_bytes", "dst_bytes", "src_bytes"),
-                ("srv_to_host_count", "srv_count", "count"),
-            ],
-        ),
-        Format::CicIds2017 => {
-            (vec!["Protocol"], vec![("bwd_to_fwd_bytes", "Total Length of Bwd Packet", "Total Length of Fwd Packet")])
-        }
-        Format::Csv { .. } => (Vec::new(), Vec::new()),
     }
 }

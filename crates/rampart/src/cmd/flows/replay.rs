@@ -93,7 +93,7 @@ struct Tally {
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.rate >= 0.0 && args.rate.is_finite(), "--rate must be a positive number (0: no pacing)");
     anyhow::ensure!((1..=10_000).contains(&args.batch), "--batch must be between 1 and 10000");
-    let loaded = data::load_paths(&args.paths, args.format, &args.label, args.skip_bad_rows)?;
+    let loaded = data::load_paths(&args.paths, &args.layout)?;
     let rows = loaded.table.rows.len();
     let limit = args.limit.unwrap_or(if args.repeat { u64::MAX } else { rows as u64 });
     let url = format!("{}/api/v1/events", args.to.trim_end_matches('/'));
@@ -108,9 +108,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         tokio::pin!(stop);
         'passes: loop {
             if args.mode == ReplayMode::Random {
-                for i in (1..order.len()).rev() {
-                    order.swap(i, rng.below(i + 1));
-                }
+                rng.shuffle(&mut order);
             }
             for chunk in order.chunks(args.batch) {
                 let take = chunk.len().min((limit - tally.sent) as usize);

@@ -60,9 +60,7 @@ pub fn stratified_split(y: &[u32], k: usize, share: f64, seed: u64) -> (Vec<usiz
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for c in 0..k as u32 {
         let mut rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == c).collect();
-        for i in (1..rows.len()).rev() {
-            rows.swap(i, rng.below(i + 1));
-        }
+        rng.shuffle(&mut rows);
         let cut = (rows.len() as f64 * share).round() as usize;
         // A class with a single row trains rather than vanishing from training.
         let cut = if cut >= rows.len() && rows.len() < 2 { 0 } else { cut };
@@ -130,9 +128,6 @@ pub fn params_of(args: &TrainFlowsArgs) -> TrainParams {
 
 struct Fitted {
     scorer: Scorer,
-    preprocessing: Preprocessor,
-    ensemble: Ensemble,
-    novelty: Option<Novelty>,
     weights: Vec<f64>,
     secs: f64,
 }
@@ -153,7 +148,7 @@ fn fit(
     bar: &ProgressBar,
 ) -> anyhow::Result<Fitted> {
     let started = Instant::now();
-    let (symbolic, ratios) = data::feature_hints(format);
+    let (symbolic, ratios) = format.feature_hints();
     let preprocessing = Preprocessor::fit(table, &symbolic, &ratios);
     anyhow::ensure!(preprocessing.width() > 0, "no column varies in the training rows: nothing to learn from");
     let x = preprocessing.encode_table(table).map_err(anyhow::Error::msg)?;
@@ -175,8 +170,8 @@ fn fit(
     } else {
         None
     };
-    let scorer = Scorer::new(preprocessing.clone(), ensemble.clone(), novelty.clone(), normal);
-    Ok(Fitted { scorer, preprocessing, ensemble, novelty, weights, secs: started.elapsed().as_secs_f64() })
+    let scorer = Scorer::new(preprocessing, ensemble, novelty, normal);
+    Ok(Fitted { scorer, weights, secs: started.elapsed().as_secs_f64() })
 }
 
 /// Scores a table with a fitted model; returns the evaluation and rows/s.
@@ -277,6 +272,8 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| args.out.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "flows".into());
     let (format_version, rampart_version) = FlowModel::current_version();
+    let fit_secs = fitted.secs;
+    let (preprocessing, ensemble, novelty) = fitted.scorer.into_parts();
     let model = FlowModel {
         format: FORMAT.into(),
         format_version,
@@ -290,19 +287,20 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         normal_class: labelled.normal,
         data_sha256: sha256,
         train_rows: train_rows.len(),
-        class_weights: fitted.weights.clone(),
+        class_weights: fitted.weights,
         metrics: metrics.clone(),
-        preprocessing: fitted.preprocessing,
-        model: fitted.ensemble,
-        novelty: fitted.novelty,
+        preprocessing,
+        model: ensemble,
+        novelty,
     };
-    write_atomically(&args.out, model.to_json().as_bytes())?;
+    rampart_core::atomic_file::write_atomically(&args.out, model.to_json().as_bytes())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
 
     if args.json {
         let mut out = json!({
             "model": args.out, "name": name, "algo": params.algo.name(), "classes": labelled.classes,
             "rows": table.rows.len(), "train_rows": train_rows.len(), "skipped_rows": skipped,
-            "features": model.preprocessing.width(), "load_secs": load_secs, "fit_secs": fitted.secs,
+            "features": model.preprocessing.width(), "load_secs": load_secs, "fit_secs": fit_secs,
             "trees": model.model.trees.len(),
         });
         out["held_out"] = metrics;
@@ -318,7 +316,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             k,
             model.preprocessing.width()
         );
-        println!("  read in {load_secs:.1}s; trained on {} rows in {:.1}s", train_rows.len(), fitted.secs);
+        println!("  read in {load_secs:.1}s; trained on {} rows in {:.1}s", train_rows.len(), fit_secs);
         if let Some(e) = &held_out {
             super::eval::print_summary(
                 e,
@@ -354,9 +352,7 @@ fn folds_of(y: &[u32], k: usize, folds: usize, seed: u64) -> Vec<usize> {
     let mut fold_of = vec![0; y.len()];
     for c in 0..k as u32 {
         let mut rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == c).collect();
-        for i in (1..rows.len()).rev() {
-            rows.swap(i, rng.below(i + 1));
-        }
+        rng.shuffle(&mut rows);
         for (j, r) in rows.into_iter().enumerate() {
             fold_of[r] = j % folds;
         }
@@ -379,12 +375,4 @@ fn cv_summary(folds: &[Evaluation]) -> serde_json::Value {
         "fpr": stat(&|e| e.fpr),
         "roc_auc": stat(&|e| e.roc_auc),
     })
-}
-
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
