@@ -247,8 +247,30 @@ pub enum DecisionError {
 /// What the API asks of the responder, which owns the enforcers.
 #[derive(Debug)]
 pub enum DecisionRequest {
-    Add { decision: Decision, reply: tokio::sync::oneshot::Sender<Result<Decision, DecisionError>> },
-    Delete { id: i64, reply: tokio::sync::oneshot::Sender<Result<Option<Decision>, DecisionError>> },
+    Add {
+        decision: Decision,
+        reply: tokio::sync::oneshot::Sender<Result<Decision, DecisionError>>,
+    },
+    Delete {
+        id: i64,
+        reply: tokio::sync::oneshot::Sender<Result<Option<Decision>, DecisionError>>,
+    },
+    /// Run the playbook that matches an alert now, on a person's say-so.
+    Mitigate {
+        alert: Box<crate::Alert>,
+        reply: tokio::sync::oneshot::Sender<Result<Mitigation, DecisionError>>,
+    },
+}
+
+/// What mitigating an alert did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mitigation {
+    /// A decision was made (and enforced, or observed, as the mode says).
+    Decided { playbook: String, decision: Decision },
+    /// The playbook's decision for this target is already in force.
+    AlreadyActive { playbook: String, decision: Decision },
+    /// A notify playbook sent the alert to a sink.
+    Notified { playbook: String, sink: String },
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@ pub mod time;
 
 pub use alert::{Alert, AlertStatus, Entity, Severity};
 pub use bus::{IngestAck, IngestBatch, IngestQueueError, IngestReceiver, IngestSender, ingest_queue};
-pub use decision::{Action, ActionResult, Decision, DecisionError, DecisionKind, DecisionRequest, Origin, Target};
+pub use decision::{
+    Action, ActionResult, Decision, DecisionError, DecisionKind, DecisionRequest, Mitigation, Origin, Target,
+};
 pub use detector::{Detector, Finding, RuleInfo};
 pub use ecs::{EventError, Limits};
 pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
@@ -30,6 +32,6 @@ pub use iptext::{ip_string, push_ip};
 pub use rate::RateMeter;
 pub use sink::{BoxFuture, Sink, SinkError};
 pub use store::{
-    AlertQuery, DecisionQuery, EventQuery, ModelInfo, ModelRole, Page, Role, SaveOutcome, Store, StoreError,
+    AlertQuery, DecisionQuery, EventQuery, ModelInfo, ModelRole, Page, Role, RuleFired, SaveOutcome, Store, StoreError,
     StoreStats, StreamCursor, TokenRecord,
 };

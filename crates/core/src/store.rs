@@ -99,6 +99,18 @@ pub struct StoreStats {
     pub alerts_total: u64,
     pub alerts_by_severity: BTreeMap<String, u64>,
     pub alerts_by_status: BTreeMap<String, u64>,
+    /// Alerts still open, by severity: the dashboard's status light.
+    pub open_by_severity: BTreeMap<String, u64>,
+    /// Per rule: alerts opened and the events they counted.
+    pub by_rule: BTreeMap<String, RuleFired>,
+}
+
+/// How often one rule fired, from the alerts it opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleFired {
+    pub alerts: u64,
+    pub events: u64,
+    pub last_seen_ms: i64,
 }
 
 /// What an API token may do.

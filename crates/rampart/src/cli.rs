@@ -43,6 +43,9 @@ pub enum LogFormatArg {
 pub enum Command {
     /// Run the all-in-one node: HTTP ingest, detection, alerts, store and API.
     Serve(ServeArgs),
+    /// `serve` with a built-in simulation (brute force, a web scan, a CPU
+    /// burner, normal traffic) so every dashboard view comes alive.
+    Demo(DemoArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -214,6 +217,15 @@ pub enum FirewallCommand {
 pub struct ServeArgs {
     #[command(flatten)]
     pub overrides: Overrides,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Internal: the demo's CPU burner child (burns one core this long).
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub burn: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use rampart_core::{
-    Action, ActionResult, Alert, Decision, DecisionError, DecisionKind, DecisionQuery, DecisionRequest, Store, Target,
+    Action, ActionResult, Alert, Decision, DecisionError, DecisionKind, DecisionQuery, DecisionRequest, Mitigation,
+    Store, Target,
 };
 use tokio::sync::mpsc;
 
@@ -107,17 +108,44 @@ impl Responder {
 
     /// A newly opened alert: the first matching playbook decides.
     pub fn on_alert(&self, alert: &Alert) {
+        match self.run_playbook(alert, false) {
+            None | Some(Ok(Mitigation::AlreadyActive { .. })) => {}
+            Some(Ok(Mitigation::Notified { playbook, sink })) => {
+                tracing::info!(%playbook, %sink, alert = %alert.id, "Playbook notified.");
+            }
+            Some(Ok(Mitigation::Decided { playbook, decision: d })) => {
+                tracing::info!(id = d.id, target = %d.target, %playbook, "Decision made.");
+            }
+            Some(Err(error)) => tracing::warn!(%error, alert = %alert.id, "Decision not put in force."),
+        }
+    }
+
+    /// A person asked for an alert's playbook to run now (the dashboard's
+    /// mitigate button): the same playbook, decision and mode as for a new
+    /// alert, recorded as manual.
+    pub fn mitigate(&self, alert: &Alert) -> Result<Mitigation, DecisionError> {
+        self.run_playbook(alert, true).unwrap_or_else(|| {
+            Err(DecisionError::Invalid(format!(
+                "no playbook acts on rule {} for {}={}",
+                alert.rule_id, alert.entity.field, alert.entity.value
+            )))
+        })
+    }
+
+    /// The first playbook that matches `alert` and can act on its entity;
+    /// `None` when there is none.
+    fn run_playbook(&self, alert: &Alert, manual: bool) -> Option<Result<Mitigation, DecisionError>> {
         let now = rampart_core::time::now_ms();
         for playbook in self.playbooks.iter().filter(|p| p.matches(alert)) {
             if playbook.action == PlaybookAction::Notify {
-                match playbook.sink.as_deref().and_then(|name| self.sinks.get(name)) {
+                let name = playbook.name.clone();
+                return Some(match playbook.sink.as_deref().and_then(|name| self.sinks.get(name)) {
                     Some(sink) => {
                         sink.offer(alert);
-                        tracing::info!(playbook = %playbook.name, sink = sink.name(), alert = %alert.id, "Playbook notified.");
+                        Ok(Mitigation::Notified { playbook: name, sink: sink.name().to_owned() })
                     }
-                    None => tracing::warn!(playbook = %playbook.name, "Notify playbook without a running sink."),
-                }
-                return;
+                    None => Err(DecisionError::Failed(format!("notify playbook {name} has no running sink"))),
+                });
             }
             // One read answers both questions: is a ban by this playbook in
             // force for the address (two rules firing on one attack: one ban
@@ -132,17 +160,22 @@ impl Responder {
                 tracing::error!(%error, "Cannot read earlier decisions; deciding as for a first offence.");
                 Vec::new()
             });
-            if past.iter().any(|d| d.is_active(now)) {
-                return;
+            if let Some(active) = past.iter().find(|d| d.is_active(now)) {
+                return Some(Ok(Mitigation::AlreadyActive {
+                    playbook: playbook.name.clone(),
+                    decision: active.clone(),
+                }));
             }
             let earlier = past.iter().filter(|d| d.created_ms >= now - OFFENCE_MEMORY_MS).count();
-            let Some(decision) = playbook.decide(alert, earlier, now) else { continue };
-            match self.add(decision, self.enforces(Some(playbook))) {
-                Ok(d) => tracing::info!(id = d.id, target = %d.target, playbook = %playbook.name, "Decision made."),
-                Err(error) => tracing::warn!(%error, playbook = %playbook.name, "Decision not put in force."),
+            let Some(mut decision) = playbook.decide(alert, earlier, now) else { continue };
+            if manual {
+                decision.origin = rampart_core::Origin::Manual;
+                decision.reason = format!("mitigated by hand: {}", decision.reason);
             }
-            return;
+            let made = self.add(decision, self.enforces(Some(playbook)));
+            return Some(made.map(|decision| Mitigation::Decided { playbook: playbook.name.clone(), decision }));
         }
+        None
     }
 
     /// Stores `decision` and, when enforcing, applies it. Allowlists win:
@@ -258,6 +291,9 @@ impl Responder {
                 ResponderInput::Request(DecisionRequest::Delete { id, reply }) => {
                     let _ = reply.send(self.delete(id));
                 }
+                ResponderInput::Request(DecisionRequest::Mitigate { alert, reply }) => {
+                    let _ = reply.send(self.mitigate(&alert));
+                }
             }
         }
     }
@@ -330,6 +366,25 @@ mod tests {
         assert_eq!(second[0].alert_id.as_deref(), Some("a3"));
         let actions = store.actions(None, 10).unwrap().items;
         assert!(actions.iter().all(|a| a.result == ActionResult::DryRun), "{actions:?}");
+    }
+
+    #[test]
+    fn mitigate_runs_the_playbook_by_hand_once_and_says_when_nothing_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, r) = responder(dir.path());
+        let a = alert("m1", "203.0.113.44");
+        let Mitigation::Decided { playbook, decision } = r.mitigate(&a).unwrap() else { panic!("no decision") };
+        assert_eq!((decision.origin, decision.enforced), (rampart_core::Origin::Manual, false));
+        assert!(decision.reason.starts_with("mitigated by hand"), "{}", decision.reason);
+        assert_eq!(decision.playbook.as_deref(), Some(playbook.as_str()));
+        assert_eq!(active(&store).len(), 1);
+        // Pressing it again: the ban is in force; nothing new.
+        assert!(
+            matches!(r.mitigate(&a).unwrap(), Mitigation::AlreadyActive { decision: d, .. } if d.id == decision.id)
+        );
+        assert_eq!(active(&store).len(), 1);
+        let unmatched = Alert { rule_id: "no-such-rule".into(), ..alert("m2", "203.0.113.45") };
+        assert!(matches!(r.mitigate(&unmatched), Err(DecisionError::Invalid(m)) if m.contains("no-such-rule")));
     }
 
     #[test]

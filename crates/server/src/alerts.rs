@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use rampart_core::{Alert, AlertQuery, AlertStatus, Severity};
+use rampart_core::{Alert, AlertQuery, AlertStatus, Mitigation, Severity};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -59,4 +59,40 @@ pub(crate) async fn update(
     blocking(move || store.set_alert_status(&id, status)?.ok_or(ApiError::NotFound(format!("alert {id}"))))
         .await
         .map(Json)
+}
+
+/// `POST /api/v1/alerts/{id}/mitigate`: runs the alert's playbook now (the
+/// dashboard's mitigate button) and says what was done.
+pub(crate) async fn mitigate(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let wanted = id.clone();
+    let alert = blocking(move || store.alert(&wanted)?.ok_or(ApiError::NotFound(format!("alert {id}")))).await?;
+    let alert = Box::new(alert);
+    let outcome =
+        crate::decisions::ask(&state, |reply| rampart_core::DecisionRequest::Mitigate { alert, reply }).await?;
+    let now = rampart_core::time::now_ms();
+    let (kind, playbook, decision, sink) = match outcome {
+        Mitigation::Decided { playbook, decision } => ("decided", playbook, Some(decision), None),
+        Mitigation::AlreadyActive { playbook, decision } => ("already_active", playbook, Some(decision), None),
+        Mitigation::Notified { playbook, sink } => ("notified", playbook, None, Some(sink)),
+    };
+    let actions = match &decision {
+        Some(d) => {
+            let (store, decision_id) = (state.store.clone(), d.id);
+            blocking(move || Ok(store.actions(None, 200)?))
+                .await?
+                .items
+                .into_iter()
+                .filter(|a| a.decision_id == decision_id)
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    Ok(Json(json!({
+        "outcome": kind,
+        "playbook": playbook,
+        "sink": sink,
+        "decision": decision.map(|d| crate::decisions::decision_json(&d, now)),
+        "actions": actions.iter().map(crate::decisions::action_json).collect::<Vec<_>>(),
+    })))
 }

@@ -99,17 +99,38 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Middleware on `/api/v1`: 401 without a valid token; 403 when a reader
-/// token tries anything but GET or HEAD.
-pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
-    let presented = request
-        .headers()
+/// The dashboard's session cookie: the token the person logged in with,
+/// `HttpOnly` so page scripts never see it.
+pub const SESSION_COOKIE: &str = "rampart_session";
+/// A write made with the session cookie must carry this header. A page on
+/// another site can make the browser send the cookie (SameSite aside) but
+/// cannot add a custom header without a CORS preflight, which is refused.
+pub const CSRF_HEADER: &str = "x-rampart-csrf";
+
+/// The token a request presents: the `Authorization: Bearer` header, else
+/// the session cookie (then `true`).
+pub fn presented_token(headers: &axum::http::HeaderMap) -> Option<(String, bool)> {
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty() && t.len() <= 512)
-        .ok_or(ApiError::Unauthorized)?;
+        .map(|t| (t.trim().to_owned(), false));
+    let cookie = || {
+        headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+            v.split(';').find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SESSION_COOKIE).then(|| (value.to_owned(), true))
+            })
+        })
+    };
+    bearer.or_else(cookie).filter(|(t, _)| !t.is_empty() && t.len() <= 512)
+}
+
+/// Middleware on `/api/v1`: 401 without a valid token; 403 when a reader
+/// token tries anything but GET or HEAD, or a cookie-borne write lacks the
+/// CSRF header.
+pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let (presented, from_cookie) = presented_token(request.headers()).ok_or(ApiError::Unauthorized)?;
     let store = state.store.clone();
     let caller = tokio::task::spawn_blocking(move || verify(store.as_ref(), &presented))
         .await
@@ -119,7 +140,16 @@ pub async fn require_token(State(state): State<AppState>, request: Request, next
     if caller.role == Role::Reader && !read_only {
         return Err(ApiError::Forbidden);
     }
+    if from_cookie && !read_only && request.headers().get(CSRF_HEADER).is_none() {
+        return Err(ApiError::bad(CSRF_HEADER, "a write with the session cookie needs this header"));
+    }
     let mut request = request;
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// `GET /api/v1/whoami`: the caller's role, so the dashboard can hide what
+/// a reader may not do (the API refuses it anyway).
+pub(crate) async fn whoami(axum::Extension(caller): axum::Extension<Caller>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "token_id": caller.token_id, "role": caller.role }))
 }

@@ -36,7 +36,7 @@ pub fn decision_json(d: &Decision, now_ms: i64) -> Value {
     })
 }
 
-fn action_json(a: &Action) -> Value {
+pub(crate) fn action_json(a: &Action) -> Value {
     json!({
         "id": a.id,
         "decision_id": a.decision_id,
@@ -200,7 +200,7 @@ async fn delete(state: &AppState, id: i64) -> Result<Option<Decision>, ApiError>
 }
 
 /// One request to the responder, and its answer.
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     state: &AppState,
     request: impl FnOnce(oneshot::Sender<Result<T, DecisionError>>) -> DecisionRequest,
 ) -> Result<T, ApiError> {

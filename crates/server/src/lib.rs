@@ -11,15 +11,20 @@ mod decisions;
 mod error;
 mod events;
 mod health;
+mod live;
 pub mod metrics;
 mod models;
 mod openapi;
 mod params;
 mod processes;
 mod ratelimit;
+mod rules;
 mod state;
 #[cfg(test)]
 mod tests;
+mod ui;
+#[cfg(test)]
+mod ui_tests;
 
 use std::time::Duration;
 
@@ -41,11 +46,16 @@ pub fn router(state: AppState) -> Router {
         .route("/events", post(events::ingest).get(events::list))
         .route("/alerts", get(alerts::list))
         .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
+        .route("/alerts/{id}/mitigate", post(alerts::mitigate))
         .route("/decisions", get(decisions::list).post(decisions::add).delete(decisions::delete_by_value))
         .route("/decisions/stream", get(decisions::stream))
         .route("/decisions/{id}", axum::routing::delete(decisions::delete_one))
         .route("/actions", get(decisions::actions))
+        .route("/processes", get(processes::list))
         .route("/processes/{pid}/kill", post(processes::kill))
+        .route("/rules", get(rules::list))
+        .route("/live", get(live::stream))
+        .route("/whoami", get(auth::whoami))
         .route("/models", get(models::list))
         .route("/models/{name}/activate", post(models::activate))
         .route("/models/{name}/deactivate", post(models::deactivate))
@@ -54,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .nest("/api/v1", api)
+        .merge(ui::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

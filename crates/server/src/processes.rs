@@ -46,3 +46,39 @@ pub(crate) async fn kill(
     let stored = add_decision(&state, decision).await?;
     Ok((StatusCode::CREATED, Json(decision_json(&stored, now))))
 }
+
+/// `GET /api/v1/processes`: the top processes of the host collector's latest
+/// sample (by CPU and by memory), each with what a kill needs.
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let query =
+        rampart_core::EventQuery { kind: Some(rampart_core::EventKind::State), limit: 500, ..Default::default() };
+    let page = crate::alerts::blocking(move || Ok(store.events(&query)?)).await?;
+    let samples: Vec<&rampart_core::Event> =
+        page.items.iter().filter(|e| e.action.as_deref() == Some("process_sample")).collect();
+    let latest = samples.iter().map(|e| e.timestamp_ms).max();
+    let mut processes: Vec<Value> = samples
+        .iter()
+        .filter(|e| Some(e.timestamp_ms) == latest)
+        .map(|e| {
+            let (cpu, rss, cmd) = match &e.body {
+                Some(rampart_core::Body::Process { cpu_pct, rss_bytes, command_line, .. }) => {
+                    (*cpu_pct, *rss_bytes, command_line.clone())
+                }
+                _ => (None, None, None),
+            };
+            serde_json::json!({
+                "pid": e.process_pid,
+                "name": e.process_name,
+                "user": e.user_name,
+                "cpu_pct": cpu,
+                "rss_bytes": rss,
+                "command_line": cmd,
+                "start_ticks": e.extra.get("process.start_ticks"),
+            })
+        })
+        .collect();
+    processes.sort_by(|a, b| b["cpu_pct"].as_f64().unwrap_or(0.0).total_cmp(&a["cpu_pct"].as_f64().unwrap_or(0.0)));
+    let at = latest.map(rampart_core::time::format_ms);
+    Ok(Json(serde_json::json!({ "sampled": at, "processes": processes })))
+}

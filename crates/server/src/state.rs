@@ -24,6 +24,8 @@ pub struct AppState {
     pub decisions: Option<tokio::sync::mpsc::Sender<rampart_core::DecisionRequest>>,
     /// The flow detector's model slot; `None` where no flow detector runs.
     pub models: Option<Arc<dyn crate::models::ModelControl>>,
+    /// The rules this node's detectors loaded, for `GET /rules`.
+    pub rules: Arc<Vec<Arc<rampart_core::RuleInfo>>>,
     ready: Arc<AtomicBool>,
     pipeline_ok: Arc<AtomicBool>,
 }
@@ -47,6 +49,7 @@ impl AppState {
             rate_limits: Arc::default(),
             decisions: None,
             models: None,
+            rules: Arc::default(),
             ready: Arc::new(AtomicBool::new(true)),
             pipeline_ok: Arc::new(AtomicBool::new(true)),
         }
@@ -67,6 +70,12 @@ impl AppState {
     /// Routes model activation from the API to the flow detector.
     pub fn with_models(mut self, control: Arc<dyn crate::models::ModelControl>) -> AppState {
         self.models = Some(control);
+        self
+    }
+
+    /// The rules loaded, listed by `GET /rules`.
+    pub fn with_rules(mut self, rules: Vec<Arc<rampart_core::RuleInfo>>) -> AppState {
+        self.rules = Arc::new(rules);
         self
     }
 

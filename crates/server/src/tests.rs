@@ -14,15 +14,15 @@ use tower::ServiceExt;
 
 use crate::{AppState, auth, router};
 
-struct Harness {
-    _dir: tempfile::TempDir,
-    store: Arc<SqliteStore>,
-    state: AppState,
-    admin: String,
-    reader: String,
+pub(crate) struct Harness {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) state: AppState,
+    pub(crate) admin: String,
+    pub(crate) reader: String,
 }
 
-fn harness() -> Harness {
+pub(crate) fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path(), Durability::Normal).unwrap());
     let (tx, mut rx) = ingest_queue(4);

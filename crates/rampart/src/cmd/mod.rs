@@ -5,6 +5,7 @@ mod bench;
 mod bench_host;
 mod bench_respond;
 mod decisions;
+mod demo;
 mod eval;
 mod firewall;
 mod flows;
@@ -33,6 +34,14 @@ fn quiet_logging(cli: &Cli) -> anyhow::Result<()> {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Demo(args) => match args.burn {
+            Some(secs) => Ok(demo::burn(secs)),
+            None => {
+                let config = demo::config(settings::load(&cli, &args.overrides)?);
+                logging::init(&config.log)?;
+                demo::run(config)
+            }
+        },
         Command::Serve(args) => {
             let config = settings::load(&cli, &args.overrides)?;
             logging::init(&config.log)?;

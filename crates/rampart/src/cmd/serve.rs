@@ -31,6 +31,15 @@ use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::telemetry;
 
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    run_with(config, |_| None)
+}
+
+/// Runs a node until SIGTERM or Ctrl-C, with `beside` started next to it
+/// (the demo's simulation) and stopped before it.
+pub(crate) fn run_with(
+    config: Config,
+    beside: impl FnOnce(&Node) -> Option<JoinHandle<()>>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rampart-worker")
@@ -39,7 +48,11 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let metrics = telemetry::install()?;
         let node = Node::start(config, metrics, true).await?;
+        let extra = beside(&node);
         shutdown_signal().await;
+        if let Some(task) = extra {
+            task.abort();
+        }
         tracing::info!("Shutting down: draining queues.");
         node.stop().await;
         Ok(ExitCode::SUCCESS)
@@ -77,9 +90,21 @@ impl Node {
         let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("cannot load rules: {e}"))?;
         tracing::info!(rules = rules.len(), "Rules loaded.");
+        let mut catalog: Vec<Arc<rampart_core::RuleInfo>> = rules.iter().map(|r| r.info.clone()).collect();
         let mut detectors: Vec<Box<dyn Detector>> =
             vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
         if config.detect.host_anomaly.enabled {
+            catalog.push(Arc::new(rampart_core::RuleInfo {
+                id: rampart_detect::HOST_ANOMALY_RULE.into(),
+                title: "Host behaves unlike its baseline".into(),
+                description: "Isolation Forest over the host's metrics, learnt during the warm-up; the \
+                              processes that stand out are named."
+                    .into(),
+                severity: rampart_core::Severity::Medium,
+                score: 0.0,
+                technique: Some("T1496".into()),
+                tags: vec!["host".into(), "anomaly".into()],
+            }));
             detectors.push(Box::new(HostAnomalyDetector::new(
                 config.detect.host_anomaly.clone(),
                 local_host_name(),
@@ -131,6 +156,7 @@ impl Node {
         )
         .with_decisions(bridge_requests(respond_tx))
         .with_models(models)
+        .with_rules(catalog)
         .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client);
         let pipeline = Pipeline::start(
             &PipelineConfig {

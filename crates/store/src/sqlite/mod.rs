@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rampart_core::config::Durability;
 use rampart_core::{
     Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, ModelInfo, ModelRole, Page,
-    Role, SaveOutcome, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
+    Role, RuleFired, SaveOutcome, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -216,6 +216,27 @@ impl Store for SqliteStore {
             }
             for (status, n) in group("SELECT status, COUNT(*) FROM alerts GROUP BY status")? {
                 stats.alerts_by_status.insert(status, n);
+            }
+            for (severity, n) in group("SELECT severity, COUNT(*) FROM alerts WHERE status = 'open' GROUP BY severity")?
+            {
+                stats.open_by_severity.insert(severity, n);
+            }
+            let mut stmt = conn
+                .prepare_cached("SELECT rule_id, COUNT(*), SUM(count), MAX(last_seen) FROM alerts GROUP BY rule_id")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let fired = RuleFired {
+                        alerts: r.get::<_, i64>(1)?.max(0) as u64,
+                        events: r.get::<_, i64>(2)?.max(0) as u64,
+                        last_seen_ms: r.get(3)?,
+                    };
+                    Ok((r.get::<_, String>(0)?, fired))
+                })
+                .map_err(backend)?;
+            for row in rows {
+                let (rule, fired) = row.map_err(backend)?;
+                stats.by_rule.insert(rule, fired);
             }
             Ok(stats)
         })

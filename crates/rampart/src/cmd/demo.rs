@@ -1,0 +1,168 @@
+//! `rampart demo`: `serve` plus a simulation, so a new user sees every
+//! dashboard view come alive within a minute. Normal web and SSH traffic
+//! flows all the time; every half minute an SSH brute force and a web scan
+//! come from fresh documentation addresses (TEST-NET, RFC 5737); after the
+//! host's warm-up a CPU burner child process runs for 40 s. Decisions stay
+//! in observe mode unless `--enforce` is given. The data goes to
+//! ./rampart-demo-data unless a data directory is set.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rampart_core::config::Config;
+use rampart_core::ecs::decode_event;
+use rampart_core::rng::SplitMix64;
+use rampart_core::{Event, IngestSender, Limits};
+use serde_json::{Value, json};
+
+/// Host samples every second and a 30 s warm-up: the anomaly view fills in
+/// the first minute.
+pub fn config(mut config: Config) -> Config {
+    if config.data_dir == Config::default().data_dir {
+        config.data_dir = "./rampart-demo-data".into();
+    }
+    config.sources.host.enabled = true;
+    config.sources.host.interval_ms = 1_000;
+    config.detect.host_anomaly.enabled = true;
+    config.detect.host_anomaly.warmup_secs = 30;
+    config
+}
+
+pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let warmup = Duration::from_secs(config.detect.host_anomaly.warmup_secs);
+    super::serve::run_with(config, |node| {
+        eprintln!("Demo running: open http://{}/ and sign in with the admin token.", node.addr);
+        Some(tokio::spawn(simulate(node.state.ingest.clone(), warmup)))
+    })
+}
+
+/// The burner: one core busy for `secs`, then exit.
+pub fn burn(secs: u64) -> ExitCode {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    let mut x = 0u64;
+    while std::time::Instant::now() < until {
+        for i in 0..100_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+async fn simulate(ingest: IngestSender, warmup: Duration) {
+    let mut rng = SplitMix64::new(7);
+    let started = std::time::Instant::now();
+    let mut burner: Option<(std::process::Child, std::time::Instant)> = None;
+    let mut tick = 0u64;
+    loop {
+        let mut batch: Vec<Value> = (0..5).map(|_| normal_request(&mut rng)).collect();
+        if tick.is_multiple_of(10) {
+            batch.push(ssh_login(&format!("10.0.0.{}", 10 + rng.next_u64() % 5), "deploy", "success"));
+        }
+        if tick % 30 == 5 {
+            let attacker = format!("203.0.113.{}", 10 + (tick / 30) % 200);
+            batch.extend((0..12).map(|i| ssh_login(&attacker, ["root", "admin", "oracle"][i % 3], "failure")));
+        }
+        if tick % 30 == 15 {
+            let scanner = format!("198.51.100.{}", 10 + (tick / 30) % 200);
+            batch.extend(
+                SCAN_PATHS
+                    .iter()
+                    .map(|path| web_request(&scanner, path, 404, "Mozilla/5.0 (compatible; Nmap Scripting Engine)")),
+            );
+        }
+        deliver(&ingest, batch).await;
+        // The burner starts once the host baseline is learnt, and comes back every five minutes.
+        match &mut burner {
+            None if started.elapsed() > warmup + Duration::from_secs(10) && tick % 300 < 60 => {
+                match std::env::current_exe().and_then(|exe| {
+                    std::process::Command::new(exe)
+                        .args(["demo", "--burn", "40"])
+                        .stdin(std::process::Stdio::null())
+                        .stdout(std::process::Stdio::null())
+                        .spawn()
+                }) {
+                    Ok(child) => burner = Some((child, std::time::Instant::now())),
+                    Err(error) => tracing::warn!(%error, "Cannot start the demo's CPU burner."),
+                }
+            }
+            Some((child, at)) if at.elapsed() > Duration::from_secs(300) => {
+                let _ = child.wait();
+                burner = None;
+            }
+            Some((child, _)) => {
+                // Reap it when it ends (or is killed from the dashboard).
+                let _ = child.try_wait();
+            }
+            None => {}
+        }
+        tick += 1;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+const SCAN_PATHS: [&str; 24] = [
+    "/.env",
+    "/.git/config",
+    "/wp-login.php",
+    "/phpmyadmin/",
+    "/admin/",
+    "/backup.zip",
+    "/config.php.bak",
+    "/server-status",
+    "/.aws/credentials",
+    "/db.sql",
+    "/old/",
+    "/test.php",
+    "/cgi-bin/test.cgi",
+    "/actuator/env",
+    "/console",
+    "/.svn/entries",
+    "/api/v1/debug",
+    "/shell.php",
+    "/xmlrpc.php",
+    "/.DS_Store",
+    "/id_rsa",
+    "/dump.sql",
+    "/manager/html",
+    "/solr/admin/",
+];
+
+const PAGES: [&str; 6] = ["/", "/products", "/products/42", "/cart", "/search?q=shoes", "/static/app.css"];
+
+fn normal_request(rng: &mut SplitMix64) -> Value {
+    let ip = format!("192.0.2.{}", 20 + rng.next_u64() % 40);
+    web_request(&ip, PAGES[(rng.next_u64() % PAGES.len() as u64) as usize], 200, "Mozilla/5.0 (X11; Linux x86_64)")
+}
+
+fn web_request(ip: &str, path: &str, status: u16, agent: &str) -> Value {
+    json!({
+        "event": {"kind": "event", "category": ["web"], "action": "http_request", "outcome": if status < 400 { "success" } else { "failure" }},
+        "source": {"ip": ip},
+        "url": {"original": path},
+        "http": {"request": {"method": "GET"}, "response": {"status_code": status}},
+        "user_agent": {"original": agent},
+        "message": format!("GET {path} {status}"),
+    })
+}
+
+fn ssh_login(ip: &str, user: &str, outcome: &str) -> Value {
+    let verb = if outcome == "success" { "Accepted publickey" } else { "Failed password" };
+    json!({
+        "event": {"kind": "event", "category": ["authentication"], "action": "ssh_login", "outcome": outcome},
+        "source": {"ip": ip},
+        "user": {"name": user},
+        "message": format!("{verb} for {user} from {ip} port 50022 ssh2"),
+    })
+}
+
+async fn deliver(ingest: &IngestSender, batch: Vec<Value>) {
+    let now = rampart_core::time::now_ms();
+    let limits = Limits::default();
+    let events: Vec<Event> = batch.into_iter().filter_map(|v| decode_event(v, &limits, now).ok()).collect();
+    match ingest.send(events, "demo", Duration::from_secs(1)).await {
+        Ok(ack) => {
+            let _ = ack.await;
+        }
+        Err(error) => tracing::warn!(?error, "The demo's events were not queued."),
+    }
+}

@@ -1,0 +1,55 @@
+//! `rampart demo` makes every view come alive: within its first twenty
+//! seconds a brute force and a web scan have raised alerts, the host
+//! collector reports processes, and the dashboard is served.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn demo_raises_brute_force_and_scan_alerts_and_reports_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(util::bin())
+        .args(["--log-format", "json", "demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RAMPART_ADMIN_TOKEN", util::ADMIN)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines().map_while(Result::ok);
+    let addr = lines
+        .find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+            (v["fields"]["message"] == "Rampart is listening.")
+                .then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
+        })
+        .expect("the demo did not start");
+    std::thread::spawn(move || lines.for_each(drop));
+    let url = format!("http://{addr}");
+    let client = util::client();
+    let get = |path: &str| -> serde_json::Value {
+        client.get(format!("{url}{path}")).bearer_auth(util::ADMIN).send().unwrap().json().unwrap()
+    };
+    let rules = util::eventually(40, "brute force and scan alerts", || {
+        let stats = get("/api/v1/stats");
+        let alerts = get("/api/v1/alerts?limit=100");
+        let fired: Vec<String> =
+            alerts["alerts"].as_array().unwrap().iter().map(|a| a["rule_id"].as_str().unwrap().to_owned()).collect();
+        (fired.iter().any(|r| r == "ssh-brute-force") && fired.iter().any(|r| r.starts_with("web-")))
+            .then_some((stats, fired))
+    });
+    assert!(rules.0["events"]["total"].as_u64().unwrap() > 20, "{:?}", rules.0);
+    let processes = get("/api/v1/processes");
+    assert!(!processes["processes"].as_array().unwrap().is_empty(), "{processes}");
+    let page = client.get(format!("{url}/")).send().unwrap().text().unwrap();
+    assert!(page.contains("<title>Rampart</title>"));
+    let _ = child.kill();
+    let _ = child.wait();
+}

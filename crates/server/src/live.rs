@@ -1,0 +1,188 @@
+//! `GET /api/v1/live`: server-sent events for the dashboard.
+//!
+//! Every half second the stream reads what is new in the store — events,
+//! alerts opened or changed, decisions made or lifted, actions — and sends
+//! it; every second a `stats` message with the counters and the host's
+//! gauges. It reads the store rather than listening to the pipeline so that
+//! whatever wrote the row (this node's pipeline, the API, a CLI command)
+//! shows, and a browser that reconnects after a restart picks up where the
+//! store is. It ends when the server starts draining, so a shutdown is not
+//! held open by a dashboard.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::Stream;
+use rampart_core::ecs::encode_event;
+use rampart_core::{AlertQuery, Body, DecisionQuery, EventKind, EventQuery, Store};
+use serde_json::{Value, json};
+
+use crate::decisions::{action_json, decision_json};
+use crate::state::AppState;
+
+const TICK: Duration = Duration::from_millis(500);
+/// Newest rows looked at per tick; a burst beyond this shows its newest.
+const WINDOW: usize = 100;
+
+/// What one connection has already sent.
+#[derive(Default)]
+struct Cursor {
+    event: i64,
+    /// Alert id → its `updated` time when last sent.
+    alerts: HashMap<String, i64>,
+    decision: i64,
+    decisions_polled_ms: i64,
+    action: i64,
+    ticks: u64,
+}
+
+pub(crate) async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let start = (state, Cursor::default(), Vec::<SseEvent>::new().into_iter());
+    let stream = futures_util::stream::unfold(start, |(state, mut cursor, mut pending)| async move {
+        loop {
+            if let Some(next) = pending.next() {
+                return Some((Ok(next), (state, cursor, pending)));
+            }
+            if !state.is_ready() {
+                return None;
+            }
+            if cursor.ticks > 0 {
+                tokio::time::sleep(TICK).await;
+            }
+            let (store, first) = (state.store.clone(), cursor.ticks == 0);
+            let read = tokio::task::spawn_blocking(move || {
+                let messages = news(store.as_ref(), &mut cursor, first);
+                (messages, cursor)
+            })
+            .await;
+            let Ok((mut messages, returned)) = read else { return None };
+            cursor = returned;
+            if cursor.ticks.is_multiple_of(2) {
+                messages.push(stats(&state));
+            }
+            cursor.ticks += 1;
+            pending = messages.into_iter();
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn message(name: &str, data: &Value) -> SseEvent {
+    SseEvent::default().event(name).data(data.to_string())
+}
+
+/// What changed since the cursor, oldest first. On the first read the
+/// newest rows are sent as a backlog.
+fn news(store: &dyn Store, cursor: &mut Cursor, first: bool) -> Vec<SseEvent> {
+    let now = rampart_core::time::now_ms();
+    let mut out = Vec::new();
+    let failed = |what: &str, e: rampart_core::StoreError| {
+        tracing::warn!(error = %e, what, "The live stream cannot read the store.");
+    };
+    match store.events(&EventQuery { limit: if first { 50 } else { WINDOW }, ..Default::default() }) {
+        Ok(page) => {
+            let after = cursor.event;
+            for e in page.items.iter().rev().filter(|e| e.id.is_some_and(|id| id > after)) {
+                cursor.event = cursor.event.max(e.id.unwrap_or(0));
+                out.push(message("event", &encode_event(e)));
+            }
+        }
+        Err(e) => failed("events", e),
+    }
+    match store.alerts(&AlertQuery { limit: WINDOW, ..Default::default() }) {
+        Ok(page) => {
+            let mut seen = HashMap::with_capacity(page.items.len());
+            for a in page.items.iter().rev() {
+                if cursor.alerts.get(&a.id) != Some(&a.updated_ms) {
+                    out.push(message("alert", &json!(a)));
+                }
+                seen.insert(a.id.clone(), a.updated_ms);
+            }
+            cursor.alerts = seen;
+        }
+        Err(e) => failed("alerts", e),
+    }
+    let new = DecisionQuery { after_id: Some(cursor.decision), limit: WINDOW, ..Default::default() };
+    let lifted =
+        DecisionQuery { deleted_since_ms: Some(cursor.decisions_polled_ms), limit: WINDOW, ..Default::default() };
+    let since_last = if first { Ok(Vec::new()) } else { store.decisions(&lifted) };
+    match (store.decisions(&new), since_last) {
+        (Ok(made), Ok(lifted)) => {
+            for d in made.iter().rev().chain(&lifted) {
+                out.push(message("decision", &decision_json(d, now)));
+            }
+            cursor.decision = made.iter().map(|d| d.id).max().unwrap_or(cursor.decision).max(cursor.decision);
+            cursor.decisions_polled_ms = now;
+        }
+        (Err(e), _) | (_, Err(e)) => failed("decisions", e),
+    }
+    match store.actions(None, if first { 20 } else { WINDOW }) {
+        Ok(page) => {
+            let after = cursor.action;
+            for a in page.items.iter().rev().filter(|a| a.id > after) {
+                cursor.action = cursor.action.max(a.id);
+                out.push(message("action", &action_json(a)));
+            }
+        }
+        Err(e) => failed("actions", e),
+    }
+    if let Ok(page) = store.events(&EventQuery { kind: Some(EventKind::Metric), limit: 20, ..Default::default() })
+        && let Some(host) = page.items.iter().find(|e| e.action.as_deref() == Some("host_metrics"))
+        && let Some(Body::Metrics(m)) = &host.body
+    {
+        let pick = |k: &str| m.get(k).copied();
+        let host = json!({
+            "at_ms": host.timestamp_ms,
+            "name": host.host_name,
+            "cpu_pct": pick("cpu.total.pct"),
+            "memory_pct": pick("memory.used.pct"),
+            "load1": pick("load.1"),
+            "processes": pick("processes.count"),
+        });
+        out.push(message("host", &host));
+    }
+    out
+}
+
+fn stats(state: &AppState) -> SseEvent {
+    let stats = state.store.stats().unwrap_or_default();
+    let exposition = (state.metrics)();
+    let gauge = |name: &str| gauge_value(&exposition, name);
+    message(
+        "stats",
+        &json!({
+            "at_ms": rampart_core::time::now_ms(),
+            "events_per_second": state.rate.per_second(),
+            "events_total": stats.events_total,
+            "events_by_kind": stats.events_by_kind,
+            "alerts_total": stats.alerts_total,
+            "alerts_by_severity": stats.alerts_by_severity,
+            "open_by_severity": stats.open_by_severity,
+            "queue_depth": state.ingest.depth(),
+            "anomaly_score": gauge("rampart_host_anomaly_score"),
+            "anomaly_threshold": gauge("rampart_host_anomaly_threshold"),
+        }),
+    )
+}
+
+/// One unlabelled gauge from our own Prometheus exposition: the numbers the
+/// dashboard shows are the ones a scraper sees.
+pub(crate) fn gauge_value(exposition: &str, name: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix(' ')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_an_unlabelled_gauge() {
+        let text = "# TYPE rampart_host_anomaly_score gauge\nrampart_host_anomaly_score 0.61\nrampart_host_anomaly_score_x 2\n";
+        assert_eq!(super::gauge_value(text, "rampart_host_anomaly_score"), Some(0.61));
+        assert_eq!(super::gauge_value(text, "rampart_host_anomaly_threshold"), None);
+    }
+}

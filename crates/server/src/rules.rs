@@ -1,0 +1,36 @@
+//! `GET /api/v1/rules`: the rules this node loaded and how often each fired
+//! (from the alerts in the store). Rules a detector makes as it goes (a flow
+//! model's classes) are listed once they have fired.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::alerts::blocking;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let mut fired = blocking(move || Ok(store.stats()?)).await?.by_rule;
+    let mut rules: Vec<Value> = state
+        .rules
+        .iter()
+        .map(|r| {
+            let f = fired.remove(&r.id).unwrap_or_default();
+            json!({
+                "id": r.id, "title": r.title, "description": r.description, "severity": r.severity,
+                "technique": r.technique, "tags": r.tags, "loaded": true,
+                "alerts": f.alerts, "events": f.events,
+                "last_seen": (f.alerts > 0).then(|| rampart_core::time::format_ms(f.last_seen_ms)),
+            })
+        })
+        .collect();
+    rules.extend(fired.into_iter().map(|(id, f)| {
+        json!({
+            "id": id, "loaded": false, "alerts": f.alerts, "events": f.events,
+            "last_seen": rampart_core::time::format_ms(f.last_seen_ms),
+        })
+    }));
+    Ok(Json(json!({ "rules": rules })))
+}

@@ -1,0 +1,130 @@
+//! The dashboard: its files, compiled into the binary, and the login that
+//! turns a token into a session cookie. Everything it shows comes from the
+//! same `/api/v1` the CLI and scripts use.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{SESSION_COOKIE, verify};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// (path under `/ui/`, content type, bytes). Vendored libraries keep their
+/// licence files beside them.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../ui/app.js")),
+    ("views.js", "text/javascript; charset=utf-8", include_bytes!("../ui/views.js")),
+    ("charts.js", "text/javascript; charset=utf-8", include_bytes!("../ui/charts.js")),
+    ("app.css", "text/css; charset=utf-8", include_bytes!("../ui/app.css")),
+    (
+        "vendor/uplot/uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../ui/vendor/uplot/uPlot.iife.min.js"),
+    ),
+    ("vendor/uplot/uPlot.min.css", "text/css; charset=utf-8", include_bytes!("../ui/vendor/uplot/uPlot.min.css")),
+    ("vendor/uplot/LICENSE", "text/plain; charset=utf-8", include_bytes!("../ui/vendor/uplot/LICENSE")),
+    ("favicon.svg", "image/svg+xml", include_bytes!("../ui/favicon.svg")),
+];
+const INDEX: &[u8] = include_bytes!("../ui/index.html");
+
+/// Scripts and styles from this origin only; no frames, no referrer.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Twelve hours: a working day's shift; then the token is asked again.
+const SESSION_SECS: u32 = 12 * 3600;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/ui/{*path}", get(asset))
+        .route("/ui/login", post(login))
+        .route("/ui/logout", post(logout))
+        .route("/ui/session", get(session))
+}
+
+fn page(content_type: &'static str, body: &'static [u8]) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Assets change with the binary; revalidating costs one request each.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+async fn index() -> Response {
+    page("text/html; charset=utf-8", INDEX)
+}
+
+async fn asset(Path(path): Path<String>) -> Result<Response, ApiError> {
+    ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == path)
+        .map(|(_, content_type, body)| page(content_type, body))
+        .ok_or_else(|| ApiError::NotFound(format!("/ui/{path}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    token: String,
+}
+
+/// Checks the token and keeps it in an `HttpOnly`, `SameSite=Strict`
+/// cookie: never in the URL, never readable by the page's scripts.
+async fn login(
+    State(state): State<AppState>,
+    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(Login { token }) = body.map_err(|e| ApiError::bad("body", e.body_text()))?;
+    let token = token.trim().to_owned();
+    // A cookie value cannot hold these; tokens Rampart issues never do.
+    if token.is_empty() || token.len() > 512 || token.bytes().any(|b| !b.is_ascii_graphic() || b"\";,\\".contains(&b)) {
+        return Err(ApiError::bad("token", "not a Rampart token"));
+    }
+    let (store, presented) = (state.store.clone(), token.clone());
+    let caller = crate::alerts::blocking(move || Ok(verify(store.as_ref(), &presented)?))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}");
+    let mut response = Json(json!({ "role": caller.role, "token_id": caller.token_id })).into_response();
+    let value = HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad("token", "not a Rampart token"))?;
+    response.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(response)
+}
+
+async fn logout() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Who the session cookie belongs to, or `{"role": null}`: the page asks
+/// before it shows the login form, and a missing session is not an error.
+async fn session(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some((token, true)) = crate::auth::presented_token(&headers) else {
+        return Ok(Json(json!({ "role": null })));
+    };
+    let store = state.store.clone();
+    let caller = crate::alerts::blocking(move || Ok(verify(store.as_ref(), &token)?)).await?;
+    Ok(Json(match caller {
+        Some(c) => json!({ "role": c.role, "token_id": c.token_id }),
+        None => json!({ "role": null }),
+    }))
+}

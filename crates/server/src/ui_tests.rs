@@ -1,0 +1,146 @@
+//! The dashboard's routes: its files, the login cookie, and the cookie's
+//! limits (CSRF header for writes, reader stays read-only).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+
+use crate::router;
+use crate::tests::{Harness, harness};
+
+async fn send(h: &Harness, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = router(h.state.clone()).oneshot(req).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn with_cookie(method: &str, uri: &str, token: &str) -> axum::http::request::Builder {
+    Request::builder().method(method).uri(uri).header(header::COOKIE, format!("theme=dark; rampart_session={token}"))
+}
+
+#[tokio::test]
+async fn serves_the_page_and_its_files_with_a_strict_policy() {
+    let h = harness();
+    let (status, headers, body) = send(&h, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("<title>Rampart</title>"));
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    for path in [
+        "/ui/app.js",
+        "/ui/views.js",
+        "/ui/charts.js",
+        "/ui/app.css",
+        "/ui/vendor/uplot/uPlot.iife.min.js",
+        "/ui/vendor/uplot/LICENSE",
+    ] {
+        let (status, _, body) = send(&h, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!body.is_empty(), "{path}");
+    }
+    let (status, _, _) = send(&h, Request::get("/ui/../Cargo.toml").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn login_sets_an_http_only_cookie_that_authenticates_reads() {
+    let h = harness();
+    let login = |token: &str| {
+        Request::post("/ui/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::json!({ "token": token }).to_string()))
+            .unwrap()
+    };
+    let (status, _, _) = send(&h, login("rmp_nope_nope")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = send(&h, login("bad;token")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, headers, body) = send(&h, login(&h.admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("\"admin\""));
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with("rampart_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict")
+    );
+    let (status, _, body) = send(&h, with_cookie("GET", "/api/v1/whoami", &h.admin).body(Body::empty()).unwrap()).await;
+    assert_eq!((status, body.contains("admin")), (StatusCode::OK, true));
+    let (_, _, body) = send(&h, with_cookie("GET", "/ui/session", &h.reader).body(Body::empty()).unwrap()).await;
+    assert!(body.contains("reader"), "{body}");
+    let (_, _, body) = send(&h, Request::get("/ui/session").body(Body::empty()).unwrap()).await;
+    assert_eq!(body, r#"{"role":null}"#);
+}
+
+#[tokio::test]
+async fn cookie_writes_need_the_csrf_header_and_an_admin() {
+    let h = harness();
+    let event = r#"{"event":{"kind":"event"},"message":"x"}"#;
+    let post = |token: &str, csrf: bool| {
+        let mut req = with_cookie("POST", "/api/v1/events", token).header(header::CONTENT_TYPE, "application/json");
+        if csrf {
+            req = req.header("x-rampart-csrf", "1");
+        }
+        req.body(Body::from(event)).unwrap()
+    };
+    let (status, _, body) = send(&h, post(&h.admin, false)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("x-rampart-csrf"), "{body}");
+    let (status, _, _) = send(&h, post(&h.reader, true)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = send(&h, post(&h.admin, true)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn rules_list_the_catalog_with_how_often_each_fired() {
+    let h = harness();
+    let info = |id: &str| {
+        std::sync::Arc::new(rampart_core::RuleInfo {
+            id: id.into(),
+            title: format!("{id} title"),
+            description: String::new(),
+            severity: rampart_core::Severity::High,
+            score: 50.0,
+            technique: None,
+            tags: vec![],
+        })
+    };
+    let h = Harness { state: h.state.clone().with_rules(vec![info("fired"), info("quiet")]), ..h };
+    let mut alert = rampart_core::Alert {
+        id: rampart_core::Alert::new_id(),
+        rule_id: "fired".into(),
+        title: "t".into(),
+        description: String::new(),
+        severity: rampart_core::Severity::High,
+        score: 50.0,
+        entity: rampart_core::Entity { field: "source.ip".into(), value: "192.0.2.1".into() },
+        count: 7,
+        first_seen_ms: 1,
+        last_seen_ms: 2,
+        evidence: vec![],
+        technique: None,
+        tags: vec![],
+        context: None,
+        status: rampart_core::AlertStatus::Open,
+        created_ms: 1,
+        updated_ms: 1,
+    };
+    rampart_core::Store::save_alerts(h.store.as_ref(), std::slice::from_ref(&alert)).unwrap();
+    alert.id = rampart_core::Alert::new_id();
+    alert.rule_id = "flow-dos".into();
+    rampart_core::Store::save_alerts(h.store.as_ref(), &[alert]).unwrap();
+    let (status, _, body) = send(
+        &h,
+        Request::get("/api/v1/rules")
+            .header(header::AUTHORIZATION, format!("Bearer {}", h.reader))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let by_id = |id: &str| v["rules"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_eq!((by_id("fired")["alerts"].as_u64(), by_id("fired")["events"].as_u64()), (Some(1), Some(7)));
+    assert_eq!(by_id("quiet")["alerts"].as_u64(), Some(0));
+    assert_eq!(by_id("flow-dos")["loaded"], false);
+}

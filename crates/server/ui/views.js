@@ -1,0 +1,407 @@
+// The dashboard's views. Each draws its controls once in `render` and its
+// data in `update`, so typing in a filter is never interrupted by a redraw.
+import { S, h, api, isAdmin, confirmAction, changed } from './app.js';
+import { lineChart } from './charts.js';
+
+const time = (v) => (v ? new Date(v).toLocaleTimeString() : '');
+const num = (n, d = 0) => (n === null || n === undefined ? '–' : Number(n).toLocaleString(undefined, { maximumFractionDigits: d }));
+const sev = (s) => h('span', { class: `sev ${s}` }, s);
+const get = (o, path) => path.split('.').reduce((v, k) => (v == null ? v : v[k]), o);
+const kindOf = (e) => get(e, 'event.kind') || '';
+const verdict = (e) => (S.evidence.has(e.id) ? 'attack' : 'normal');
+
+function table(headers, rows, empty = 'Nothing yet.') {
+  return h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
+    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'muted' }, empty)))));
+}
+
+function bars(counts, limit = 8) {
+  const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, limit);
+  const max = Math.max(1, ...top.map(([, n]) => n));
+  if (!top.length) return h('p', { class: 'muted' }, 'Nothing yet.');
+  return h('ul', { class: 'bars' }, top.map(([k, n]) => h('li', {},
+    h('span', { class: 'k', title: k }, k),
+    h('span', { class: 'bar', style: `width:${Math.max(2, (100 * n) / max)}%`, role: 'img', 'aria-label': `${k}: ${n}` }),
+    h('span', { class: 'v' }, num(n)))));
+}
+
+function tile(label, value, id) {
+  return h('div', { class: 'card tile' }, h('div', { class: 'n', 'data-tile': id }, value), h('div', { class: 'l' }, label));
+}
+
+function field(label, control) { return h('label', {}, label, control); }
+
+function note(el, text, isError = false) {
+  el.replaceChildren(h('div', { class: isError ? 'error' : 'result', role: 'status' }, text));
+}
+
+const activeDecisions = () => [...S.decisions.values()].filter((d) => d.active);
+
+// ---- overview ---------------------------------------------------------------
+
+const overview = {
+  title: 'Overview',
+  render(root) {
+    this.root = root;
+    this.tiles = h('div', { class: 'tiles' });
+    this.kinds = h('div');
+    this.ips = h('div');
+    const eps = h('div', { class: 'chart' });
+    const alerts = h('div', { class: 'chart' });
+    const host = h('div', { class: 'chart' });
+    root.append(h('h1', {}, 'Overview'), this.tiles,
+      h('div', { class: 'grid' },
+        h('section', { class: 'card', 'aria-label': 'Events per second' }, eps),
+        h('section', { class: 'card', 'aria-label': 'Alerts by severity' }, alerts),
+        h('section', { class: 'card', 'aria-label': 'Host' }, host),
+        h('section', { class: 'card' }, h('h2', {}, 'Event types'), this.kinds),
+        h('section', { class: 'card' }, h('h2', {}, 'Top source IPs'), this.ips)));
+    this.charts = [
+      lineChart(eps, 'Events per second', [{ label: 'events/s', color: '--accent', value: (p) => p.eps }]),
+      lineChart(alerts, 'Alerts by severity (total)', ['critical', 'high', 'medium', 'low'].map((s) => ({
+        label: s, color: { critical: '--red', high: '--orange', medium: '--amber', low: '--muted' }[s], value: (p) => p.sev[s] || 0,
+      }))),
+      lineChart(host, 'Host CPU, memory (%) and anomaly score (×100)', [
+        { label: 'CPU %', color: '--blue', value: (p) => p.cpu },
+        { label: 'memory %', color: '--green', value: (p) => p.mem },
+        { label: 'anomaly ×100', color: '--red', value: (p) => (p.score == null ? null : p.score * 100) },
+      ], { yRange: [0, 100] }),
+    ];
+    this.update(new Set(['all']));
+  },
+  update(what) {
+    const s = S.stats || {};
+    const open = Object.values(s.open_by_severity || {}).reduce((a, b) => a + b, 0);
+    this.tiles.replaceChildren(
+      tile('events / s', num(s.events_per_second, 1), 'eps'),
+      tile('events stored', num(s.events_total), 'events'),
+      tile('open alerts', num(open), 'open'),
+      tile('active decisions', num(activeDecisions().length), 'decisions'),
+      tile('host CPU %', num(S.host?.cpu_pct, 1), 'cpu'),
+      tile('anomaly score', s.anomaly_score == null ? 'learning' : num(s.anomaly_score, 3), 'score'),
+    );
+    if (what.has('stats') || what.has('all')) this.kinds.replaceChildren(bars(s.events_by_kind || {}));
+    const ips = {};
+    for (const e of S.events) {
+      const ip = get(e, 'source.ip');
+      if (ip) ips[ip] = (ips[ip] || 0) + 1;
+    }
+    this.ips.replaceChildren(bars(ips));
+    for (const c of this.charts) c.update(S.history, what.has('theme'));
+  },
+  leave() { for (const c of this.charts || []) c.destroy(); },
+};
+
+// ---- live stream ------------------------------------------------------------
+
+const stream = {
+  title: 'Live stream',
+  paused: false,
+  render(root) {
+    this.kind = h('select', { id: 'f-kind' }, h('option', { value: '' }, 'any'), ['event', 'alert', 'metric', 'state', 'flow'].map((k) => h('option', { value: k }, k)));
+    this.source = h('input', { id: 'f-source', placeholder: 'e.g. 203.0.113.7', size: 16 });
+    this.verdict = h('select', { id: 'f-verdict' }, h('option', { value: '' }, 'any'), h('option', { value: 'attack' }, 'attack'), h('option', { value: 'normal' }, 'normal'));
+    this.pause = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
+      this.paused = !this.paused;
+      this.pause.textContent = this.paused ? 'Resume' : 'Pause';
+      this.pause.setAttribute('aria-pressed', String(this.paused));
+      if (!this.paused) this.update(new Set(['all']));
+    } }, 'Pause');
+    for (const c of [this.kind, this.source, this.verdict]) c.addEventListener('input', () => this.update(new Set(['all']), true));
+    this.summary = h('div', { class: 'tiles' });
+    this.dist = h('div', { class: 'grid' });
+    this.body = h('div');
+    this.detail = h('div', { class: 'detail' });
+    root.append(h('h1', {}, 'Live stream'), this.summary,
+      h('div', { class: 'filters' }, field('Kind', this.kind), field('Source IP', this.source), field('Verdict', this.verdict), this.pause),
+      this.body, this.detail, this.dist);
+    this.update(new Set(['all']));
+  },
+  update(what, force = false) {
+    const s = S.stats || {};
+    const recent = S.events.slice(0, 200);
+    const attacks = recent.filter((e) => verdict(e) === 'attack').length;
+    this.summary.replaceChildren(
+      tile('throughput (events/s)', num(s.events_per_second, 1), 'stream-eps'),
+      tile('attack rate (last 200)', recent.length ? `${num((100 * attacks) / recent.length, 1)} %` : '–', 'attack-rate'),
+      tile('events shown', num(S.events.length), 'shown'));
+    if (this.paused && !force) return;
+    const kind = this.kind.value;
+    const src = this.source.value.trim();
+    const want = this.verdict.value;
+    const rows = S.events.filter((e) => (!kind || kindOf(e) === kind) && (!src || String(get(e, 'source.ip') || '').includes(src)) && (!want || verdict(e) === want)).slice(0, 100);
+    this.body.replaceChildren(table(['time', 'verdict', 'kind', 'source', 'destination', 'what'], rows.map((e) => {
+      const v = verdict(e);
+      const what = get(e, 'message') || get(e, 'event.action') || get(e, 'url.original') || get(e, 'flow.label') || '';
+      const open = () => { this.detail.replaceChildren(h('h2', {}, `Event ${e.id}`), h('pre', {}, JSON.stringify(e, null, 2))); };
+      return h('tr', { class: `${v} clickable`, tabindex: 0, 'data-event-id': e.id, onclick: open, onkeydown: (k) => k.key === 'Enter' && open() },
+        h('td', {}, time(get(e, '@timestamp'))), h('td', {}, v), h('td', {}, kindOf(e)),
+        h('td', {}, [get(e, 'source.ip'), get(e, 'source.port')].filter(Boolean).join(':')),
+        h('td', {}, [get(e, 'destination.ip'), get(e, 'destination.port')].filter(Boolean).join(':')),
+        h('td', { class: 'wrap' }, String(what).slice(0, 160)));
+    }), 'No events match.'));
+    const protocols = {}; const services = {};
+    for (const e of recent.filter((x) => get(x, 'flow') || get(x, 'network.transport'))) {
+      const p = get(e, 'network.transport') || 'unknown';
+      protocols[p] = (protocols[p] || 0) + 1;
+      const svc = get(e, 'flow.attributes.service') || get(e, 'destination.port') || 'unknown';
+      services[svc] = (services[svc] || 0) + 1;
+    }
+    this.dist.replaceChildren(
+      h('section', { class: 'card' }, h('h2', {}, 'Flows by protocol'), bars(protocols)),
+      h('section', { class: 'card' }, h('h2', {}, 'Flows by service'), bars(services)));
+  },
+};
+
+// ---- alerts -----------------------------------------------------------------
+
+const alerts = {
+  title: 'Alerts',
+  async render(root, id) {
+    this.severity = h('select', { id: 'a-severity' }, h('option', { value: '' }, 'any'), ['critical', 'high', 'medium', 'low', 'info'].map((s) => h('option', { value: s }, s)));
+    this.status = h('select', { id: 'a-status' }, h('option', { value: '' }, 'any'), ['open', 'acknowledged', 'resolved'].map((s) => h('option', { value: s }, s)));
+    this.rule = h('input', { id: 'a-rule', placeholder: 'rule id', size: 18 });
+    this.text = h('input', { id: 'a-text', placeholder: 'title, entity…', size: 18 });
+    for (const c of [this.severity, this.status, this.rule, this.text]) c.addEventListener('input', () => this.update(new Set(['all'])));
+    this.body = h('div');
+    this.detail = h('div', { class: 'detail', id: 'alert-detail' });
+    root.append(h('h1', {}, 'Alerts'),
+      h('div', { class: 'filters' }, field('Severity', this.severity), field('Status', this.status), field('Rule', this.rule), field('Text', this.text)),
+      this.body, this.detail);
+    try {
+      const page = await api('/api/v1/alerts?limit=500');
+      for (const a of page.alerts) S.alerts.set(a.id, a);
+    } catch (e) { note(this.detail, e.message, true); }
+    this.update(new Set(['all']));
+    if (id) this.show(id);
+  },
+  update() {
+    if (!this.body) return;
+    const [sv, st, rule, text] = [this.severity.value, this.status.value, this.rule.value.trim(), this.text.value.trim().toLowerCase()];
+    const list = [...S.alerts.values()].sort((a, b) => (a.id < b.id ? 1 : -1)).filter((a) => (!sv || a.severity === sv) && (!st || a.status === st)
+      && (!rule || a.rule_id.includes(rule)) && (!text || `${a.title} ${a.entity.value} ${a.description}`.toLowerCase().includes(text))).slice(0, 200);
+    this.body.replaceChildren(table(['last seen', 'severity', 'rule', 'entity', 'count', 'status', ''], list.map((a) =>
+      h('tr', { 'data-alert-id': a.id },
+        h('td', {}, time(a.last_seen_ms)), h('td', {}, sev(a.severity)), h('td', {}, a.rule_id),
+        h('td', {}, `${a.entity.field} ${a.entity.value}`), h('td', {}, num(a.count)), h('td', {}, a.status),
+        h('td', {}, h('button', { type: 'button', onclick: () => this.show(a.id) }, 'Details')))), 'No alerts match.'));
+    if (this.shown && S.alerts.has(this.shown) && !this.busy) this.drawDetail(S.alerts.get(this.shown));
+  },
+  async show(id) {
+    this.shown = id;
+    try {
+      const a = await api(`/api/v1/alerts/${encodeURIComponent(id)}`);
+      S.alerts.set(a.id, a);
+      this.drawDetail(a);
+      this.detail.querySelector('h2')?.focus();
+    } catch (e) { note(this.detail, e.message, true); }
+  },
+  drawDetail(a) {
+    // The result of the last action outlives redraws of the detail.
+    const result = (this.shownResult?.id === a.id && this.shownResult.el) || h('div', { id: 'alert-result' });
+    this.shownResult = { id: a.id, el: result };
+    const set = async (status) => {
+      try { S.alerts.set(a.id, await api(`/api/v1/alerts/${encodeURIComponent(a.id)}`, { method: 'PATCH', body: { status } })); changed('alert'); } catch (e) { note(result, e.message, true); }
+    };
+    const mitigate = async () => {
+      this.busy = true;
+      try {
+        const r = await api(`/api/v1/alerts/${encodeURIComponent(a.id)}/mitigate`, { method: 'POST' });
+        const d = r.decision;
+        const said = r.outcome === 'notified' ? `Playbook ${r.playbook} sent the alert to ${r.sink}.`
+          : `${r.outcome === 'already_active' ? 'Already in force' : 'Done'}: playbook ${r.playbook}, decision ${d.id} — ${d.kind} ${d.value}`
+            + `${d.enforced ? ' (enforced)' : ' (observe mode: recorded, not applied)'}${d.remaining_secs ? `, ${d.remaining_secs} s left` : ''}.`;
+        result.replaceChildren(h('div', { class: 'result', role: 'status' }, said,
+          h('ul', {}, (r.actions || []).map((x) => h('li', {}, `${x.enforcer} ${x.op}: ${x.result}${x.detail ? ` — ${x.detail}` : ''}`)))));
+      } catch (e) { note(result, e.message, true); } finally { this.busy = false; }
+    };
+    const admin = isAdmin();
+    const ctx = a.context ? h('pre', {}, JSON.stringify(a.context, null, 2)) : null;
+    this.detail.replaceChildren(h('section', { class: 'card' },
+      h('h2', { tabindex: -1 }, `${a.title}`),
+      h('p', {}, sev(a.severity), ` · ${a.rule_id} · ${a.entity.field} ${a.entity.value} · ${a.status}`, a.technique ? ` · ATT&CK ${a.technique}` : ''),
+      h('p', { class: 'wrap' }, a.description),
+      h('p', {}, `${num(a.count)} events from ${time(a.first_seen_ms)} to ${time(a.last_seen_ms)}. Evidence (event ids): ${(a.evidence || []).join(', ') || 'none'}`),
+      ctx,
+      h('div', { class: 'row' },
+        h('button', { type: 'button', disabled: !admin || a.status !== 'open', onclick: () => set('acknowledged') }, 'Acknowledge'),
+        h('button', { type: 'button', disabled: !admin || a.status === 'resolved', onclick: () => set('resolved') }, 'Resolve'),
+        h('button', { type: 'button', class: 'primary', disabled: !admin || a.status === 'resolved', onclick: mitigate }, 'Mitigate'),
+        admin ? null : h('span', { class: 'muted' }, 'Read-only: a reader cannot act.')),
+      result));
+  },
+  leave() { this.body = null; this.shown = null; },
+};
+
+// ---- decisions --------------------------------------------------------------
+
+const decisions = {
+  title: 'Decisions',
+  async render(root) {
+    this.value = h('input', { id: 'd-value', required: true, placeholder: '203.0.113.7 or 198.51.100.0/24', size: 24 });
+    this.duration = h('input', { id: 'd-duration', value: '1h', size: 6 });
+    this.reason = h('input', { id: 'd-reason', placeholder: 'why', size: 20 });
+    this.result = h('div', { id: 'decision-result' });
+    const ban = async (ev) => {
+      ev.preventDefault();
+      try {
+        const d = await api('/api/v1/decisions', { method: 'POST', body: { value: this.value.value.trim(), duration: this.duration.value.trim() || undefined, reason: this.reason.value.trim() || undefined } });
+        S.decisions.set(d.id, d);
+        note(this.result, `Banned ${d.value}${d.enforced ? '' : ' (observe mode: recorded, not applied)'}.`);
+        this.value.value = '';
+        this.update();
+      } catch (e) { note(this.result, e.message, true); }
+    };
+    this.body = h('div');
+    root.append(h('h1', {}, 'Decisions'),
+      isAdmin() ? h('form', { class: 'filters', onsubmit: ban, 'aria-label': 'Ban an address' },
+        field('Address or network', this.value), field('Duration', this.duration), field('Reason', this.reason),
+        h('button', { type: 'submit', class: 'primary' }, 'Ban')) : h('p', { class: 'muted' }, 'Read-only: a reader cannot ban or unban.'),
+      this.result, this.body);
+    try {
+      const list = await api('/api/v1/decisions?limit=500');
+      for (const d of list.decisions) S.decisions.set(d.id, d);
+    } catch (e) { note(this.result, e.message, true); }
+    this.update();
+    this.timer = setInterval(() => this.update(), 1000);
+  },
+  update() {
+    if (!this.body) return;
+    const now = Date.now();
+    const left = (d) => {
+      if (!d.expires) return 'until lifted';
+      const s = Math.max(0, Math.round((Date.parse(d.expires) - now) / 1000));
+      return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+    };
+    const list = activeDecisions().filter((d) => !d.expires || Date.parse(d.expires) > now).sort((a, b) => b.id - a.id);
+    this.body.replaceChildren(table(['id', 'kind', 'target', 'time left', 'origin', 'enforced', 'reason', ''], list.map((d) =>
+      h('tr', { 'data-decision': d.value },
+        h('td', {}, d.id), h('td', {}, d.kind), h('td', {}, d.value), h('td', {}, left(d)), h('td', {}, d.origin),
+        h('td', {}, d.enforced ? 'yes' : 'observed'), h('td', { class: 'wrap' }, d.reason),
+        h('td', {}, isAdmin() ? h('button', { type: 'button', 'aria-label': `Unban ${d.value}`, onclick: () => this.unban(d) }, 'Unban') : null))), 'No active decisions.'));
+  },
+  async unban(d) {
+    if (!(await confirmAction('Lift this decision?', `${d.kind} on ${d.value} ends now.`, 'Unban'))) return;
+    try {
+      await api(`/api/v1/decisions/${d.id}`, { method: 'DELETE' });
+      S.decisions.set(d.id, { ...d, active: false });
+      note(this.result, `Lifted ${d.kind} on ${d.value}.`);
+      this.update();
+    } catch (e) { note(this.result, e.message, true); }
+  },
+  leave() { clearInterval(this.timer); this.body = null; },
+};
+
+// ---- actions ----------------------------------------------------------------
+
+const actions = {
+  title: 'Actions',
+  async render(root) {
+    this.body = h('div');
+    root.append(h('h1', {}, 'Actions'), h('p', { class: 'muted' }, 'The audit trail: every attempt to apply or lift a decision, and its result.'), this.body);
+    try {
+      const page = await api('/api/v1/actions?limit=200');
+      const seen = new Set(S.actions.map((a) => a.id));
+      S.actions.push(...page.actions.filter((a) => !seen.has(a.id)));
+      S.actions.sort((a, b) => b.id - a.id);
+    } catch (e) { note(this.body, e.message, true); return; }
+    this.update();
+  },
+  update() {
+    if (!this.body) return;
+    this.body.replaceChildren(table(['id', 'time', 'decision', 'enforcer', 'operation', 'result', 'detail'], S.actions.slice(0, 300).map((a) =>
+      h('tr', {}, h('td', {}, a.id), h('td', {}, time(a.at)), h('td', {}, a.decision_id), h('td', {}, a.enforcer), h('td', {}, a.op),
+        h('td', {}, a.result), h('td', { class: 'wrap' }, a.detail)))));
+  },
+  leave() { this.body = null; },
+};
+
+// ---- host -------------------------------------------------------------------
+
+const host = {
+  title: 'Host',
+  render(root) {
+    this.info = h('div', { class: 'tiles' });
+    this.body = h('div');
+    this.result = h('div', { id: 'kill-result' });
+    root.append(h('h1', {}, 'Host'), this.info, h('h2', {}, 'Top processes'), this.result, this.body);
+    this.load();
+    this.timer = setInterval(() => this.load(), 2000);
+  },
+  async load() {
+    try { this.procs = await api('/api/v1/processes'); } catch (e) { note(this.result, e.message, true); return; }
+    this.update();
+  },
+  update() {
+    if (!this.body) return;
+    const x = S.host || {};
+    this.info.replaceChildren(tile('CPU %', num(x.cpu_pct, 1), 'host-cpu'), tile('memory %', num(x.memory_pct, 1), 'host-mem'),
+      tile('load (1 min)', num(x.load1, 2), 'host-load'), tile('processes', num(x.processes), 'host-procs'),
+      tile('anomaly score', S.stats?.anomaly_score == null ? 'learning' : num(S.stats.anomaly_score, 3), 'host-score'));
+    const list = this.procs?.processes || [];
+    this.body.replaceChildren(table(['pid', 'name', 'user', 'CPU %', 'memory', 'command', ''], list.map((p) =>
+      h('tr', { 'data-pid': p.pid },
+        h('td', {}, p.pid), h('td', {}, p.name), h('td', {}, p.user || ''), h('td', {}, num(p.cpu_pct, 1)),
+        h('td', {}, `${num((p.rss_bytes || 0) / 1048576, 1)} MiB`), h('td', { class: 'wrap' }, (p.command_line || '').slice(0, 120)),
+        h('td', {}, isAdmin() ? h('button', { type: 'button', class: 'danger', 'aria-label': `Kill ${p.name} (pid ${p.pid})`, onclick: () => this.kill(p) }, 'Kill') : null))),
+    this.procs ? 'No process samples yet (is the host source on?).' : 'Loading…'));
+  },
+  async kill(p) {
+    if (!(await confirmAction(`Kill ${p.name}?`, `pid ${p.pid}: SIGTERM, then SIGKILL after the grace period. This is audited.`, 'Kill'))) return;
+    try {
+      const r = await api(`/api/v1/processes/${p.pid}/kill`, { method: 'POST', body: { reason: 'killed from the dashboard', start_ticks: p.start_ticks ?? undefined } });
+      note(this.result, `Kill of pid ${p.pid} (${p.name}) ${r.enforced ? 'sent' : 'recorded in observe mode, not applied'}: decision ${r.id}.`);
+    } catch (e) { note(this.result, e.message, true); }
+  },
+  leave() { clearInterval(this.timer); this.body = null; },
+};
+
+// ---- models -----------------------------------------------------------------
+
+const models = {
+  title: 'Models',
+  async render(root) {
+    const body = h('div');
+    root.append(h('h1', {}, 'Models'), body);
+    try {
+      const r = await api('/api/v1/models');
+      const m = (x) => x.metrics || {};
+      const pct = (v) => (v == null ? '–' : `${num(100 * v, 2)} %`);
+      body.append(h('p', {}, `Active: ${r.live.active || 'none'} · shadow: ${r.live.shadow || 'none'}`),
+        table(['name', 'role', 'algorithm', 'classes', 'accuracy', 'recall', 'FPR', 'ROC AUC', 'added'], r.models.map((x) =>
+          h('tr', {}, h('td', {}, x.name), h('td', {}, x.role || '—'), h('td', {}, x.algo), h('td', { class: 'wrap' }, x.classes.join(', ')),
+            h('td', {}, pct(m(x).accuracy)), h('td', {}, pct(m(x).recall)), h('td', {}, pct(m(x).fpr)), h('td', {}, num(m(x).roc_auc, 4)),
+            h('td', {}, new Date(x.added_ms).toLocaleString()))), 'No models registered: rampart train flows, then rampart models add.'));
+    } catch (e) { note(body, e.message, true); }
+  },
+};
+
+// ---- rules ------------------------------------------------------------------
+
+const rules = {
+  title: 'Rules',
+  async render(root) {
+    this.text = h('input', { id: 'r-text', placeholder: 'id or title', size: 20 });
+    this.text.addEventListener('input', () => this.update());
+    this.body = h('div');
+    root.append(h('h1', {}, 'Rules'), h('div', { class: 'filters' }, field('Filter', this.text)), this.body);
+    await this.load();
+    this.timer = setInterval(() => this.load(), 5000);
+  },
+  async load() {
+    try { this.rules = (await api('/api/v1/rules')).rules; } catch (e) { note(this.body, e.message, true); return; }
+    this.update();
+  },
+  update() {
+    if (!this.body || !this.rules) return;
+    const t = this.text.value.trim().toLowerCase();
+    const list = this.rules.filter((r) => !t || `${r.id} ${r.title || ''}`.toLowerCase().includes(t)).sort((a, b) => b.alerts - a.alerts || a.id.localeCompare(b.id));
+    this.body.replaceChildren(table(['rule', 'title', 'severity', 'ATT&CK', 'alerts', 'events', 'last fired'], list.map((r) =>
+      h('tr', { 'data-rule': r.id }, h('td', {}, r.id), h('td', { class: 'wrap' }, r.title || '(made by a detector)'), h('td', {}, r.severity ? sev(r.severity) : ''),
+        h('td', {}, r.technique || ''), h('td', {}, num(r.alerts)), h('td', {}, num(r.events)), h('td', {}, r.last_seen ? time(r.last_seen) : 'never')))));
+  },
+  leave() { clearInterval(this.timer); this.body = null; },
+};
+
+export const views = { overview, stream, alerts, decisions, actions, host, models, rules };

@@ -1,0 +1,307 @@
+// The dashboard in a real browser: Playwright (playwright-core) driving
+// Debian's Chromium headless against a real `rampart serve` in enforce mode.
+// Run inside a network namespace (crates/rampart/tests/dashboard.rs does
+// that), so bans go into that namespace's nftables, not the host's.
+//
+// Env: UI_RAMPART_BIN (the binary; not RAMPART_*, which is configuration), ARTIFACTS (where screenshots go).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.UI_RAMPART_BIN;
+const ARTIFACTS = process.env.ARTIFACTS || join(process.cwd(), 'artifacts');
+const ADMIN = 'ui-test-admin-token';
+const PORT = 18480;
+const URL = `http://127.0.0.1:${PORT}`;
+const ATTACKER = '203.0.113.50';
+const MANUAL = '198.51.100.77';
+
+const dir = mkdtempSync(join(tmpdir(), 'rampart-ui-'));
+const config = join(dir, 'rampart.toml');
+writeFileSync(config, `
+data_dir = "${join(dir, 'data')}"
+[sinks]
+stdout = false
+[sources.host]
+interval_ms = 500
+top_processes = 8
+[respond]
+mode = "enforce"
+kill_grace_secs = 1
+protected_processes = ["node", "chromium", "cargo", "rustc"]
+`);
+mkdirSync(ARTIFACTS, { recursive: true });
+
+function startServer() {
+  const child = spawn(BIN, ['--config', config, '--log-format', 'json', 'serve', '--listen', `127.0.0.1:${PORT}`],
+    { env: { ...process.env, RAMPART_ADMIN_TOKEN: ADMIN, RUST_LOG: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`rampart did not start: ${seen}`)), 30000);
+    child.stderr.on('data', (d) => {
+      seen += d;
+      if (seen.includes('Rampart is listening.')) { clearTimeout(timer); resolve(child); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`rampart exited (${code}): ${seen}`)); });
+  });
+}
+
+function stopServer(child) {
+  return new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });
+}
+
+async function call(path, { method = 'GET', body, token = ADMIN } = {}) {
+  const res = await fetch(`${URL}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+const sshFailure = (ip, user = 'root') => ({
+  event: { kind: 'event', category: ['authentication'], action: 'ssh_login', outcome: 'failure' },
+  source: { ip }, user: { name: user }, message: `Failed password for ${user} from ${ip} port 50022 ssh2`,
+});
+
+async function eventually(what, check, secs = 10) {
+  const until = Date.now() + secs * 1000;
+  for (;;) {
+    const got = await check();
+    if (got) return got;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const tileNumber = async (page, id) => Number((await page.textContent(`[data-tile="${id}"]`)).replace(/[^0-9.]/g, '') || 0);
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
+  let server = await startServer();
+  const reader = execFileSync(BIN, ['--config', config, 'token', 'create', '--name', 'ui-reader', '--role', 'reader']).toString().trim().split(/\s+/).find((w) => w.startsWith('rmp_'));
+  assert.ok(reader, 'a reader token was created');
+  // A CPU burner under its own name: it heads the host's process list.
+  const victimPath = join(dir, 'rampart-ui-victim');
+  copyFileSync('/usr/bin/yes', victimPath);
+  chmodSync(victimPath, 0o755);
+  const victim = spawn(victimPath, [], { stdio: 'ignore' });
+  const victimExit = new Promise((r) => victim.on('exit', (code, signal) => r(signal || code)));
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const errors = [];
+  let watching = true;
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('console', (m) => watching && m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('dialog', (d) => d.dismiss());
+
+  try {
+    await t.test('logs in with a token kept in an HttpOnly cookie, not the URL', async () => {
+      await page.goto(URL);
+      watching = false; // the refused login is a 401 in the console, as it should be
+      await page.fill('#token', 'not-a-token');
+      await page.click('#login-form button[type=submit]');
+      await page.waitForSelector('#login-error:text("not valid")');
+      watching = true;
+      await page.fill('#token', ADMIN);
+      await page.click('#login-form button[type=submit]');
+      await page.waitForSelector('nav:not([hidden])');
+      assert.equal(await page.textContent('#role'), 'admin');
+      assert.ok(!page.url().includes(ADMIN));
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'rampart_session');
+      assert.ok(cookie.httpOnly && cookie.sameSite === 'Strict');
+      assert.equal(await page.evaluate(() => document.cookie), '');
+    });
+
+    await t.test('counters move and the banner announces a high-severity alert, without a reload', async () => {
+      await page.goto(`${URL}/#/overview`);
+      await page.waitForSelector('[data-tile="events"]');
+      await eventually('the first stats', async () => (await tileNumber(page, 'events')) > 0);
+      const before = await tileNumber(page, 'events');
+      const posted = await call('/api/v1/events', { method: 'POST', body: Array.from({ length: 12 }, () => sshFailure(ATTACKER)) });
+      assert.equal(posted.status, 200, JSON.stringify(posted.body));
+      await eventually('the events counter to move', async () => (await tileNumber(page, 'events')) >= before + 12);
+      await page.waitForSelector('#banner:not([hidden]):has-text("SSH brute force")', { timeout: 5000 });
+      await eventually('the status light to turn red', async () => (await page.getAttribute('#status', 'data-level')) === 'red');
+      await eventually('the top source IP', async () => (await page.textContent('main')).includes(ATTACKER));
+      await page.waitForTimeout(1500); // a few chart points
+      await shot(page, 'overview');
+    });
+
+    await t.test('live stream shows the attack rows in red and filters them', async () => {
+      await page.click('nav a[href="#/stream"]');
+      await page.waitForSelector(`tr.attack:has-text("${ATTACKER}")`);
+      await page.selectOption('#f-verdict', 'attack');
+      await eventually('only attack rows', async () => (await page.$$('tbody tr.normal')).length === 0 && (await page.$$('tbody tr.attack')).length > 0);
+      await page.click('tbody tr.attack');
+      await page.waitForSelector(`pre:has-text("${ATTACKER}")`);
+      await shot(page, 'stream');
+      await page.selectOption('#f-verdict', '');
+    });
+
+    await t.test('decisions: the playbook ban is listed with time left; unban and ban by hand', async () => {
+      await page.click('nav a[href="#/decisions"]');
+      const row = page.locator(`tr[data-decision="${ATTACKER}"]`);
+      await row.waitFor();
+      assert.match(await row.textContent(), /min|h /);
+      assert.match(await row.textContent(), /yes/, 'enforced');
+      await row.locator('button:has-text("Unban")').click();
+      await page.click('#confirm-ok');
+      await page.waitForSelector(`#decision-result:has-text("Lifted")`);
+      await row.waitFor({ state: 'detached' });
+      await page.fill('#d-value', MANUAL);
+      await page.fill('#d-duration', '10m');
+      await page.fill('#d-reason', 'ui test');
+      await page.click('form button:has-text("Ban")');
+      await page.waitForSelector(`tr[data-decision="${MANUAL}"]`);
+      const listed = await call('/api/v1/decisions');
+      assert.ok(listed.body.decisions.some((d) => d.value === MANUAL && d.active && d.enforced));
+      await shot(page, 'decisions');
+      await page.locator(`tr[data-decision="${MANUAL}"] button`).click();
+      await page.click('#confirm-ok');
+      await page.waitForSelector(`tr[data-decision="${MANUAL}"]`, { state: 'detached' });
+      const after = await call('/api/v1/decisions');
+      assert.ok(!after.body.decisions.some((d) => d.value === MANUAL && d.active));
+    });
+
+    await t.test('alerts: filter, detail with evidence, acknowledge, mitigate', async () => {
+      await page.click('nav a[href="#/alerts"]');
+      await page.selectOption('#a-severity', 'high');
+      const row = page.locator('tr[data-alert-id]:has-text("ssh-brute-force")');
+      await row.waitFor();
+      assert.equal(await page.locator('tbody tr[data-alert-id]:has-text("medium")').count(), 0);
+      await row.locator('button:has-text("Details")').click();
+      await page.waitForSelector('#alert-detail:has-text("Evidence")');
+      await page.click('#alert-detail button:has-text("Acknowledge")');
+      await eventually('the alert acknowledged', async () => (await row.textContent()).includes('acknowledged'));
+      await page.click('#alert-detail button:has-text("Mitigate")');
+      await page.waitForSelector('#alert-result:has-text("decision")');
+      const said = await page.textContent('#alert-result');
+      assert.match(said, /Done: playbook .*ban 203\.0\.113\.50 \(enforced\)/, said);
+      await shot(page, 'alerts');
+    });
+
+    await t.test('actions: the audit trail lists what was done', async () => {
+      await page.click('nav a[href="#/actions"]');
+      await page.waitForSelector('td:has-text("remove")');
+      assert.ok((await page.locator('tbody tr').count()) >= 4);
+      await shot(page, 'actions');
+    });
+
+    await t.test('host: kill a process after confirming', async () => {
+      await page.click('nav a[href="#/host"]');
+      const row = page.locator(`tr[data-pid="${victim.pid}"]`);
+      await row.waitFor({ timeout: 15000 });
+      await shot(page, 'host');
+      await row.locator('button:has-text("Kill")').click();
+      assert.ok(await page.isVisible('#confirm'));
+      await page.click('#confirm-ok');
+      await page.waitForSelector('#kill-result:has-text("sent")');
+      assert.equal(await Promise.race([victimExit, new Promise((r) => setTimeout(() => r('still running'), 10000))]), 'SIGTERM');
+    });
+
+    await t.test('models and rules', async () => {
+      await page.click('nav a[href="#/models"]');
+      await page.waitForSelector('main:has-text("Active:")');
+      await shot(page, 'models');
+      await page.click('nav a[href="#/rules"]');
+      const row = page.locator('tr[data-rule="ssh-brute-force"]');
+      await row.waitFor();
+      assert.match(await row.locator('td').nth(4).textContent(), /^[1-9]/);
+      await shot(page, 'rules');
+    });
+
+    await t.test('keyboard, labels, phone width, dark and light', async () => {
+      await page.goto(`${URL}/#/overview`);
+      await page.waitForSelector('[data-tile="events"]');
+      let reached = false;
+      for (let i = 0; i < 12 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await page.evaluate(() => document.activeElement?.getAttribute('href') === '#/alerts');
+      }
+      assert.ok(reached, 'Tab reaches the navigation');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#a-severity');
+      const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, button')]
+        .filter((el) => el.offsetParent !== null)
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+        .map((el) => el.outerHTML));
+      assert.deepEqual(unlabelled, []);
+      const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+      await page.click('#theme');
+      assert.notEqual(await page.evaluate(() => document.documentElement.dataset.theme), theme);
+      await page.goto(`${URL}/#/overview`);
+      await page.waitForTimeout(1200);
+      await shot(page, `overview-${await page.evaluate(() => document.documentElement.dataset.theme)}`);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(800);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 1, `no sideways scrolling at phone width (${overflow}px)`);
+      await shot(page, 'overview-phone');
+      await page.click('nav a[href="#/alerts"]');
+      await page.waitForSelector('tr[data-alert-id]');
+      await shot(page, 'alerts-phone');
+      await page.setViewportSize({ width: 1280, height: 800 });
+    });
+
+    await t.test('reconnects by itself after a server restart', async () => {
+      await page.goto(`${URL}/#/overview`);
+      await page.waitForSelector('#conn:text("live")');
+      watching = false; // the refused reconnects while it is down are expected
+      await stopServer(server);
+      server = await startServer();
+      await page.waitForSelector('#conn:text("live")', { timeout: 20000 });
+      watching = true;
+      const before = await tileNumber(page, 'events');
+      await call('/api/v1/events', { method: 'POST', body: [sshFailure('192.0.2.99', 'alice')] });
+      await eventually('the counter after the restart', async () => (await tileNumber(page, 'events')) > before);
+    });
+
+    await t.test('a reader sees everything and can change nothing', async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const rp = await context.newPage();
+      const readerErrors = [];
+      rp.on('console', (m) => m.type() === 'error' && !m.text().includes('403') && readerErrors.push(m.text()));
+      rp.on('pageerror', (e) => readerErrors.push(e.message));
+      await rp.goto(URL);
+      await rp.fill('#token', reader);
+      await rp.click('#login-form button[type=submit]');
+      await rp.waitForSelector('nav:not([hidden])');
+      assert.equal(await rp.textContent('#role'), 'reader');
+      await rp.click('nav a[href="#/alerts"]');
+      await rp.locator('tr[data-alert-id] button:has-text("Details")').first().click();
+      await rp.waitForSelector('#alert-detail:has-text("Read-only")');
+      for (const b of ['Acknowledge', 'Resolve', 'Mitigate']) assert.ok(await rp.isDisabled(`#alert-detail button:has-text("${b}")`), b);
+      await rp.click('nav a[href="#/decisions"]');
+      await rp.waitForSelector('main:has-text("a reader cannot ban")');
+      assert.equal(await rp.locator('#d-value').count(), 0);
+      await rp.click('nav a[href="#/host"]');
+      await rp.waitForSelector('tr[data-pid]');
+      assert.equal(await rp.locator('button:has-text("Kill")').count(), 0);
+      const status = await rp.evaluate(async (ip) => (await fetch('/api/v1/decisions', { method: 'POST', headers: { 'content-type': 'application/json', 'x-rampart-csrf': '1' }, body: JSON.stringify({ value: ip }) })).status, MANUAL);
+      assert.equal(status, 403);
+      await shot(rp, 'reader-alerts');
+      assert.deepEqual(readerErrors, []);
+      await context.close();
+    });
+
+    await t.test('a write with the session cookie but without the CSRF header is refused', async () => {
+      const status = await page.evaluate(async (ip) => (await fetch('/api/v1/decisions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: ip }) })).status, MANUAL);
+      assert.equal(status, 400);
+      errors.splice(0, errors.length, ...errors.filter((e) => !e.includes('400')));
+    });
+
+    await t.test('the console stayed clean', () => {
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    await browser.close();
+    victim.kill('SIGKILL');
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
