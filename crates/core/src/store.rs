@@ -101,8 +101,6 @@ pub struct StoreStats {
     pub alerts_by_status: BTreeMap<String, u64>,
     /// Alerts still open, by severity: the dashboard's status light.
     pub open_by_severity: BTreeMap<String, u64>,
-    /// Per rule: alerts opened and the events they counted.
-    pub by_rule: BTreeMap<String, RuleFired>,
 }
 
 /// How often one rule fired, from the alerts it opened.
@@ -211,6 +209,8 @@ pub trait Store: Send + Sync + 'static {
     fn set_alert_status(&self, id: &str, status: AlertStatus) -> Result<Option<Alert>, StoreError>;
 
     fn stats(&self) -> Result<StoreStats, StoreError>;
+    /// Per rule: the alerts it opened and the events they counted.
+    fn rules_fired(&self) -> Result<BTreeMap<String, RuleFired>, StoreError>;
 
     /// Deletes events stamped before `cutoff_ms`; returns how many went.
     fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;

@@ -88,6 +88,12 @@ fn verify_env(store: &dyn Store, presented: &str) -> Result<Option<Caller>, Stor
         .map(|r| Caller { token_id: r.id, role: r.role }))
 }
 
+/// `verify` on a blocking thread (it reads the store).
+pub(crate) async fn caller_of(state: &AppState, presented: String) -> Result<Option<Caller>, ApiError> {
+    let store = state.store.clone();
+    crate::alerts::blocking(move || Ok(verify(store.as_ref(), &presented)?)).await
+}
+
 /// Who made a request: set by `require_token` for the handlers behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -131,11 +137,7 @@ pub fn presented_token(headers: &axum::http::HeaderMap) -> Option<(String, bool)
 /// CSRF header.
 pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
     let (presented, from_cookie) = presented_token(request.headers()).ok_or(ApiError::Unauthorized)?;
-    let store = state.store.clone();
-    let caller = tokio::task::spawn_blocking(move || verify(store.as_ref(), &presented))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
-        .ok_or(ApiError::Unauthorized)?;
+    let caller = caller_of(&state, presented).await?.ok_or(ApiError::Unauthorized)?;
     let read_only = matches!(*request.method(), Method::GET | Method::HEAD);
     if caller.role == Role::Reader && !read_only {
         return Err(ApiError::Forbidden);

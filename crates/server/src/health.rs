@@ -32,14 +32,21 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, 
     let store = state.store.clone();
     let stats =
         tokio::task::spawn_blocking(move || store.stats()).await.map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(Json(json!({
+    Ok(Json(stats_json(&state, &stats)))
+}
+
+/// The body of `GET /stats`, which the dashboard's live `stats` message
+/// extends.
+pub(crate) fn stats_json(state: &AppState, stats: &rampart_core::StoreStats) -> Value {
+    json!({
         "events": {"total": stats.events_total, "by_kind": stats.events_by_kind},
         "alerts": {
             "total": stats.alerts_total,
             "by_severity": stats.alerts_by_severity,
             "by_status": stats.alerts_by_status,
+            "open_by_severity": stats.open_by_severity,
         },
         "events_per_second": state.rate.per_second(),
         "ingest_queue_depth": state.ingest.depth(),
-    })))
+    })
 }

@@ -52,18 +52,20 @@ pub(crate) async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Ite
             if cursor.ticks > 0 {
                 tokio::time::sleep(TICK).await;
             }
-            let (store, first) = (state.store.clone(), cursor.ticks == 0);
+            let read_state = state.clone();
             let read = tokio::task::spawn_blocking(move || {
-                let messages = news(store.as_ref(), &mut cursor, first);
+                let mut messages = news(read_state.store.as_ref(), &mut cursor);
+                // Counters and the host once a second: enough for a chart.
+                if cursor.ticks.is_multiple_of(2) {
+                    messages.extend(host(read_state.store.as_ref()));
+                    messages.push(stats(&read_state));
+                }
+                cursor.ticks += 1;
                 (messages, cursor)
             })
             .await;
-            let Ok((mut messages, returned)) = read else { return None };
+            let Ok((messages, returned)) = read else { return None };
             cursor = returned;
-            if cursor.ticks.is_multiple_of(2) {
-                messages.push(stats(&state));
-            }
-            cursor.ticks += 1;
             pending = messages.into_iter();
         }
     });
@@ -76,7 +78,8 @@ fn message(name: &str, data: &Value) -> SseEvent {
 
 /// What changed since the cursor, oldest first. On the first read the
 /// newest rows are sent as a backlog.
-fn news(store: &dyn Store, cursor: &mut Cursor, first: bool) -> Vec<SseEvent> {
+fn news(store: &dyn Store, cursor: &mut Cursor) -> Vec<SseEvent> {
+    let first = cursor.ticks == 0;
     let now = rampart_core::time::now_ms();
     let mut out = Vec::new();
     let failed = |what: &str, e: rampart_core::StoreError| {
@@ -129,43 +132,40 @@ fn news(store: &dyn Store, cursor: &mut Cursor, first: bool) -> Vec<SseEvent> {
         }
         Err(e) => failed("actions", e),
     }
-    if let Ok(page) = store.events(&EventQuery { kind: Some(EventKind::Metric), limit: 20, ..Default::default() })
-        && let Some(host) = page.items.iter().find(|e| e.action.as_deref() == Some("host_metrics"))
-        && let Some(Body::Metrics(m)) = &host.body
-    {
-        let pick = |k: &str| m.get(k).copied();
-        let host = json!({
+    out
+}
+
+/// The host collector's latest sample, if there is one.
+fn host(store: &dyn Store) -> Option<SseEvent> {
+    let page = store.events(&EventQuery { kind: Some(EventKind::Metric), limit: 20, ..Default::default() }).ok()?;
+    let host = page.items.iter().find(|e| e.action.as_deref() == Some("host_metrics"))?;
+    let Some(Body::Metrics(m)) = &host.body else { return None };
+    let pick = |k: &str| m.get(k).copied();
+    Some(message(
+        "host",
+        &json!({
             "at_ms": host.timestamp_ms,
             "name": host.host_name,
             "cpu_pct": pick("cpu.total.pct"),
             "memory_pct": pick("memory.used.pct"),
             "load1": pick("load.1"),
             "processes": pick("processes.count"),
-        });
-        out.push(message("host", &host));
-    }
-    out
+        }),
+    ))
 }
 
+/// `GET /stats`'s body plus the time and the host anomaly gauges.
 fn stats(state: &AppState) -> SseEvent {
-    let stats = state.store.stats().unwrap_or_default();
+    let stats = state.store.stats().unwrap_or_else(|error| {
+        tracing::warn!(%error, "The live stream cannot read the store's counters.");
+        Default::default()
+    });
     let exposition = (state.metrics)();
-    let gauge = |name: &str| gauge_value(&exposition, name);
-    message(
-        "stats",
-        &json!({
-            "at_ms": rampart_core::time::now_ms(),
-            "events_per_second": state.rate.per_second(),
-            "events_total": stats.events_total,
-            "events_by_kind": stats.events_by_kind,
-            "alerts_total": stats.alerts_total,
-            "alerts_by_severity": stats.alerts_by_severity,
-            "open_by_severity": stats.open_by_severity,
-            "queue_depth": state.ingest.depth(),
-            "anomaly_score": gauge("rampart_host_anomaly_score"),
-            "anomaly_threshold": gauge("rampart_host_anomaly_threshold"),
-        }),
-    )
+    let mut body = crate::health::stats_json(state, &stats);
+    body["at_ms"] = json!(rampart_core::time::now_ms());
+    body["anomaly_score"] = json!(gauge_value(&exposition, "rampart_host_anomaly_score"));
+    body["anomaly_threshold"] = json!(gauge_value(&exposition, "rampart_host_anomaly_threshold"));
+    message("stats", &body)
 }
 
 /// One unlabelled gauge from our own Prometheus exposition: the numbers the

@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
-    let mut fired = blocking(move || Ok(store.stats()?)).await?.by_rule;
+    let mut fired = blocking(move || Ok(store.rules_fired()?)).await?;
     let mut rules: Vec<Value> = state
         .rules
         .iter()

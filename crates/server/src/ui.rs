@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{SESSION_COOKIE, verify};
+use crate::auth::{SESSION_COOKIE, caller_of};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -92,10 +92,7 @@ async fn login(
     if token.is_empty() || token.len() > 512 || token.bytes().any(|b| !b.is_ascii_graphic() || b"\";,\\".contains(&b)) {
         return Err(ApiError::bad("token", "not a Rampart token"));
     }
-    let (store, presented) = (state.store.clone(), token.clone());
-    let caller = crate::alerts::blocking(move || Ok(verify(store.as_ref(), &presented)?))
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let caller = caller_of(&state, token.clone()).await?.ok_or(ApiError::Unauthorized)?;
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}");
     let mut response = Json(json!({ "role": caller.role, "token_id": caller.token_id })).into_response();
     let value = HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad("token", "not a Rampart token"))?;
@@ -121,9 +118,7 @@ async fn session(
     let Some((token, true)) = crate::auth::presented_token(&headers) else {
         return Ok(Json(json!({ "role": null })));
     };
-    let store = state.store.clone();
-    let caller = crate::alerts::blocking(move || Ok(verify(store.as_ref(), &token)?)).await?;
-    Ok(Json(match caller {
+    Ok(Json(match caller_of(&state, token).await? {
         Some(c) => json!({ "role": c.role, "token_id": c.token_id }),
         None => json!({ "role": null }),
     }))

@@ -81,7 +81,7 @@ function connect() {
     if (source.readyState === EventSource.CLOSED) {
       setConn('reconnecting…');
       clearTimeout(retry);
-      retry = setTimeout(() => whoami().then((ok) => ok && connect()), 2000);
+      retry = setTimeout(() => session().then((ok) => ok && connect()), 2000);
     } else {
       setConn('reconnecting…');
     }
@@ -111,7 +111,7 @@ function connect() {
       S.history.push({
         t: s.at_ms / 1000,
         eps: s.events_per_second,
-        sev: { ...s.alerts_by_severity },
+        sev: { ...s.alerts.by_severity },
         cpu: host ? host.cpu_pct : null,
         mem: host ? host.memory_pct : null,
         score: s.anomaly_score,
@@ -125,7 +125,7 @@ function connect() {
 function setConn(text) { document.getElementById('conn').textContent = text; }
 
 function statusLight(s) {
-  const open = s.open_by_severity || {};
+  const open = s.alerts.open_by_severity || {};
   const n = (k) => open[k] || 0;
   const el = document.getElementById('status');
   const total = Object.values(open).reduce((a, b) => a + b, 0);
@@ -167,7 +167,7 @@ export function changed(what) {
 
 let current = null;
 
-async function whoami() {
+async function session() {
   const res = await fetch('/ui/session', { credentials: 'same-origin' }).catch(() => null);
   if (!res || !res.ok) return true; // server down or starting: keep trying to reconnect
   const me = await res.json();
@@ -242,5 +242,5 @@ window.addEventListener('DOMContentLoaded', async () => {
     document.getElementById('role').textContent = me.role;
     start();
   });
-  if (await whoami() && S.role) start();
+  if (await session() && S.role) start();
 });

@@ -72,16 +72,16 @@ const overview = {
   },
   update(what) {
     const s = S.stats || {};
-    const open = Object.values(s.open_by_severity || {}).reduce((a, b) => a + b, 0);
+    const open = Object.values(s.alerts?.open_by_severity || {}).reduce((a, b) => a + b, 0);
     this.tiles.replaceChildren(
       tile('events / s', num(s.events_per_second, 1), 'eps'),
-      tile('events stored', num(s.events_total), 'events'),
+      tile('events stored', num(s.events?.total), 'events'),
       tile('open alerts', num(open), 'open'),
       tile('active decisions', num(activeDecisions().length), 'decisions'),
       tile('host CPU %', num(S.host?.cpu_pct, 1), 'cpu'),
       tile('anomaly score', s.anomaly_score == null ? 'learning' : num(s.anomaly_score, 3), 'score'),
     );
-    if (what.has('stats') || what.has('all')) this.kinds.replaceChildren(bars(s.events_by_kind || {}));
+    if (what.has('stats') || what.has('all')) this.kinds.replaceChildren(bars(s.events?.by_kind || {}));
     const ips = {};
     for (const e of S.events) {
       const ip = get(e, 'source.ip');

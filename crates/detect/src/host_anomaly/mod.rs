@@ -23,6 +23,22 @@ use features::{RESOURCES, model_vector, raw_vector, resource_of};
 
 pub const RULE_ID: &str = "host-anomaly";
 
+/// The rule as a catalog lists it; each alert fills in its own title,
+/// description, severity and score.
+pub fn rule_info() -> RuleInfo {
+    RuleInfo {
+        id: RULE_ID.into(),
+        title: "Host behaves unlike its baseline".into(),
+        description: "Isolation Forest over the host's metrics, learnt during the warm-up; the processes that stand \
+                      out are named."
+            .into(),
+        severity: Severity::Medium,
+        score: 0.0,
+        technique: Some("T1496".into()),
+        tags: vec!["host".into(), "anomaly".into()],
+    }
+}
+
 /// The latest sample's anomaly score (0..1) and the threshold it is held to.
 pub const SCORE: &str = "rampart_host_anomaly_score";
 pub const THRESHOLD: &str = "rampart_host_anomaly_threshold";
@@ -192,7 +208,6 @@ fn finding(baseline: &Baseline, processes: &ProcessTracker, event: &Event, judge
     };
     let alert_score = f64::max(100.0 * score, 50.0 + 4.0 * z_max).clamp(0.0, 100.0);
     let rule = Arc::new(RuleInfo {
-        id: RULE_ID.into(),
         title,
         description: format!(
             "Isolation Forest score {score:.3} (threshold {:.3}); most unusual metric {z_max:.1} spreads above \
@@ -202,8 +217,7 @@ fn finding(baseline: &Baseline, processes: &ProcessTracker, event: &Event, judge
         ),
         severity,
         score: alert_score,
-        technique: Some("T1496".into()),
-        tags: vec!["host".into(), "anomaly".into()],
+        ..rule_info()
     });
     let mut evidence: Vec<i64> = event.id.into_iter().collect();
     evidence.extend(culprits.iter().filter_map(|c| c.event_id));

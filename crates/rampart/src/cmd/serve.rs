@@ -94,17 +94,7 @@ impl Node {
         let mut detectors: Vec<Box<dyn Detector>> =
             vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
         if config.detect.host_anomaly.enabled {
-            catalog.push(Arc::new(rampart_core::RuleInfo {
-                id: rampart_detect::HOST_ANOMALY_RULE.into(),
-                title: "Host behaves unlike its baseline".into(),
-                description: "Isolation Forest over the host's metrics, learnt during the warm-up; the \
-                              processes that stand out are named."
-                    .into(),
-                severity: rampart_core::Severity::Medium,
-                score: 0.0,
-                technique: Some("T1496".into()),
-                tags: vec!["host".into(), "anomaly".into()],
-            }));
+            catalog.push(Arc::new(rampart_detect::host_anomaly::rule_info()));
             detectors.push(Box::new(HostAnomalyDetector::new(
                 config.detect.host_anomaly.clone(),
                 local_host_name(),

@@ -6,6 +6,7 @@
 //! a committed transaction survives a crash of the process (the WAL is in the
 //! OS page cache); `durability = "full"` also survives a power cut.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -221,6 +222,12 @@ impl Store for SqliteStore {
             {
                 stats.open_by_severity.insert(severity, n);
             }
+            Ok(stats)
+        })
+    }
+
+    fn rules_fired(&self) -> Result<BTreeMap<String, RuleFired>, StoreError> {
+        self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT rule_id, COUNT(*), SUM(count), MAX(last_seen) FROM alerts GROUP BY rule_id")
                 .map_err(backend)?;
@@ -234,11 +241,7 @@ impl Store for SqliteStore {
                     Ok((r.get::<_, String>(0)?, fired))
                 })
                 .map_err(backend)?;
-            for row in rows {
-                let (rule, fired) = row.map_err(backend)?;
-                stats.by_rule.insert(rule, fired);
-            }
-            Ok(stats)
+            rows.map(|r| r.map_err(backend)).collect()
         })
     }
 
