@@ -365,6 +365,9 @@ pub enum BenchCommand {
     /// What the host collector costs: CPU time per read of /proc, and the
     /// share of one core that is at an interval.
     Host(BenchHostArgs),
+    /// Flow-model predictions per second on one core: the batch scorer
+    /// against one row at a time, over a dataset's rows.
+    Flows(BenchFlowsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -120,6 +120,17 @@ fn train_eval_report_and_refusals() {
     }
     assert_eq!(eval["per_class"]["DoS"]["support"], 150);
     assert!(eval["predictions_per_sec"].as_f64().unwrap() > 0.0);
+
+    // The benchmark scores every row in each pass and says what it measured.
+    let bench = ok_json(&rampart(
+        &["bench", "flows", "--model", m, "--data", d, "--format", "nsl-kdd", "--passes", "2", "--json"],
+        None,
+    ));
+    assert_eq!((bench["rows"].as_u64(), bench["trees"].as_u64()), (Some(900), Some(20)), "{bench}");
+    assert_eq!(bench["batch_passes"].as_array().unwrap().len(), 2);
+    for key in ["batch_per_sec", "with_guard_per_sec", "one_row_at_a_time_per_sec", "speedup"] {
+        assert!(bench[key].as_f64().unwrap() > 0.0, "{key} in {bench}");
+    }
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(md.contains("![confusion matrix](confusion.png)") && md.contains("| DoS |"), "{md}");
     for png in ["confusion.png", "roc.png"] {

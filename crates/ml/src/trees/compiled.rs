@@ -1,78 +1,204 @@
 //! The ensemble re-laid for batch scoring.
 //!
-//! Each tree becomes an array of 12-byte nodes in which a split's children
-//! sit side by side (`right = left + 1`) and a leaf points at itself with
-//! an infinite cut. A walk is then one branch-free step per level —
-//! `n = left[n] + (x[feature[n]] > cut[n])` — repeated as many times as the
-//! tree is deep; rows already at a leaf stay there. Eight rows walk
-//! together with their positions in registers, one tree at a time over a
-//! block of rows, so the tree stays in cache and the eight steps of a level
-//! are independent work the CPU overlaps. (Dropping rows that reached a
-//! leaf from the walk was tried: the bookkeeping cost more than it saved.)
+//! A walk is one branch-free step per level, repeated as many times as the
+//! tree is deep: `n = left[n] + (x[feature[n]] > cut[n])`, with a split's
+//! children side by side and a leaf pointing at itself with a cut nothing
+//! exceeds. What makes it fast on this hardware (docs/PERFORMANCE.md has
+//! the measurements):
+//!
+//! - Values and cuts are order-preserving `u32` keys, so the compare folds
+//!   into the load and an add-with-carry: five instructions a step.
+//! - A node is 8 bytes (a `u32` cut, `u16` offset and `u16` left), every tree's
+//!   nodes sit back to back in one array followed by a window's worth of
+//!   padding, and each tree is scored through a fixed-size window of it.
+//!   A `u16` index into a fixed-size array needs no bounds check, and no
+//!   `unsafe` is needed to lose it.
+//! - Rows are scored in blocks of 64, transposed (feature-major), so a
+//!   node stores `feature × 64` and lane `l` of the block reads
+//!   `block[offset + l]`: no per-row base address.
+//! - Eight rows walk a tree together with their positions in registers:
+//!   eight independent load chains keep the core busy. The tree stays in
+//!   cache for the block's eight groups.
+//! - The leaves reached are written down per tree and summed per row after
+//!   the walks, with each row's sums in registers, in tree order (so the
+//!   result is bit for bit `Ensemble::predict_one`'s).
+//!
+//! Models too wide for the window (over 1,024 features) or with a tree of
+//! more than 65,535 nodes are scored one row at a time instead.
 
 use super::ensemble::Ensemble;
 
+/// Rows scored together (their keys take 64 × 4 bytes per feature).
+const BLOCK: usize = 64;
+/// Rows walking one tree side by side.
+const LANES: usize = 8;
+/// Node positions are `u16`; `left + 1` can reach 65,536.
+const WINDOW: usize = (1 << 16) + 1;
+/// Block offsets are `u16`; a lane adds up to `BLOCK - 1`.
+const KEYS: usize = (1 << 16) + BLOCK;
+
+/// A split, or a leaf (`cut == u32::MAX`, `left` = its own position).
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    cut: f32,
-    feature: u32,
-    left: u32,
+    cut: u32,
+    /// `feature × BLOCK`: where the feature's keys start in a block.
+    offset: u16,
+    left: u16,
 }
+
+const PAD: Node = Node { cut: u32::MAX, offset: 0, left: 0 };
 
 #[derive(Debug, Clone)]
-struct Flat {
+struct Layout {
+    /// Every tree's nodes, then `WINDOW` padding nodes.
     nodes: Vec<Node>,
-    /// For each node, the offset of its leaf values (leaves only).
-    value_at: Vec<u32>,
+    /// Per node (same positions), the leaf's row in `values`.
+    leaf: Vec<u32>,
+    /// `(first node, depth)` per tree.
+    trees: Vec<(usize, usize)>,
+    /// Leaf values, `stride` per leaf (`k` rounded up to 4, zero-padded).
     values: Vec<f32>,
-    depth: usize,
+    stride: usize,
 }
-
-/// Rows scored together: 64 rows of a few hundred features stay in L1/L2.
-const BLOCK: usize = 64;
-
-/// Rows walking a tree side by side.
-const LANES: usize = 64;
-
-/// Rows are copied into a fixed 2^16-value buffer indexed through a mask,
-/// which lets the compiler drop the bounds check in the walk.
-const SCRATCH: usize = 1 << 16;
 
 #[derive(Debug, Clone)]
 pub struct Compiled {
-    trees: Vec<Flat>,
+    /// `None` when the model does not fit the layout.
+    layout: Option<Layout>,
     ensemble: Ensemble,
+}
+
+/// Maps floats to integers in the same order: `key(a) > key(b)` exactly
+/// when `a > b`. NaN maps to 0 so it never goes right, as in `Tree::leaf_of`;
+/// −0 and +0 become one key.
+fn key(v: f32) -> u32 {
+    let bits = (v + 0.0).to_bits();
+    let flip = ((bits as i32) >> 31) as u32 | 0x8000_0000;
+    if v.is_nan() { 0 } else { bits ^ flip }
+}
+
+impl Layout {
+    fn new(ensemble: &Ensemble) -> Option<Layout> {
+        if ensemble.width * BLOCK > usize::from(u16::MAX) + 1 {
+            return None;
+        }
+        let k = ensemble.k;
+        let stride = k.div_ceil(4) * 4;
+        let (mut nodes, mut leaf, mut trees, mut values) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for t in &ensemble.trees {
+            let start = nodes.len();
+            nodes.push(PAD);
+            leaf.push(0);
+            // (position in this tree, original node), breadth first.
+            let mut queue = std::collections::VecDeque::from([(0usize, 0usize)]);
+            while let Some((at, n)) = queue.pop_front() {
+                if t.feature[n] < 0 {
+                    nodes[start + at] = Node { cut: u32::MAX, offset: 0, left: u16::try_from(at).ok()? };
+                    leaf[start + at] = u32::try_from(values.len() / stride).ok()?;
+                    values.extend_from_slice(&t.values[t.left[n] as usize * k..][..k]);
+                    values.resize(values.len() + stride - k, 0.0);
+                } else {
+                    let left = nodes.len() - start;
+                    nodes.extend([PAD, PAD]);
+                    leaf.extend([0, 0]);
+                    nodes[start + at] = Node {
+                        cut: key(t.cut[n]),
+                        offset: u16::try_from(t.feature[n] as usize * BLOCK).ok()?,
+                        left: u16::try_from(left).ok()?,
+                    };
+                    queue.push_back((left, t.left[n] as usize));
+                    queue.push_back((left + 1, t.right[n] as usize));
+                }
+            }
+            // The last node's `left + 1` must stay inside the window.
+            u16::try_from(nodes.len() - start).ok()?;
+            trees.push((start, t.depth()));
+        }
+        nodes.resize(nodes.len() + WINDOW, PAD);
+        leaf.resize(leaf.len() + WINDOW, 0);
+        Some(Layout { nodes, leaf, trees, values, stride })
+    }
+
+    /// Scores `x` (`width` per row, at most `BLOCK` rows): per-class sums
+    /// of leaf values, `k` per row, into `out`.
+    fn score_block(&self, x: &[f32], width: usize, k: usize, scratch: &mut Scratch, out: &mut [f32]) {
+        let rows = x.len() / width;
+        let Scratch { keys, reached } = scratch;
+        let Ok(keys) = <&mut [u32; KEYS]>::try_from(keys.as_mut_slice()) else { return };
+        for (l, row) in x.chunks_exact(width).enumerate() {
+            for (f, v) in row.iter().enumerate() {
+                keys[f * BLOCK + l] = key(*v);
+            }
+        }
+        // Lanes past `rows` walk stale keys; their leaves are never read.
+        for (&(start, depth), reached) in self.trees.iter().zip(reached.chunks_exact_mut(BLOCK)) {
+            let Ok(nodes) = <&[Node; WINDOW]>::try_from(&self.nodes[start..start + WINDOW]) else { return };
+            let Ok(leaf) = <&[u32; WINDOW]>::try_from(&self.leaf[start..start + WINDOW]) else { return };
+            for (g, reached) in reached.chunks_exact_mut(LANES).enumerate() {
+                let at = walk(nodes, depth, keys, g * LANES);
+                for (r, a) in reached.iter_mut().zip(at) {
+                    *r = leaf[a];
+                }
+            }
+        }
+        let out = &mut out[..rows * k];
+        match self.stride {
+            4 => sum_leaves::<4>(&self.values, reached, out, k),
+            8 => sum_leaves::<8>(&self.values, reached, out, k),
+            16 => sum_leaves::<16>(&self.values, reached, out, k),
+            _ => {
+                for (l, out) in out.chunks_exact_mut(k).enumerate() {
+                    for &r in reached.iter().skip(l).step_by(BLOCK) {
+                        let v = &self.values[r as usize * self.stride..][..k];
+                        out.iter_mut().zip(v).for_each(|(o, v)| *o += v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Row `l`'s sums over the leaves it reached (`reached[t * BLOCK + l]`),
+/// in tree order, `S` lanes at a time with the sums in registers.
+fn sum_leaves<const S: usize>(values: &[f32], reached: &[u32], out: &mut [f32], k: usize) {
+    let (values, _) = values.as_chunks::<S>();
+    for (l, out) in out.chunks_exact_mut(k).enumerate() {
+        let mut sums = [0.0f32; S];
+        for &r in reached.iter().skip(l).step_by(BLOCK) {
+            let Some(v) = values.get(r as usize) else { continue };
+            for j in 0..S {
+                sums[j] += v[j];
+            }
+        }
+        out.copy_from_slice(&sums[..k]);
+    }
+}
+
+/// Per-call buffers: the block's keys, and the leaf each row reached in
+/// each tree.
+struct Scratch {
+    keys: Vec<u32>,
+    reached: Vec<u32>,
+}
+
+/// Eight rows (lanes `base..base + 8` of the block) down one tree: the
+/// positions they end at.
+#[inline]
+fn walk(nodes: &[Node; WINDOW], depth: usize, keys: &[u32; KEYS], base: usize) -> [usize; LANES] {
+    let mut at = [0usize; LANES];
+    for _ in 0..depth {
+        for (l, a) in at.iter_mut().enumerate() {
+            let node = nodes[*a];
+            let v = keys[usize::from(node.offset) + base + l];
+            *a = usize::from(node.left) + usize::from(v > node.cut);
+        }
+    }
+    at
 }
 
 impl Compiled {
     pub fn new(ensemble: Ensemble) -> Compiled {
-        let k = ensemble.k;
-        let trees = ensemble
-            .trees
-            .iter()
-            .map(|t| {
-                let leaf = |slot: usize| Node { cut: f32::INFINITY, feature: 0, left: slot as u32 };
-                let mut nodes = vec![leaf(0)];
-                let mut value_at = vec![0u32];
-                // (flat slot, original node), breadth first.
-                let mut queue = std::collections::VecDeque::from([(0usize, 0usize)]);
-                while let Some((slot, n)) = queue.pop_front() {
-                    if t.feature[n] < 0 {
-                        nodes[slot] = leaf(slot);
-                        value_at[slot] = t.left[n] * k as u32;
-                    } else {
-                        let left = nodes.len();
-                        nodes.extend([leaf(left), leaf(left + 1)]);
-                        value_at.extend([0, 0]);
-                        nodes[slot] = Node { cut: t.cut[n], feature: t.feature[n] as u32, left: left as u32 };
-                        queue.push_back((left, t.left[n] as usize));
-                        queue.push_back((left + 1, t.right[n] as usize));
-                    }
-                }
-                Flat { nodes, value_at, values: t.values.clone(), depth: t.depth() }
-            })
-            .collect();
-        Compiled { trees, ensemble }
+        Compiled { layout: Layout::new(&ensemble), ensemble }
     }
 
     pub fn into_ensemble(self) -> Ensemble {
@@ -90,50 +216,29 @@ impl Compiled {
         let rows = x.len() / w;
         out.clear();
         out.resize(rows * k, 0.0);
-        let block = (SCRATCH / w / LANES * LANES).clamp(LANES, BLOCK);
-        let mut scratch = vec![0.0f32; SCRATCH];
-        let Ok(scratch) = <&mut [f32; SCRATCH]>::try_from(scratch.as_mut_slice()) else { return };
-        for (block_x, block_out) in x.chunks(block * w).zip(out.chunks_mut(block * k)) {
-            let n = block_x.len() / w;
-            if w * LANES > SCRATCH {
-                // Too wide for the buffer: one row at a time, checked.
-                for (row, o) in block_x.chunks(w).zip(block_out.chunks_mut(k)) {
+        let x = &x[..rows * w];
+        match &self.layout {
+            Some(layout) => {
+                let mut scratch = Scratch { keys: vec![0; KEYS], reached: vec![0; BLOCK * layout.trees.len()] };
+                for (x, out) in x.chunks(BLOCK * w).zip(out.chunks_mut(BLOCK * k)) {
+                    layout.score_block(x, w, k, &mut scratch, out);
+                }
+            }
+            None => {
+                for (row, out) in x.chunks_exact(w).zip(out.chunks_exact_mut(k)) {
                     for t in &self.ensemble.trees {
                         let leaf = t.leaf_of(row);
-                        o.iter_mut().zip(&t.values[leaf * k..][..k]).for_each(|(o, v)| *o += v);
-                    }
-                }
-            } else {
-                scratch[..block_x.len()].copy_from_slice(block_x);
-                for tree in &self.trees {
-                    for g in (0..n).step_by(LANES) {
-                        let at = walk(tree, scratch, g * w, w);
-                        for (l, a) in at.iter().enumerate().take(n - g) {
-                            let off = tree.value_at[*a as usize] as usize;
-                            let o = &mut block_out[(g + l) * k..][..k];
-                            o.iter_mut().zip(&tree.values[off..][..k]).for_each(|(o, v)| *o += v);
-                        }
+                        out.iter_mut().zip(&t.values[leaf * k..][..k]).for_each(|(o, v)| *o += v);
                     }
                 }
             }
-            for row in block_out.chunks_mut(k) {
-                self.ensemble.finish(row);
-            }
+        }
+        for row in out.chunks_exact_mut(k) {
+            self.ensemble.finish(row);
         }
     }
 }
 
-/// Eight rows starting at `base` (rows past the block's end read stale
-/// values and are ignored by the caller) down one tree; their leaves.
-#[inline]
-fn walk(tree: &Flat, x: &[f32; SCRATCH], base: usize, w: usize) -> [u32; LANES] {
-    let mut at = [0u32; LANES];
-    for _ in 0..tree.depth {
-        for (l, a) in at.iter_mut().enumerate() {
-            let node = tree.nodes[*a as usize];
-            let v = x[(base + l * w + node.feature as usize) & (SCRATCH - 1)];
-            *a = node.left + u32::from(v > node.cut);
-        }
-    }
-    at
-}
+#[cfg(test)]
+#[path = "compiled_tests.rs"]
+mod tests;

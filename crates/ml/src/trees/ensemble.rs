@@ -63,7 +63,7 @@ impl TrainParams {
         let base = TrainParams {
             algo,
             trees: 100,
-            max_depth: 12,
+            max_depth: 10,
             min_leaf: 1.0,
             feature_fraction: 0.0,
             learning_rate: 0.1,

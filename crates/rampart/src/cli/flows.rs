@@ -76,7 +76,7 @@ pub struct TrainFlowsArgs {
     /// Trees in a forest or boosting rounds [default: 100].
     #[arg(long)]
     pub trees: Option<usize>,
-    /// [default: 12 forest, 16 tree, 6 boosting]
+    /// [default: 10 forest, 16 tree, 6 boosting]
     #[arg(long)]
     pub max_depth: Option<usize>,
     #[arg(long, value_enum, default_value = "sqrt")]
@@ -124,6 +124,21 @@ pub struct EvalFlowsArgs {
     /// Write report.md with confusion-matrix and ROC PNGs into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+}
+
+/// `rampart bench flows`.
+#[derive(Debug, Args)]
+pub struct BenchFlowsArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Timed passes over every row; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub passes: usize,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

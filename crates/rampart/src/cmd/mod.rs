@@ -112,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 BenchCommand::Bans(args) => bench_respond::bans(args),
                 BenchCommand::BanLatency(args) => bench_respond::ban_latency(args),
                 BenchCommand::Host(args) => bench_host::run(args),
+                BenchCommand::Flows(args) => flows::bench::run(args),
             }
         }
         Command::Version => {

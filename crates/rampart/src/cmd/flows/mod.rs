@@ -1,5 +1,6 @@
-//! The flow-model commands: `train flows`, `eval flows`, `models`, `replay`.
+//! The flow-model commands: `train flows`, `eval flows`, `bench flows`, `models`, `replay`.
 
+pub mod bench;
 mod canvas;
 pub mod data;
 pub mod eval;
