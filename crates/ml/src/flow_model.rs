@@ -109,6 +109,12 @@ impl Scorer {
         self.preprocessing.encode(cell, features);
     }
 
+    /// The classifier's probabilities alone, without the novelty guard
+    /// (`k` per row; what `rampart bench flows` times as the trees' rate).
+    pub fn predict_trees(&self, features: &[f32], out: &mut Vec<f32>) {
+        self.compiled.predict(features, out);
+    }
+
     /// Probabilities for encoded rows, one per class (`anomaly` last when
     /// the model has a novelty guard).
     pub fn predict(&self, features: &[f32], out: &mut Vec<f32>) {

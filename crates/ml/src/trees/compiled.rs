@@ -217,21 +217,15 @@ impl Compiled {
         out.clear();
         out.resize(rows * k, 0.0);
         let x = &x[..rows * w];
-        match &self.layout {
-            Some(layout) => {
-                let mut scratch = Scratch { keys: vec![0; KEYS], reached: vec![0; BLOCK * layout.trees.len()] };
-                for (x, out) in x.chunks(BLOCK * w).zip(out.chunks_mut(BLOCK * k)) {
-                    layout.score_block(x, w, k, &mut scratch, out);
-                }
+        let Some(layout) = &self.layout else {
+            for (row, out) in x.chunks_exact(w).zip(out.chunks_exact_mut(k)) {
+                out.copy_from_slice(&self.ensemble.predict_one(row));
             }
-            None => {
-                for (row, out) in x.chunks_exact(w).zip(out.chunks_exact_mut(k)) {
-                    for t in &self.ensemble.trees {
-                        let leaf = t.leaf_of(row);
-                        out.iter_mut().zip(&t.values[leaf * k..][..k]).for_each(|(o, v)| *o += v);
-                    }
-                }
-            }
+            return;
+        };
+        let mut scratch = Scratch { keys: vec![0; KEYS], reached: vec![0; BLOCK * layout.trees.len()] };
+        for (x, out) in x.chunks(BLOCK * w).zip(out.chunks_mut(BLOCK * k)) {
+            layout.score_block(x, w, k, &mut scratch, out);
         }
         for row in out.chunks_exact_mut(k) {
             self.ensemble.finish(row);

@@ -8,7 +8,6 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rampart_ml::trees::Compiled;
 use serde_json::json;
 
 use super::data;
@@ -42,11 +41,10 @@ pub fn run(args: &BenchFlowsArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(rows > 0, "no rows to score in {}", data::describe(&loaded.files));
     let width = scorer.preprocessing().width().max(1);
 
-    let trees = Compiled::new(model.model.clone());
     let mut out = Vec::new();
     // The first pass fills the caches and sizes `out`; it is not counted.
-    trees.predict(&x, &mut out);
-    let batch = passes(args.passes, rows, || trees.predict(&x, &mut out));
+    scorer.predict_trees(&x, &mut out);
+    let batch = passes(args.passes, rows, || scorer.predict_trees(&x, &mut out));
     let whole = model.novelty.as_ref().map(|_| passes(args.passes, rows, || scorer.predict(&x, &mut out)));
     // The walk the batch layout replaces, on at most 20,000 rows (it is slow).
     let sample = rows.min(20_000);
