@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 
 const BIN = process.env.UI_RAMPART_BIN;
 const ARTIFACTS = process.env.ARTIFACTS || join(process.cwd(), 'artifacts');
-const ADMIN = 'ui-test-admin-token';
+const ADMIN = 'ui-test-admin-token-8e3b1f6d2c9a4075';
 const PORT = 18480;
 const URL = `http://127.0.0.1:${PORT}`;
 const ATTACKER = '203.0.113.50';
@@ -273,7 +273,17 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await rp.waitForSelector('nav:not([hidden])');
       assert.equal(await rp.textContent('#role'), 'reader');
       await rp.click('nav a[href="#/alerts"]');
-      await rp.locator('tr[data-alert-id] button:has-text("Details")').first().click();
+      // The race this test once lost: a banner announcing a new alert pushed
+      // the page down between Playwright finding the Details button and
+      // clicking it. A banner must never move what is under the pointer.
+      const details = rp.locator('tr[data-alert-id] button:has-text("Details")').first();
+      await details.waitFor();
+      const before = await details.boundingBox();
+      const posted = await call('/api/v1/events', { method: 'POST', body: Array.from({ length: 12 }, () => sshFailure('203.0.113.51')) });
+      assert.equal(posted.status, 200);
+      await rp.waitForSelector('#banner:not([hidden]):has-text("203.0.113.51")');
+      assert.equal((await details.boundingBox()).y, before.y, 'the banner moved the page');
+      await details.click();
       await rp.waitForSelector('#alert-detail:has-text("Read-only")');
       for (const b of ['Acknowledge', 'Resolve', 'Mitigate']) assert.ok(await rp.isDisabled(`#alert-detail button:has-text("${b}")`), b);
       await rp.click('nav a[href="#/decisions"]');

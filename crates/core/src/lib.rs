@@ -12,8 +12,10 @@ pub mod config;
 mod decision;
 mod detector;
 pub mod ecs;
+pub mod escape;
 mod event;
 mod iptext;
+pub mod private_dir;
 mod rate;
 pub mod rng;
 mod sink;
@@ -32,6 +34,6 @@ pub use iptext::{ip_string, push_ip};
 pub use rate::RateMeter;
 pub use sink::{BoxFuture, Sink, SinkError};
 pub use store::{
-    AlertQuery, DecisionQuery, EventQuery, ModelInfo, ModelRole, Page, Role, RuleFired, SaveOutcome, Store, StoreError,
-    StoreStats, StreamCursor, TokenRecord,
+    AlertQuery, DecisionQuery, EventQuery, ModelInfo, ModelRole, Page, Role, RuleFired, SaveOutcome, SessionRecord,
+    Store, StoreError, StoreStats, StreamCursor, TokenRecord,
 };

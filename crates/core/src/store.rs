@@ -147,6 +147,16 @@ pub struct TokenRecord {
     pub created_ms: i64,
 }
 
+/// A dashboard session: a random id (stored only as a hash) bound to the
+/// token it was opened with, so logging out or revoking the token ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id_hash: String,
+    pub token_id: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
 /// What a registered flow model is used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -212,7 +222,9 @@ pub trait Store: Send + Sync + 'static {
     /// Per rule: the alerts it opened and the events they counted.
     fn rules_fired(&self) -> Result<BTreeMap<String, RuleFired>, StoreError>;
 
-    /// Deletes events stamped before `cutoff_ms`; returns how many went.
+    /// Deletes events stored before `cutoff_ms` (by when Rampart received
+    /// them, so a forged `@timestamp` cannot keep data forever); returns how
+    /// many went.
     fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;
 
     fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
@@ -220,6 +232,22 @@ pub trait Store: Send + Sync + 'static {
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
 
     fn token_count(&self) -> Result<u64, StoreError>;
+
+    /// Every token, oldest first (hashes included; callers show none).
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Deletes a token and every session opened with it; `false` when there
+    /// is no such token.
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Stores a dashboard session (and forgets expired ones).
+    fn add_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// A session by the hash of its id, if it exists and has not expired.
+    fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Ends a session (logout).
+    fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
     /// Stores a decision and returns it with its id.
     fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError>;

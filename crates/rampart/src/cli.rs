@@ -102,6 +102,12 @@ pub struct Overrides {
     /// respond.mode = "enforce".
     #[arg(long)]
     pub enforce: bool,
+    /// Serve HTTPS with this PEM certificate chain (http.tls_cert).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert (http.tls_key).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Where a running server is.
@@ -113,6 +119,21 @@ pub struct ServerArgs {
     /// An API token (admin for add and delete); also RAMPART_TOKEN.
     #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// Trust only the CA certificates in this PEM file for an https
+    /// server (its own CA); otherwise the system's roots.
+    #[arg(long, env = "RAMPART_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// An HTTP client for this server, trusting `--ca-file` when given.
+    pub fn client(&self) -> anyhow::Result<reqwest::Client> {
+        match &self.ca_file {
+            Some(ca) => rampart_respond::http_client_trusting(ca),
+            None => rampart_respond::http_client(),
+        }
+        .map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -307,6 +328,28 @@ pub struct ConfigPrintArgs {
 pub enum TokenCommand {
     /// Create an API token and print it (it is shown only this once).
     Create(TokenCreateArgs),
+    /// List the tokens in the data directory's store (never their secrets).
+    List(TokenListArgs),
+    /// Revoke a token by its id: it and every dashboard session opened
+    /// with it stop working at once.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenListArgs {
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id (from `rampart token list`).
+    pub id: String,
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 #[derive(Debug, Args)]

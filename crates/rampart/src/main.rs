@@ -9,6 +9,7 @@ mod logging;
 mod models;
 mod pipeline;
 mod settings;
+mod startup;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    startup::harden();
     match cmd::run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -9,7 +9,7 @@ use rampart_core::config::{Config, LogFormat};
 use crate::cli::{Cli, LogFormatArg, Overrides};
 
 /// Environment variables with the RAMPART_ prefix that are not config keys.
-const NOT_CONFIG: &[&str] = &["admin_token", "config", "token", "server"];
+const NOT_CONFIG: &[&str] = &["admin_token", "config", "token", "server", "ca_file"];
 
 pub fn load(cli: &Cli, overrides: &Overrides) -> anyhow::Result<Config> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -26,6 +26,12 @@ pub fn load(cli: &Cli, overrides: &Overrides) -> anyhow::Result<Config> {
     }
     if overrides.enforce {
         figment = figment.merge(Serialized::default("respond.mode", "enforce"));
+    }
+    if let Some(cert) = &overrides.tls_cert {
+        figment = figment.merge(Serialized::default("http.tls_cert", cert));
+    }
+    if let Some(key) = &overrides.tls_key {
+        figment = figment.merge(Serialized::default("http.tls_key", key));
     }
     if let Some(dir) = &overrides.rules_dir {
         figment = figment.merge(Serialized::default("detect.rules_dir", dir));

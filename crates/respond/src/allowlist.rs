@@ -61,6 +61,9 @@ impl Allowlist {
         if pid == std::os::unix::process::parent_id() {
             return Some(format!("pid {pid} is Rampart's parent"));
         }
+        if crate::enforce::process::is_kernel_thread(pid) {
+            return Some(format!("pid {pid} is a kernel thread"));
+        }
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
         let name = name.trim();
         self.process_names.iter().any(|n| n == name).then(|| format!("pid {pid} is {name}, a protected process"))

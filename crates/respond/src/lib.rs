@@ -25,4 +25,4 @@ pub use allowlist::Allowlist;
 pub use delivery::{SinkWorker, spawn_sink};
 pub use notify::{Notifier, NotifierHandle};
 pub use responder::{Responder, ResponderInput};
-pub use sinks::{SlackSink, StdoutSink, WebhookSink, http_client};
+pub use sinks::{SlackSink, StdoutSink, WebhookSink, http_client, http_client_trusting};

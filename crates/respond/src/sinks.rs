@@ -19,6 +19,23 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build HTTP client: {e}"))
 }
 
+/// A client that trusts only the CA certificates in `ca_file` (PEM), for
+/// agents and the CLI talking to a Rampart server with its own CA.
+pub fn http_client_trusting(ca_file: &std::path::Path) -> Result<reqwest::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pem = std::fs::read(ca_file).map_err(|e| format!("cannot read the CA file {}: {e}", ca_file.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("the CA file {} holds no usable PEM certificate: {e}", ca_file.display()))?;
+    if certs.is_empty() {
+        return Err(format!("the CA file {} holds no PEM certificate", ca_file.display()));
+    }
+    reqwest::Client::builder()
+        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_only(certs)
+        .build()
+        .map_err(|e| format!("cannot build HTTP client: {e}"))
+}
+
 /// Prints each notification as one JSON line on stdout.
 pub struct StdoutSink {
     out: Mutex<tokio::io::Stdout>,

@@ -52,7 +52,7 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     body: Result<Json<AlertPatch>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Alert>, ApiError> {
-    let Json(patch) = body.map_err(|e| ApiError::bad("body", e.body_text()))?;
+    let Json(patch) = body.map_err(ApiError::from)?;
     let status = AlertStatus::parse(&patch.status)
         .ok_or_else(|| ApiError::bad("status", "expected open, acknowledged or resolved"))?;
     let store = state.store.clone();

@@ -81,7 +81,7 @@ pub(crate) async fn add(
     State(state): State<AppState>,
     body: Result<Json<NewDecision>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(new) = body.map_err(|e| ApiError::bad("body", e.body_text()))?;
+    let Json(new) = body.map_err(ApiError::from)?;
     let kind = match new.kind.as_deref().unwrap_or("ban") {
         "ban" => DecisionKind::Ban,
         "kill" => DecisionKind::Kill,

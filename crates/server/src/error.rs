@@ -19,6 +19,9 @@ pub enum ApiError {
     Forbidden,
     #[error("{0} not found")]
     NotFound(String),
+    /// A body over its route's limit, refused while it streamed in.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("{0}")]
     Unavailable(String),
     /// A rate limit: retry after the given seconds.
@@ -39,9 +42,40 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 413, naming the limit when the caller knows it.
+    pub fn too_large(limit: Option<usize>) -> ApiError {
+        ApiError::PayloadTooLarge(match limit {
+            Some(limit) => format!("body exceeds this route's limit of {limit} bytes"),
+            None => "body exceeds this route's limit".to_owned(),
+        })
+    }
+}
+
 impl From<EventError> for ApiError {
     fn from(e: EventError) -> ApiError {
         ApiError::BadRequest { message: e.to_string(), field: e.field, line: e.line }
+    }
+}
+
+/// A JSON body that could not be read: 413 past the route's limit, else
+/// 400 naming the body.
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(None),
+            _ => ApiError::bad("body", rejection.body_text()),
+        }
+    }
+}
+
+/// Raw body bytes that could not be read (the route's limit).
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(None),
+            _ => ApiError::bad("body", rejection.body_text()),
+        }
     }
 }
 
@@ -60,6 +94,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"error": self.to_string()})),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, json!({"error": self.to_string()})),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({"error": self.to_string()})),
+            ApiError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, json!({"error": self.to_string(), "field": "body"}))
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": self.to_string()})),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, json!({"error": self.to_string()})),
             ApiError::Refused { decision_id, .. } => {

@@ -53,11 +53,32 @@ fn batch_format(request: &Request) -> Result<BatchFormat, ApiError> {
 pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let format = batch_format(&request)?;
     let token = request.extensions().get::<crate::auth::Caller>().map(|c| c.token_id.clone());
-    let client = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let client = crate::auth::client_of(request.extensions());
     let limit = state.limits.max_batch_bytes;
-    let body = axum::body::to_bytes(request.into_body(), limit)
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(reject("too_large", ApiError::too_large(Some(limit))));
+    }
+    // Room in the shared budget for this body, held until its events are
+    // queued: a burst of large batches waits (then 503s) instead of
+    // decoding gigabytes at once.
+    let wanted = declared.map_or(limit, |n| n as usize).clamp(1, state.ingest_budget_bytes().max(1));
+    let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+    let budget = state.ingest_budget.clone();
+    let permit = tokio::time::timeout(state.enqueue_timeout, budget.acquire_many_owned(wanted))
         .await
-        .map_err(|_| reject("too_large", ApiError::bad("batch", format!("body exceeds the limit of {limit} bytes"))))?;
+        .map_err(|_| reject("busy", ApiError::Unavailable("too many batches are being decoded; retry later".into())))?
+        .map_err(|_| reject("shutting_down", ApiError::Unavailable("server is shutting down".into())))?;
+    let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.downcast_ref::<http_body_util::LengthLimitError>().is_some());
+        if too_large {
+            reject("too_large", ApiError::too_large(Some(limit)))
+        } else {
+            reject("unreadable", ApiError::bad("body", "the body could not be read to its end"))
+        }
+    })?;
     let limits = state.limits;
     let now = rampart_core::time::now_ms();
     let decoded = if body.len() <= INLINE_DECODE_BYTES {
@@ -88,13 +109,25 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
         }
         IngestQueueError::Closed => reject("shutting_down", ApiError::Unavailable("server is shutting down".into())),
     })?;
-    let ids = reply
+    drop(permit);
+    // The batch is queued and will be committed whether or not the client
+    // waits for the answer, so it is counted by a task of its own: a client
+    // that hangs up must not make the counter miss a committed batch.
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let outcome = reply.await;
+        if let Ok(Ok(_)) = &outcome {
+            for (kind, n) in by_kind {
+                metrics::counter!(EVENTS_INGESTED, "kind" => kind.as_str(), "source" => "http").increment(n);
+            }
+        }
+        let _ = answer.send(outcome);
+    });
+    let ids = answered
         .await
+        .map_err(|_| ApiError::Internal("the ingest reply task stopped".into()))?
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
         .map_err(ApiError::Internal)?;
-    for (kind, n) in by_kind {
-        metrics::counter!(EVENTS_INGESTED, "kind" => kind.as_str(), "source" => "http").increment(n);
-    }
     Ok(Json(json!({
         "accepted": count,
         "first_id": ids.first(),

@@ -24,8 +24,20 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<V
     (status, Json(json!({"ready": ready, "store": store_ok, "pipeline": pipeline_ok, "draining": !state.is_ready()})))
 }
 
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], (state.metrics)())
+/// The Prometheus exposition. Open to clients on loopback (a local
+/// Prometheus or node agent needs no secret); from anywhere else it takes a
+/// token of either role, as the rule names and counts in it describe what
+/// Rampart watches for.
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = crate::auth::client_of(request.extensions());
+    if !client.is_some_and(|ip| ip.to_canonical().is_loopback()) {
+        let credential = crate::auth::presented_credential(request.headers()).ok_or(ApiError::Unauthorized)?;
+        crate::auth::check_credential(&state, client, credential).await?;
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], (state.metrics)()))
 }
 
 pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -7,10 +7,12 @@
 
 mod alerts;
 pub mod auth;
+mod auth_throttle;
 mod decisions;
 mod error;
 mod events;
 mod health;
+pub mod listen;
 mod live;
 pub mod metrics;
 mod models;
@@ -22,6 +24,7 @@ mod rules;
 mod state;
 #[cfg(test)]
 mod tests;
+pub mod tokens;
 mod ui;
 #[cfg(test)]
 mod ui_tests;
@@ -36,6 +39,7 @@ use tower_http::trace::TraceLayer;
 
 pub use decisions::decision_json;
 pub use error::ApiError;
+pub use listen::{ListenOptions, TlsError, serve, tls_config};
 pub use models::ModelControl;
 pub use state::{AppState, MetricsRender};
 
@@ -56,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/rules", get(rules::list))
         .route("/live", get(live::stream))
         .route("/whoami", get(auth::whoami))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/models", get(models::list))
         .route("/models/{name}/activate", post(models::activate))
         .route("/models/{name}/deactivate", post(models::deactivate))
@@ -69,8 +75,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .fallback(error::not_found)
-        // Ingest enforces its own, configurable limit and answers 400.
-        .layer(DefaultBodyLimit::disable())
+        // Every body-reading extractor stops at this (413 while streaming);
+        // ingest reads its body itself, under the configured batch limit.
+        .layer(DefaultBodyLimit::max(state.max_json_body_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

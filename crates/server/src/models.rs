@@ -47,8 +47,9 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, A
 pub(crate) async fn activate(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let body = body.map_err(ApiError::from)?;
     let request: ActivateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ActivateRequest::default()
     } else {

@@ -31,9 +31,10 @@ struct KillRequest {
 pub(crate) async fn kill(
     State(state): State<AppState>,
     Path(pid): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let pid: u32 = pid.parse().map_err(|_| ApiError::bad("pid", format!("{pid:?} is not a process id")))?;
+    let body = body.map_err(ApiError::from)?;
     let request: KillRequest = if body.iter().all(u8::is_ascii_whitespace) {
         KillRequest::default()
     } else {
@@ -48,8 +49,15 @@ pub(crate) async fn kill(
 }
 
 /// `GET /api/v1/processes`: the top processes of the host collector's latest
-/// sample (by CPU and by memory), each with what a kill needs.
-pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// sample (by CPU and by memory), each with what a kill needs. Command lines
+/// (already redacted where they were read) go to admins only: what is left
+/// can still say more than a reader needs. Kernel threads are marked not
+/// killable, and the responder refuses them anyway.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let admin = caller.role == rampart_core::Role::Admin;
     let store = state.store.clone();
     let query =
         rampart_core::EventQuery { kind: Some(rampart_core::EventKind::State), limit: 500, ..Default::default() };
@@ -61,20 +69,23 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, A
         .iter()
         .filter(|e| Some(e.timestamp_ms) == latest)
         .map(|e| {
-            let (cpu, rss, cmd) = match &e.body {
-                Some(rampart_core::Body::Process { cpu_pct, rss_bytes, command_line, .. }) => {
-                    (*cpu_pct, *rss_bytes, command_line.clone())
+            let (cpu, rss, cmd, parent) = match &e.body {
+                Some(rampart_core::Body::Process { cpu_pct, rss_bytes, command_line, parent_pid, .. }) => {
+                    (*cpu_pct, *rss_bytes, command_line.clone(), *parent_pid)
                 }
-                _ => (None, None, None),
+                _ => (None, None, None, None),
             };
+            // kthreadd is pid 2; its children have no command line.
+            let kernel_thread = e.process_pid == Some(2) || (cmd.is_none() && parent == Some(2));
             serde_json::json!({
                 "pid": e.process_pid,
                 "name": e.process_name,
                 "user": e.user_name,
                 "cpu_pct": cpu,
                 "rss_bytes": rss,
-                "command_line": cmd,
+                "command_line": if admin { cmd } else { None },
                 "start_ticks": e.extra.get("process.start_ticks"),
+                "killable": !kernel_thread && e.process_pid.is_some_and(|pid| pid > 1),
             })
         })
         .collect();

@@ -26,6 +26,16 @@ pub struct AppState {
     pub models: Option<Arc<dyn crate::models::ModelControl>>,
     /// The rules this node's detectors loaded, for `GET /rules`.
     pub rules: Arc<Vec<Arc<rampart_core::RuleInfo>>>,
+    /// Failed authentications per client address.
+    pub auth_throttle: Arc<crate::auth_throttle::AuthThrottle>,
+    /// Ingest body bytes being read or decoded now, across requests (one
+    /// permit a byte).
+    pub ingest_budget: Arc<tokio::sync::Semaphore>,
+    ingest_budget_bytes: usize,
+    /// Largest small JSON body (login, updates, decisions).
+    pub max_json_body_bytes: usize,
+    /// The listener speaks TLS: session cookies are marked `Secure`.
+    pub tls: bool,
     ready: Arc<AtomicBool>,
     pipeline_ok: Arc<AtomicBool>,
 }
@@ -50,9 +60,30 @@ impl AppState {
             decisions: None,
             models: None,
             rules: Arc::default(),
+            auth_throttle: Arc::new(crate::auth_throttle::AuthThrottle::new(1)),
+            ingest_budget: Arc::new(tokio::sync::Semaphore::new(0)),
+            ingest_budget_bytes: 0,
+            max_json_body_bytes: 0,
+            tls: false,
             ready: Arc::new(AtomicBool::new(true)),
             pipeline_ok: Arc::new(AtomicBool::new(true)),
         }
+        .with_http(&rampart_core::config::HttpConfig::default())
+    }
+
+    /// The listener's request limits, from `[http]`.
+    pub fn with_http(mut self, http: &rampart_core::config::HttpConfig) -> AppState {
+        self.auth_throttle = Arc::new(crate::auth_throttle::AuthThrottle::new(http.max_auth_failures_per_min));
+        self.ingest_budget_bytes = http.max_inflight_ingest_bytes.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        self.ingest_budget = Arc::new(tokio::sync::Semaphore::new(self.ingest_budget_bytes));
+        self.max_json_body_bytes = http.max_json_body_bytes;
+        self.tls = http.tls_cert.is_some();
+        self
+    }
+
+    /// The whole ingest budget, in bytes.
+    pub fn ingest_budget_bytes(&self) -> usize {
+        self.ingest_budget_bytes
     }
 
     /// Limits ingest per token and per client address (events per second).

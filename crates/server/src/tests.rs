@@ -151,7 +151,6 @@ async fn malformed_input_is_refused_naming_the_field_and_nothing_is_stored() {
     let json = Some("application/json");
     let ndjson = Some("application/x-ndjson");
     let big = format!(r#"{{"message":"{}"}}"#, "x".repeat(65 * 1024));
-    let too_big_body = format!("[{}]", vec![r#"{"message":"pad"}"#; 7000].join(","));
     let cases: Vec<(Option<&str>, String, &str, Option<u64>)> = vec![
         (json, "{not json".into(), "body", None),
         (json, r#"{"source":{"port":"ssh"}}"#.into(), "source.port", None),
@@ -164,7 +163,8 @@ async fn malformed_input_is_refused_naming_the_field_and_nothing_is_stored() {
         (Some("text/plain"), "{}".into(), "content-type", None),
         (None, "{}".into(), "content-type", None),
         (Some("application/json"), big, "message", None),
-        (json, too_big_body, "batch", None),
+        (json, r#"{"source.ip":"192.0.2.1","source.ip":"192.0.2.2"}"#.into(), "body", None),
+        (json, r#"{"@timestamp":"9999-12-31T23:59:59Z"}"#.into(), "@timestamp", None),
     ];
     for (ctype, body, field, line) in cases {
         let (status, answer) = call(&h, "POST", "/api/v1/events", t, ctype, &body).await;
@@ -176,6 +176,128 @@ async fn malformed_input_is_refused_naming_the_field_and_nothing_is_stored() {
         }
     }
     assert_eq!(stored(&h), 0);
+}
+
+/// A request whose body never ends: it yields `chunk` bytes at a time and
+/// counts what the server pulled, so a test can see the server stopped
+/// reading near the limit instead of buffering everything first.
+fn endless_body(chunk: usize, pulled: Arc<std::sync::atomic::AtomicUsize>) -> Body {
+    let stream = futures_util::stream::repeat_with(move || {
+        pulled.fetch_add(chunk, std::sync::atomic::Ordering::SeqCst);
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b' '; chunk]))
+    });
+    Body::from_stream(stream)
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_before_they_are_buffered() {
+    // Finding 1: a 1 GB login body was read whole before anything else.
+    let h = harness();
+    for (uri, token) in [
+        ("/ui/login", None),
+        ("/api/v1/decisions", Some(h.admin.clone())),
+        ("/api/v1/alerts/x", Some(h.admin.clone())),
+        ("/api/v1/processes/123/kill", Some(h.admin.clone())),
+        ("/api/v1/events", Some(h.admin.clone())),
+    ] {
+        let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let method = if uri.starts_with("/api/v1/alerts") { "PATCH" } else { "POST" };
+        let mut req = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let response =
+            router(h.state.clone()).oneshot(req.body(endless_body(4096, pulled.clone())).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{uri}");
+        // The harness's ingest limit is 100 KiB, the JSON limit 16 KiB.
+        let read = pulled.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(read <= 128 * 1024, "{uri} read {read} bytes of an endless body");
+    }
+    // A declared length over the limit is refused without reading a byte.
+    let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let req = Request::post("/api/v1/events")
+        .header(header::AUTHORIZATION, format!("Bearer {}", h.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "1000000000")
+        .body(endless_body(4096, pulled.clone()))
+        .unwrap();
+    let response = router(h.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(pulled.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(stored(&h), 0);
+}
+
+#[tokio::test]
+async fn failed_authentication_is_throttled_per_client() {
+    // Finding 5: 247,020 wrong tokens in 8 s went unthrottled and unlogged.
+    let h = harness();
+    let from = |ip: &str, token: &str| {
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+        let mut req = Request::get("/api/v1/stats").header(header::AUTHORIZATION, format!("Bearer {token}"));
+        req.extensions_mut().unwrap().insert(axum::extract::ConnectInfo(addr));
+        req.body(Body::empty()).unwrap()
+    };
+    for _ in 0..10 {
+        let response = router(h.state.clone()).oneshot(from("192.0.2.7", "rmp_00_wrong")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Past the limit even the right token is not looked at from that address…
+    let response = router(h.state.clone()).oneshot(from("192.0.2.7", &h.admin)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    // …while another address is served.
+    let response = router(h.state.clone()).oneshot(from("192.0.2.8", &h.admin)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn tokens_are_listed_created_and_revoked_by_admins_only() {
+    let h = harness();
+    let (status, _) = call(&h, "GET", "/api/v1/tokens", Some(&h.reader), None, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = call(&h, "GET", "/api/v1/tokens", Some(&h.admin), None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = body["tokens"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|t| t.get("hash").is_none() && t.get("salt").is_none()), "{body}");
+    let json = Some("application/json");
+    let (status, created) =
+        call(&h, "POST", "/api/v1/tokens", Some(&h.admin), json, r#"{"name":"ci","role":"reader"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(call(&h, "GET", "/api/v1/stats", Some(&token), None, "").await.0, StatusCode::OK);
+    let id = created["id"].as_str().unwrap();
+    let (status, _) = call(&h, "DELETE", &format!("/api/v1/tokens/{id}"), Some(&h.admin), None, "").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(call(&h, "GET", "/api/v1/stats", Some(&token), None, "").await.0, StatusCode::UNAUTHORIZED);
+    // The last admin token cannot be revoked: nobody could manage the node after.
+    let admin_id = h.admin.split('_').nth(1).unwrap();
+    let (status, body) = call(&h, "DELETE", &format!("/api/v1/tokens/{admin_id}"), Some(&h.admin), None, "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn metrics_are_open_on_loopback_and_need_a_token_elsewhere() {
+    let h = harness();
+    let from = |ip: &str, token: Option<&str>| {
+        let addr = std::net::SocketAddr::new(ip.parse().unwrap(), 40000);
+        let mut req = Request::get("/metrics");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        req.extensions_mut().unwrap().insert(axum::extract::ConnectInfo(addr));
+        req.body(Body::empty()).unwrap()
+    };
+    for (ip, token, want) in [
+        ("127.0.0.1", None, StatusCode::OK),
+        ("::1", None, StatusCode::OK),
+        ("192.0.2.9", None, StatusCode::UNAUTHORIZED),
+        ("192.0.2.9", Some(h.reader.as_str()), StatusCode::OK),
+    ] {
+        let response = router(h.state.clone()).oneshot(from(ip, token)).await.unwrap();
+        assert_eq!(response.status(), want, "{ip} {token:?}");
+    }
 }
 
 #[tokio::test]
@@ -231,4 +353,125 @@ async fn readyz_reports_a_dead_pipeline_or_draining_node() {
     h.state.set_ready(false);
     let (status, body) = call(&h, "GET", "/readyz", None, None, "").await;
     assert_eq!((status, body["draining"].as_bool()), (StatusCode::SERVICE_UNAVAILABLE, Some(true)));
+}
+
+/// Counters recorded by this test binary, by name and labels: a minimal
+/// global `metrics` recorder (gauges and histograms are dropped).
+mod recorded {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+
+    #[derive(Default)]
+    struct Counters(Mutex<HashMap<String, Arc<AtomicU64>>>);
+
+    fn name(key: &Key) -> String {
+        let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+        format!("{}{{{}}}", key.name(), labels.join(","))
+    }
+
+    impl Recorder for &'static Counters {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let mut map = self.0.lock().unwrap();
+            Counter::from_arc(map.entry(name(key)).or_default().clone())
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    static COUNTERS: OnceLock<&'static Counters> = OnceLock::new();
+
+    /// The value of counter `name{labels}` so far.
+    pub(crate) fn counter(name: &str) -> u64 {
+        let counters = COUNTERS.get_or_init(|| {
+            let counters: &'static Counters = Box::leak(Box::default());
+            let _ = metrics::set_global_recorder(counters);
+            counters
+        });
+        counters.0.lock().unwrap().get(name).map_or(0, |c| c.load(Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn a_batch_committed_after_the_client_hung_up_is_still_counted() {
+    // Finding 11: the counter was bumped by the request's own future, which
+    // hyper drops when the client hangs up; the batch was committed anyway.
+    // A kind no other test in this binary sends: they run in parallel.
+    let name = "rampart_events_ingested_total{kind=pipeline_error,source=http}";
+    let before = recorded::counter(name);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), Durability::Normal).unwrap());
+    let (tx, mut rx) = ingest_queue(4);
+    let state = AppState::new(
+        store.clone(),
+        tx,
+        Limits::default(),
+        Duration::from_secs(5),
+        Arc::new(RateMeter::default()),
+        Arc::new(String::new),
+    );
+    let admin = auth::issue_token(store.as_ref(), "a", Role::Admin).unwrap();
+    let req = Request::post("/api/v1/events")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from(
+            "{\"event.kind\":\"pipeline_error\",\"message\":\"a\"}\n{\"event.kind\":\"pipeline_error\",\"message\":\"b\"}\n",
+        ))
+        .unwrap();
+    let request = tokio::spawn(router(state).oneshot(req));
+    // The batch reaches the writer; the client hangs up before the answer.
+    let mut batch = rx.recv().await.unwrap();
+    request.abort();
+    let _ = request.await;
+    let mut events = std::mem::take(&mut batch.events);
+    store.append_events(&mut events).unwrap();
+    let _ = batch.ack.take().unwrap().send(Ok(events.iter().map(|e| e.id.unwrap()).collect()));
+    let mut counted = 0;
+    for _ in 0..500 {
+        counted = recorded::counter(name) - before;
+        if counted == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(counted, 2, "a committed batch went uncounted");
+}
+
+#[tokio::test]
+async fn readers_see_no_command_lines_and_kernel_threads_are_not_killable() {
+    // Finding 10: a reader's screen showed an admin token from a command line.
+    let h = harness();
+    let sample = |pid: u32, parent: u32, command_line: Option<&str>| {
+        let mut e = rampart_core::Event::new(rampart_core::EventKind::State, 1_000);
+        e.action = Some("process_sample".into());
+        e.process_pid = Some(pid);
+        e.process_name = Some(format!("p{pid}"));
+        e.body = Some(rampart_core::Body::Process {
+            command_line: command_line.map(str::to_owned),
+            start_ms: None,
+            cpu_pct: Some(f64::from(pid)),
+            rss_bytes: None,
+            parent_pid: Some(parent),
+        });
+        e
+    };
+    let mut events = vec![sample(4242, 1, Some("backup --target s3")), sample(77, 2, None)];
+    h.store.append_events(&mut events).unwrap();
+    let (_, as_reader) = call(&h, "GET", "/api/v1/processes", Some(&h.reader), None, "").await;
+    let (_, as_admin) = call(&h, "GET", "/api/v1/processes", Some(&h.admin), None, "").await;
+    let by_pid =
+        |v: &Value, pid: u64| v["processes"].as_array().unwrap().iter().find(|p| p["pid"] == pid).unwrap().clone();
+    assert_eq!(by_pid(&as_reader, 4242)["command_line"], Value::Null);
+    assert_eq!(by_pid(&as_admin, 4242)["command_line"], "backup --target s3");
+    assert_eq!(by_pid(&as_admin, 4242)["killable"], true);
+    assert_eq!(by_pid(&as_admin, 77)["killable"], false, "a kernel thread");
 }

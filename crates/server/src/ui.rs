@@ -4,14 +4,14 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{SESSION_COOKIE, caller_of};
+use crate::auth::{Credential, SESSION_COOKIE, authenticate, check_credential, open_session, session_hash};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -80,33 +80,45 @@ struct Login {
     token: String,
 }
 
-/// Checks the token and keeps it in an `HttpOnly`, `SameSite=Strict`
-/// cookie: never in the URL, never readable by the page's scripts.
-async fn login(
-    State(state): State<AppState>,
-    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ApiError> {
-    let Json(Login { token }) = body.map_err(|e| ApiError::bad("body", e.body_text()))?;
+/// The session cookie's attributes: `Secure` when the page came over TLS.
+fn cookie(state: &AppState, value: &str, max_age: u32) -> Result<HeaderValue, ApiError> {
+    let secure = if state.tls { "; Secure" } else { "" };
+    let text = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&text).map_err(|_| ApiError::Internal("session cookie is not a header value".into()))
+}
+
+/// Checks the token and opens a server-side session whose random id goes in
+/// an `HttpOnly`, `SameSite=Strict` cookie: the token itself is never in
+/// the URL, the cookie or the page's reach.
+async fn login(State(state): State<AppState>, request: axum::extract::Request) -> Result<Response, ApiError> {
+    let client = crate::auth::client_of(request.extensions());
+    let Json(Login { token }) = Json::<Login>::from_request(request, &state).await.map_err(ApiError::from)?;
     let token = token.trim().to_owned();
-    // A cookie value cannot hold these; tokens Rampart issues never do.
-    if token.is_empty() || token.len() > 512 || token.bytes().any(|b| !b.is_ascii_graphic() || b"\";,\\".contains(&b)) {
+    if token.is_empty() || token.len() > 512 {
         return Err(ApiError::bad("token", "not a Rampart token"));
     }
-    let caller = caller_of(&state, token.clone()).await?.ok_or(ApiError::Unauthorized)?;
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}");
+    let caller = check_credential(&state, client, Credential::Bearer(token)).await?;
+    let store = state.store.clone();
+    let session = {
+        let caller = caller.clone();
+        crate::alerts::blocking(move || Ok(open_session(store.as_ref(), &caller, i64::from(SESSION_SECS) * 1000)?))
+            .await?
+    };
     let mut response = Json(json!({ "role": caller.role, "token_id": caller.token_id })).into_response();
-    let value = HeaderValue::from_str(&cookie).map_err(|_| ApiError::bad("token", "not a Rampart token"))?;
-    response.headers_mut().insert(header::SET_COOKIE, value);
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, &session, SESSION_SECS)?);
     Ok(response)
 }
 
-async fn logout() -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+/// Ends the session on the server (the cookie's id is useless from now on)
+/// and clears the cookie.
+async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, ApiError> {
+    if let Some(id) = crate::auth::session_cookie(&headers) {
+        let store = state.store.clone();
+        crate::alerts::blocking(move || Ok(store.delete_session(&session_hash(&id))?)).await?;
     }
-    response
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0)?);
+    Ok(response)
 }
 
 /// Who the session cookie belongs to, or `{"role": null}`: the page asks
@@ -115,10 +127,12 @@ async fn session(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Some((token, true)) = crate::auth::presented_token(&headers) else {
+    let Some(id) = crate::auth::session_cookie(&headers) else {
         return Ok(Json(json!({ "role": null })));
     };
-    Ok(Json(match caller_of(&state, token).await? {
+    let store = state.store.clone();
+    let caller = crate::alerts::blocking(move || Ok(authenticate(store.as_ref(), &Credential::Session(id))?)).await?;
+    Ok(Json(match caller {
         Some(c) => json!({ "role": c.role, "token_id": c.token_id }),
         None => json!({ "role": null }),
     }))

@@ -15,8 +15,8 @@ async fn send(h: &Harness, req: Request<Body>) -> (StatusCode, axum::http::Heade
     (status, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn with_cookie(method: &str, uri: &str, token: &str) -> axum::http::request::Builder {
-    Request::builder().method(method).uri(uri).header(header::COOKIE, format!("theme=dark; rampart_session={token}"))
+fn with_cookie(method: &str, uri: &str, session: &str) -> axum::http::request::Builder {
+    Request::builder().method(method).uri(uri).header(header::COOKIE, format!("theme=dark; rampart_session={session}"))
 }
 
 #[tokio::test]
@@ -43,51 +43,99 @@ async fn serves_the_page_and_its_files_with_a_strict_policy() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+fn login(token: &str) -> Request<Body> {
+    Request::post("/ui/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::json!({ "token": token }).to_string()))
+        .unwrap()
+}
+
+/// Logs in with `token` and returns the session cookie's value.
+async fn session_of(h: &Harness, token: &str) -> String {
+    let (status, headers, body) = send(h, login(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    cookie.strip_prefix("rampart_session=").unwrap().split(';').next().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn login_sets_an_http_only_cookie_that_authenticates_reads() {
+async fn login_opens_a_session_whose_cookie_is_not_the_token() {
     let h = harness();
-    let login = |token: &str| {
-        Request::post("/ui/login")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(serde_json::json!({ "token": token }).to_string()))
-            .unwrap()
-    };
     let (status, _, _) = send(&h, login("rmp_nope_nope")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, body) = send(&h, login("bad;token")).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, headers, body) = send(&h, login(&h.admin)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("\"admin\""));
     let cookie = headers[header::SET_COOKIE].to_str().unwrap();
     assert!(
-        cookie.starts_with("rampart_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict")
+        cookie.starts_with("rampart_session=rms_") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict")
     );
-    let (status, _, body) = send(&h, with_cookie("GET", "/api/v1/whoami", &h.admin).body(Body::empty()).unwrap()).await;
+    // Plain HTTP: no Secure flag (the browser would drop the cookie).
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    assert!(!cookie.contains(&h.admin), "the token itself must never be in the cookie");
+    let session = session_of(&h, &h.admin).await;
+    let (status, _, body) = send(&h, with_cookie("GET", "/api/v1/whoami", &session).body(Body::empty()).unwrap()).await;
     assert_eq!((status, body.contains("admin")), (StatusCode::OK, true));
-    let (_, _, body) = send(&h, with_cookie("GET", "/ui/session", &h.reader).body(Body::empty()).unwrap()).await;
+    let reader = session_of(&h, &h.reader).await;
+    let (_, _, body) = send(&h, with_cookie("GET", "/ui/session", &reader).body(Body::empty()).unwrap()).await;
     assert!(body.contains("reader"), "{body}");
     let (_, _, body) = send(&h, Request::get("/ui/session").body(Body::empty()).unwrap()).await;
     assert_eq!(body, r#"{"role":null}"#);
+    // A token put in the cookie by hand is not a session.
+    let (status, _, _) = send(&h, with_cookie("GET", "/api/v1/whoami", &h.admin).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_and_revocation_end_sessions_on_the_server() {
+    // Finding 5: logout cleared the cookie but the value it held stayed valid.
+    let h = harness();
+    let session = session_of(&h, &h.admin).await;
+    let whoami = |s: &str| with_cookie("GET", "/api/v1/whoami", s).body(Body::empty()).unwrap();
+    assert_eq!(send(&h, whoami(&session)).await.0, StatusCode::OK);
+    let (status, headers, _) = send(&h, with_cookie("POST", "/ui/logout", &session).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(send(&h, whoami(&session)).await.0, StatusCode::UNAUTHORIZED);
+    // Revoking the reader token ends its sessions too.
+    let reader = session_of(&h, &h.reader).await;
+    assert_eq!(send(&h, whoami(&reader)).await.0, StatusCode::OK);
+    let reader_id = h.reader.split('_').nth(1).unwrap();
+    assert!(rampart_core::Store::revoke_token(h.store.as_ref(), reader_id).unwrap());
+    assert_eq!(send(&h, whoami(&reader)).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn over_tls_the_session_cookie_is_secure() {
+    let h = harness();
+    let http = rampart_core::config::HttpConfig {
+        tls_cert: Some("cert.pem".into()),
+        tls_key: Some("key.pem".into()),
+        ..Default::default()
+    };
+    let h = Harness { state: h.state.clone().with_http(&http), ..h };
+    let (_, headers, _) = send(&h, login(&h.admin)).await;
+    assert!(headers[header::SET_COOKIE].to_str().unwrap().ends_with("; Secure"));
 }
 
 #[tokio::test]
 async fn cookie_writes_need_the_csrf_header_and_an_admin() {
     let h = harness();
+    let (admin, reader) = (session_of(&h, &h.admin).await, session_of(&h, &h.reader).await);
     let event = r#"{"event":{"kind":"event"},"message":"x"}"#;
-    let post = |token: &str, csrf: bool| {
-        let mut req = with_cookie("POST", "/api/v1/events", token).header(header::CONTENT_TYPE, "application/json");
+    let post = |session: &str, csrf: bool| {
+        let mut req = with_cookie("POST", "/api/v1/events", session).header(header::CONTENT_TYPE, "application/json");
         if csrf {
             req = req.header("x-rampart-csrf", "1");
         }
         req.body(Body::from(event)).unwrap()
     };
-    let (status, _, body) = send(&h, post(&h.admin, false)).await;
+    let (status, _, body) = send(&h, post(&admin, false)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("x-rampart-csrf"), "{body}");
-    let (status, _, _) = send(&h, post(&h.reader, true)).await;
+    let (status, _, _) = send(&h, post(&reader, true)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, body) = send(&h, post(&h.admin, true)).await;
+    let (status, _, body) = send(&h, post(&admin, true)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 

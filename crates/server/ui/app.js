@@ -166,11 +166,20 @@ export function changed(what) {
 // ---- session and routing --------------------------------------------------
 
 let current = null;
+// Bumped by every sign-in and sign-out. A session check answers for the
+// cookie it was sent with: one sent before a sign-in (the check at page
+// load, while the person was already typing a token) must not sign the new
+// session out when its late "no session" arrives. That race made the
+// reader's dashboard test flaky.
+let signIns = 0;
 
 async function session() {
+  const asked = signIns;
   const res = await fetch('/ui/session', { credentials: 'same-origin' }).catch(() => null);
+  if (asked !== signIns) return !!S.role;
   if (!res || !res.ok) return true; // server down or starting: keep trying to reconnect
   const me = await res.json();
+  if (asked !== signIns) return !!S.role;
   if (!me.role) { showLogin(S.role ? 'Your session has ended; sign in again.' : ''); return false; }
   S.role = me.role;
   document.getElementById('role').textContent = me.role;
@@ -225,6 +234,7 @@ window.addEventListener('DOMContentLoaded', async () => {
   document.documentElement.dataset.theme = saved || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
   document.getElementById('theme').addEventListener('click', () => theme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark'));
   document.getElementById('logout').addEventListener('click', async () => {
+    signIns += 1;
     await fetch('/ui/logout', { method: 'POST', credentials: 'same-origin' });
     showLogin('Signed out.');
   });
@@ -237,10 +247,12 @@ window.addEventListener('DOMContentLoaded', async () => {
       return;
     }
     const me = await res.json();
+    signIns += 1;
     document.getElementById('token').value = '';
     S.role = me.role;
     document.getElementById('role').textContent = me.role;
     start();
   });
-  if (await session() && S.role) start();
+  const asked = signIns;
+  if (await session() && S.role && asked === signIns) start();
 });

@@ -344,7 +344,7 @@ const host = {
       h('tr', { 'data-pid': p.pid },
         h('td', {}, p.pid), h('td', {}, p.name), h('td', {}, p.user || ''), h('td', {}, num(p.cpu_pct, 1)),
         h('td', {}, `${num((p.rss_bytes || 0) / 1048576, 1)} MiB`), h('td', { class: 'wrap' }, (p.command_line || '').slice(0, 120)),
-        h('td', {}, isAdmin() ? h('button', { type: 'button', class: 'danger', 'aria-label': `Kill ${p.name} (pid ${p.pid})`, onclick: () => this.kill(p) }, 'Kill') : null))),
+        h('td', {}, isAdmin() && p.killable !== false ? h('button', { type: 'button', class: 'danger', 'aria-label': `Kill ${p.name} (pid ${p.pid})`, onclick: () => this.kill(p) }, 'Kill') : null))),
     this.procs ? 'No process samples yet (is the host source on?).' : 'Loading…'));
   },
   async kill(p) {

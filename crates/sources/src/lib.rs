@@ -8,6 +8,7 @@
 mod deliver;
 pub mod host;
 pub mod journal;
+pub mod line_reader;
 pub mod parse;
 pub mod prometheus;
 pub mod simulate;

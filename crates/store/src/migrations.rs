@@ -146,6 +146,21 @@ const MIGRATIONS: &[&str] = &[
         body            TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE UNIQUE INDEX models_role ON models(role) WHERE role IS NOT NULL;",
+    // 6: dashboard sessions (a random id bound to a token, so logout and
+    // revocation end them), and retention by when a chunk was stored rather
+    // than by the times its events claim (one event stamped in the year 9999
+    // kept its whole chunk forever). Chunks stored before take their newest
+    // event time, capped at now.
+    "CREATE TABLE sessions (
+        id_hash  TEXT PRIMARY KEY,
+        token_id TEXT NOT NULL,
+        created  INTEGER NOT NULL,
+        expires  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_token ON sessions(token_id);
+    ALTER TABLE event_chunks ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;
+    UPDATE event_chunks SET stored = MIN(max_ts, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+    CREATE INDEX event_chunks_stored ON event_chunks(stored);",
 ];
 
 /// The schema version this binary writes.

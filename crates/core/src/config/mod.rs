@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ecs::Limits;
 
+mod http;
 mod sources;
+
+pub use http::HttpConfig;
 
 pub use sources::{
     FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery, PrometheusSourceConfig, SourcesConfig,
@@ -25,6 +28,7 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the SQLite store and token hashes live.
     pub data_dir: PathBuf,
+    pub http: HttpConfig,
     pub log: LogConfig,
     pub ingest: IngestConfig,
     pub store: StoreConfig,
@@ -40,6 +44,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./rampart-data"),
+            http: HttpConfig::default(),
             log: LogConfig::default(),
             ingest: IngestConfig::default(),
             store: StoreConfig::default(),
@@ -89,6 +94,9 @@ pub struct IngestConfig {
     pub max_events_per_sec_per_token: u32,
     /// The same per client address.
     pub max_events_per_sec_per_client: u32,
+    /// Events stamped further ahead of the server's clock than this are
+    /// refused: a forged future `@timestamp` would sort first forever.
+    pub max_future_skew_secs: u64,
 }
 
 impl Default for IngestConfig {
@@ -102,6 +110,7 @@ impl Default for IngestConfig {
             enqueue_timeout_ms: 1_000,
             max_events_per_sec_per_token: 0,
             max_events_per_sec_per_client: 0,
+            max_future_skew_secs: limits.max_future_skew_ms / 1000,
         }
     }
 }
@@ -112,6 +121,7 @@ impl IngestConfig {
             max_message_bytes: self.max_message_bytes,
             max_batch_events: self.max_batch_events,
             max_batch_bytes: self.max_batch_bytes,
+            max_future_skew_ms: self.max_future_skew_secs.saturating_mul(1000),
             ..Limits::default()
         }
     }
@@ -446,6 +456,10 @@ impl Config {
     /// Checks values serde cannot: ranges and URL shapes. Pure.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |key: &str, reason: &str| Err(ConfigError { key: key.into(), reason: reason.into() });
+        self.http.validate()?;
+        if self.ingest.max_future_skew_secs == 0 {
+            return err("ingest.max_future_skew_secs", "must be at least 1");
+        }
         if !(0.0..=1.0).contains(&self.detect.flows.min_probability) {
             return err("detect.flows.min_probability", "must be between 0 and 1");
         }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{EventError, Limits, decode_event};
+use super::{EventError, Limits, decode_event, strict_json};
 use crate::event::Event;
 
 /// How the body is framed (from the HTTP content type or a file name).
@@ -34,7 +34,7 @@ pub fn decode_batch(body: &[u8], format: BatchFormat, limits: &Limits, now_ms: i
     match format {
         BatchFormat::Json => {
             let value: Value =
-                serde_json::from_slice(body).map_err(|e| EventError::new("body", format!("invalid JSON: {e}")))?;
+                strict_json::from_slice(body).map_err(|e| EventError::new("body", format!("invalid JSON: {e}")))?;
             match value {
                 Value::Array(items) => {
                     if items.len() > limits.max_batch_events {
@@ -62,7 +62,7 @@ pub fn decode_batch(body: &[u8], format: BatchFormat, limits: &Limits, now_ms: i
                 if events.len() == limits.max_batch_events {
                     return Err(too_many().at_line(i + 1));
                 }
-                let value: Value = serde_json::from_slice(line)
+                let value: Value = strict_json::from_slice(line)
                     .map_err(|e| EventError::new("body", format!("invalid JSON: {e}")).at_line(i + 1))?;
                 events.push(decode_event(value, limits, now_ms).map_err(|e| e.at_line(i + 1))?);
             }
@@ -90,6 +90,17 @@ mod tests {
         assert_eq!(one.len(), 1);
         let two = decode_batch(b"[{},{}]", BatchFormat::Json, &Limits::default(), 0).unwrap();
         assert_eq!(two.len(), 2);
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        // serde_json alone keeps the last one: the event would be ambiguous.
+        let body = br#"{"source.ip":"192.0.2.1","source.ip":"192.0.2.2"}"#;
+        let err = decode_batch(body, BatchFormat::Json, &Limits::default(), 0).unwrap_err();
+        assert_eq!(err.field, "body");
+        assert!(err.reason.contains("given twice"), "{}", err.reason);
+        let err = decode_batch(&[b"{}\n".as_slice(), body].concat(), BatchFormat::Ndjson, &Limits::default(), 0);
+        assert_eq!(err.unwrap_err().line, Some(2));
     }
 
     #[test]

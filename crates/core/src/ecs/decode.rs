@@ -24,7 +24,7 @@ pub fn decode_event(value: Value, limits: &Limits, now_ms: i64) -> Result<Event,
     for (name, value) in fields {
         let f = Field { name: &name, limits };
         match name.as_str() {
-            "@timestamp" => event.timestamp_ms = f.timestamp(value)?,
+            "@timestamp" => event.timestamp_ms = f.not_ahead(f.timestamp(value)?, now_ms)?,
             "event.kind" => {
                 let text = f.string(value)?;
                 kind = Some(EventKind::parse(&text).ok_or_else(|| {
@@ -163,6 +163,20 @@ impl Field<'_> {
             Value::Number(n) => n.as_f64().ok_or_else(|| self.error("number out of range")),
             other => Err(self.error(format!("expected a number, found {}", describe(other)))),
         }
+    }
+
+    /// A time further ahead than the allowed skew is refused: it would sort
+    /// first forever and claims something that has not happened.
+    fn not_ahead(&self, ms: i64, now_ms: i64) -> Result<i64, EventError> {
+        let skew = i64::try_from(self.limits.max_future_skew_ms).unwrap_or(i64::MAX);
+        if ms > now_ms.saturating_add(skew) {
+            return Err(self.error(format!(
+                "{} is more than {} s ahead of the server's clock",
+                time::format_ms(ms),
+                self.limits.max_future_skew_ms / 1000
+            )));
+        }
+        Ok(ms)
     }
 
     fn timestamp(&self, value: Value) -> Result<i64, EventError> {
@@ -358,9 +372,22 @@ mod tests {
     }
 
     #[test]
+    fn a_timestamp_beyond_the_skew_is_refused() {
+        // decode() uses now = 1 s after the epoch and a one-day skew.
+        let day = 86_400_000_i64;
+        assert_eq!(decode(json!({"@timestamp": day})).unwrap().timestamp_ms, day);
+        let err = decode(json!({"@timestamp": "9999-12-31T00:00:00Z"})).unwrap_err();
+        assert_eq!(err.field, "@timestamp");
+        assert!(err.reason.contains("ahead of the server's clock"), "{}", err.reason);
+        assert!(decode(json!({"@timestamp": day + 1_001})).is_err());
+    }
+
+    #[test]
     fn missing_timestamp_means_now_and_epoch_ms_is_accepted() {
         assert_eq!(decode(json!({})).unwrap().timestamp_ms, 1_000);
-        assert_eq!(decode(json!({"@timestamp": 1_700_000_000_000_i64})).unwrap().timestamp_ms, 1_700_000_000_000);
+        let now = 1_800_000_000_000;
+        let event = decode_event(json!({"@timestamp": 1_700_000_000_000_i64}), &Limits::default(), now).unwrap();
+        assert_eq!(event.timestamp_ms, 1_700_000_000_000);
     }
 
     #[test]

@@ -95,8 +95,8 @@ mod tests {
             "log": {"file": {"path": "/var/log/auth.log"}},
             "labels": {"env": "prod"}
         });
-        let event = decode_event(input, &Limits::default(), 5).unwrap();
-        let again = decode_event(encode_event(&event), &Limits::default(), 5).unwrap();
+        let event = decode_event(input, &Limits::default(), 1_750_000_000_005).unwrap();
+        let again = decode_event(encode_event(&event), &Limits::default(), 1_750_000_000_005).unwrap();
         assert_eq!(event, again);
         let out = encode_event(&event);
         assert_eq!(out["source"]["ip"], json!("2001:db8::1"));

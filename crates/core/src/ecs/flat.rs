@@ -97,12 +97,12 @@ mod tests {
             "process": {"pid": 7, "command_line": "sshd -D", "cpu": {"pct": 0.5}},
             "labels": {"env": "prod"}, "tags": ["a", "b"]
         });
-        let event = decode_event(input, &Limits::default(), 5).unwrap();
+        let event = decode_event(input, &Limits::default(), 1_750_000_000_005).unwrap();
         let mut buf = Vec::new();
         write_flat(&event, &mut buf);
         let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(value["source.ip"], "2001:db8::1");
-        assert_eq!(decode_event(value, &Limits::default(), 5).unwrap(), event);
+        assert_eq!(decode_event(value, &Limits::default(), 1_750_000_000_005).unwrap(), event);
     }
 
     proptest::proptest! {
@@ -121,11 +121,11 @@ mod tests {
                 "labels": {name.as_str(): value},
             });
             // Names the decoder refuses (empty segments, say) are not this test's business.
-            if let Ok(event) = decode_event(input, &Limits::default(), 5) {
+            if let Ok(event) = decode_event(input, &Limits::default(), 1_750_000_000_005) {
                 let mut buf = Vec::new();
                 write_flat(&event, &mut buf);
                 let value: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-                proptest::prop_assert_eq!(decode_event(value, &Limits::default(), 5).unwrap(), event);
+                proptest::prop_assert_eq!(decode_event(value, &Limits::default(), 1_750_000_000_005).unwrap(), event);
             }
         }
     }

@@ -11,6 +11,7 @@ mod decode;
 mod encode;
 mod fields;
 mod flat;
+pub mod strict_json;
 
 use std::fmt;
 
@@ -32,6 +33,8 @@ pub struct Limits {
     pub max_batch_events: usize,
     /// Largest batch body, in bytes.
     pub max_batch_bytes: usize,
+    /// How far ahead of now an `@timestamp` may be, in milliseconds.
+    pub max_future_skew_ms: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_fields: 512,
             max_batch_events: 10_000,
             max_batch_bytes: 10 * 1024 * 1024,
+            max_future_skew_ms: 86_400_000,
         }
     }
 }

@@ -29,7 +29,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)
             .map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
         let table: std::sync::Arc<dyn Firewall> = crate::cmd::firewall(&config).into();
-        let client = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+        let client = args.server.client()?;
         let remote = Remote {
             base: args.server.server.trim_end_matches('/').to_owned(),
             token: args.server.token.clone(),

@@ -51,7 +51,7 @@ async fn call(
     query: &[(&str, String)],
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    let client = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+    let client = server.client()?;
     let base = format!("{}/api/v1/{path}", server.server.trim_end_matches('/'));
     let url = reqwest::Url::parse_with_params(&base, query).with_context(|| format!("--server: bad URL {base}"))?;
     let mut request = client.request(method, url.clone()).bearer_auth(&server.token);

@@ -64,6 +64,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = settings::load(&cli, &args.overrides)?;
             token::create(&config, args)
         }
+        Command::Token(TokenCommand::List(args)) => {
+            let config = settings::load(&cli, &args.overrides)?;
+            token::list(&config, args)
+        }
+        Command::Token(TokenCommand::Revoke(args)) => {
+            let config = settings::load(&cli, &args.overrides)?;
+            token::revoke(&config, args)
+        }
         Command::Rules(RulesCommand::Test(args)) => {
             quiet_logging(&cli)?;
             rules::test(args)

@@ -6,15 +6,17 @@
 //! 0 done, 2 a file could not be read (the others are still scanned).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use rampart_core::escape::for_terminal;
 use rampart_core::{Alert, Detector, time};
 use rampart_detect::{Aggregator, RuleEngine, load_rules};
-use rampart_sources::parse::Parsed;
+use rampart_sources::line_reader::read_line_capped;
 use rampart_sources::parse::syslog::{assumed_year, month_of};
+use rampart_sources::parse::{MAX_LINE_BYTES, Parsed};
 use rampart_sources::{LineParser, LogFormat, detect_format};
 
 use crate::cli::ScanArgs;
@@ -28,6 +30,8 @@ struct Tally {
     parsed: u64,
     unparsed: u64,
     unreadable: u64,
+    /// Lines longer than `MAX_LINE_BYTES`, cut there (the rest is skipped).
+    cut: u64,
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
@@ -73,6 +77,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     // addresses). The OS takes the memory back at exit all at once.
     std::mem::forget(engine);
     std::mem::forget(aggregator);
+    if tally.cut > 0 {
+        eprintln!("rampart: {} lines were longer than {MAX_LINE_BYTES} bytes and were cut there", tally.cut);
+    }
     eprintln!(
         "scanned {} files: {} lines, {} parsed, {} unparsed, {} alerts in {:.3}s ({:.0} lines/s)",
         args.files.len() as u64 - tally.unreadable,
@@ -97,13 +104,13 @@ fn scan_file(
     let mut reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
     let now = time::now_ms();
     let mut buf = Vec::with_capacity(1024);
+    let (mut consumed, mut cut) = (0u64, 0u64);
     // Decide the format (and syslog's missing year) from the first lines.
     let mut head: Vec<String> = Vec::new();
     while head.len() < 50 {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
+        let Some(read) = read_line_capped(&mut reader, &mut buf, MAX_LINE_BYTES)? else { break };
+        consumed += read.bytes;
+        cut += u64::from(read.truncated);
         head.push(String::from_utf8_lossy(&buf).into_owned());
     }
     let year = assumed_year(now, head.first().and_then(|l| month_of(l)));
@@ -148,8 +155,16 @@ fn scan_file(
                     Err(reason) => {
                         t.unparsed += 1;
                         if print_unparsed && t.unparsed <= 100 {
+                            // Attacker text: escaped, so it cannot drive the terminal.
                             let shown: String = line.trim_end().chars().take(200).collect();
-                            eprintln!("{}:{}: {reason}: {shown}", path.display(), t.lines);
+                            let reason = reason.to_string();
+                            eprintln!(
+                                "{}:{}: {}: {}",
+                                path.display(),
+                                t.lines,
+                                for_terminal(&reason),
+                                for_terminal(&shown)
+                            );
                         }
                     }
                 }
@@ -158,11 +173,9 @@ fn scan_file(
                 handle(line, &mut t, &mut batch);
             }
             let mut buf = Vec::with_capacity(1024);
-            loop {
-                buf.clear();
-                if reader.read_until(b'\n', &mut buf)? == 0 {
-                    break;
-                }
+            while let Some(read) = read_line_capped(&mut reader, &mut buf, MAX_LINE_BYTES)? {
+                consumed += read.bytes;
+                t.cut += u64::from(read.truncated);
                 match std::str::from_utf8(&buf) {
                     Ok(line) => handle(line, &mut t, &mut batch),
                     Err(_) => handle(&String::from_utf8_lossy(&buf), &mut t, &mut batch),
@@ -170,6 +183,20 @@ fn scan_file(
             }
             if !batch.is_empty() {
                 let _ = tx.send(batch);
+            }
+            t.cut += cut;
+            // A file cut short under us (copytruncate, an editor) ends early:
+            // what was read is scanned, and the reader is told.
+            if let Ok(meta) = reader.get_ref().metadata()
+                && meta.is_file()
+                && meta.len() < consumed
+            {
+                eprintln!(
+                    "rampart: {}: the file was truncated while being read ({} bytes read, {} now)",
+                    path.display(),
+                    consumed,
+                    meta.len()
+                );
             }
             Ok(t)
         });
@@ -190,6 +217,7 @@ fn scan_file(
     tally.lines += parsed_tally.lines;
     tally.parsed += parsed_tally.parsed;
     tally.unparsed += parsed_tally.unparsed;
+    tally.cut += parsed_tally.cut;
     Ok(())
 }
 

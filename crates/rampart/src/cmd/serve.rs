@@ -147,7 +147,8 @@ impl Node {
         .with_decisions(bridge_requests(respond_tx))
         .with_models(models)
         .with_rules(catalog)
-        .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client);
+        .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client)
+        .with_http(&config.http);
         let pipeline = Pipeline::start(
             &PipelineConfig {
                 max_commit_events: config.store.max_commit_events,
@@ -169,20 +170,21 @@ impl Node {
         ));
 
         let sources = start_sources(&config, &ingest)?;
+        let options = listen_options(&config)?;
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr().context("no local address")?;
+        if !addr.ip().is_loopback() && options.tls.is_none() {
+            tracing::warn!(%addr, "Listening beyond loopback without TLS: tokens and events cross the network in clear text (set --tls-cert and --tls-key).");
+        }
         let (stop_server, stopped) = oneshot::channel::<()>();
         let app = router(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        tracing::info!(%addr, data_dir = %config.data_dir.display(), "Rampart is listening.");
+        let server = tokio::spawn(rampart_server::serve(listener, app, options, async {
+            let _ = stopped.await;
+        }));
+        tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "Rampart is listening.");
         Ok(Node {
             addr,
             live,
@@ -254,6 +256,38 @@ impl Node {
         }
         tracing::info!("Rampart stopped.");
     }
+}
+
+/// The listener's limits from `[http]`, the connection cap lowered to what
+/// the open-files limit can hold beside the store and the sources.
+fn listen_options(config: &Config) -> anyhow::Result<rampart_server::ListenOptions> {
+    let http = &config.http;
+    let tls = match (&http.tls_cert, &http.tls_key) {
+        (Some(cert), Some(key)) => Some(rampart_server::tls_config(cert, key)?),
+        _ => None,
+    };
+    // Descriptors kept back for the store, sources, sinks and the overflow lane.
+    const RESERVED_FDS: u64 = 256;
+    let mut max_connections = http.max_connections;
+    if let Some(limit) = crate::startup::open_files_limit() {
+        let room = usize::try_from(limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX).max(16);
+        if room < max_connections {
+            tracing::warn!(
+                configured = max_connections,
+                open_files_limit = limit,
+                used = room,
+                "The open-files limit cannot hold http.max_connections; using fewer."
+            );
+            max_connections = room;
+        }
+    }
+    Ok(rampart_server::ListenOptions {
+        max_connections,
+        header_timeout: Duration::from_millis(http.header_timeout_ms),
+        idle_timeout: Duration::from_secs(http.idle_timeout_secs),
+        shutdown_grace: Duration::from_secs(http.shutdown_grace_secs),
+        tls,
+    })
 }
 
 /// One thread per `[[sources.files]]` and per `[[sources.journal]]`, each
@@ -392,6 +426,7 @@ fn bootstrap_admin_token(store: &dyn Store, announce: bool) -> anyhow::Result<()
     }
     match std::env::var("RAMPART_ADMIN_TOKEN") {
         Ok(token) if !token.trim().is_empty() => {
+            auth::token_strength(token.trim()).map_err(anyhow::Error::msg)?;
             auth::adopt_admin_token(store, token.trim())?;
             tracing::info!("Admin token taken from RAMPART_ADMIN_TOKEN.");
         }

@@ -20,6 +20,18 @@ pub fn start_ticks(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// The kernel's own thread flag in /proc/PID/stat (field 9).
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// True for a kernel thread (kthreadd and its children): a signal does
+/// nothing good to one, and one is never a runaway job to stop.
+pub fn is_kernel_thread(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Some(close) = stat.rfind(')') else { return false };
+    // Fields 3.. follow the name; flags (field 9) is the 7th of them.
+    stat[close + 1..].split_whitespace().nth(6).and_then(|f| f.parse::<u64>().ok()).is_some_and(|f| f & PF_KTHREAD != 0)
+}
+
 /// What happened to the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -70,6 +82,16 @@ fn is_zombie(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kthreadd_is_a_kernel_thread_and_this_process_is_not() {
+        // pid 2 is kthreadd on Linux, in a container only when it shares the host's pid namespace.
+        if std::fs::read_to_string("/proc/2/comm").is_ok_and(|c| c.trim() == "kthreadd") {
+            assert!(is_kernel_thread(2));
+        }
+        assert!(!is_kernel_thread(std::process::id()));
+        assert!(!is_kernel_thread(u32::MAX));
+    }
     use std::process::{Command, Stdio};
 
     #[test]

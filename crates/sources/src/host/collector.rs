@@ -231,7 +231,11 @@ impl HostCollector {
     /// The details read only for the chosen few: cmdline, user, fds, connections.
     fn describe(&mut self, p: &ProcStat, cpu_pct: f64, stat: &Stat, connected: &HashSet<u64>) -> ProcessSample {
         let dir = self.root.join(p.pid.to_string());
-        let cmdline = std::fs::read(dir.join("cmdline")).map(|b| parse_cmdline(&b)).unwrap_or_default();
+        // Redacted here, where it is read: nothing downstream (store, alerts,
+        // the dashboard) ever holds a secret from a command line.
+        let cmdline = std::fs::read(dir.join("cmdline"))
+            .map(|b| super::redact::redact_command_line(&parse_cmdline(&b)))
+            .unwrap_or_default();
         let uid = std::fs::read_to_string(dir.join("status")).ok().and_then(|t| parse_status_uid(&t).ok());
         let user = uid.and_then(|uid| self.user_name(uid));
         let (fds, connections) = match std::fs::read_dir(dir.join("fd")) {

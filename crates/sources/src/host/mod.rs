@@ -4,6 +4,7 @@
 pub mod collector;
 pub mod process;
 pub mod procfs;
+pub mod redact;
 mod source;
 
 pub use collector::{HostCollector, HostSample, ProcessSample};

@@ -13,7 +13,7 @@ pub mod web;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rampart_core::ecs::{Limits, decode_event};
+use rampart_core::ecs::{Limits, decode_event, strict_json};
 use rampart_core::{Body, Event, EventKind, Outcome};
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -138,13 +138,23 @@ impl LineParser {
     }
 
     fn parse_syslog(&self, line: &str, now_ms: i64) -> Result<Parsed, ParseError> {
-        let l = syslog::parse(line, self.year).ok_or_else(|| error("not a syslog line"))?;
+        let mut l = syslog::parse(line, self.year).ok_or_else(|| error("not a syslog line"))?;
+        // A stamp without a year takes the most recent past date, as rsyslog
+        // and fail2ban do: "Dec 10" read on Nov 29 is last December. A year
+        // written in the line parses the same either way and stays.
+        let latest = now_ms.saturating_add(syslog::YEARLESS_SKEW_MS);
+        if l.timestamp_ms > latest
+            && let Some(earlier) = syslog::parse(line, self.year - 1)
+            && earlier.timestamp_ms <= latest
+        {
+            l = earlier;
+        }
         let program = ProgramMessage { app: l.app, pid: l.pid, host: l.host, message: l.message };
         Ok(program.to_event(l.timestamp_ms, now_ms))
     }
 
     fn parse_json(&self, line: &str, now_ms: i64) -> Result<Parsed, ParseError> {
-        let mut value: Value = serde_json::from_str(line).map_err(|e| error(format!("invalid JSON: {e}")))?;
+        let mut value: Value = strict_json::from_str(line).map_err(|e| error(format!("invalid JSON: {e}")))?;
         if !self.json_keys.is_empty()
             && let Value::Object(map) = &mut value
         {

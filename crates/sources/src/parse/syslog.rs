@@ -159,6 +159,11 @@ fn to_ms(year: i32, month: u8, day: u8, hour: u8, minute: u8, second: u8, milli:
     i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// How far ahead of now a year-less stamp may fall before it is taken as
+/// last year's: BSD stamps are local time read as UTC, so a host east of
+/// UTC writes up to 14 h "ahead".
+pub const YEARLESS_SKEW_MS: i64 = 86_400_000;
+
 /// The year to assume for year-less lines read now: this year, unless that
 /// puts `month` more than a month in the future (then last year).
 pub fn assumed_year(now_ms: i64, month_of_line: Option<u8>) -> i32 {

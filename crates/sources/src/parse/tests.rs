@@ -14,6 +14,21 @@ const SSHD: &[&str] = &[
 ];
 
 #[test]
+fn a_yearless_stamp_takes_the_most_recent_past_date() {
+    // Read on 2026-11-29: "Dec 10" is last December, not next month.
+    let now = rampart_core::time::parse_rfc3339("2026-11-29T12:00:00Z").unwrap();
+    let p = LineParser::new(LogFormat::Syslog, 2026);
+    let e = p.parse(SSHD[1], now).unwrap().event;
+    assert_eq!(rampart_core::time::format_ms(e.timestamp_ms), "2025-12-10T06:55:46.000Z");
+    // Today's and yesterday's lines stay this year, even a few hours "ahead".
+    let today = p.parse("Nov 29 20:00:00 host sshd[1]: Invalid user a from 192.0.2.1", now).unwrap().event;
+    assert_eq!(rampart_core::time::format_ms(today.timestamp_ms), "2026-11-29T20:00:00.000Z");
+    // A year written in the line is kept.
+    let explicit = p.parse("Dec 10 06:55:46 2026 host sshd[1]: x", now).unwrap().event;
+    assert_eq!(rampart_core::time::format_ms(explicit.timestamp_ms), "2026-12-10T06:55:46.000Z");
+}
+
+#[test]
 fn syslog_sshd_lines_become_authentication_events() {
     let p = LineParser::new(LogFormat::Syslog, 2024);
     let e = p.parse(SSHD[2], 0).unwrap().event;
@@ -57,7 +72,7 @@ fn regex_format_with_named_captures() {
         2024,
     )
     .unwrap();
-    let e = p.parse("2024-05-01T10:00:00Z login failure user=bob ip=192.0.2.8", 0).unwrap().event;
+    let e = p.parse("2024-05-01T10:00:00Z login failure user=bob ip=192.0.2.8", 1_750_000_000_000).unwrap().event;
     assert_eq!((e.user_name.as_deref(), e.outcome), (Some("bob"), Some(Outcome::Failure)));
     assert_eq!(e.source.ip, "192.0.2.8".parse().ok());
     assert!(p.parse("something else", 0).is_err());

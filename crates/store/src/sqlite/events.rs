@@ -60,8 +60,8 @@ impl ChunkWriter {
     fn append_chunks(&mut self, tx: &Transaction<'_>, events: &mut [Event]) -> Result<(), StoreError> {
         let mut insert = tx
             .prepare_cached(
-                "INSERT INTO event_chunks (first_id, last_id, min_ts, max_ts, kinds, kind_counts, ips, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO event_chunks (first_id, last_id, min_ts, max_ts, kinds, kind_counts, ips, body, stored)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .map_err(backend)?;
         let mut index_ip =
@@ -76,6 +76,7 @@ impl ChunkWriter {
         for chunk in events.chunks_mut(CHUNK_EVENTS) {
             body.clear();
             let (mut min_ts, mut max_ts, mut kinds) = (i64::MAX, i64::MIN, 0i64);
+            let mut stored = i64::MIN;
             let mut counts: BTreeMap<&'static str, i64> = BTreeMap::new();
             // Distinct addresses in order of first sight; the set makes the
             // check O(1) (a chunk of scattered traffic has hundreds).
@@ -88,6 +89,7 @@ impl ChunkWriter {
                 event.id = Some(id);
                 min_ts = min_ts.min(event.timestamp_ms);
                 max_ts = max_ts.max(event.timestamp_ms);
+                stored = stored.max(event.ingested_ms);
                 kinds |= kind_bit(event.kind);
                 *counts.entry(event.kind.as_str()).or_default() += 1;
                 if let Some(ip) = event.source.ip
@@ -110,7 +112,17 @@ impl ChunkWriter {
             });
             let counts_json = serde_json::to_string(&counts).map_err(|e| StoreError::Backend(e.to_string()))?;
             insert
-                .execute(params![chunk_first, self.next_id - 1, min_ts, max_ts, kinds, counts_json, ip_list, body])
+                .execute(params![
+                    chunk_first,
+                    self.next_id - 1,
+                    min_ts,
+                    max_ts,
+                    kinds,
+                    counts_json,
+                    ip_list,
+                    body,
+                    stored
+                ])
                 .map_err(backend)?;
             let block = tx.last_insert_rowid() / CHUNKS_PER_BLOCK;
             if block != self.block {
@@ -225,12 +237,13 @@ fn matches(e: &Event, q: &EventQuery, needle: Option<&str>) -> bool {
         && needle.is_none_or(|n| e.message.as_deref().is_some_and(|m| m.to_lowercase().contains(n)))
 }
 
-/// Deletes chunks whose newest event is older than `cutoff_ms`, at most
-/// `max_chunks` at a time; returns the number of events removed.
+/// Deletes chunks stored before `cutoff_ms` (by the newest `event.ingested`
+/// in them, never by the times events claim), at most `max_chunks` at a
+/// time; returns the number of events removed.
 pub(crate) fn purge(tx: &Transaction<'_>, cutoff_ms: i64, max_chunks: i64) -> Result<u64, StoreError> {
     let doomed: Vec<(i64, String)> = {
         let mut stmt = tx
-            .prepare_cached("SELECT id, kind_counts FROM event_chunks WHERE max_ts < ?1 ORDER BY id LIMIT ?2")
+            .prepare_cached("SELECT id, kind_counts FROM event_chunks WHERE stored < ?1 ORDER BY id LIMIT ?2")
             .map_err(backend)?;
         let rows = stmt.query_map(params![cutoff_ms, max_chunks], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)?

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use rampart_core::config::Durability;
 use rampart_core::{
     Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, ModelInfo, ModelRole, Page,
-    Role, RuleFired, SaveOutcome, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
+    RuleFired, SaveOutcome, SessionRecord, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
 };
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::metrics::{EVENTS_PURGED, STORE_WRITE_SECONDS};
 use crate::migrations;
@@ -26,6 +26,7 @@ mod alerts;
 mod decisions;
 mod events;
 mod models;
+mod tokens;
 
 use events::ChunkWriter;
 
@@ -61,8 +62,11 @@ fn backend(e: rusqlite::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) `data_dir/rampart.db` and migrates it.
     pub fn open(data_dir: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir)
+        let tightened = rampart_core::private_dir::ensure_private_dir(data_dir)
             .map_err(|e| StoreError::Backend(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+        for path in tightened {
+            tracing::warn!(path = %path.display(), "Others could read Rampart's data; removed their permissions.");
+        }
         let path = data_dir.join(DB_FILE);
         let mut writer = Connection::open(&path).map_err(backend)?;
         writer.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
@@ -92,6 +96,10 @@ impl SqliteStore {
             reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
             readers.push(Mutex::new(reader));
         }
+        // SQLite made the database, WAL and shared-memory files just now with
+        // the process's umask; make sure they are private whatever it was.
+        rampart_core::private_dir::ensure_private_dir(data_dir)
+            .map_err(|e| StoreError::Backend(format!("cannot protect {}: {e}", data_dir.display())))?;
         let chunks = ChunkWriter::load(&writer)?;
         let checkpointer = Connection::open(&path).map_err(backend)?;
         checkpointer.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
@@ -271,50 +279,35 @@ impl Store for SqliteStore {
     }
 
     fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        self.write("tokens", |conn| {
-            conn.execute(
-                "INSERT INTO tokens (id, name, role, salt, hash, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![token.id, token.name, token.role.as_str(), token.salt, token.hash, token.created_ms],
-            )
-            .map(|_| ())
-            .map_err(backend)
-        })
+        self.write("tokens", |conn| tokens::add(conn, token))
     }
 
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.read(|conn| {
-            let row = conn
-                .prepare_cached("SELECT id, name, role, salt, hash, created FROM tokens WHERE id = ?1")
-                .map_err(backend)?
-                .query_row([id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                    ))
-                })
-                .optional()
-                .map_err(backend)?;
-            row.map(|(id, name, role, salt, hash, created_ms)| {
-                let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
-                    id: format!("token {id}"),
-                    reason: format!("unknown role {role:?}"),
-                })?;
-                Ok(TokenRecord { id, name, role, salt, hash, created_ms })
-            })
-            .transpose()
-        })
+        self.read(|conn| tokens::get(conn, id))
     }
 
     fn token_count(&self) -> Result<u64, StoreError> {
-        self.read(|conn| {
-            conn.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get::<_, i64>(0))
-                .map(|n| n.max(0) as u64)
-                .map_err(backend)
-        })
+        self.read(tokens::count)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(tokens::all)
+    }
+
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.write("tokens", |conn| tokens::revoke(conn, id))
+    }
+
+    fn add_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        self.write("sessions", |conn| tokens::add_session(conn, session))
+    }
+
+    fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<SessionRecord>, StoreError> {
+        self.read(|conn| tokens::session(conn, id_hash, now_ms))
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.write("sessions", |conn| tokens::delete_session(conn, id_hash))
     }
 
     fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError> {

@@ -1,7 +1,8 @@
 //! SqliteStore against a real database file in a temp directory.
 
 use super::*;
-use rampart_core::{Entity, EventKind, Severity};
+use rampart_core::{Entity, EventKind, Role, SessionRecord, Severity};
+use rusqlite::params;
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -165,6 +166,92 @@ fn purge_deletes_whole_chunks_past_the_cutoff_and_nothing_newer() {
     assert!(oldest.items.iter().all(|e| e.timestamp_ms >= 10_240));
     assert_eq!(store.purge_events_before(i64::MAX).unwrap(), 1_760);
     assert_eq!(store.stats().unwrap().events_total, 0);
+}
+
+#[test]
+fn retention_goes_by_when_events_were_stored_not_by_their_claimed_time() {
+    // Finding 7: one event stamped in the year 9999 kept its whole chunk forever.
+    let (_dir, store) = store();
+    let mut events: Vec<Event> = (0..10).map(|i| event("10.0.0.1", "x", 1_000 + i)).collect();
+    events[3].timestamp_ms = 253_402_300_799_000; // 9999-12-31T23:59:59Z
+    for e in &mut events {
+        e.ingested_ms = 5_000;
+    }
+    store.append_events(&mut events).unwrap();
+    assert_eq!(store.purge_events_before(5_000).unwrap(), 0);
+    assert_eq!(store.purge_events_before(5_001).unwrap(), 10);
+    assert_eq!(store.stats().unwrap().events_total, 0);
+}
+
+#[test]
+fn chunks_stored_before_schema_6_get_a_stored_time_capped_at_now() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+        let mut events = vec![event("10.0.0.1", "old", 1_000), event("10.0.0.1", "forged", 253_402_300_799_000)];
+        store.append_events(&mut events).unwrap();
+        let conn = store.writer.lock().unwrap();
+        // Back to schema 5 as far as the chunk is concerned: no stored time yet.
+        conn.conn.execute("UPDATE event_chunks SET stored = 0", []).unwrap();
+        conn.conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.conn
+            .execute_batch(
+                "DROP TABLE sessions; DROP INDEX event_chunks_stored; ALTER TABLE event_chunks DROP COLUMN stored;",
+            )
+            .unwrap();
+    }
+    let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
+    // The forged chunk's stored time is now, not 9999: a later sweep takes it.
+    assert_eq!(store.purge_events_before(rampart_core::time::now_ms() - 60_000).unwrap(), 0);
+    assert_eq!(store.purge_events_before(rampart_core::time::now_ms() + 60_000).unwrap(), 2);
+}
+
+#[test]
+fn the_data_directory_and_database_files_are_private() {
+    // Finding 4: the directory was 0755 and rampart.db, -wal and -shm 0644.
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = SqliteStore::open(&dir, Durability::Normal).unwrap();
+    store.append_events(&mut [event("10.0.0.1", "x", 1)]).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for name in [DB_FILE.to_owned(), format!("{DB_FILE}-wal"), format!("{DB_FILE}-shm")] {
+        let path = dir.join(&name);
+        if path.exists() {
+            assert_eq!(mode(&path) & 0o077, 0, "{name} is readable by others");
+        }
+    }
+    assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
+}
+
+#[test]
+fn sessions_end_on_logout_expiry_or_revocation() {
+    let (_dir, store) = store();
+    let token = TokenRecord {
+        id: "t1".into(),
+        name: "ops".into(),
+        role: Role::Admin,
+        salt: "s".into(),
+        hash: "h".into(),
+        created_ms: 1,
+    };
+    store.add_token(&token).unwrap();
+    let session =
+        |id: &str, expires_ms| SessionRecord { id_hash: id.into(), token_id: "t1".into(), created_ms: 100, expires_ms };
+    store.add_session(&session("a", 1_000)).unwrap();
+    store.add_session(&session("b", 1_000)).unwrap();
+    assert_eq!(store.session("a", 500).unwrap(), Some(session("a", 1_000)));
+    assert_eq!(store.session("a", 1_000).unwrap(), None, "expired");
+    store.delete_session("a").unwrap();
+    assert_eq!(store.session("a", 500).unwrap(), None);
+    assert_eq!(store.tokens().unwrap(), vec![token]);
+    assert!(store.revoke_token("t1").unwrap());
+    assert_eq!(store.session("b", 500).unwrap(), None, "revoking a token ends its sessions");
+    assert!(!store.revoke_token("t1").unwrap());
+    assert_eq!(store.token_count().unwrap(), 0);
 }
 
 #[test]
