@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// How bad a finding is; ordered so `>=` compares severities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -45,6 +46,7 @@ impl Severity {
 
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertStatus {
     Open,
@@ -73,6 +75,7 @@ impl AlertStatus {
 
 /// What the alert is about: a field name and its value, e.g. `source.ip` = `203.0.113.9`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entity {
     pub field: String,
     pub value: String,
@@ -80,6 +83,7 @@ pub struct Entity {
 
 /// An aggregated finding. Serialises to the API's and the sinks' JSON form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub id: String,
     pub rule_id: String,
@@ -102,6 +106,7 @@ pub struct Alert {
     /// What the detector adds to explain itself, as it stood when the alert
     /// opened: an anomaly's score, the features that stood out, the culprits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub context: Option<serde_json::Value>,
     pub status: AlertStatus,
     /// Wall-clock creation and last change, epoch ms.

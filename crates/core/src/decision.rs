@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     /// Drop traffic from the address or range.
@@ -91,6 +92,7 @@ impl fmt::Display for Target {
 
 /// Where a decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// A playbook acting on an alert.
@@ -182,6 +184,7 @@ impl Decision {
 
 /// How an enforcer's attempt went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActionResult {
     /// In force (or removed, for a removal).

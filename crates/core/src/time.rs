@@ -63,6 +63,18 @@ pub fn parse_flexible(text: &str) -> Option<i64> {
     }
 }
 
+/// A query's time bound: epoch milliseconds or RFC 3339, any year, clamped
+/// into what the store can hold (a `since` before 1970 means "from the
+/// start", not an error).
+pub fn parse_time_bound(text: &str) -> Option<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms.clamp(MIN_MS, MAX_MS));
+    }
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    Some(i64::try_from(ms.clamp(i128::from(MIN_MS), i128::from(MAX_MS))).unwrap_or(MIN_MS))
+}
+
 /// Parses a duration written as `90s`, `10m`, `2h`, `1d` (or bare seconds),
 /// as rules and playbooks write them, into milliseconds.
 pub fn parse_duration_ms(text: &str) -> Result<i64, String> {

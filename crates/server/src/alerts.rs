@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use rampart_core::{Alert, AlertQuery, AlertStatus, Mitigation, Severity};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
 use crate::state::AppState;
 
@@ -18,11 +19,45 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
+/// The query `GET /alerts` takes.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the names `Params` accepts; parsed there.
+pub(crate) struct AlertListQuery {
+    status: Option<AlertStatus>,
+    severity: Option<Severity>,
+    /// A rule id.
+    #[param(min_length = 1)]
+    rule: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(min_length = 1)]
+    cursor: Option<String>,
+}
+
+/// A page of alerts.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AlertPage {
+    alerts: Vec<Alert>,
+    next_cursor: Option<String>,
+}
+
+/// Alerts, newest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", security(("bearer" = [])),
+    params(AlertListQuery),
+    responses(
+        (status = 200, description = "A page of alerts", body = AlertPage),
+        (status = 400, description = "A parameter is malformed or unknown; `field` names it", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+    ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let p = Params::new(raw, &["status", "severity", "rule", "limit", "cursor"])?;
+) -> Result<Json<AlertPage>, ApiError> {
+    let p = Params::documented::<AlertListQuery>(raw)?;
     let query = AlertQuery {
         status: p.parse("status", "open, acknowledged or resolved", AlertStatus::parse)?,
         severity: p.parse("severity", "info, low, medium, high or critical", Severity::parse)?,
@@ -32,29 +67,51 @@ pub(crate) async fn list(
     };
     let store = state.store.clone();
     let page = blocking(move || Ok(store.alerts(&query)?)).await?;
-    Ok(Json(json!({ "alerts": page.items, "next_cursor": page.next_cursor })))
+    Ok(Json(AlertPage { alerts: page.items, next_cursor: page.next_cursor }))
 }
 
+/// One alert.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The alert's id")),
+    responses(
+        (status = 200, description = "The alert", body = Alert),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+    ))]
 pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Alert>, ApiError> {
     let store = state.store.clone();
     let wanted = id.clone();
     blocking(move || store.alert(&wanted)?.ok_or(ApiError::NotFound(format!("alert {id}")))).await.map(Json)
 }
 
-#[derive(Deserialize)]
+/// An alert's new status.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AlertPatch {
-    status: String,
+    status: AlertStatus,
 }
 
+/// Acknowledges, resolves or reopens an alert.
+#[utoipa::path(patch, path = "/api/v1/alerts/{id}", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The alert's id")),
+    request_body = AlertPatch,
+    responses(
+        (status = 200, description = "The alert as it is now", body = Alert),
+        (status = 400, description = "The body is malformed; `field` names what", body = ErrorBody),
+        (status = 403, description = "A reader token", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 413, description = "The body is over the JSON limit", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+    ))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Result<Json<AlertPatch>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Alert>, ApiError> {
     let Json(patch) = body.map_err(ApiError::from)?;
-    let status = AlertStatus::parse(&patch.status)
-        .ok_or_else(|| ApiError::bad("status", "expected open, acknowledged or resolved"))?;
+    let status = patch.status;
     let store = state.store.clone();
     blocking(move || store.set_alert_status(&id, status)?.ok_or(ApiError::NotFound(format!("alert {id}"))))
         .await
@@ -63,6 +120,17 @@ pub(crate) async fn update(
 
 /// `POST /api/v1/alerts/{id}/mitigate`: runs the alert's playbook now (the
 /// dashboard's mitigate button) and says what was done.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/mitigate", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The alert's id")),
+    responses(
+        (status = 200, description = "`outcome` (decided, already_active, notified), `playbook`, `sink`, `decision`, `actions`", body = Object),
+        (status = 403, description = "A reader token", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 422, description = "Refused by the allowlist, or no playbook matches; `decision_id` when on record", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        (status = 503, description = "No responder runs on this node", body = ErrorBody),
+    ))]
 pub(crate) async fn mitigate(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     let wanted = id.clone();

@@ -268,10 +268,23 @@ pub async fn require_token(State(state): State<AppState>, request: Request, next
     Ok(next.run(request).await)
 }
 
+/// Who is calling.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct WhoAmI {
+    token_id: String,
+    role: Role,
+}
+
 /// `GET /api/v1/whoami`: the caller's role, so the dashboard can hide what
 /// a reader may not do (the API refuses it anyway).
-pub(crate) async fn whoami(axum::Extension(caller): axum::Extension<Caller>) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "token_id": caller.token_id, "role": caller.role }))
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "meta", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's token id and role", body = WhoAmI),
+        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn whoami(axum::Extension(caller): axum::Extension<Caller>) -> axum::Json<WhoAmI> {
+    axum::Json(WhoAmI { token_id: caller.token_id, role: caller.role })
 }
 
 #[cfg(test)]

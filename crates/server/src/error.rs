@@ -7,7 +7,6 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_core::{EventError, StoreError};
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -19,6 +18,10 @@ pub enum ApiError {
     Forbidden,
     #[error("{0} not found")]
     NotFound(String),
+    /// The request is well formed but the state forbids it (revoking the
+    /// last admin token, or the token making the request).
+    #[error("{0}")]
+    Conflict(String),
     /// A body over its route's limit, refused while it streamed in.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -62,9 +65,18 @@ impl From<EventError> for ApiError {
 /// 400 naming the body.
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
-        match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(None),
-            _ => ApiError::bad("body", rejection.body_text()),
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::too_large(None);
+        }
+        // axum names the path to a value that did not fit the type
+        // ("…target type: status: unknown variant `done`…"): name it too.
+        let text = rejection.body_text();
+        let detail = text.split_once("target type: ").map_or(text.as_str(), |(_, rest)| rest);
+        match detail.split_once(": ") {
+            Some((path, reason)) if !path.is_empty() && !path.contains(char::is_whitespace) => {
+                ApiError::bad(path, reason)
+            }
+            _ => ApiError::bad("body", detail),
         }
     }
 }
@@ -85,26 +97,52 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Every error answer's body.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person.
+    pub error: String,
+    /// The field (or `body`, `batch`, a parameter's name) at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The 1-based line (NDJSON) or element (JSON array) of a batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The decision an allowlist refused; it is on record (422).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<i64>,
+}
+
+impl ErrorBody {
+    fn of(error: String) -> ErrorBody {
+        ErrorBody { error, field: None, line: None, decision_id: None }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = self.to_string();
         let (status, body) = match &self {
-            ApiError::BadRequest { field, line, message } => {
-                (StatusCode::BAD_REQUEST, json!({"error": message, "field": field, "line": line}))
-            }
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"error": self.to_string()})),
-            ApiError::Forbidden => (StatusCode::FORBIDDEN, json!({"error": self.to_string()})),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({"error": self.to_string()})),
+            ApiError::BadRequest { field, line, message } => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody { field: Some(field.clone()), line: *line, ..ErrorBody::of(message.clone()) },
+            ),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorBody::of(message)),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, ErrorBody::of(message)),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorBody::of(message)),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, ErrorBody::of(message)),
             ApiError::PayloadTooLarge(_) => {
-                (StatusCode::PAYLOAD_TOO_LARGE, json!({"error": self.to_string(), "field": "body"}))
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorBody { field: Some("body".into()), ..ErrorBody::of(message) })
             }
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({"error": self.to_string()})),
-            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, json!({"error": self.to_string()})),
-            ApiError::Refused { decision_id, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, json!({"error": self.to_string(), "decision_id": decision_id}))
-            }
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorBody::of(message)),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorBody::of(message)),
+            ApiError::Refused { decision_id, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorBody { decision_id: Some(*decision_id), ..ErrorBody::of(message) },
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "Request failed.");
-                (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "something went wrong; see the server log"}))
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorBody::of("something went wrong; see the server log".into()))
             }
         };
         let mut response = (status, Json(body)).into_response();

@@ -11,10 +11,13 @@ use axum::extract::{Query, Request, State};
 use axum::http::header;
 use rampart_core::ecs::{BatchFormat, decode_batch, encode_event};
 use rampart_core::{EventKind, EventQuery, IngestQueueError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::metrics::{EVENTS_INGESTED, INPUTS_REJECTED};
+use crate::openapi::EcsEvent;
 use crate::params::Params;
 use crate::state::AppState;
 
@@ -50,7 +53,30 @@ fn batch_format(request: &Request) -> Result<BatchFormat, ApiError> {
     }
 }
 
-pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+/// What an accepted batch got.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct IngestAnswer {
+    /// Events committed.
+    accepted: usize,
+    /// The first and last ids the store gave them.
+    first_id: Option<i64>,
+    last_id: Option<i64>,
+}
+
+/// Ingests events, all or nothing: the answer waits for the store's commit.
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
+    request_body(description = "One event or an array (application/json), or one event per line (application/x-ndjson)",
+        content((crate::openapi::EventBatch = "application/json"), (String = "application/x-ndjson"))),
+    responses(
+        (status = 200, description = "Committed", body = IngestAnswer),
+        (status = 400, description = "An event is refused; `field` (and `line`) name it; nothing of the batch is stored", body = ErrorBody),
+        (status = 403, description = "A reader token", body = ErrorBody),
+        (status = 413, description = "The body is over ingest.max_batch_bytes", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address, or over an ingest rate limit", body = ErrorBody),
+        (status = 503, description = "The queue is full or the server is draining; retry after Retry-After", body = ErrorBody),
+    ))]
+pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> Result<Json<IngestAnswer>, ApiError> {
     let format = batch_format(&request)?;
     let token = request.extensions().get::<crate::auth::Caller>().map(|c| c.token_id.clone());
     let client = crate::auth::client_of(request.extensions());
@@ -128,21 +154,61 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
         .map_err(|_| ApiError::Internal("the ingest reply task stopped".into()))?
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
         .map_err(ApiError::Internal)?;
-    Ok(Json(json!({
-        "accepted": count,
-        "first_id": ids.first(),
-        "last_id": ids.last(),
-    })))
+    Ok(Json(IngestAnswer { accepted: count, first_id: ids.first().copied(), last_id: ids.last().copied() }))
 }
 
+/// The query `GET /events` takes.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the names `Params` accepts; parsed there.
+pub(crate) struct EventListQuery {
+    /// RFC 3339 or epoch milliseconds, inclusive.
+    #[param(schema_with = crate::openapi::time_bound)]
+    since: Option<String>,
+    /// RFC 3339 or epoch milliseconds, exclusive.
+    #[param(schema_with = crate::openapi::time_bound)]
+    until: Option<String>,
+    /// An ECS `event.kind`.
+    #[param(pattern = "^(alert|asset|enrichment|event|metric|state|pipeline_error|signal)$")]
+    kind: Option<String>,
+    /// An exact source address.
+    #[param(rename = "source.ip", schema_with = crate::openapi::ip_address)]
+    source_ip: Option<String>,
+    /// A case-insensitive substring of `message`.
+    #[param(min_length = 1)]
+    text: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<i64>,
+}
+
+/// A page of events.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EventPage {
+    #[schema(value_type = Vec<EcsEvent>)]
+    events: Vec<Value>,
+    next_cursor: Option<String>,
+}
+
+/// Events, newest first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
+    params(EventListQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventPage),
+        (status = 400, description = "A parameter is malformed or unknown; `field` names it", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address, or over an ingest rate limit", body = ErrorBody),
+    ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Query(raw): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let p = Params::new(raw, &["since", "until", "kind", "source.ip", "text", "limit", "cursor"])?;
+) -> Result<Json<EventPage>, ApiError> {
+    let p = Params::documented::<EventListQuery>(raw)?;
     let query = EventQuery {
-        since_ms: p.parse("since", "RFC 3339 or epoch milliseconds", rampart_core::time::parse_flexible)?,
-        until_ms: p.parse("until", "RFC 3339 or epoch milliseconds", rampart_core::time::parse_flexible)?,
+        since_ms: p.parse("since", "RFC 3339 or epoch milliseconds", rampart_core::time::parse_time_bound)?,
+        until_ms: p.parse("until", "RFC 3339 or epoch milliseconds", rampart_core::time::parse_time_bound)?,
         kind: p.parse("kind", "an ECS event.kind such as event or metric", EventKind::parse)?,
         source_ip: p.parse("source.ip", "an IP address", |t| t.parse().ok())?,
         text: p.text("text").map(str::to_owned),
@@ -154,5 +220,5 @@ pub(crate) async fn list(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let events: Vec<Value> = page.items.iter().map(encode_event).collect();
-    Ok(Json(json!({ "events": events, "next_cursor": page.next_cursor })))
+    Ok(Json(EventPage { events, next_cursor: page.next_cursor }))
 }

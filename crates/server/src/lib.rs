@@ -33,47 +33,69 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use decisions::decision_json;
 pub use error::ApiError;
 pub use listen::{ListenOptions, TlsError, serve, tls_config};
 pub use models::ModelControl;
+pub use openapi::document as openapi_document;
 pub use state::{AppState, MetricsRender};
 
-/// The complete application: `/api/v1/*` behind token auth, plus the
-/// unauthenticated operational endpoints `/healthz`, `/readyz`, `/metrics`.
+/// Every `/api/v1` route, each registered from its handler's
+/// `#[utoipa::path]` annotation (path, method, parameters, answers), so the
+/// OpenAPI document and the router are one list.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(events::ingest, events::list))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::get_one, alerts::update))
+        .routes(routes!(alerts::mitigate))
+        .routes(routes!(decisions::list, decisions::add, decisions::delete_by_value))
+        .routes(routes!(decisions::stream))
+        .routes(routes!(decisions::delete_one))
+        .routes(routes!(decisions::actions))
+        .routes(routes!(processes::list))
+        .routes(routes!(processes::kill))
+        .routes(routes!(rules::list))
+        .routes(routes!(live::stream))
+        .routes(routes!(auth::whoami))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(models::list))
+        .routes(routes!(models::activate))
+        .routes(routes!(models::deactivate))
+        .routes(routes!(health::stats))
+        .routes(routes!(openapi::serve_document))
+}
+
+/// The operational endpoints, open without a token (`/metrics` only on
+/// loopback).
+fn ops_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+}
+
+/// Both route lists with the document's frame: what `openapi.json` shows.
+pub(crate) fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::Frame::openapi()).merge(api_routes()).merge(ops_routes())
+}
+
+/// The complete application: `/api/v1/*` behind token auth, the dashboard,
+/// and the operational endpoints `/healthz`, `/readyz`, `/metrics`.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/events", post(events::ingest).get(events::list))
-        .route("/alerts", get(alerts::list))
-        .route("/alerts/{id}", get(alerts::get_one).patch(alerts::update))
-        .route("/alerts/{id}/mitigate", post(alerts::mitigate))
-        .route("/decisions", get(decisions::list).post(decisions::add).delete(decisions::delete_by_value))
-        .route("/decisions/stream", get(decisions::stream))
-        .route("/decisions/{id}", axum::routing::delete(decisions::delete_one))
-        .route("/actions", get(decisions::actions))
-        .route("/processes", get(processes::list))
-        .route("/processes/{pid}/kill", post(processes::kill))
-        .route("/rules", get(rules::list))
-        .route("/live", get(live::stream))
-        .route("/whoami", get(auth::whoami))
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
-        .route("/models", get(models::list))
-        .route("/models/{name}/activate", post(models::activate))
-        .route("/models/{name}/deactivate", post(models::deactivate))
-        .route("/stats", get(health::stats))
-        .route("/openapi.json", get(openapi::document))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let (api, _) = api_routes().split_for_parts();
+    let (ops, _) = ops_routes().split_for_parts();
     Router::new()
-        .nest("/api/v1", api)
+        .merge(api.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token)))
         .merge(ui::routes())
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .merge(ops)
         .fallback(error::not_found)
         // Every body-reading extractor stops at this (413 while streaming);
         // ingest reads its body itself, under the configured batch limit.

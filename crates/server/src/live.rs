@@ -18,7 +18,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use rampart_core::ecs::encode_event;
 use rampart_core::{AlertQuery, Body, DecisionQuery, EventKind, EventQuery, Store};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::decisions::{action_json, decision_json};
 use crate::state::AppState;
@@ -39,6 +39,15 @@ struct Cursor {
     ticks: u64,
 }
 
+/// Server-sent events: `event`, `alert`, `decision`, `action` messages as
+/// they are stored, `stats` and `host` once a second. Ends when the server
+/// starts draining; a browser's EventSource reconnects by itself.
+#[utoipa::path(get, path = "/api/v1/live", tag = "meta", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A text/event-stream of JSON messages", content_type = "text/event-stream", body = crate::openapi::SseMessage),
+        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = crate::error::ErrorBody),
+    ))]
 pub(crate) async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let start = (state, Cursor::default(), Vec::<SseEvent>::new().into_iter());
     let stream = futures_util::stream::unfold(start, |(state, mut cursor, mut pending)| async move {
@@ -72,8 +81,8 @@ pub(crate) async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Ite
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-fn message(name: &str, data: &Value) -> SseEvent {
-    SseEvent::default().event(name).data(data.to_string())
+fn message(name: &str, data: &impl serde::Serialize) -> SseEvent {
+    SseEvent::default().event(name).data(serde_json::to_string(data).unwrap_or_default())
 }
 
 /// What changed since the cursor, oldest first. On the first read the

@@ -9,9 +9,10 @@ use axum::extract::{Path, State};
 use rampart_core::ModelRole;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::alerts::blocking;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 /// What the binary does when a model's role changes: load it, check it,
@@ -25,9 +26,10 @@ pub trait ModelControl: Send + Sync + 'static {
     fn live(&self) -> (Option<String>, Option<String>);
 }
 
-#[derive(Deserialize, Default)]
+/// The optional body of an activation.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ActivateRequest {
+pub(crate) struct ActivateRequest {
     /// Score beside the active model instead of replacing it.
     #[serde(default)]
     shadow: bool,
@@ -37,6 +39,13 @@ fn control(state: &AppState) -> Result<Arc<dyn ModelControl>, ApiError> {
     state.models.clone().ok_or_else(|| ApiError::Unavailable("this server runs no flow detector".into()))
 }
 
+/// The registry's models and which run now.
+#[utoipa::path(get, path = "/api/v1/models", tag = "models", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`models` (name, algo, classes, metrics, role…) and `live` {active, shadow}", body = Object),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+    ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     let models = blocking(move || Ok(store.models()?)).await?;
@@ -44,6 +53,20 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, A
     Ok(Json(json!({ "models": models, "live": { "active": active, "shadow": shadow } })))
 }
 
+/// Makes a model the active one (or the shadow), without a restart.
+#[utoipa::path(post, path = "/api/v1/models/{name}/activate", tag = "models", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The model's name")),
+    request_body(content = Option<ActivateRequest>, description = "Optional; an empty body activates"),
+    responses(
+        (status = 200, description = "`name`, `role` and `live` {active, shadow}", body = Object),
+        (status = 400, description = "The body is malformed, or the model cannot be loaded", body = ErrorBody),
+        (status = 403, description = "A reader token", body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 413, description = "The body is over the JSON limit", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        (status = 503, description = "This server runs no flow detector", body = ErrorBody),
+    ))]
 pub(crate) async fn activate(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -53,12 +76,27 @@ pub(crate) async fn activate(
     let request: ActivateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ActivateRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad("body", e.to_string()))?
+        // `null` is an empty body too, as the document's nullable schema says.
+        serde_json::from_slice::<Option<ActivateRequest>>(&body)
+            .map_err(|e| ApiError::bad("body", e.to_string()))?
+            .unwrap_or_default()
     };
     let role = if request.shadow { ModelRole::Shadow } else { ModelRole::Active };
     change(state, name, Some(role)).await
 }
 
+/// Takes a model out of its role.
+#[utoipa::path(post, path = "/api/v1/models/{name}/deactivate", tag = "models", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The model's name")),
+    responses(
+        (status = 200, description = "`name`, `role` (null) and `live` {active, shadow}", body = Object),
+        (status = 400, description = "The model cannot be changed", body = ErrorBody),
+        (status = 403, description = "A reader token", body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        (status = 503, description = "This server runs no flow detector", body = ErrorBody),
+    ))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,
     Path(name): Path<String>,

@@ -17,7 +17,19 @@ impl Params {
                 format!("unknown parameter; expected one of {}", allowed.join(", ")),
             ));
         }
+        // `?value=` is not "no filter": say so rather than guess.
+        if let Some((empty, _)) = raw.iter().find(|(_, v)| v.is_empty()) {
+            return Err(ApiError::bad(empty.clone(), "empty; give a value or leave the parameter out"));
+        }
         Ok(Params(raw))
+    }
+
+    /// Accepts exactly the parameters `T` documents (its `IntoParams`
+    /// names), so the document and the handler cannot disagree on them.
+    pub(crate) fn documented<T: utoipa::IntoParams>(raw: HashMap<String, String>) -> Result<Params, ApiError> {
+        let names: Vec<String> = T::into_params(|| None).into_iter().map(|p| p.name).collect();
+        let allowed: Vec<&str> = names.iter().map(String::as_str).collect();
+        Params::new(raw, &allowed)
     }
 
     pub(crate) fn text(&self, name: &str) -> Option<&str> {

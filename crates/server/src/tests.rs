@@ -274,7 +274,7 @@ async fn tokens_are_listed_created_and_revoked_by_admins_only() {
     // The last admin token cannot be revoked: nobody could manage the node after.
     let admin_id = h.admin.split('_').nth(1).unwrap();
     let (status, body) = call(&h, "DELETE", &format!("/api/v1/tokens/{admin_id}"), Some(&h.admin), None, "").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
 
 #[tokio::test]

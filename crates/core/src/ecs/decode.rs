@@ -39,8 +39,9 @@ pub fn decode_event(value: Value, limits: &Limits, now_ms: i64) -> Result<Event,
                     f.error(format!("unknown outcome {text:?}; expected success, failure or unknown"))
                 })?);
             }
-            // Rampart stamps this itself; an upstream value would lie about our pipeline.
-            "event.ingested" => {}
+            // Rampart stamps these itself; an upstream value would lie about
+            // our pipeline (a client's `id` clobbered the store's on output).
+            "event.ingested" | "id" => {}
             "host.name" => event.host_name = Some(f.string(value)?),
             "source.ip" => event.source.ip = Some(f.ip(value)?),
             "source.port" => event.source.port = Some(f.integer(value, 0, 65_535)? as u16),

@@ -36,7 +36,7 @@ pub fn list(config: &Config, args: &TokenListArgs) -> anyhow::Result<ExitCode> {
     let tokens = rampart_core::Store::tokens(&open(config)?).context("cannot read the tokens")?;
     if args.json {
         for token in &tokens {
-            println!("{}", rampart_server::tokens::token_json(token));
+            println!("{}", serde_json::to_string(&rampart_server::tokens::token_json(token))?);
         }
     } else {
         println!("{:<18} {:<7} {:<25} name", "id", "role", "created");

@@ -79,7 +79,9 @@ fn split_tag(tag: &str) -> Option<(&str, Option<u32>)> {
 /// `Dec 10 06:55:46` or `Dec  1 06:55:46`, optionally followed by ` 2024`.
 fn bsd_timestamp(s: &str, year: i32) -> Option<(i64, &str)> {
     let b = s.as_bytes();
-    if b.len() < 15 || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
+    // ASCII first: the slices below are by byte ("Dec 10 06:55:4\u{e9}" would
+    // split the last one inside a character).
+    if b.len() < 15 || !b[..15].is_ascii() || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
         return None;
     }
     let month = MONTHS.iter().position(|m| *m == &s[..3])? as u8 + 1;
@@ -90,7 +92,8 @@ fn bsd_timestamp(s: &str, year: i32) -> Option<(i64, &str)> {
     let mut rest = &s[15..];
     let mut year = year;
     // Some daemons write the year after the time.
-    if rest.len() >= 5 && rest.as_bytes()[0] == b' ' && rest[1..5].bytes().all(|c| c.is_ascii_digit()) {
+    // Bytes, not a str slice: `rest` may hold any text (the fuzzer's " La\u{fffd}…").
+    if rest.len() >= 5 && rest.as_bytes()[0] == b' ' && rest.as_bytes()[1..5].iter().all(u8::is_ascii_digit) {
         let explicit: i32 = rest[1..5].parse().ok()?;
         if rest.len() == 5 || rest.as_bytes()[5] == b' ' {
             year = explicit;
@@ -183,6 +186,15 @@ pub fn month_of(line: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_ending_inside_a_character_is_refused_not_panicked_on() {
+        // The 15th byte is the first of 'é': slicing the seconds by byte split it.
+        assert_eq!(parse("Dec 10 06:55:4\u{e9} host sshd[1]: x", 2024), None);
+        // Found by the log_lines fuzz target: the optional year after the time.
+        let l = parse("Dec 10 06:55:46 La\u{fffd}[Z sr invalid user", 2024).unwrap();
+        assert_eq!(l.host, Some("La\u{fffd}[Z"));
+    }
 
     #[test]
     fn bsd_with_host_and_pid() {

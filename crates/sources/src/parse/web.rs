@@ -140,7 +140,9 @@ pub fn parse(line: &str) -> Option<AccessLine<'_>> {
 fn parse_clf_date(s: &str) -> Option<i64> {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let b = s.as_bytes();
-    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
+    // ASCII first: the slices below are by byte, and a multi-byte character
+    // inside the stamp (the fuzzer's `10/Oct/2026:\u{fffd}…`) would split.
+    if b.len() < 20 || !b[..20].is_ascii() || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
         return None;
     }
     let day: u8 = s[..2].parse().ok()?;
@@ -150,7 +152,7 @@ fn parse_clf_date(s: &str) -> Option<i64> {
     let minute: u8 = s[15..17].parse().ok()?;
     let second: u8 = s[18..20].parse().ok()?;
     let offset_min = match s.get(21..26) {
-        Some(z) if z.len() == 5 => {
+        Some(z) if z.len() == 5 && z.is_ascii() => {
             let sign = if z.starts_with('-') { -1 } else { 1 };
             let h: i64 = z[1..3].parse().ok()?;
             let m: i64 = z[3..5].parse().ok()?;
@@ -167,6 +169,16 @@ fn parse_clf_date(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_with_multibyte_characters_is_refused_not_panicked_on() {
+        // Found by the log_lines fuzz target (fuzz/artifacts, first run).
+        let line =
+            "203.0.113.9 - - [10/Oct/2026:\u{fffd}\u{fffd}13:55:36 +0000] \"GET / HTTP/1.1\" 404 153 \"-\" \"curl\"";
+        assert!(parse(line).is_none());
+        assert_eq!(parse_clf_date("10/Oct/2026:13:55:36 +0\u{e9}0"), parse_clf_date("10/Oct/2026:13:55:36"));
+        assert!(parse_clf_date("10/Oct/2026:1\u{20ac}:55:36 +0000").is_none());
+    }
 
     #[test]
     fn combined_line_from_the_wild() {
