@@ -50,8 +50,7 @@ pub(crate) struct AlertPage {
     responses(
         (status = 200, description = "A page of alerts", body = AlertPage),
         (status = 400, description = "A parameter is malformed or unknown; `field` names it", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -76,8 +75,7 @@ pub(crate) async fn list(
     responses(
         (status = 200, description = "The alert", body = Alert),
         (status = 404, description = "No such alert", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Alert>, ApiError> {
     let store = state.store.clone();
@@ -99,11 +97,8 @@ pub(crate) struct AlertPatch {
     responses(
         (status = 200, description = "The alert as it is now", body = Alert),
         (status = 400, description = "The body is malformed; `field` names what", body = ErrorBody),
-        (status = 403, description = "A reader token", body = ErrorBody),
         (status = 404, description = "No such alert", body = ErrorBody),
-        (status = 413, description = "The body is over the JSON limit", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::WriteFailures, crate::error::AuthFailures,
     ))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -127,9 +122,8 @@ pub(crate) async fn update(
         (status = 403, description = "A reader token", body = ErrorBody),
         (status = 404, description = "No such alert", body = ErrorBody),
         (status = 422, description = "Refused by the allowlist, or no playbook matches; `decision_id` when on record", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
         (status = 503, description = "No responder runs on this node", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn mitigate(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();

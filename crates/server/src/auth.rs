@@ -280,8 +280,7 @@ pub(crate) struct WhoAmI {
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "meta", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's token id and role", body = WhoAmI),
-        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = crate::error::ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn whoami(axum::Extension(caller): axum::Extension<Caller>) -> axum::Json<WhoAmI> {
     axum::Json(WhoAmI { token_id: caller.token_id, role: caller.role })

@@ -117,8 +117,7 @@ pub(crate) struct DecisionList {
     responses(
         (status = 200, description = "Decisions, newest first", body = DecisionList),
         (status = 400, description = "A parameter is malformed or unknown; `field` names it", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -218,12 +217,9 @@ pub(crate) struct KillDecision {
     responses(
         (status = 201, description = "The decision made", body = DecisionView),
         (status = 400, description = "A field is malformed; `field` names it", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "A reader token", body = ErrorBody),
-        (status = 413, description = "The body is over the JSON limit", body = ErrorBody),
         (status = 422, description = "Refused by the allowlist; on record as `decision_id`", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
         (status = 503, description = "No responder runs on this node", body = ErrorBody),
+        crate::error::WriteFailures, crate::error::AuthFailures,
     ))]
 pub(crate) async fn add(
     State(state): State<AppState>,
@@ -267,11 +263,10 @@ pub(crate) struct Deleted {
     responses(
         (status = 200, description = "The decision lifted", body = Deleted),
         (status = 400, description = "The id is not a number", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "A reader token", body = ErrorBody),
         (status = 404, description = "No active decision has this id", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
         (status = 503, description = "No responder runs on this node", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn delete_one(
     State(state): State<AppState>,
@@ -309,10 +304,9 @@ impl IntoParams for DeleteByValueQuery {
     responses(
         (status = 200, description = "The decisions lifted (none is not an error)", body = Deleted),
         (status = 400, description = "value is missing or not an address, range or pid:N", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "A reader token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
         (status = 503, description = "No responder runs on this node", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn delete_by_value(
     State(state): State<AppState>,
@@ -362,8 +356,7 @@ pub(crate) struct StreamAnswer {
     responses(
         (status = 200, description = "Decisions made and deleted since the caller's last poll", body = StreamAnswer),
         (status = 400, description = "A parameter is malformed or unknown", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn stream(
     State(state): State<AppState>,
@@ -423,8 +416,7 @@ pub(crate) struct ActionPage {
     responses(
         (status = 200, description = "What enforcers did, newest first", body = ActionPage),
         (status = 400, description = "A parameter is malformed or unknown", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn actions(
     State(state): State<AppState>,

@@ -113,6 +113,31 @@ pub struct ErrorBody {
     pub decision_id: Option<i64>,
 }
 
+/// The answers every route behind the token check can give.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Describes answers `require_token` gives.
+pub(crate) enum AuthFailures {
+    /// Missing or invalid token
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Too many failed authentications from this address
+    #[response(status = 429)]
+    Throttled(ErrorBody),
+}
+
+/// The answers a write can give besides those: a reader's token, a body
+/// over the JSON limit.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Describes answers the middleware and extractors give.
+pub(crate) enum WriteFailures {
+    /// A reader token
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// The body is over the JSON limit
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+}
+
 impl ErrorBody {
     fn of(error: String) -> ErrorBody {
         ErrorBody { error, field: None, line: None, decision_id: None }

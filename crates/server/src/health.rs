@@ -75,8 +75,7 @@ pub(crate) async fn metrics(
     responses(
         (status = 200, description = "`events` {total, by_kind}, `alerts` {total, by_severity, by_status, open_by_severity}, \
             `events_per_second`, `ingest_queue_depth`", body = Object),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();

@@ -45,8 +45,7 @@ struct Cursor {
 #[utoipa::path(get, path = "/api/v1/live", tag = "meta", security(("bearer" = [])),
     responses(
         (status = 200, description = "A text/event-stream of JSON messages", content_type = "text/event-stream", body = crate::openapi::SseMessage),
-        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = crate::error::ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let start = (state, Cursor::default(), Vec::<SseEvent>::new().into_iter());

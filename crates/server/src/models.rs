@@ -43,8 +43,7 @@ fn control(state: &AppState) -> Result<Arc<dyn ModelControl>, ApiError> {
 #[utoipa::path(get, path = "/api/v1/models", tag = "models", security(("bearer" = [])),
     responses(
         (status = 200, description = "`models` (name, algo, classes, metrics, role…) and `live` {active, shadow}", body = Object),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
@@ -60,12 +59,9 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, A
     responses(
         (status = 200, description = "`name`, `role` and `live` {active, shadow}", body = Object),
         (status = 400, description = "The body is malformed, or the model cannot be loaded", body = ErrorBody),
-        (status = 403, description = "A reader token", body = ErrorBody),
         (status = 404, description = "No such model", body = ErrorBody),
-        (status = 413, description = "The body is over the JSON limit", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
         (status = 503, description = "This server runs no flow detector", body = ErrorBody),
+        crate::error::WriteFailures, crate::error::AuthFailures,
     ))]
 pub(crate) async fn activate(
     State(state): State<AppState>,
@@ -93,9 +89,8 @@ pub(crate) async fn activate(
         (status = 400, description = "The model cannot be changed", body = ErrorBody),
         (status = 403, description = "A reader token", body = ErrorBody),
         (status = 404, description = "No such model", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
         (status = 503, description = "This server runs no flow detector", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,

@@ -157,8 +157,7 @@ pub fn document() -> &'static str {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "This document", content_type = "application/json", body = Object),
-        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = crate::error::ErrorBody),
+        crate::error::AuthFailures,
     )
 )]
 pub(crate) async fn serve_document() -> impl IntoResponse {

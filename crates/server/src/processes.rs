@@ -53,12 +53,9 @@ fn integral<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<
     responses(
         (status = 201, description = "The kill decision", body = crate::decisions::DecisionView),
         (status = 400, description = "The pid or the body is malformed", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "A reader token", body = ErrorBody),
-        (status = 413, description = "The body is over the JSON limit", body = ErrorBody),
         (status = 422, description = "Refused by the allowlist; on record as `decision_id`", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
         (status = 503, description = "No responder runs on this node", body = ErrorBody),
+        crate::error::WriteFailures, crate::error::AuthFailures,
     ))]
 pub(crate) async fn kill(
     State(state): State<AppState>,
@@ -96,8 +93,7 @@ pub(crate) async fn kill(
     responses(
         (status = 200, description = "`sampled` (RFC 3339 or null) and `processes`: pid, name, user, cpu_pct, rss_bytes, \
             command_line (admins only; redacted), start_ticks, killable", body = Object),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 /// `GET /api/v1/processes`: the top processes of the host collector's latest
 /// sample (by CPU and by memory), each with what a kill needs. Command lines

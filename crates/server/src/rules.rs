@@ -7,15 +7,14 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::alerts::blocking;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The rules loaded, with how often each fired.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "alerts", security(("bearer" = [])),
     responses(
         (status = 200, description = "`rules`: id, title, description, severity, technique, tags, loaded, alerts, events, last_seen", body = Object),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();

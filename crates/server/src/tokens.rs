@@ -54,8 +54,7 @@ pub(crate) struct TokenList {
     responses(
         (status = 200, description = "Every token; never a secret or hash", body = TokenList),
         (status = 403, description = "A reader token", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -87,10 +86,7 @@ pub(crate) struct NewToken {
     responses(
         (status = 201, description = "The token, with its text", body = TokenView),
         (status = 400, description = "A field is malformed; `field` names it", body = ErrorBody),
-        (status = 403, description = "A reader token", body = ErrorBody),
-        (status = 413, description = "The body is over the JSON limit", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::WriteFailures, crate::error::AuthFailures,
     ))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -124,8 +120,7 @@ pub(crate) async fn create(
         (status = 409, description = "The last admin token, or the token making the request", body = ErrorBody),
         (status = 403, description = "A reader token", body = ErrorBody),
         (status = 404, description = "No such token", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 429, description = "Too many failed authentications from this address", body = ErrorBody),
+        crate::error::AuthFailures,
     ))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
