@@ -148,6 +148,11 @@ fn token_list_and_revoke_work_from_the_command_line() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("last admin token"));
     assert!(stats(ADMIN).is_success());
+    // The failed attempt with the revoked token was counted and logged.
+    let metrics = client().get(format!("{}/metrics", server.url)).send().unwrap().text().unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("rampart_auth_failures_total ")), "{metrics}");
+    let logged = server.stderr.lock().unwrap().iter().any(|l| l.contains("Authentication failed."));
+    assert!(logged, "the failed authentication was not logged");
     server.terminate();
 }
 
@@ -231,4 +236,18 @@ fn unparsed_lines_are_printed_with_their_control_characters_escaped() {
     assert!(!out.stderr.contains(&0x1b), "an ESC byte reached the terminal");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("\\u{1b}]0;owned\\u{7}"), "{stderr}");
+}
+
+#[test]
+fn listening_beyond_loopback_without_tls_is_warned_about() {
+    // Inside a fresh network namespace, so 0.0.0.0 reaches nothing but it.
+    let ns = format!("rampart-hard-{}", std::process::id());
+    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success(), "ip netns add (root?)");
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        Server::start_with(dir.path(), "[sinks]\nstdout = false\n", &["ip", "netns", "exec", &ns], "0.0.0.0:0", &[]);
+    let warned = server.stderr.lock().unwrap().iter().any(|l| l.contains("Listening beyond loopback without TLS"));
+    drop(server);
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    assert!(warned, "no warning about clear text beyond loopback");
 }
