@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn schemathesis() -> PathBuf {
-    if let Some(path) = std::env::var_os("RAMPART_SCHEMATHESIS") {
+    if let Some(path) = std::env::var_os("SCHEMATHESIS_ST") {
         return PathBuf::from(path);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
