@@ -6,8 +6,6 @@
 mod cli;
 mod cmd;
 mod logging;
-mod models;
-mod pipeline;
 mod settings;
 mod startup;
 mod telemetry;

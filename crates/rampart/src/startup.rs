@@ -4,7 +4,7 @@
 //! baselines, models) is readable by Rampart's user alone. The open-files
 //! soft limit goes up to the hard limit: systemd's default soft limit of
 //! 1,024 let 1,100 slow clients starve the store of descriptors; the
-//! listener's connection cap is sized from the limit this leaves.
+//! node (crates/node) sizes the listener's connection cap from what this leaves.
 
 use rustix::fs::Mode;
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit, umask};
@@ -17,9 +17,4 @@ pub fn harden() {
         // Refused only where a hard limit is odd; the soft one then stands.
         let _ = setrlimit(Resource::Nofile, Rlimit { current: limit.maximum, maximum: limit.maximum });
     }
-}
-
-/// The open-files soft limit in force (`None` when unlimited).
-pub fn open_files_limit() -> Option<u64> {
-    getrlimit(Resource::Nofile).current
 }

@@ -5,10 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use rampart_server::MetricsRender;
 
-/// Metric names the binary itself reports.
-pub const QUEUE_DEPTH: &str = "rampart_queue_depth";
-pub const DETECTION_LATENCY: &str = "rampart_detection_latency_seconds";
-pub const CHECKPOINT_SECONDS: &str = "rampart_store_checkpoint_seconds";
+use rampart_node::metrics::{CHECKPOINT_SECONDS, DETECTION_LATENCY, QUEUE_DEPTH};
 
 /// Installs the global recorder (once per process) and returns the renderer.
 pub fn install() -> anyhow::Result<MetricsRender> {

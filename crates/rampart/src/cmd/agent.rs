@@ -37,7 +37,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         };
 
         let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
-        let sources = super::serve::start_sources(&config, &ingest)?;
+        let sources = rampart_node::start_sources(&config, &ingest)?;
         drop(ingest);
         let shipper = tokio::spawn(ship_events(remote.clone(), ingest_rx));
 
@@ -46,10 +46,11 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(server = %args.server.server, sources = sources.len(), "Agent running.");
         super::serve::shutdown_signal().await;
         sync.abort();
-        for (stop, _) in &sources {
-            stop.store(true, Ordering::SeqCst);
+        for source in &sources {
+            source.stop.store(true, Ordering::SeqCst);
         }
-        for (_, thread) in sources {
+        for source in sources {
+            let thread = source.thread;
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         // With the sources gone the queue closes; the shipper sends what is left.

@@ -19,9 +19,9 @@ use rampart_core::{Detector, Event, EventKind, Outcome, Store};
 use rampart_detect::{Aggregator, RuleEngine, load_rules};
 use rampart_store::SqliteStore;
 
-use super::serve::Node;
 use crate::cli::{BenchLatencyArgs, BenchPipelineArgs, BenchSampleArgs};
-use crate::pipeline::{AlertCallback, Take};
+use rampart_node::Node;
+use rampart_node::pipeline::{AlertCallback, Take};
 
 /// A small deterministic generator: benches must be repeatable.
 struct XorShift(u64);
@@ -130,16 +130,16 @@ pub fn pipeline(args: &BenchPipelineArgs) -> anyhow::Result<ExitCode> {
         detect_time += t.elapsed();
         let t = Instant::now();
         if last_flush.elapsed() >= Duration::from_millis(250) {
-            crate::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::All);
+            rampart_node::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::All);
             last_flush = Instant::now();
         } else if aggregator.has_opened() {
-            crate::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::Opened);
+            rampart_node::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::Opened);
         }
         save_time += t.elapsed();
         done += n;
     }
     let t = Instant::now();
-    crate::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::All);
+    rampart_node::pipeline::persist(&store, &mut aggregator, &mut on_alert, Take::All);
     save_time += t.elapsed();
     let elapsed = started.elapsed();
     let stats = store.stats()?;

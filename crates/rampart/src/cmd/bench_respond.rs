@@ -12,8 +12,8 @@ use rampart_core::config::{Config, FileSourceConfig};
 use rampart_core::{ActionResult, Decision, DecisionKind, Origin, Store, Target};
 use rampart_respond::enforce::Firewall;
 
-use super::serve::Node;
 use crate::cli::{BenchBanLatencyArgs, BenchBansArgs};
+use rampart_node::Node;
 
 pub fn bans(args: &BenchBansArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.count > 0 && args.count <= 16_000_000, "--count must be 1..=16000000");

@@ -1,46 +1,21 @@
 //! `rampart firewall status|teardown`, and which firewall this host uses.
 
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use rampart_core::config::Config;
 use rampart_respond::enforce::Firewall;
-use rampart_respond::enforce::ipset::IpsetFirewall;
 use rampart_respond::enforce::nftables::NftTable;
 
 use crate::cli::FirewallCommand;
 
 /// Rampart's nftables table as configured.
 pub fn nft_table(config: &Config) -> NftTable {
-    let nft = &config.respond.nftables;
-    NftTable {
-        program: nft.program.clone(),
-        table: nft.table.clone(),
-        forward: nft.forward,
-        rate_per_sec: nft.rate_limit_per_sec,
-    }
+    rampart_respond::enforce::nft_table_for(&config.respond.nftables)
 }
 
-/// The firewall `respond.firewall` names; `auto` takes nftables when `nft`
-/// runs here and falls back to ipset + iptables when only those do.
+/// The firewall `respond.firewall` names.
 pub fn firewall(config: &Config) -> Box<dyn Firewall> {
-    let nft = nft_table(config);
-    let ipset = IpsetFirewall::new(&config.respond.nftables.table);
-    let runs = |program: &std::path::Path| {
-        Command::new(program)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    match config.respond.firewall.as_str() {
-        "ipset" => Box::new(ipset),
-        "auto" if !runs(&nft.program) && runs(&ipset.ipset) => {
-            tracing::info!("nftables not found; using ipset + iptables.");
-            Box::new(ipset)
-        }
-        _ => Box::new(nft),
-    }
+    rampart_respond::enforce::firewall_for(&config.respond)
 }
 
 pub fn run(config: &Config, command: &FirewallCommand) -> anyhow::Result<ExitCode> {

@@ -11,7 +11,7 @@ use rampart_store::SqliteStore;
 
 use super::flows::eval::load_model;
 use crate::cli::ModelsCommand;
-use crate::models::info_of;
+use rampart_node::info_of;
 
 pub fn run(config: &Config, command: &ModelsCommand) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&config.data_dir, config.store.durability)

@@ -62,3 +62,36 @@ pub trait Firewall: Send + Sync {
     fn teardown(&self) -> Result<(), String>;
     fn status(&self) -> Result<FirewallStatus, String>;
 }
+
+/// Rampart's nftables table as `[respond.nftables]` configures it.
+pub fn nft_table_for(nft: &rampart_core::config::NftablesConfig) -> nftables::NftTable {
+    nftables::NftTable {
+        program: nft.program.clone(),
+        table: nft.table.clone(),
+        forward: nft.forward,
+        rate_per_sec: nft.rate_limit_per_sec,
+    }
+}
+
+/// The firewall `respond.firewall` names; `auto` takes nftables when `nft`
+/// runs here and falls back to ipset + iptables when only those do.
+pub fn firewall_for(respond: &rampart_core::config::RespondConfig) -> Box<dyn Firewall> {
+    let nft = nft_table_for(&respond.nftables);
+    let ipset = ipset::IpsetFirewall::new(&respond.nftables.table);
+    let runs = |program: &std::path::Path| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    match respond.firewall.as_str() {
+        "ipset" => Box::new(ipset),
+        "auto" if !runs(&nft.program) && runs(&ipset.ipset) => {
+            tracing::info!("nftables not found; using ipset + iptables.");
+            Box::new(ipset)
+        }
+        _ => Box::new(nft),
+    }
+}

@@ -8,7 +8,7 @@ use rampart_detect::Aggregator;
 use tokio::sync::mpsc;
 
 use super::{AlertCallback, DetectBatch};
-use crate::telemetry::{DETECTION_LATENCY, QUEUE_DEPTH};
+use crate::metrics::{DETECTION_LATENCY, QUEUE_DEPTH};
 
 /// Operations slower than this are logged: they show up as alert latency.
 const SLOW: Duration = Duration::from_millis(250);
@@ -68,7 +68,7 @@ pub(super) fn run(
 
 /// Which changed alerts to save now.
 #[derive(Clone, Copy)]
-pub(crate) enum Take {
+pub enum Take {
     /// Only alerts opened since the last save: new alerts go out at once.
     Opened,
     /// Everything changed, growth included (the periodic flush).
@@ -76,7 +76,7 @@ pub(crate) enum Take {
 }
 
 /// Saves changed alerts and reports them.
-pub(crate) fn persist(store: &dyn Store, aggregator: &mut Aggregator, on_alert: &mut AlertCallback, take: Take) {
+pub fn persist(store: &dyn Store, aggregator: &mut Aggregator, on_alert: &mut AlertCallback, take: Take) {
     let changed = match take {
         Take::Opened => aggregator.take_opened(),
         Take::All => aggregator.take_changed(),

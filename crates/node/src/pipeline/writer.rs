@@ -8,7 +8,7 @@ use rampart_core::{Event, IngestReceiver, RateMeter, Store};
 use tokio::sync::mpsc;
 
 use super::DetectBatch;
-use crate::telemetry::{CHECKPOINT_SECONDS, QUEUE_DEPTH};
+use crate::metrics::{CHECKPOINT_SECONDS, QUEUE_DEPTH};
 
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 const CHECKPOINT_AT_LEAST: Duration = Duration::from_secs(10);

@@ -25,16 +25,16 @@ pub fn info_of(model: &FlowModel, name: &str) -> ModelInfo {
     }
 }
 
-pub struct ModelManager {
+pub struct ModelRegistry {
     store: Arc<dyn Store>,
     slot: Arc<ModelSlot>,
     /// What is loaded per role: (name, added_ms), to notice a replaced file.
     loaded: Mutex<[Option<(String, i64)>; 2]>,
 }
 
-impl ModelManager {
-    pub fn new(store: Arc<dyn Store>, slot: Arc<ModelSlot>) -> ModelManager {
-        ModelManager { store, slot, loaded: Mutex::new([None, None]) }
+impl ModelRegistry {
+    pub fn new(store: Arc<dyn Store>, slot: Arc<ModelSlot>) -> ModelRegistry {
+        ModelRegistry { store, slot, loaded: Mutex::new([None, None]) }
     }
 
     fn load(&self, name: &str) -> Result<Option<LiveModel>, String> {
@@ -85,7 +85,7 @@ impl ModelManager {
     }
 }
 
-impl ModelControl for ModelManager {
+impl ModelControl for ModelRegistry {
     fn set_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, String> {
         // Loaded (and so checked) before the role changes; installed as is.
         let ready = match role {

@@ -17,7 +17,7 @@
 mod detect;
 mod writer;
 
-pub(crate) use detect::{Take, persist};
+pub use detect::{Take, persist};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,34 @@
+//! What stops a node from starting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rampart_core::StoreError;
+use rampart_server::TlsError;
+
+/// Why `Node::start` (or a part of it) failed. Running nodes do not fail
+/// this way: a failure at run time is logged, counted and survived.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    #[error("cannot open the store in {}: {source}", dir.display())]
+    Store { dir: PathBuf, source: StoreError },
+    /// A store operation at start (tokens, the model registry).
+    #[error("store: {0}")]
+    StoreOp(#[from] StoreError),
+    /// A configuration value that cannot be used, by its key.
+    #[error("{key}: {reason}")]
+    Config { key: String, reason: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot start the {name} thread: {source}")]
+    Thread { name: String, source: std::io::Error },
+}
+
+impl NodeError {
+    pub(crate) fn config(key: impl Into<String>, reason: impl std::fmt::Display) -> NodeError {
+        NodeError::Config { key: key.into(), reason: reason.to_string() }
+    }
+}

@@ -1,0 +1,266 @@
+//! `Node`: one running all-in-one node — the store, the pipeline stages,
+//! the responder and sinks, the sources, maintenance tasks and the API —
+//! started in dependency order and stopped in reverse, draining as it goes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rampart_core::config::Config;
+use rampart_core::{Alert, Detector, IngestSender, RateMeter, Store, ingest_queue};
+use rampart_detect::{Aggregator, FlowDetector, HostAnomalyDetector, ModelSlot, RuleEngine, load_rules};
+use rampart_respond::{Notifier, NotifierHandle, ResponderInput};
+use rampart_server::{AppState, MetricsRender, router};
+use rampart_sources::host::local_host_name;
+use rampart_store::SqliteStore;
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::error::NodeError;
+use crate::maintenance::{checkpoint_loop, poll_models, retention_sweep};
+use crate::models::ModelRegistry;
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::respond::{bootstrap_admin_token, bridge_requests, build_sinks, start_responder};
+use crate::sources::{RunningSource, start_sources};
+
+/// A running all-in-one node.
+pub struct Node {
+    pub addr: SocketAddr,
+    /// Every alert as it is saved (the live feed).
+    pub live: broadcast::Sender<Alert>,
+    pub state: AppState,
+    ingest: IngestSender,
+    stop_server: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    pipeline: Pipeline,
+    notifier: Arc<NotifierHandle>,
+    retention: JoinHandle<()>,
+    checkpoints: JoinHandle<()>,
+    model_poll: Option<JoinHandle<()>>,
+    sources: Vec<RunningSource>,
+    responder: std::thread::JoinHandle<()>,
+}
+
+impl Node {
+    /// Opens the store, starts every stage and source, and serves the API.
+    ///
+    /// # Errors
+    /// What stops a start: the store, the configuration, the listener or a
+    /// thread that cannot be made (see `NodeError`).
+    pub async fn start(config: Config, metrics: MetricsRender, announce_token: bool) -> Result<Node, NodeError> {
+        let sqlite = Arc::new(
+            SqliteStore::open(&config.data_dir, config.store.durability)
+                .map_err(|source| NodeError::Store { dir: config.data_dir.clone(), source })?,
+        );
+        let checkpoints = tokio::spawn(checkpoint_loop(sqlite.clone()));
+        let store: Arc<dyn Store> = sqlite;
+        bootstrap_admin_token(store.as_ref(), announce_token)?;
+
+        let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
+            .map_err(|e| NodeError::config("detect.rules", e))?;
+        tracing::info!(rules = rules.len(), "Rules loaded.");
+        let mut catalog: Vec<Arc<rampart_core::RuleInfo>> = rules.iter().map(|r| r.info.clone()).collect();
+        let mut detectors: Vec<Box<dyn Detector>> =
+            vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
+        if config.detect.host_anomaly.enabled {
+            catalog.push(Arc::new(rampart_detect::host_anomaly::rule_info()));
+            detectors.push(Box::new(HostAnomalyDetector::new(
+                config.detect.host_anomaly.clone(),
+                local_host_name(),
+                Some(config.data_dir.join("host-baseline.json")),
+            )));
+        }
+        let model_slot = Arc::new(ModelSlot::default());
+        let models = Arc::new(ModelRegistry::new(store.clone(), model_slot.clone()));
+        let model_poll = if config.detect.flows.enabled {
+            models.sync().map_err(|e| NodeError::config("detect.flows (the model registry)", e))?;
+            detectors.push(Box::new(FlowDetector::new(model_slot, config.detect.flows.min_probability)));
+            Some(tokio::spawn(poll_models(models.clone(), Duration::from_secs(config.detect.flows.registry_poll_secs))))
+        } else {
+            None
+        };
+        let aggregator =
+            Aggregator::new(config.alerts.dedup_window_secs, config.alerts.max_evidence, config.alerts.max_open);
+
+        let notifier = Arc::new(
+            Notifier {
+                delay: Duration::from_millis(config.alerts.notify_delay_ms),
+                renotify: Duration::from_secs(config.alerts.renotify_interval_secs),
+            }
+            .spawn(build_sinks(&config.sinks)?, 16_384),
+        );
+        let (live, _) = broadcast::channel(4_096);
+        let (responder, respond_tx) = start_responder(&config, store.clone())?;
+        let on_alert = {
+            let (notifier, live, respond_tx) = (notifier.clone(), live.clone(), respond_tx.clone());
+            Box::new(move |alert: &Alert, opened: bool| {
+                notifier.notify(alert.clone());
+                let _ = live.send(alert.clone());
+                // The detect thread waits for room rather than drop an alert a playbook should see.
+                if opened && respond_tx.blocking_send(ResponderInput::Alert(alert.clone())).is_err() {
+                    tracing::error!("The responder has stopped; no playbook ran for this alert.");
+                }
+            })
+        };
+
+        let rate = Arc::new(RateMeter::default());
+        let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
+        let state = AppState::new(
+            store.clone(),
+            ingest.clone(),
+            config.ingest.limits(),
+            Duration::from_millis(config.ingest.enqueue_timeout_ms),
+            rate.clone(),
+            metrics,
+        )
+        .with_decisions(bridge_requests(respond_tx))
+        .with_models(models)
+        .with_rules(catalog)
+        .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client)
+        .with_http(&config.http);
+        let pipeline = Pipeline::start(
+            &PipelineConfig {
+                max_commit_events: config.store.max_commit_events,
+                detect_queue_capacity: config.detect.queue_capacity,
+            },
+            state.pipeline_health(),
+            store.clone(),
+            ingest_rx,
+            detectors,
+            aggregator,
+            rate.clone(),
+            on_alert,
+        )
+        .map_err(|source| NodeError::Thread { name: "pipeline".into(), source })?;
+        let retention = tokio::spawn(retention_sweep(
+            store.clone(),
+            config.store.retention_days,
+            Duration::from_secs(config.store.retention_interval_secs.max(1)),
+        ));
+
+        let sources = start_sources(&config, &ingest)?;
+        let options = listen_options(&config)?;
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| NodeError::Listen { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| NodeError::Listen { addr: config.listen, source })?;
+        if !addr.ip().is_loopback() && options.tls.is_none() {
+            tracing::warn!(%addr, "Listening beyond loopback without TLS: tokens and events cross the network in clear text (set --tls-cert and --tls-key).");
+        }
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        let server = tokio::spawn(rampart_server::serve(listener, app, options, async {
+            let _ = stopped.await;
+        }));
+        tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "Rampart is listening.");
+        Ok(Node {
+            addr,
+            live,
+            state,
+            ingest,
+            stop_server,
+            server,
+            pipeline,
+            notifier,
+            retention,
+            checkpoints,
+            model_poll,
+            sources,
+            responder,
+        })
+    }
+
+    /// Stops taking requests, drains both queues, flushes sinks.
+    pub async fn stop(self) {
+        let Node {
+            state,
+            ingest,
+            stop_server,
+            server,
+            pipeline,
+            notifier,
+            retention,
+            checkpoints,
+            model_poll,
+            sources,
+            responder,
+            ..
+        } = self;
+        state.set_ready(false);
+        // Sources first: each finishes the batch in flight (and saves its offsets).
+        for source in &sources {
+            source.stop.store(true, Ordering::SeqCst);
+        }
+        for source in sources {
+            let _ = tokio::task::spawn_blocking(move || source.thread.join()).await;
+        }
+        let _ = stop_server.send(());
+        match server.await {
+            Ok(Err(error)) => tracing::error!(%error, "HTTP server failed."),
+            Err(error) => tracing::error!(%error, "HTTP server task failed."),
+            Ok(Ok(())) => {}
+        }
+        retention.abort();
+        checkpoints.abort();
+        if let Some(poll) = model_poll {
+            poll.abort();
+        }
+        // With every sender gone, the writer drains the queue and stops, then detection.
+        drop(state);
+        drop(ingest);
+        if tokio::task::spawn_blocking(move || pipeline.join()).await.is_err() {
+            tracing::error!("Pipeline did not stop cleanly.");
+        }
+        // The responder finishes what is queued once the pipeline and the
+        // API (its only senders) are gone.
+        let joined =
+            tokio::time::timeout(Duration::from_secs(10), tokio::task::spawn_blocking(move || responder.join()));
+        if joined.await.is_err() {
+            tracing::warn!("The responder did not stop within 10 s.");
+        }
+        match Arc::try_unwrap(notifier) {
+            Ok(notifier) => notifier.shutdown().await,
+            Err(_) => tracing::warn!("Notifier still shared at shutdown; pending notifications may be lost."),
+        }
+        tracing::info!("Rampart stopped.");
+    }
+}
+
+/// The listener's limits from `[http]`, the connection cap lowered to what
+/// the open-files limit can hold beside the store and the sources.
+fn listen_options(config: &Config) -> Result<rampart_server::ListenOptions, NodeError> {
+    let http = &config.http;
+    let tls = match (&http.tls_cert, &http.tls_key) {
+        (Some(cert), Some(key)) => Some(rampart_server::tls_config(cert, key)?),
+        _ => None,
+    };
+    // Descriptors kept back for the store, sources, sinks and the overflow lane.
+    const RESERVED_FDS: u64 = 256;
+    let mut max_connections = http.max_connections;
+    if let Some(limit) = open_files_limit() {
+        let room = usize::try_from(limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX).max(16);
+        if room < max_connections {
+            tracing::warn!(
+                configured = max_connections,
+                open_files_limit = limit,
+                used = room,
+                "The open-files limit cannot hold http.max_connections; using fewer."
+            );
+            max_connections = room;
+        }
+    }
+    Ok(rampart_server::ListenOptions {
+        max_connections,
+        header_timeout: Duration::from_millis(http.header_timeout_ms),
+        idle_timeout: Duration::from_secs(http.idle_timeout_secs),
+        shutdown_grace: Duration::from_secs(http.shutdown_grace_secs),
+        tls,
+    })
+}
+
+/// The open-files soft limit in force (`None` when unlimited).
+fn open_files_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
