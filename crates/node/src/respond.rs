@@ -33,7 +33,7 @@ pub(crate) fn start_responder(
     }
     let allowlist = Allowlist::new(&respond.allowlist, &respond.protected_processes)
         .map_err(|e| NodeError::config("respond.allowlist", e))?;
-    let enforce = respond.mode == "enforce";
+    let enforce = respond.mode == rampart_core::config::ResponseMode::Enforce;
     if enforce {
         tracing::warn!(table = %respond.nftables.table, "Enforce mode: decisions are applied with nftables.");
     } else {

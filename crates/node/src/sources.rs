@@ -7,13 +7,13 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rampart_core::IngestSender;
-use rampart_core::config::Config;
+use rampart_core::config::{Config, FileFormat};
 use rampart_respond::http_client;
 use rampart_sources::LogFormat;
 use rampart_sources::host::{HostSource, HostSpec};
 use rampart_sources::journal::{JournalSource, JournalSpec};
 use rampart_sources::prometheus::{PrometheusSource, PrometheusSpec};
-use rampart_sources::tail::{FileSource, FileSourceSpec, StartAt};
+use rampart_sources::tail::{FileSource, FileSourceSpec};
 
 use crate::error::NodeError;
 
@@ -33,9 +33,15 @@ pub fn start_sources(config: &Config, ingest: &IngestSender) -> Result<Vec<Runni
     for (i, files) in config.sources.files.iter().enumerate() {
         let spec = FileSourceSpec {
             paths: files.paths.clone(),
-            format: LogFormat::parse(&files.format),
+            format: match files.format {
+                FileFormat::Auto => None,
+                FileFormat::Syslog => Some(LogFormat::Syslog),
+                FileFormat::Combined => Some(LogFormat::Combined),
+                FileFormat::Json => Some(LogFormat::Json),
+                FileFormat::Regex => Some(LogFormat::Regex),
+            },
             regex: files.regex.clone(),
-            start_at: if files.start_at == "beginning" { StartAt::Beginning } else { StartAt::End },
+            start_at: files.start_at,
             poll_interval: Duration::from_millis(files.poll_interval_ms),
         };
         let offsets = config.data_dir.join(format!("file-offsets-{i}.json"));
@@ -47,7 +53,7 @@ pub fn start_sources(config: &Config, ingest: &IngestSender) -> Result<Vec<Runni
         let spec = JournalSpec {
             units: journal.units.clone(),
             directory: journal.directory.clone(),
-            start_at: if journal.start_at == "beginning" { StartAt::Beginning } else { StartAt::End },
+            start_at: journal.start_at,
             journalctl: journal.journalctl.clone(),
         };
         let cursor = config.data_dir.join(format!("journal-cursor-{i}.txt"));

@@ -7,16 +7,7 @@ use rampart_core::{Alert, Decision, DecisionKind, Origin, Severity, Target};
 /// How far back earlier offences count towards escalation.
 pub const OFFENCE_MEMORY_MS: i64 = 24 * 3_600_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaybookAction {
-    BanIp,
-    /// Limit the alert's address to the host's per-source connection rate.
-    RateLimit,
-    /// Terminate the process the alert is about (entity `process.pid`).
-    KillProcess,
-    /// Audit only: an action row, no decision.
-    Notify,
-}
+pub use rampart_core::config::PlaybookAction;
 
 #[derive(Debug, Clone)]
 pub struct Playbook {
@@ -36,13 +27,7 @@ pub struct Playbook {
 
 impl Playbook {
     pub fn from_config(c: &PlaybookConfig) -> Result<Playbook, String> {
-        let action = match c.action.as_str() {
-            "ban_ip" => PlaybookAction::BanIp,
-            "rate_limit" => PlaybookAction::RateLimit,
-            "kill_process" => PlaybookAction::KillProcess,
-            "notify" => PlaybookAction::Notify,
-            other => return Err(format!("action: {other:?} is not ban_ip, rate_limit, kill_process or notify")),
-        };
+        let action = c.action;
         let durations_ms = c
             .durations
             .iter()
@@ -52,16 +37,8 @@ impl Playbook {
         if durations_ms.is_empty() {
             return Err("durations: list at least one".into());
         }
-        let min_severity = match &c.min_severity {
-            Some(s) => Some(Severity::parse(s).ok_or_else(|| format!("min_severity: {s:?} is not a severity"))?),
-            None => None,
-        };
-        let enforce = match c.mode.as_deref() {
-            None => None,
-            Some("enforce") => Some(true),
-            Some("observe") => Some(false),
-            Some(other) => return Err(format!("mode: {other:?} is not observe or enforce")),
-        };
+        let min_severity = c.min_severity;
+        let enforce = c.mode.map(|m| m == rampart_core::config::ResponseMode::Enforce);
         Ok(Playbook {
             name: c.name.clone(),
             rules: c.rules.clone(),
@@ -175,12 +152,12 @@ mod tests {
             name: "p".into(),
             rules: vec![],
             tags: vec!["ssh".into()],
-            min_severity: Some("high".into()),
+            min_severity: Some(Severity::High),
             min_score: Some(60.0),
-            action: "ban_ip".into(),
+            action: PlaybookAction::BanIp,
             durations: vec!["5m".into()],
             sink: None,
-            mode: Some("enforce".into()),
+            mode: Some(rampart_core::config::ResponseMode::Enforce),
         };
         let p = Playbook::from_config(&config).unwrap();
         assert_eq!(p.enforce, Some(true));
@@ -194,7 +171,7 @@ mod tests {
         // An entity that is not an address gets no ban.
         assert!(p.decide(&alert("x", "web-1"), 0, 0).is_none());
         let killer =
-            Playbook::from_config(&PlaybookConfig { action: "kill_process".into(), ..config.clone() }).unwrap();
+            Playbook::from_config(&PlaybookConfig { action: PlaybookAction::KillProcess, ..config.clone() }).unwrap();
         let mut runaway = alert("cpu-anomaly", "4242");
         runaway.entity.field = "process.pid".into();
         let d = killer.decide(&runaway, 0, 0).unwrap();

@@ -13,12 +13,15 @@ use serde::{Deserialize, Serialize};
 use crate::ecs::Limits;
 
 mod http;
+mod respond;
 mod sources;
 
 pub use http::HttpConfig;
+pub use respond::{FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, RespondConfig, ResponseMode};
 
 pub use sources::{
-    FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery, PrometheusSourceConfig, SourcesConfig,
+    FileFormat, FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery, PrometheusSourceConfig,
+    SourcesConfig, StartAt,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -346,104 +349,6 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// Turning alerts into decisions, and decisions into firewall state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RespondConfig {
-    /// `observe` (default: decisions are recorded, nothing is applied) or
-    /// `enforce`. `rampart serve --enforce` sets `enforce`.
-    pub mode: String,
-    /// Networks never acted on, beside loopback (always): admin networks,
-    /// monitoring, your own offices. CIDRs or addresses.
-    pub allowlist: Vec<String>,
-    /// Run the built-in playbooks (bans for the built-in attack rules).
-    pub builtin_playbooks: bool,
-    /// Your own playbooks (`[[respond.playbooks]]`), run before the built-in ones.
-    pub playbooks: Vec<PlaybookConfig>,
-    /// `auto` (nftables when `nft` runs, else ipset + iptables), `nftables` or `ipset`.
-    pub firewall: String,
-    pub nftables: NftablesConfig,
-    /// Process names never signalled, beside init, Rampart, its parent and
-    /// the built-in list (systemd, sshd, containerd, dockerd, kubelet…).
-    pub protected_processes: Vec<String>,
-    /// Seconds between SIGTERM and SIGKILL for `kill_process`.
-    pub kill_grace_secs: u64,
-}
-
-impl Default for RespondConfig {
-    fn default() -> RespondConfig {
-        RespondConfig {
-            mode: "observe".into(),
-            allowlist: Vec::new(),
-            builtin_playbooks: true,
-            playbooks: Vec::new(),
-            firewall: "auto".into(),
-            nftables: NftablesConfig::default(),
-            protected_processes: Vec::new(),
-            kill_grace_secs: 10,
-        }
-    }
-}
-
-/// One playbook: which alerts, and what to do about their entity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlaybookConfig {
-    pub name: String,
-    /// Rule ids that match; empty matches any rule (then tags/severity decide).
-    #[serde(default)]
-    pub rules: Vec<String>,
-    /// Tags of which the alert must carry at least one; empty: any.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Lowest severity that matches: info, low, medium, high, critical.
-    #[serde(default)]
-    pub min_severity: Option<String>,
-    #[serde(default)]
-    pub min_score: Option<f64>,
-    /// `ban_ip` (the alert's address), `rate_limit` (the alert's address
-    /// may open `respond.nftables.rate_limit_per_sec` connections a second), `kill_process` (the alert's
-    /// `process.pid`: SIGTERM, then SIGKILL after `respond.kill_grace_secs`),
-    /// or `notify` (the alert goes to the sinks as usual; no decision).
-    pub action: String,
-    /// Ban lengths for the first, second, … offence by the same address
-    /// within a day (repeat-offender escalation); the last one repeats.
-    #[serde(default = "default_ban_durations")]
-    pub durations: Vec<String>,
-    /// For `notify`: the sink to send the alert to, by name (`stdout`,
-    /// `slack`, or a webhook's `name`), beside the usual notifications.
-    #[serde(default)]
-    pub sink: Option<String>,
-    /// Overrides `respond.mode` for this playbook (`observe` or `enforce`).
-    #[serde(default)]
-    pub mode: Option<String>,
-}
-
-fn default_ban_durations() -> Vec<String> {
-    vec!["10m".into(), "1h".into(), "24h".into()]
-}
-
-/// Rampart's own nftables table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NftablesConfig {
-    /// The `nft` program, found on PATH unless a path is given.
-    pub program: PathBuf,
-    /// Table name in the `inet` family.
-    pub table: String,
-    /// Also drop banned sources in the forward hook (routers, container hosts).
-    pub forward: bool,
-    /// New connections per second each rate-limited source may open
-    /// (`rate_limit` decisions); more are dropped.
-    pub rate_limit_per_sec: u32,
-}
-
-impl Default for NftablesConfig {
-    fn default() -> NftablesConfig {
-        NftablesConfig { program: "nft".into(), table: "rampart".into(), forward: false, rate_limit_per_sec: 10 }
-    }
-}
-
 /// A configuration value that cannot work, named by its key.
 #[derive(Debug, thiserror::Error)]
 #[error("config key `{key}`: {reason}")]
@@ -520,71 +425,6 @@ impl Config {
     }
 }
 
-impl Config {
-    fn validate_respond(&self) -> Result<(), ConfigError> {
-        let err = |key: String, reason: String| Err(ConfigError { key, reason });
-        let r = &self.respond;
-        if !["observe", "enforce"].contains(&r.mode.as_str()) {
-            return err("respond.mode".into(), "must be observe or enforce".into());
-        }
-        for (i, net) in r.allowlist.iter().enumerate() {
-            let ok = net.parse::<ipnet::IpNet>().is_ok() || net.parse::<std::net::IpAddr>().is_ok();
-            if !ok {
-                return err(format!("respond.allowlist[{i}]"), format!("{net:?} is not an address or CIDR"));
-            }
-        }
-        if !["auto", "nftables", "ipset"].contains(&r.firewall.as_str()) {
-            return err("respond.firewall".into(), "must be auto, nftables or ipset".into());
-        }
-        if r.nftables.rate_limit_per_sec == 0 {
-            return err("respond.nftables.rate_limit_per_sec".into(), "must be at least 1".into());
-        }
-        let table_ok = !r.nftables.table.is_empty()
-            && r.nftables.table.len() <= 32
-            && r.nftables.table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !table_ok {
-            return err("respond.nftables.table".into(), "letters, digits and _ only, at most 32".into());
-        }
-        for (i, p) in r.playbooks.iter().enumerate() {
-            let key = |k: &str| format!("respond.playbooks[{i}].{k}");
-            if p.name.trim().is_empty() {
-                return err(key("name"), "must not be empty".into());
-            }
-            if !["ban_ip", "rate_limit", "kill_process", "notify"].contains(&p.action.as_str()) {
-                return err(key("action"), "must be ban_ip, rate_limit, kill_process or notify".into());
-            }
-            if p.durations.is_empty() {
-                return err(key("durations"), "list at least one duration".into());
-            }
-            for d in &p.durations {
-                if let Err(reason) = crate::time::parse_duration_ms(d) {
-                    return err(key("durations"), reason);
-                }
-            }
-            if let Some(s) = &p.min_severity
-                && crate::Severity::parse(s).is_none()
-            {
-                return err(key("min_severity"), "must be info, low, medium, high or critical".into());
-            }
-            if p.action == "notify" && p.sink.is_none() {
-                return err(key("sink"), "notify needs the name of a sink (stdout, slack or a webhook's name)".into());
-            }
-            if let Some(sink) = &p.sink {
-                let known = (sink == "stdout" && self.sinks.stdout)
-                    || (sink == "slack" && self.sinks.slack.is_some())
-                    || self.sinks.webhooks.iter().any(|w| &w.name == sink);
-                if !known {
-                    return err(key("sink"), format!("{sink:?} is not a configured sink"));
-                }
-            }
-            if p.mode.as_deref().is_some_and(|m| !["observe", "enforce"].contains(&m)) {
-                return err(key("mode"), "must be observe or enforce".into());
-            }
-        }
-        Ok(())
-    }
-}
-
 fn is_http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
@@ -617,43 +457,45 @@ mod tests {
     #[test]
     fn bad_journal_settings_are_named() {
         let mut config = Config::default();
-        let journal = |units: &[&str], start_at: &str| JournalSourceConfig {
+        let journal = |units: &[&str]| JournalSourceConfig {
             units: units.iter().map(|u| u.to_string()).collect(),
             directory: None,
-            start_at: start_at.into(),
+            start_at: StartAt::End,
             journalctl: "journalctl".into(),
         };
-        config.sources.journal = vec![journal(&["ssh.service"], "end"), journal(&[], "middle")];
-        assert_eq!(config.validate().unwrap_err().key, "sources.journal[1].start_at");
-        config.sources.journal[1] = journal(&["--output=cat"], "end");
+        config.sources.journal = vec![journal(&["ssh.service"]), journal(&["--output=cat"])];
         assert_eq!(config.validate().unwrap_err().key, "sources.journal[1].units");
+        // A choice outside the enum fails as the file is read, naming the values.
+        let err = serde_json::from_value::<JournalSourceConfig>(serde_json::json!({"start_at": "middle"}));
+        assert!(err.unwrap_err().to_string().contains("expected `beginning` or `end`"));
     }
 
     #[test]
     fn bad_playbooks_are_named() {
         let mut config = Config::default();
-        let playbook = |action: &str, sink: Option<&str>| PlaybookConfig {
+        let playbook = |action: PlaybookAction, sink: Option<&str>| PlaybookConfig {
             name: "p".into(),
             rules: vec![],
             tags: vec![],
             min_severity: None,
             min_score: None,
-            action: action.into(),
-            durations: default_ban_durations(),
+            action,
+            durations: vec!["10m".into()],
             sink: sink.map(str::to_owned),
             mode: None,
         };
-        config.respond.playbooks = vec![playbook("ban_ip", None), playbook("notify", None)];
+        config.respond.playbooks = vec![playbook(PlaybookAction::BanIp, None), playbook(PlaybookAction::Notify, None)];
         assert_eq!(config.validate().unwrap_err().key, "respond.playbooks[1].sink");
-        config.respond.playbooks[1] = playbook("notify", Some("pager"));
+        config.respond.playbooks[1] = playbook(PlaybookAction::Notify, Some("pager"));
         assert!(config.validate().unwrap_err().reason.contains("pager"));
-        config.respond.playbooks[1] = playbook("notify", Some("stdout"));
+        config.respond.playbooks[1] = playbook(PlaybookAction::Notify, Some("stdout"));
         config.validate().unwrap();
-        config.respond.playbooks[1] = playbook("launch_missiles", None);
-        assert_eq!(config.validate().unwrap_err().key, "respond.playbooks[1].action");
-        config.respond.playbooks.clear();
-        config.respond.mode = "maybe".into();
-        assert_eq!(config.validate().unwrap_err().key, "respond.mode");
+        // Choices outside their enums fail as the file is read, naming the values.
+        let action = serde_json::json!({"name": "p", "action": "launch_missiles"});
+        let err = serde_json::from_value::<PlaybookConfig>(action).unwrap_err().to_string();
+        assert!(err.contains("expected one of `ban_ip`, `rate_limit`, `kill_process`, `notify`"), "{err}");
+        let err = serde_json::from_value::<RespondConfig>(serde_json::json!({"mode": "maybe"})).unwrap_err();
+        assert!(err.to_string().contains("expected `observe` or `enforce`"), "{err}");
     }
 
     #[test]

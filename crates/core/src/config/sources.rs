@@ -20,6 +20,28 @@ pub struct SourcesConfig {
     pub prometheus: Vec<PrometheusSourceConfig>,
 }
 
+/// Where a source begins when it has no saved position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartAt {
+    Beginning,
+    End,
+}
+
+/// How a group of log files is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// Detected per file from its first lines.
+    Auto,
+    Syslog,
+    /// Apache/nginx combined or common access logs.
+    Combined,
+    Json,
+    /// The `regex` key's named captures.
+    Regex,
+}
+
 /// The systemd journal, followed with `journalctl --follow --output=json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +54,7 @@ pub struct JournalSourceConfig {
     pub directory: Option<PathBuf>,
     /// Where to begin when there is no saved cursor: `end` (default) or `beginning`.
     #[serde(default = "default_start_at")]
-    pub start_at: String,
+    pub start_at: StartAt,
     /// The journalctl program, found on PATH unless a path is given.
     #[serde(default = "default_journalctl")]
     pub journalctl: PathBuf,
@@ -50,24 +72,24 @@ pub struct FileSourceConfig {
     pub paths: Vec<String>,
     /// `auto` (per file, from its first lines), `syslog`, `combined`, `json` or `regex`.
     #[serde(default = "default_format")]
-    pub format: String,
+    pub format: FileFormat,
     /// With `format = "regex"`: named captures are ECS fields, `__` for `.`.
     #[serde(default)]
     pub regex: Option<String>,
     /// Where to begin files present at start: `end` (default) or `beginning`.
     /// Files that appear later are always read from their start.
     #[serde(default = "default_start_at")]
-    pub start_at: String,
+    pub start_at: StartAt,
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
 }
 
-fn default_format() -> String {
-    "auto".into()
+fn default_format() -> FileFormat {
+    FileFormat::Auto
 }
 
-fn default_start_at() -> String {
-    "end".into()
+fn default_start_at() -> StartAt {
+    StartAt::End
 }
 
 /// How often followed files are checked for growth: a `stat` each, so
@@ -136,14 +158,8 @@ impl SourcesConfig {
             if files.paths.is_empty() {
                 return err(&key("paths"), "list at least one file or glob");
             }
-            if !["auto", "syslog", "combined", "json", "regex"].contains(&files.format.as_str()) {
-                return err(&key("format"), "must be auto, syslog, combined, json or regex");
-            }
-            if files.format == "regex" && files.regex.is_none() {
+            if files.format == FileFormat::Regex && files.regex.is_none() {
                 return err(&key("regex"), "format = \"regex\" needs a regex");
-            }
-            if !["end", "beginning"].contains(&files.start_at.as_str()) {
-                return err(&key("start_at"), "must be end or beginning");
             }
             if files.poll_interval_ms == 0 {
                 return err(&key("poll_interval_ms"), "must be at least 1");
@@ -151,9 +167,6 @@ impl SourcesConfig {
         }
         for (i, journal) in self.journal.iter().enumerate() {
             let key = |k: &str| format!("sources.journal[{i}].{k}");
-            if !["end", "beginning"].contains(&journal.start_at.as_str()) {
-                return err(&key("start_at"), "must be end or beginning");
-            }
             if let Some(unit) = journal.units.iter().find(|u| u.is_empty() || u.starts_with('-')) {
                 return err(&key("units"), &format!("{unit:?} is not a systemd unit name"));
             }

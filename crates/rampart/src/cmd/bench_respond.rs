@@ -61,7 +61,7 @@ async fn ban_latency_run(args: &BenchBanLatencyArgs) -> anyhow::Result<ExitCode>
     std::fs::write(&log, "")?;
     let mut config = Config { listen: "127.0.0.1:0".parse()?, data_dir: dir.path().join("data"), ..Config::default() };
     config.sinks.stdout = false;
-    config.respond.mode = "enforce".into();
+    config.respond.mode = rampart_core::config::ResponseMode::Enforce;
     // The source as a user would configure it: defaults but for the path.
     let source: FileSourceConfig = toml::from_str(&format!("paths = [{:?}]\nformat = \"syslog\"", log.display()))?;
     config.sources.files.push(source);

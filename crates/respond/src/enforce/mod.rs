@@ -86,9 +86,10 @@ pub fn firewall_for(respond: &rampart_core::config::RespondConfig) -> Box<dyn Fi
             .status()
             .is_ok_and(|s| s.success())
     };
-    match respond.firewall.as_str() {
-        "ipset" => Box::new(ipset),
-        "auto" if !runs(&nft.program) && runs(&ipset.ipset) => {
+    use rampart_core::config::FirewallKind;
+    match respond.firewall {
+        FirewallKind::Ipset => Box::new(ipset),
+        FirewallKind::Auto if !runs(&nft.program) && runs(&ipset.ipset) => {
             tracing::info!("nftables not found; using ipset + iptables.");
             Box::new(ipset)
         }

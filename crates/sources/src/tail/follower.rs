@@ -27,12 +27,8 @@ pub struct Position {
     pub offset: u64,
 }
 
-/// Where to begin a file seen for the first time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartAt {
-    Beginning,
-    End,
-}
+/// Where to begin a file seen for the first time (`[sources]`'s choice).
+pub use rampart_core::config::StartAt;
 
 /// One line read from the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
