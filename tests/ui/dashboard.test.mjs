@@ -278,11 +278,22 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       // clicking it. A banner must never move what is under the pointer.
       const details = rp.locator('tr[data-alert-id] button:has-text("Details")').first();
       await details.waitFor();
-      const before = await details.boundingBox();
+      // The table is redrawn as the live feed brings news, so a measurement
+      // can catch a row between two drawings (then it has no box): measure
+      // again until one is there.
+      const topOf = async () => {
+        for (let i = 0; i < 200; i++) {
+          const box = await details.boundingBox().catch(() => null);
+          if (box) return box.y;
+          await rp.waitForTimeout(25);
+        }
+        throw new Error('the Details button never had a box');
+      };
+      const before = await topOf();
       const posted = await call('/api/v1/events', { method: 'POST', body: Array.from({ length: 12 }, () => sshFailure('203.0.113.51')) });
       assert.equal(posted.status, 200);
       await rp.waitForSelector('#banner:not([hidden]):has-text("203.0.113.51")');
-      assert.equal((await details.boundingBox()).y, before.y, 'the banner moved the page');
+      assert.equal(await topOf(), before, 'the banner moved the page');
       await details.click();
       await rp.waitForSelector('#alert-detail:has-text("Read-only")');
       for (const b of ['Acknowledge', 'Resolve', 'Mitigate']) assert.ok(await rp.isDisabled(`#alert-detail button:has-text("${b}")`), b);

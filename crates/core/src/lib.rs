@@ -19,6 +19,7 @@ pub mod private_dir;
 mod rate;
 pub mod rng;
 mod sink;
+mod source;
 mod store;
 pub mod time;
 
@@ -33,6 +34,7 @@ pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
 pub use iptext::{ip_string, push_ip};
 pub use rate::RateMeter;
 pub use sink::{BoxFuture, Sink, SinkError};
+pub use source::Source;
 pub use store::{
     AlertQuery, DecisionQuery, EventQuery, ModelInfo, ModelRole, Page, Role, RuleFired, SaveOutcome, SessionRecord,
     Store, StoreError, StoreStats, StreamCursor, TokenRecord,

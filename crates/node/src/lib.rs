@@ -20,4 +20,4 @@ mod sources;
 pub use error::NodeError;
 pub use models::{ModelRegistry, info_of};
 pub use node::Node;
-pub use sources::{RunningSource, start_sources};
+pub use sources::{RunningSource, start_source, start_sources};

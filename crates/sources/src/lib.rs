@@ -5,7 +5,9 @@
 //! journal (`journal`). The parsers do no I/O, so `rampart scan`,
 //! the file tailers and the tests share them unchanged.
 
+mod build;
 mod deliver;
+mod error;
 pub mod host;
 pub mod journal;
 pub mod line_reader;
@@ -14,4 +16,6 @@ pub mod prometheus;
 pub mod simulate;
 pub mod tail;
 
+pub use build::build;
+pub use error::BuildError;
 pub use parse::{LineParser, LogFormat, ParseError, detect_format};

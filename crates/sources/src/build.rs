@@ -1,0 +1,111 @@
+//! `[sources]` → the sources that run: one per `[[sources.files]]`,
+//! `[[sources.journal]]` and `[[sources.prometheus]]`, and the host
+//! collector. Offsets and cursors live in the data directory, named by the
+//! entry's position in the config.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use rampart_core::config::{FileFormat, SourcesConfig};
+use rampart_core::{IngestSender, Source};
+
+use crate::LogFormat;
+use crate::error::BuildError;
+use crate::host::{HostSource, HostSpec};
+use crate::journal::{JournalSource, JournalSpec};
+use crate::prometheus::{PrometheusSource, PrometheusSpec};
+use crate::tail::{FileSource, FileSourceSpec};
+
+/// Every configured source, ready to run, feeding `ingest`.
+pub fn build(
+    config: &SourcesConfig,
+    data_dir: &Path,
+    ingest: &IngestSender,
+) -> Result<Vec<Box<dyn Source>>, BuildError> {
+    let config_error = |key: String, reason: String| BuildError::Config { key, reason };
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    for (i, files) in config.files.iter().enumerate() {
+        let spec = FileSourceSpec {
+            paths: files.paths.clone(),
+            format: match files.format {
+                FileFormat::Auto => None,
+                FileFormat::Syslog => Some(LogFormat::Syslog),
+                FileFormat::Combined => Some(LogFormat::Combined),
+                FileFormat::Json => Some(LogFormat::Json),
+                FileFormat::Regex => Some(LogFormat::Regex),
+            },
+            regex: files.regex.clone(),
+            start_at: files.start_at,
+            poll_interval: Duration::from_millis(files.poll_interval_ms),
+        };
+        let offsets = data_dir.join(format!("file-offsets-{i}.json"));
+        let source = FileSource::new(spec, offsets, ingest.clone())
+            .map_err(|reason| config_error(format!("sources.files[{i}]"), reason))?;
+        sources.push(named(format!("files-{i}"), move |rt, stop| source.run(rt, stop)));
+    }
+    for (i, journal) in config.journal.iter().enumerate() {
+        let spec = JournalSpec {
+            units: journal.units.clone(),
+            directory: journal.directory.clone(),
+            start_at: journal.start_at,
+            journalctl: journal.journalctl.clone(),
+        };
+        let cursor = data_dir.join(format!("journal-cursor-{i}.txt"));
+        let source = JournalSource::new(spec, cursor, ingest.clone())
+            .map_err(|reason| config_error(format!("sources.journal[{i}]"), reason))?;
+        sources.push(named(format!("journal-{i}"), move |rt, stop| source.run(rt, stop)));
+    }
+    if !config.prometheus.is_empty() {
+        let client = http_client().map_err(|reason| config_error("sources.prometheus".into(), reason))?;
+        for (i, prom) in config.prometheus.iter().enumerate() {
+            let spec = PrometheusSpec {
+                url: prom.url.clone(),
+                interval: Duration::from_secs(prom.interval_secs),
+                include: prom.include.clone(),
+                queries: prom.queries.iter().map(|q| (q.name.clone(), q.query.clone())).collect(),
+                timeout: Duration::from_millis(prom.timeout_ms),
+            };
+            let source = PrometheusSource::new(spec, client.clone(), ingest.clone());
+            sources.push(named(format!("prometheus-{i}"), move |rt, stop| source.run(rt, stop)));
+        }
+    }
+    if config.host.enabled {
+        let spec =
+            HostSpec { interval: Duration::from_millis(config.host.interval_ms), top: config.host.top_processes };
+        let source = HostSource::new(spec, ingest.clone());
+        sources.push(named("host".into(), move |rt, stop| source.run(rt, stop)));
+    }
+    Ok(sources)
+}
+
+/// An HTTP client for scraping exporters (rustls with ring, as everywhere).
+fn http_client() -> Result<reqwest::Client, String> {
+    // Installing twice is harmless: the first provider stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build HTTP client: {e}"))
+}
+
+/// A source's run loop with the name the node runs it under.
+struct Named {
+    name: String,
+    run: Box<dyn FnOnce(tokio::runtime::Handle, Arc<AtomicBool>) + Send>,
+}
+
+fn named(name: String, run: impl FnOnce(tokio::runtime::Handle, Arc<AtomicBool>) + Send + 'static) -> Box<dyn Source> {
+    Box::new(Named { name, run: Box::new(run) })
+}
+
+impl Source for Named {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn run(self: Box<Self>, runtime: tokio::runtime::Handle, stop: Arc<AtomicBool>) {
+        (self.run)(runtime, stop);
+    }
+}
