@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::metrics::{Confusion, roc_auc};
+use crate::scoring::{Confusion, roc_auc};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassScores {

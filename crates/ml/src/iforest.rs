@@ -361,7 +361,7 @@ fn grow(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::roc_auc;
+    use crate::scoring::roc_auc;
 
     #[test]
     fn c_of_n_matches_the_paper() {

@@ -8,16 +8,16 @@ pub mod dataset;
 mod evaluation;
 pub mod flow_model;
 mod iforest;
-mod metrics;
 pub mod novelty;
 pub mod preprocess;
+mod scoring;
 pub mod tabular;
 pub mod trees;
 
 pub use evaluation::{Averages, ClassScores, Evaluation, evaluate};
 pub use iforest::{ForestParams, IsolationForest, average_path_length};
-pub use metrics::{Confusion, roc_auc};
 pub use rampart_core::rng::SplitMix64;
+pub use scoring::{Confusion, roc_auc};
 
 /// The most likely class: the first of the highest probabilities.
 pub fn argmax(p: &[f32]) -> usize {

@@ -27,8 +27,10 @@ use crate::sources::{RunningSource, start_sources};
 /// A running all-in-one node.
 pub struct Node {
     pub addr: SocketAddr,
-    /// Every alert as it is saved (the live feed).
-    pub live: broadcast::Sender<Alert>,
+    /// Every alert as the pipeline saves it, for observers in this process
+    /// (`rampart bench latency`). The dashboard's live feed reads the store
+    /// instead, so that rows written by anyone show.
+    pub saved_alerts: broadcast::Sender<Alert>,
     pub state: AppState,
     ingest: IngestSender,
     stop_server: oneshot::Sender<()>,
@@ -157,7 +159,7 @@ impl Node {
         tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "Rampart is listening.");
         Ok(Node {
             addr,
-            live,
+            saved_alerts: live,
             state,
             ingest,
             stop_server,

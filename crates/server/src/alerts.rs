@@ -9,15 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
 use crate::state::AppState;
-
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?
-}
 
 /// The query `GET /alerts` takes.
 #[derive(IntoParams)]

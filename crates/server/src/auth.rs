@@ -188,7 +188,7 @@ pub(crate) async fn check_credential(
 ) -> Result<Caller, ApiError> {
     state.auth_throttle.admit(client)?;
     let store = state.store.clone();
-    let caller = crate::alerts::blocking(move || Ok(authenticate(store.as_ref(), &credential)?)).await?;
+    let caller = crate::blocking::blocking(move || Ok(authenticate(store.as_ref(), &credential)?)).await?;
     match caller {
         Some(caller) => Ok(caller),
         None => {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::alerts::blocking;
+use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::params::Params;
 use crate::state::AppState;

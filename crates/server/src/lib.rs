@@ -8,6 +8,7 @@
 mod alerts;
 pub mod auth;
 mod auth_throttle;
+mod blocking;
 mod decisions;
 mod error;
 mod events;

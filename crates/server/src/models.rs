@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::alerts::blocking;
+use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 

@@ -108,7 +108,7 @@ pub(crate) async fn list(
     let store = state.store.clone();
     let query =
         rampart_core::EventQuery { kind: Some(rampart_core::EventKind::State), limit: 500, ..Default::default() };
-    let page = crate::alerts::blocking(move || Ok(store.events(&query)?)).await?;
+    let page = crate::blocking::blocking(move || Ok(store.events(&query)?)).await?;
     let samples: Vec<&rampart_core::Event> =
         page.items.iter().filter(|e| e.action.as_deref() == Some("process_sample")).collect();
     let latest = samples.iter().map(|e| e.timestamp_ms).max();

@@ -9,8 +9,8 @@ use rampart_core::{Role, TokenRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::alerts::blocking;
 use crate::auth::{Caller, issue_token};
+use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 

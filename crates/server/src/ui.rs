@@ -101,7 +101,7 @@ async fn login(State(state): State<AppState>, request: axum::extract::Request) -
     let store = state.store.clone();
     let session = {
         let caller = caller.clone();
-        crate::alerts::blocking(move || Ok(open_session(store.as_ref(), &caller, i64::from(SESSION_SECS) * 1000)?))
+        crate::blocking::blocking(move || Ok(open_session(store.as_ref(), &caller, i64::from(SESSION_SECS) * 1000)?))
             .await?
     };
     let mut response = Json(json!({ "role": caller.role, "token_id": caller.token_id })).into_response();
@@ -114,7 +114,7 @@ async fn login(State(state): State<AppState>, request: axum::extract::Request) -
 async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Result<Response, ApiError> {
     if let Some(id) = crate::auth::session_cookie(&headers) {
         let store = state.store.clone();
-        crate::alerts::blocking(move || Ok(store.delete_session(&session_hash(&id))?)).await?;
+        crate::blocking::blocking(move || Ok(store.delete_session(&session_hash(&id))?)).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0)?);
@@ -131,7 +131,7 @@ async fn session(
         return Ok(Json(json!({ "role": null })));
     };
     let store = state.store.clone();
-    let caller = crate::alerts::blocking(move || Ok(authenticate(store.as_ref(), &Credential::Session(id))?)).await?;
+    let caller = crate::blocking::blocking(move || Ok(authenticate(store.as_ref(), &Credential::Session(id))?)).await?;
     Ok(Json(match caller {
         Some(c) => json!({ "role": c.role, "token_id": c.token_id }),
         None => json!({ "role": null }),

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rampart_core::{Event, EventKind, IngestSender};
 use serde_json::Value;
 
-use crate::deliver::{deliver, sleep_unless_stopped};
+use crate::handoff::{deliver, sleep_unless_stopped};
 use crate::parse::journal::parse_entry;
 use crate::tail::{StartAt, write_atomically};
 

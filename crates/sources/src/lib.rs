@@ -6,8 +6,8 @@
 //! the file tailers and the tests share them unchanged.
 
 mod build;
-mod deliver;
 mod error;
+mod handoff;
 pub mod host;
 pub mod journal;
 pub mod line_reader;

@@ -195,7 +195,7 @@ async fn latency_run(args: &BenchLatencyArgs) -> anyhow::Result<ExitCode> {
 
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
-    let mut live = node.live.subscribe();
+    let mut live = node.saved_alerts.subscribe();
     let collector = {
         let (sent, latencies) = (sent.clone(), latencies.clone());
         tokio::spawn(async move {

@@ -16,7 +16,7 @@ use crate::cli::{DataFormat, EvalAnomalyArgs, LayoutArgs};
 fn load(path: &std::path::Path, args: &EvalAnomalyArgs) -> anyhow::Result<(Table, u64)> {
     let format = if args.format == "nsl-kdd" { DataFormat::NslKdd } else { DataFormat::Csv };
     let layout = LayoutArgs { format, label: args.label.clone(), skip_bad_rows: args.skip_bad_rows };
-    let loaded = super::flows::data::load_paths(&[path.to_path_buf()], &layout)?;
+    let loaded = super::flows::flow_files::load_paths(&[path.to_path_buf()], &layout)?;
     Ok((loaded.table, loaded.skipped))
 }
 

@@ -10,7 +10,7 @@ use rampart_core::{Body, Event, EventKind, IngestSender};
 use serde_json::json;
 
 use super::collector::{HostCollector, HostSample};
-use crate::deliver::{deliver, sleep_unless_stopped};
+use crate::handoff::{deliver, sleep_unless_stopped};
 
 /// Time to read /proc once (seconds): the collector's own cost.
 pub const COLLECT_SECONDS: &str = "rampart_host_collect_seconds";

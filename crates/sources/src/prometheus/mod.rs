@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rampart_core::{Body, Event, EventKind, IngestSender};
 use serde_json::json;
 
-use crate::deliver::{deliver, sleep_unless_stopped};
+use crate::handoff::{deliver, sleep_unless_stopped};
 pub use exposition::{Sample, parse_exposition, series_key};
 pub use query::parse_query_answer;
 

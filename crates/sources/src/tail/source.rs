@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::follower::{Follower, Line, StartAt};
 use super::offsets::Offsets;
-use crate::deliver::deliver;
+use crate::handoff::deliver;
 use crate::parse::syslog::assumed_year;
 use crate::parse::{LineParser, LogFormat, detect_format};
 

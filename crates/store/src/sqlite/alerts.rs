@@ -10,6 +10,7 @@ use rampart_core::{Alert, AlertQuery, AlertStatus, SaveOutcome, Severity, StoreE
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
 
 use super::backend;
+use super::filters::Filters;
 
 /// What every alert read selects, in the order `from_row` expects.
 const COLUMNS: &str =
@@ -92,26 +93,13 @@ pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<Alert>, StoreErr
 
 /// Newest first, one more than `limit` so the caller can tell a next page exists.
 pub(super) fn query(conn: &Connection, q: &AlertQuery, limit: usize) -> Result<Vec<Alert>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE 1=1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    if let Some(status) = q.status {
-        sql.push_str(" AND a.status = ?");
-        args.push(status.as_str().to_owned().into());
-    }
-    if let Some(severity) = q.severity {
-        sql.push_str(" AND a.severity = ?");
-        args.push(severity.as_str().to_owned().into());
-    }
-    if let Some(rule) = &q.rule_id {
-        sql.push_str(" AND a.rule_id = ?");
-        args.push(rule.clone().into());
-    }
-    if let Some(before) = &q.before_id {
-        sql.push_str(" AND a.id < ?");
-        args.push(before.clone().into());
-    }
-    sql.push_str(" ORDER BY a.id DESC LIMIT ?");
-    args.push((limit as i64 + 1).into());
+    let mut f = Filters::new(format!("SELECT {COLUMNS} FROM {FROM} WHERE 1=1"));
+    f.and(" AND a.status = ?", q.status.map(|s| s.as_str().to_owned()))
+        .and(" AND a.severity = ?", q.severity.map(|s| s.as_str().to_owned()))
+        .and(" AND a.rule_id = ?", q.rule_id.clone())
+        .and(" AND a.id < ?", q.before_id.clone())
+        .push(" ORDER BY a.id DESC LIMIT ?", [(limit as i64 + 1).into()]);
+    let (sql, args) = f.into_parts();
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     let rows = stmt.query_map(params_from_iter(args), from_row).map_err(backend)?;
     rows.map(|row| row.map_err(backend)?).collect()

@@ -6,6 +6,7 @@ use rampart_core::{
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::backend;
+use super::filters::Filters;
 
 const COLUMNS: &str = "id, kind, target, start_ticks, created, expires, origin, reason, alert_id, playbook, rate_per_sec, deleted, enforced";
 
@@ -48,30 +49,14 @@ pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<Decision>, StoreE
 }
 
 pub(super) fn query(conn: &Connection, q: &DecisionQuery) -> Result<Vec<Decision>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM decisions WHERE 1=1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    if let Some(at) = q.active_at_ms {
-        sql.push_str(" AND deleted IS NULL AND (expires IS NULL OR expires > ?)");
-        args.push(at.into());
-    }
-    if let Some(target) = &q.target {
-        sql.push_str(" AND target = ?");
-        args.push(target.clone().into());
-    }
-    if let Some(playbook) = &q.playbook {
-        sql.push_str(" AND playbook = ?");
-        args.push(playbook.clone().into());
-    }
-    if let Some(after) = q.after_id {
-        sql.push_str(" AND id > ?");
-        args.push(after.into());
-    }
-    if let Some(since) = q.deleted_since_ms {
-        sql.push_str(" AND deleted >= ?");
-        args.push(since.into());
-    }
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
-    args.push((q.limit.max(1) as i64).into());
+    let mut f = Filters::new(format!("SELECT {COLUMNS} FROM decisions WHERE 1=1"));
+    f.and(" AND deleted IS NULL AND (expires IS NULL OR expires > ?)", q.active_at_ms)
+        .and(" AND target = ?", q.target.clone())
+        .and(" AND playbook = ?", q.playbook.clone())
+        .and(" AND id > ?", q.after_id)
+        .and(" AND deleted >= ?", q.deleted_since_ms)
+        .push(" ORDER BY id DESC LIMIT ?", [(q.limit.max(1) as i64).into()]);
+    let (sql, args) = f.into_parts();
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     let rows = stmt.query_map(params_from_iter(args), from_row).map_err(backend)?;
     rows.map(|row| row.map_err(backend)?).collect()

@@ -18,6 +18,7 @@ use rampart_core::{Event, EventKind, EventQuery, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
 use super::backend;
+use super::filters::Filters;
 
 /// Events per chunk row.
 pub(crate) const CHUNK_EVENTS: usize = 1_024;
@@ -175,32 +176,18 @@ fn line_id(line: &[u8]) -> Option<i64> {
 /// Newest-first events matching `q`, up to `q.limit + 1` (the look-ahead
 /// tells the caller whether there is another page).
 pub(crate) fn query(conn: &Connection, q: &EventQuery, limit: usize) -> Result<Vec<Event>, StoreError> {
-    let mut sql = String::from("SELECT body FROM event_chunks WHERE 1=1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    if let Some(since) = q.since_ms {
-        sql.push_str(" AND max_ts >= ?");
-        args.push(since.into());
-    }
-    if let Some(until) = q.until_ms {
-        sql.push_str(" AND min_ts < ?");
-        args.push(until.into());
-    }
-    if let Some(kind) = q.kind {
-        sql.push_str(" AND (kinds & ?) != 0");
-        args.push(kind_bit(kind).into());
-    }
+    let mut f = Filters::new("SELECT body FROM event_chunks WHERE 1=1");
+    f.and(" AND max_ts >= ?", q.since_ms)
+        .and(" AND min_ts < ?", q.until_ms)
+        .and(" AND (kinds & ?) != 0", q.kind.map(kind_bit));
     if let Some(ip) = q.source_ip {
-        sql.push_str(&format!(
+        let clause = format!(
             " AND id / {CHUNKS_PER_BLOCK} IN (SELECT block FROM event_ip_blocks WHERE ip = ?) AND instr(ips, ?) > 0"
-        ));
-        args.push(ip.to_string().into());
-        args.push(format!(" {ip} ").into());
+        );
+        f.push(&clause, [ip.to_string().into(), format!(" {ip} ").into()]);
     }
-    if let Some(before) = q.before_id {
-        sql.push_str(" AND first_id < ?");
-        args.push(before.into());
-    }
-    sql.push_str(" ORDER BY id DESC");
+    f.and(" AND first_id < ?", q.before_id).push(" ORDER BY id DESC", []);
+    let (sql, args) = f.into_parts();
     let needle = q.text.as_ref().map(|t| t.to_lowercase());
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;

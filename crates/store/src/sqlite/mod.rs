@@ -25,6 +25,7 @@ use crate::migrations;
 mod alerts;
 mod decisions;
 mod events;
+mod filters;
 mod models;
 mod tokens;
 

@@ -10,7 +10,7 @@ use rampart_ml::flow_model::FlowModel;
 use rampart_ml::novelty::ANOMALY_CLASS;
 use serde_json::json;
 
-use super::data;
+use super::flow_files;
 use super::train::{label_rows, measure};
 use crate::cli::EvalFlowsArgs;
 
@@ -21,7 +21,7 @@ pub fn load_model(path: &std::path::Path) -> anyhow::Result<FlowModel> {
 
 pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
     let model = load_model(&args.model)?;
-    let loaded = data::load(&args.data)?;
+    let loaded = flow_files::load(&args.data)?;
     let known: Vec<&String> = model.classes.iter().filter(|c| *c != ANOMALY_CLASS).collect();
     let multi = known != ["normal", "attack"];
     // A binary model scores any layout's rows as normal / attack; a
@@ -63,7 +63,7 @@ pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
             model.name,
             model.algo.name(),
             model.model.trees.len(),
-            data::describe(&loaded.files),
+            flow_files::describe(&loaded.files),
             e.rows,
             if loaded.skipped > 0 { format!(", {} bad rows skipped", loaded.skipped) } else { String::new() }
         );

@@ -2,8 +2,8 @@
 
 pub mod bench;
 mod canvas;
-pub mod data;
 pub mod eval;
+pub mod flow_files;
 pub mod replay;
 mod report;
 pub mod train;

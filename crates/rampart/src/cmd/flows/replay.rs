@@ -17,7 +17,7 @@ use rampart_ml::dataset::{Format, Table};
 use rampart_ml::preprocess::Cell;
 use serde_json::{Map, Value, json};
 
-use super::data;
+use super::flow_files;
 use crate::cli::{ReplayArgs, ReplayMode};
 
 /// One row as an ECS event.
@@ -93,7 +93,7 @@ struct Tally {
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.rate >= 0.0 && args.rate.is_finite(), "--rate must be a positive number (0: no pacing)");
     anyhow::ensure!((1..=10_000).contains(&args.batch), "--batch must be between 1 and 10000");
-    let loaded = data::load_paths(&args.paths, &args.layout)?;
+    let loaded = flow_files::load_paths(&args.paths, &args.layout)?;
     let rows = loaded.table.rows.len();
     let limit = args.limit.unwrap_or(if args.repeat { u64::MAX } else { rows as u64 });
     let url = format!("{}/api/v1/events", args.to.trim_end_matches('/'));
@@ -154,7 +154,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     println!(
         "replay: sent {} rows from {} to {url} in {secs:.1}s ({:.0} rows/s): accepted {}, rejected {}, failed {}{}{}",
         tally.sent,
-        data::describe(&loaded.files),
+        flow_files::describe(&loaded.files),
         tally.sent as f64 / secs.max(1e-9),
         tally.accepted,
         tally.rejected,

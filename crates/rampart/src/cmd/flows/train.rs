@@ -15,7 +15,7 @@ use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
 use rampart_ml::{Evaluation, SplitMix64, evaluate};
 use serde_json::json;
 
-use super::data::{self, Loaded};
+use super::flow_files::{self, Loaded};
 use crate::cli::{AlgoArg, ClassScheme, ClassWeight, TrainFlowsArgs};
 
 /// Rows with their class numbers, ready to split.
@@ -193,7 +193,7 @@ pub fn measure(
 pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!((0.0..0.9).contains(&args.holdout), "--holdout must be in [0, 0.9)");
     let loaded_at = Instant::now();
-    let Loaded { table, files, format, skipped, sha256 } = data::load(&args.data)?;
+    let Loaded { table, files, format, skipped, sha256 } = flow_files::load(&args.data)?;
     let load_secs = loaded_at.elapsed().as_secs_f64();
     let multi = args.classes == ClassScheme::Multi;
     let mut labelled = label_rows(&table, &format, multi)?;
@@ -310,7 +310,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             "train flows: {} {} on {} ({} rows{}), {} classes, {} features",
             params.algo.name(),
             if params.algo == Algo::DecisionTree { String::new() } else { format!("({} trees)", params.trees) },
-            data::describe(&files),
+            flow_files::describe(&files),
             table.rows.len(),
             if skipped > 0 { format!(", {skipped} bad rows skipped") } else { String::new() },
             k,
