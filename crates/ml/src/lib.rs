@@ -13,6 +13,7 @@ pub mod preprocess;
 mod scoring;
 pub mod tabular;
 pub mod trees;
+pub mod validation;
 
 pub use evaluation::{Averages, ClassScores, Evaluation, evaluate};
 pub use iforest::{ForestParams, IsolationForest, average_path_length};

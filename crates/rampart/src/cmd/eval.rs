@@ -9,8 +9,8 @@ use rampart_ml::tabular::Encoder;
 use rampart_ml::{Confusion, ForestParams, IsolationForest, SplitMix64, roc_auc};
 use serde_json::json;
 
-use super::flows::train::subset;
 use crate::cli::{DataFormat, EvalAnomalyArgs, LayoutArgs};
+use rampart_ml::validation::subset;
 
 /// The rows of one file, and how many bad rows `--skip-bad-rows` left out.
 fn load(path: &std::path::Path, args: &EvalAnomalyArgs) -> anyhow::Result<(Table, u64)> {

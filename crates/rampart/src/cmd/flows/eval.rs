@@ -11,7 +11,9 @@ use rampart_ml::novelty::ANOMALY_CLASS;
 use serde_json::json;
 
 use super::flow_files;
-use super::train::{label_rows, measure};
+use rampart_ml::validation::label_rows;
+
+use super::train::measure;
 use crate::cli::EvalFlowsArgs;
 
 pub fn load_model(path: &std::path::Path) -> anyhow::Result<FlowModel> {

@@ -6,108 +6,29 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use rampart_ml::dataset::{self, Format, Table};
+use rampart_ml::dataset::{Format, Table};
 use rampart_ml::flow_model::Scorer;
 use rampart_ml::flow_model::{FORMAT, FlowModel};
 use rampart_ml::novelty::{ANOMALY_CLASS, Novelty};
 use rampart_ml::preprocess::Preprocessor;
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
-use rampart_ml::{Evaluation, SplitMix64, evaluate};
+use rampart_ml::{Evaluation, evaluate};
 use serde_json::json;
+
+use rampart_ml::validation::{
+    ClassWeighting, class_weights, cross_validation, label_rows, stratified_folds, stratified_split, subset,
+};
 
 use super::flow_files::{self, Loaded};
 use crate::cli::{AlgoArg, ClassScheme, ClassWeight, TrainFlowsArgs};
 
-/// Rows with their class numbers, ready to split.
-pub struct Labelled {
-    pub classes: Vec<String>,
-    pub normal: usize,
-    pub y: Vec<u32>,
-}
-
-/// Class names in a stable order: normal first, NSL-KDD's categories in
-/// their usual order, otherwise the rest by name.
-pub fn label_rows(table: &Table, format: &Format, multi: bool) -> anyhow::Result<Labelled> {
-    let mut names = Vec::with_capacity(table.labels.len());
-    for (label, origin) in table.labels.iter().zip(&table.origins) {
-        names.push(dataset::class_of(label, format, multi).map_err(|e| anyhow::anyhow!("line {}: {e}", origin.line))?);
+/// The command line's weighting, as the learners take it.
+fn weighting(arg: ClassWeight) -> ClassWeighting {
+    match arg {
+        ClassWeight::Balanced => ClassWeighting::Balanced,
+        ClassWeight::Sqrt => ClassWeighting::Sqrt,
+        ClassWeight::None => ClassWeighting::None,
     }
-    let mut classes: Vec<String> = match (multi, format) {
-        (false, _) => vec!["normal".into(), "attack".into()],
-        (true, Format::NslKdd) => ["normal", "DoS", "Probe", "R2L", "U2R"].map(String::from).to_vec(),
-        (true, _) => {
-            let mut seen: Vec<String> = names.clone();
-            seen.sort();
-            seen.dedup();
-            seen
-        }
-    };
-    let normal_name = if multi && *format != Format::NslKdd { format.normal_label() } else { "normal" };
-    let normal = match classes.iter().position(|c| c.eq_ignore_ascii_case(normal_name)) {
-        Some(i) => i,
-        None => {
-            classes.insert(0, normal_name.to_owned());
-            0
-        }
-    };
-    let y = names.iter().map(|n| classes.iter().position(|c| c == n).unwrap_or(normal) as u32).collect();
-    Ok(Labelled { classes, normal, y })
-}
-
-/// Per class, a seeded shuffle of its rows and the first `share` held out.
-pub fn stratified_split(y: &[u32], k: usize, share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = SplitMix64::new(seed ^ 0x5EED_5711);
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for c in 0..k as u32 {
-        let mut rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == c).collect();
-        rng.shuffle(&mut rows);
-        let cut = (rows.len() as f64 * share).round() as usize;
-        // A class with a single row trains rather than vanishing from training.
-        let cut = if cut >= rows.len() && rows.len() < 2 { 0 } else { cut };
-        test.extend_from_slice(&rows[..cut]);
-        train.extend_from_slice(&rows[cut..]);
-    }
-    train.sort_unstable();
-    test.sort_unstable();
-    (train, test)
-}
-
-pub fn subset(table: &Table, rows: &[usize]) -> Table {
-    Table {
-        columns: table.columns.clone(),
-        rows: rows.iter().map(|&r| table.rows[r].clone()).collect(),
-        labels: rows.iter().map(|&r| table.labels[r].clone()).collect(),
-        origins: rows.iter().map(|&r| table.origins[r]).collect(),
-        endpoints: if table.endpoints.len() == table.rows.len() {
-            rows.iter().map(|&r| table.endpoints[r].clone()).collect()
-        } else {
-            Vec::new()
-        },
-    }
-}
-
-/// Class weights: balanced is n / (classes × n_c); sqrt its square root;
-/// scaled so the mean row weighs 1 and leaf sizes keep meaning rows.
-fn class_weights(y: &[u32], k: usize, how: ClassWeight) -> Vec<f64> {
-    let mut counts = vec![0usize; k];
-    for &c in y {
-        counts[c as usize] += 1;
-    }
-    let present = counts.iter().filter(|&&n| n > 0).count().max(1) as f64;
-    let n = y.len() as f64;
-    let raw: Vec<f64> = counts
-        .iter()
-        .map(|&c| {
-            let balanced = if c == 0 { 0.0 } else { n / (present * c as f64) };
-            match how {
-                ClassWeight::Balanced => balanced,
-                ClassWeight::Sqrt => balanced.sqrt(),
-                ClassWeight::None => 1.0,
-            }
-        })
-        .collect();
-    let mean: f64 = y.iter().map(|&c| raw[c as usize]).sum::<f64>() / n.max(1.0);
-    raw.iter().map(|w| w / mean.max(1e-12)).collect()
 }
 
 pub fn params_of(args: &TrainFlowsArgs) -> TrainParams {
@@ -152,7 +73,7 @@ fn fit(
     let preprocessing = Preprocessor::fit(table, &symbolic, &ratios);
     anyhow::ensure!(preprocessing.width() > 0, "no column varies in the training rows: nothing to learn from");
     let x = preprocessing.encode_table(table).map_err(anyhow::Error::msg)?;
-    let weights = class_weights(y, k, args.class_weight);
+    let weights = class_weights(y, k, weighting(args.class_weight));
     let row_weight: Vec<f64> = y.iter().map(|&c| weights[c as usize]).collect();
     let set = TrainSet { x: &x, width: preprocessing.width(), y, k, weight: &row_weight };
     bar.set_length(params.trees as u64);
@@ -222,7 +143,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     let mut folds = Vec::new();
     if let Some(cv) = args.cv {
         anyhow::ensure!((2..=20).contains(&cv), "--cv must be between 2 and 20");
-        let fold_of = folds_of(&train_y, k, cv, args.seed);
+        let fold_of = stratified_folds(&train_y, k, cv, args.seed);
         for f in 0..cv {
             bar.set_message(format!("fold {}/{cv}", f + 1));
             let (fit_rows, check_rows): (Vec<usize>, Vec<usize>) =
@@ -253,7 +174,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         held_out = Some(e);
     }
     if !folds.is_empty() {
-        metrics["cv"] = cv_summary(&folds);
+        metrics["cv"] = json!(cross_validation(&folds));
     }
     let mut unseen = serde_json::Map::new();
     for label in &args.unseen {
@@ -344,35 +265,4 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         println!("  wrote {} (model {name:?})", args.out.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Fold number per training row, stratified by class.
-fn folds_of(y: &[u32], k: usize, folds: usize, seed: u64) -> Vec<usize> {
-    let mut rng = SplitMix64::new(seed ^ 0xF01D);
-    let mut fold_of = vec![0; y.len()];
-    for c in 0..k as u32 {
-        let mut rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == c).collect();
-        rng.shuffle(&mut rows);
-        for (j, r) in rows.into_iter().enumerate() {
-            fold_of[r] = j % folds;
-        }
-    }
-    fold_of
-}
-
-fn cv_summary(folds: &[Evaluation]) -> serde_json::Value {
-    let stat = |f: &dyn Fn(&Evaluation) -> f64| {
-        let v: Vec<f64> = folds.iter().map(f).collect();
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
-        json!({ "mean": mean, "std": sd })
-    };
-    json!({
-        "folds": folds.len(),
-        "accuracy": stat(&|e| e.accuracy),
-        "macro_f1": stat(&|e| e.macro_avg.f1),
-        "recall": stat(&|e| e.recall),
-        "fpr": stat(&|e| e.fpr),
-        "roc_auc": stat(&|e| e.roc_auc),
-    })
 }
