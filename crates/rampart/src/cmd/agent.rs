@@ -12,7 +12,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use rampart_core::config::Config;
 use rampart_core::ecs::encode_event_string;
 use rampart_core::{Decision, DecisionKind, IngestBatch, IngestReceiver, Origin, Target, ingest_queue};
@@ -21,6 +20,7 @@ use rampart_respond::enforce::Firewall;
 use serde_json::Value;
 use std::sync::atomic::Ordering;
 
+use crate::api_client::{ApiClient, Persistence, Posted};
 use crate::cli::AgentArgs;
 
 pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
@@ -29,12 +29,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)
             .map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
         let table: std::sync::Arc<dyn Firewall> = crate::cmd::firewall(&config).into();
-        let client = args.server.client()?;
-        let remote = Remote {
-            base: args.server.server.trim_end_matches('/').to_owned(),
-            token: args.server.token.clone(),
-            client,
-        };
+        let remote = ApiClient::new(&args.server)?;
 
         let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
         let sources = rampart_node::start_sources(&config, &ingest)?;
@@ -60,14 +55,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-#[derive(Clone)]
-struct Remote {
-    base: String,
-    token: String,
-    client: reqwest::Client,
-}
-
-async fn sync_decisions(remote: Remote, table: std::sync::Arc<dyn Firewall>, allowlist: Allowlist, every: Duration) {
+async fn sync_decisions(remote: ApiClient, table: std::sync::Arc<dyn Firewall>, allowlist: Allowlist, every: Duration) {
     let mut started = false;
     loop {
         match poll(&remote, !started).await {
@@ -110,12 +98,9 @@ async fn sync_decisions(remote: Remote, table: std::sync::Arc<dyn Firewall>, all
     }
 }
 
-async fn poll(remote: &Remote, startup: bool) -> anyhow::Result<(Vec<Decision>, Vec<Decision>)> {
-    let url = format!("{}/api/v1/decisions/stream?startup={startup}", remote.base);
-    let response = remote.client.get(&url).bearer_auth(&remote.token).send().await.with_context(|| url.clone())?;
-    let status = response.status();
-    let body: Value = response.json().await.with_context(|| format!("{url}: not JSON"))?;
-    anyhow::ensure!(status.is_success(), "{url}: {status}: {}", body["error"].as_str().unwrap_or(""));
+async fn poll(remote: &ApiClient, startup: bool) -> anyhow::Result<(Vec<Decision>, Vec<Decision>)> {
+    let query = [("startup", startup.to_string())];
+    let body = remote.call(reqwest::Method::GET, "decisions/stream", &query, None).await?;
     let now = rampart_core::time::now_ms();
     let list = |key: &str| -> Vec<Decision> {
         body[key].as_array().into_iter().flatten().filter_map(|d| remote_decision(d, now)).collect()
@@ -141,37 +126,22 @@ fn remote_decision(d: &Value, now_ms: i64) -> Option<Decision> {
 
 /// Posts each queued batch as NDJSON until the server commits it; retries
 /// (never drops) with backoff while the server is away.
-async fn ship_events(remote: Remote, mut batches: IngestReceiver) {
-    let url = format!("{}/api/v1/events", remote.base);
+async fn ship_events(remote: ApiClient, mut batches: IngestReceiver) {
     while let Some(IngestBatch { events, ack, .. }) = batches.recv().await {
         let mut body = String::with_capacity(events.len() * 300);
         for e in &events {
             body.push_str(&encode_event_string(e));
             body.push('\n');
         }
-        let mut backoff = Duration::from_millis(200);
-        let result = loop {
-            let sent = remote
-                .client
-                .post(&url)
-                .bearer_auth(&remote.token)
-                .header("content-type", "application/x-ndjson")
-                .body(body.clone())
-                .send()
-                .await;
-            match sent {
-                Ok(r) if r.status().is_success() => break Ok(Vec::new()),
-                // A batch the server refuses as malformed will never pass: say so, do not loop.
-                Ok(r) if r.status() == reqwest::StatusCode::BAD_REQUEST => {
-                    let text = r.text().await.unwrap_or_default();
-                    tracing::error!(%text, events = events.len(), "The server refused a batch of local events.");
-                    break Err(text);
-                }
-                Ok(r) => tracing::warn!(status = %r.status(), "The server did not take the events; retrying."),
-                Err(error) => tracing::warn!(%error, "Cannot reach the server; retrying."),
+        let result = match remote.post_events(body, Persistence::UntilTaken).await {
+            Ok(Posted::Accepted) => Ok(Vec::new()),
+            // A batch the server refuses as malformed will never pass: say so, do not loop.
+            Ok(Posted::Refused(text)) => {
+                tracing::error!(%text, events = events.len(), "The server refused a batch of local events.");
+                Err(text)
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(10));
+            // UntilTaken only returns once the server answered for the batch.
+            Err(error) => Err(format!("{error:#}")),
         };
         if let Some(ack) = ack {
             let _ = ack.send(result);

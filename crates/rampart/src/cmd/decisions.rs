@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::api_client::ApiClient;
 use crate::cli::{DecisionsCommand, ServerArgs};
 
 pub fn run(command: &DecisionsCommand) -> anyhow::Result<ExitCode> {
@@ -51,20 +51,7 @@ async fn call(
     query: &[(&str, String)],
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    let client = server.client()?;
-    let base = format!("{}/api/v1/{path}", server.server.trim_end_matches('/'));
-    let url = reqwest::Url::parse_with_params(&base, query).with_context(|| format!("--server: bad URL {base}"))?;
-    let mut request = client.request(method, url.clone()).bearer_auth(&server.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.with_context(|| format!("cannot reach {url}"))?;
-    let status = response.status();
-    let body: Value = response.json().await.with_context(|| format!("{url}: the answer is not JSON"))?;
-    if !status.is_success() {
-        anyhow::bail!("{url}: {status}: {}", body["error"].as_str().unwrap_or("(no message)"));
-    }
-    Ok(body)
+    ApiClient::new(server)?.call(method, path, query, body).await
 }
 
 fn print_table(decisions: &Value) {

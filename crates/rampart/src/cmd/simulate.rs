@@ -11,6 +11,7 @@ use rampart_sources::parse::syslog::assumed_year;
 use rampart_sources::simulate::{Plan, Simulated, ssh_auth_log, web_access_log};
 use rampart_sources::{LineParser, LogFormat};
 
+use crate::api_client::{ApiClient, Persistence, Posted};
 use crate::cli::SimulateArgs;
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
@@ -70,8 +71,8 @@ fn send(args: &SimulateArgs, server: &str, sim: &Simulated, format: LogFormat) -
     let token = args.token.as_deref().context("--server needs --token (or RAMPART_TOKEN)")?;
     let now = time::now_ms();
     let parser = LineParser::new(format, assumed_year(now, None));
-    let url = format!("{}/api/v1/events", server.trim_end_matches('/'));
-    let client = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+    let api = ApiClient::with_token(server, token, rampart_respond::http_client().map_err(anyhow::Error::msg)?)?;
+    let url = api.url("events");
     let batch = (args.rate as usize / 10).clamp(1, 5_000);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -85,20 +86,10 @@ fn send(args: &SimulateArgs, server: &str, sim: &Simulated, format: LogFormat) -
                 body.push_str(&encode_event_string(&event));
                 body.push('\n');
             }
-            let response = client
-                .post(&url)
-                .bearer_auth(token)
-                .header("content-type", "application/x-ndjson")
-                .body(body)
-                .send()
-                .await
-                .with_context(|| format!("cannot reach {url}"))?;
-            let status = response.status();
-            anyhow::ensure!(
-                status.is_success(),
-                "{url} answered {status}: {}",
-                response.text().await.unwrap_or_default()
-            );
+            // A busy server (429, 503) slows the simulation instead of ending it.
+            if let Posted::Refused(reason) = api.post_events(body, Persistence::WhileBusy).await? {
+                anyhow::bail!("{url} refused a batch: {reason}");
+            }
             sent += chunk.len();
             let due = Duration::from_secs_f64(sent as f64 / f64::from(args.rate.max(1)));
             if let Some(wait) = due.checked_sub(started.elapsed()) {

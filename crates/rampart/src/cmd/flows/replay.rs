@@ -11,13 +11,13 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use rampart_ml::SplitMix64;
 use rampart_ml::dataset::{Format, Table};
 use rampart_ml::preprocess::Cell;
 use serde_json::{Map, Value, json};
 
 use super::flow_files;
+use crate::api_client::{ApiClient, Persistence, Posted};
 use crate::cli::{ReplayArgs, ReplayMode};
 
 /// One row as an ECS event.
@@ -96,8 +96,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let loaded = flow_files::load_paths(&args.paths, &args.layout)?;
     let rows = loaded.table.rows.len();
     let limit = args.limit.unwrap_or(if args.repeat { u64::MAX } else { rows as u64 });
-    let url = format!("{}/api/v1/events", args.to.trim_end_matches('/'));
-    let client = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+    let http = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+    let api = ApiClient::with_token(&args.to, &args.token, http)?;
+    let url = api.url("events");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut rng = SplitMix64::new(args.seed);
     let mut order: Vec<usize> = (0..rows).collect();
@@ -122,7 +123,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                     body.push('\n');
                 }
                 tokio::select! {
-                    outcome = post(&client, &url, &args.token, body) => match outcome {
+                    outcome = post(&api, body) => match outcome {
                         Ok(true) => tally.accepted += take as u64,
                         Ok(false) => tally.rejected += take as u64,
                         Err(error) => {
@@ -166,34 +167,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Posts one NDJSON batch: `Ok(true)` accepted, `Ok(false)` refused as
-/// invalid (the reason is printed); waits and retries while the server
-/// says it is busy, so a busy server slows the replay instead of losing rows.
-async fn post(client: &reqwest::Client, url: &str, token: &str, body: String) -> anyhow::Result<bool> {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let response = client
-            .post(url)
-            .bearer_auth(token)
-            .header("content-type", "application/x-ndjson")
-            .body(body.clone())
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(true);
-        }
-        let text = response.text().await.unwrap_or_default();
-        match status.as_u16() {
-            429 | 503 => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            401 | 403 => anyhow::bail!("{url} refused the token ({status}): {text}"),
-            _ => {
-                eprintln!("rampart replay: {url} rejected a batch ({status}): {text}");
-                return Ok(false);
-            }
+/// invalid (the reason is printed); a busy server slows the replay instead
+/// of losing rows (the shared client waits while it answers 429 or 503).
+async fn post(api: &ApiClient, body: String) -> anyhow::Result<bool> {
+    match api.post_events(body, Persistence::WhileBusy).await? {
+        Posted::Accepted => Ok(true),
+        Posted::Refused(reason) => {
+            eprintln!("rampart replay: {} rejected a batch ({reason})", api.url("events"));
+            Ok(false)
         }
     }
 }
