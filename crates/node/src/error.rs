@@ -23,6 +23,9 @@ pub enum NodeError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// A `[sources]` entry, by its key.
+    #[error(transparent)]
+    Sources(#[from] rampart_sources::BuildError),
     #[error("cannot start the {name} thread: {source}")]
     Thread { name: String, source: std::io::Error },
 }

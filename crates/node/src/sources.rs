@@ -20,8 +20,7 @@ pub struct RunningSource {
 /// Starts every source `[sources]` configures, each on its own thread
 /// (`rampart_sources::build` makes them; see the `Source` seam).
 pub fn start_sources(config: &Config, ingest: &IngestSender) -> Result<Vec<RunningSource>, NodeError> {
-    let sources = rampart_sources::build(&config.sources, &config.data_dir, ingest)
-        .map_err(|e| NodeError::config("sources", e))?;
+    let sources = rampart_sources::build(&config.sources, &config.data_dir, ingest)?;
     sources.into_iter().map(start_source).collect()
 }
 

@@ -41,18 +41,23 @@ fn digest(salt: &str, secret: &str) -> String {
 
 /// Creates and stores a new token; returns the only copy of its text.
 pub fn issue_token(store: &dyn Store, name: &str, role: Role) -> Result<String, StoreError> {
+    issue(store, name, role).map(|(text, _)| text)
+}
+
+/// `issue_token`, with the record it stored.
+pub fn issue(store: &dyn Store, name: &str, role: Role) -> Result<(String, TokenRecord), StoreError> {
     let id = random_hex(8)?;
     let secret = random_hex(24)?;
-    store_token(store, &id, name, role, &secret)?;
-    Ok(format!("{PREFIX}{id}_{secret}"))
+    let record = store_token(store, &id, name, role, &secret)?;
+    Ok((format!("{PREFIX}{id}_{secret}"), record))
 }
 
 /// Stores an operator-chosen admin token (from `RAMPART_ADMIN_TOKEN`).
 pub fn adopt_admin_token(store: &dyn Store, token: &str) -> Result<(), StoreError> {
-    store_token(store, ENV_TOKEN_ID, "admin (RAMPART_ADMIN_TOKEN)", Role::Admin, token)
+    store_token(store, ENV_TOKEN_ID, "admin (RAMPART_ADMIN_TOKEN)", Role::Admin, token).map(drop)
 }
 
-fn store_token(store: &dyn Store, id: &str, name: &str, role: Role, secret: &str) -> Result<(), StoreError> {
+fn store_token(store: &dyn Store, id: &str, name: &str, role: Role, secret: &str) -> Result<TokenRecord, StoreError> {
     let salt = random_hex(16)?;
     let record = TokenRecord {
         id: id.to_owned(),
@@ -62,7 +67,8 @@ fn store_token(store: &dyn Store, id: &str, name: &str, role: Role, secret: &str
         salt,
         created_ms: rampart_core::time::now_ms(),
     };
-    store.add_token(&record)
+    store.add_token(&record)?;
+    Ok(record)
 }
 
 /// The role of a presented token, or `None` if it is not valid.

@@ -139,6 +139,16 @@ pub(crate) async fn list(
 /// The longest reason a decision made by hand may give.
 pub(crate) const MAX_REASON_CHARS: usize = 512;
 
+/// Refuses a reason longer than the documents allow.
+pub(crate) fn check_reason(reason: Option<&str>) -> Result<(), ApiError> {
+    match reason {
+        Some(r) if r.chars().count() > MAX_REASON_CHARS => {
+            Err(ApiError::bad("reason", format!("longer than {MAX_REASON_CHARS} characters")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A decision made by hand, as the handler reads it; `NewDecisionDoc` is
 /// its schema, which says what the handler checks after reading.
 #[derive(Deserialize)]
@@ -242,9 +252,7 @@ pub(crate) async fn add(
         ),
         None => Some(now + 4 * 3_600_000),
     };
-    if new.reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-        return Err(ApiError::bad("reason", format!("longer than {MAX_REASON_CHARS} characters")));
-    }
+    check_reason(new.reason.as_deref())?;
     let mut decision = Decision::new(kind, target, Origin::Manual, now, expires_ms);
     decision.reason = new.reason.unwrap_or_else(|| "manual".into());
     let stored = add_decision(&state, decision).await?;

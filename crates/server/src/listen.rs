@@ -97,9 +97,11 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
     Ok(Arc::new(config))
 }
 
-enum Lane {
-    Main(#[allow(dead_code)] OwnedSemaphorePermit),
-    Overflow(#[allow(dead_code)] OwnedSemaphorePermit),
+/// A connection's place: which lane, and the permit that holds it open
+/// until the connection is dropped.
+struct Lane {
+    overflow: bool,
+    _permit: OwnedSemaphorePermit,
 }
 
 /// Serves `app` until `shutdown` completes, then drains within the grace
@@ -139,10 +141,7 @@ pub async fn serve(
                 }
             },
         };
-        let lane_name = match lane {
-            Lane::Main(_) => "main",
-            Lane::Overflow(_) => "overflow",
-        };
+        let lane_name = if lane.overflow { "overflow" } else { "main" };
         metrics::counter!(HTTP_CONNECTIONS, "lane" => lane_name).increment(1);
         let connection = Connection {
             app: app.clone(),
@@ -177,15 +176,15 @@ pub async fn serve(
 /// else whichever frees first.
 async fn take_lane(main: &Arc<Semaphore>, overflow: &Arc<Semaphore>) -> Lane {
     if let Ok(permit) = main.clone().try_acquire_owned() {
-        return Lane::Main(permit);
+        return Lane { overflow: false, _permit: permit };
     }
     if let Ok(permit) = overflow.clone().try_acquire_owned() {
-        return Lane::Overflow(permit);
+        return Lane { overflow: true, _permit: permit };
     }
     // Neither semaphore is ever closed, so acquiring only fails if it were.
     tokio::select! {
-        Ok(permit) = main.clone().acquire_owned() => Lane::Main(permit),
-        Ok(permit) = overflow.clone().acquire_owned() => Lane::Overflow(permit),
+        Ok(permit) = main.clone().acquire_owned() => Lane { overflow: false, _permit: permit },
+        Ok(permit) = overflow.clone().acquire_owned() => Lane { overflow: true, _permit: permit },
     }
 }
 
@@ -201,7 +200,7 @@ impl Connection {
     async fn run(self, stream: TcpStream, lane: Lane) {
         metrics::gauge!(HTTP_CONNECTIONS_OPEN).increment(1.0);
         let _ = stream.set_nodelay(true);
-        let overflow = matches!(lane, Lane::Overflow(_));
+        let overflow = lane.overflow;
         let header_timeout = if overflow {
             OVERFLOW_HEADER_TIMEOUT.min(self.options.header_timeout)
         } else {

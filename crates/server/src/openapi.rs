@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
@@ -67,39 +68,35 @@ impl ToSchema for EcsEvent {
     }
 }
 
+/// A value of `schema_type` in a known format.
+fn formatted(schema_type: Type, format: KnownFormat) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(schema_type).format(Some(SchemaFormat::KnownFormat(format)))
+}
+
 /// An IPv4 or IPv6 address (OpenAPI has no one format for both).
 pub(crate) fn ip_address() -> Schema {
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
-    let string =
-        |format| ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(format)));
-    OneOfBuilder::new().item(string(KnownFormat::Ipv4)).item(string(KnownFormat::Ipv6)).build().into()
+    OneOfBuilder::new()
+        .item(formatted(Type::String, KnownFormat::Ipv4))
+        .item(formatted(Type::String, KnownFormat::Ipv6))
+        .build()
+        .into()
 }
 
 /// A time bound in a query: RFC 3339 or epoch milliseconds.
 pub(crate) fn time_bound() -> Schema {
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
     OneOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-        )
-        .item(
-            ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
-        )
+        .item(formatted(Type::String, KnownFormat::DateTime))
+        .item(formatted(Type::Integer, KnownFormat::Int64))
         .build()
         .into()
 }
 
 /// A decision's target: an address, a range, or `pid:N`.
 pub(crate) fn decision_target() -> Schema {
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
-    let string =
-        |format| ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(format)));
     let pid = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^pid:[1-9][0-9]{0,8}$"));
     OneOfBuilder::new()
-        .item(string(KnownFormat::Ipv4))
-        .item(string(KnownFormat::Ipv6))
+        .item(formatted(Type::String, KnownFormat::Ipv4))
+        .item(formatted(Type::String, KnownFormat::Ipv6))
         .item(pid)
         .description(Some("an address, a CIDR range (its network address, e.g. 198.51.100.0/24) or pid:N"))
         .build()
@@ -122,7 +119,7 @@ pub(crate) struct EventBatch;
 
 impl PartialSchema for EventBatch {
     fn schema() -> RefOr<Schema> {
-        use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Ref};
+        use utoipa::openapi::schema::{ArrayBuilder, Ref};
         let event = Ref::from_schema_name("Event");
         let many = ArrayBuilder::new().items(event.clone()).min_items(Some(1)).max_items(Some(10_000));
         RefOr::T(OneOfBuilder::new().item(event).item(many).build().into())

@@ -78,9 +78,7 @@ pub(crate) async fn kill(
             .unwrap_or_default()
     };
     let now = rampart_core::time::now_ms();
-    if request.reason.as_ref().is_some_and(|r| r.chars().count() > crate::decisions::MAX_REASON_CHARS) {
-        return Err(ApiError::bad("reason", format!("longer than {} characters", crate::decisions::MAX_REASON_CHARS)));
-    }
+    crate::decisions::check_reason(request.reason.as_deref())?;
     let target = Target::Process { pid, start_ticks: request.start_ticks };
     let mut decision = Decision::new(DecisionKind::Kill, target, Origin::Manual, now, None);
     decision.reason = request.reason.unwrap_or_else(|| format!("manual kill of pid {pid}"));

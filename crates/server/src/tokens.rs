@@ -9,7 +9,7 @@ use rampart_core::{Role, TokenRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, issue_token};
+use crate::auth::{Caller, issue};
 use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -99,13 +99,7 @@ pub(crate) async fn create(
     }
     let role = new.role;
     let store = state.store.clone();
-    let (token, record) = blocking(move || {
-        let token = issue_token(store.as_ref(), &name, role)?;
-        let id = token.split('_').nth(1).unwrap_or_default().to_owned();
-        let record = store.token(&id)?.ok_or_else(|| ApiError::Internal("the new token was not stored".into()))?;
-        Ok((token, record))
-    })
-    .await?;
+    let (token, record) = blocking(move || Ok(issue(store.as_ref(), &name, role)?)).await?;
     let mut body = token_json(&record);
     body.token = Some(token);
     Ok((StatusCode::CREATED, Json(body)))

@@ -28,7 +28,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)
             .map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
-        let table: std::sync::Arc<dyn Firewall> = crate::cmd::firewall(&config).into();
+        let table: std::sync::Arc<dyn Firewall> = rampart_respond::enforce::firewall_for(&config.respond).into();
         let remote = ApiClient::new(&args.server)?;
 
         let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);

@@ -17,7 +17,7 @@ use rampart_node::Node;
 
 pub fn bans(args: &BenchBansArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.count > 0 && args.count <= 16_000_000, "--count must be 1..=16000000");
-    let table = crate::cmd::nft_table(&Config::default());
+    let table = rampart_respond::enforce::nft_table_for(&Config::default().respond.nftables);
     let now = rampart_core::time::now_ms();
     let decisions: Vec<Decision> = (0..args.count as u32)
         .map(|i| {
@@ -88,7 +88,9 @@ async fn ban_latency_run(args: &BenchBanLatencyArgs) -> anyhow::Result<ExitCode>
     tokio::time::sleep(Duration::from_secs(2)).await;
     let applied = applied_at(store.as_ref())?;
     node.stop().await;
-    crate::cmd::nft_table(&Config::default()).teardown().map_err(anyhow::Error::msg)?;
+    rampart_respond::enforce::nft_table_for(&Config::default().respond.nftables)
+        .teardown()
+        .map_err(anyhow::Error::msg)?;
 
     let mut latencies: Vec<i64> = written
         .iter()

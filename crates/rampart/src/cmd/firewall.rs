@@ -3,23 +3,11 @@
 use std::process::ExitCode;
 
 use rampart_core::config::Config;
-use rampart_respond::enforce::Firewall;
-use rampart_respond::enforce::nftables::NftTable;
 
 use crate::cli::FirewallCommand;
 
-/// Rampart's nftables table as configured.
-pub fn nft_table(config: &Config) -> NftTable {
-    rampart_respond::enforce::nft_table_for(&config.respond.nftables)
-}
-
-/// The firewall `respond.firewall` names.
-pub fn firewall(config: &Config) -> Box<dyn Firewall> {
-    rampart_respond::enforce::firewall_for(&config.respond)
-}
-
 pub fn run(config: &Config, command: &FirewallCommand) -> anyhow::Result<ExitCode> {
-    let firewall = firewall(config);
+    let firewall = rampart_respond::enforce::firewall_for(&config.respond);
     let name = format!("{} ({})", config.respond.nftables.table, firewall.name());
     match command {
         FirewallCommand::Status => {

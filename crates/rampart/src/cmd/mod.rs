@@ -24,7 +24,6 @@ use rampart_core::config::LogConfig;
 use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, Overrides, RulesCommand, TokenCommand};
 
 use crate::{logging, settings};
-pub(crate) use firewall::{firewall, nft_table};
 
 /// One-shot commands print their results; their log shows warnings only.
 fn quiet_logging(cli: &Cli) -> anyhow::Result<()> {
