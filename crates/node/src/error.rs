@@ -26,6 +26,10 @@ pub enum NodeError {
     /// A `[sources]` entry, by its key.
     #[error(transparent)]
     Sources(#[from] rampart_sources::BuildError),
+    #[error(transparent)]
+    Respond(#[from] rampart_respond::RespondError),
+    #[error(transparent)]
+    AdminToken(#[from] rampart_server::auth::BootstrapError),
     #[error("cannot start the {name} thread: {source}")]
     Thread { name: String, source: std::io::Error },
 }

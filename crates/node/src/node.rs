@@ -21,7 +21,7 @@ use crate::error::NodeError;
 use crate::maintenance::{checkpoint_loop, poll_models, retention_sweep};
 use crate::models::ModelRegistry;
 use crate::pipeline::{Pipeline, PipelineConfig};
-use crate::respond::{bootstrap_admin_token, bridge_requests, build_sinks, start_responder};
+use crate::respond::{bootstrap_admin_token, bridge_requests, start_responder};
 use crate::sources::{RunningSource, start_sources};
 
 /// A running all-in-one node.
@@ -90,10 +90,10 @@ impl Node {
                 delay: Duration::from_millis(config.alerts.notify_delay_ms),
                 renotify: Duration::from_secs(config.alerts.renotify_interval_secs),
             }
-            .spawn(build_sinks(&config.sinks)?, 16_384),
+            .spawn(rampart_respond::build::sinks(&config.sinks)?, 16_384),
         );
         let (live, _) = broadcast::channel(4_096);
-        let (responder, respond_tx) = start_responder(&config, store.clone())?;
+        let (responder, respond_tx) = start_responder(&config, store.clone(), None)?;
         let on_alert = {
             let (notifier, live, respond_tx) = (notifier.clone(), live.clone(), respond_tx.clone());
             Box::new(move |alert: &Alert, opened: bool| {

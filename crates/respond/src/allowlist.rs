@@ -21,14 +21,14 @@ pub struct Allowlist {
 impl Allowlist {
     /// Loopback plus `nets` (addresses or CIDRs); an unparsable entry is an
     /// error naming it, never silently skipped.
-    pub fn new(nets: &[String], process_names: &[String]) -> Result<Allowlist, String> {
+    pub fn new(nets: &[String], process_names: &[String]) -> Result<Allowlist, crate::RespondError> {
         let mut all: Vec<IpNet> = vec!["127.0.0.0/8".parse().expect("literal"), "::1/128".parse().expect("literal")];
         for text in nets {
             let net = match text.parse::<IpNet>() {
                 Ok(net) => net.trunc(),
-                Err(_) => {
-                    IpNet::from(text.parse::<IpAddr>().map_err(|_| format!("{text:?} is not an address or CIDR"))?)
-                }
+                Err(_) => IpNet::from(text.parse::<IpAddr>().map_err(|_| {
+                    crate::RespondError::config("respond.allowlist", format!("{text:?} is not an address or CIDR"))
+                })?),
             };
             all.push(net);
         }
@@ -90,7 +90,7 @@ mod tests {
         assert!(allow.refuses(&t("192.0.0.0/16")).is_some());
         assert!(allow.refuses(&t("203.0.113.9")).is_none());
         assert!(allow.refuses(&t("198.51.100.0/24")).is_none());
-        assert!(Allowlist::new(&["office".into()], &[]).unwrap_err().contains("office"));
+        assert!(Allowlist::new(&["office".into()], &[]).unwrap_err().to_string().contains("office"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Rampart's response side. For now: getting alerts to people.
+//! Rampart's response side: getting alerts to people, and acting on them.
 //!
 //! `Notifier` decides *when* an alert is worth a notification (a short delay
 //! so a burst arrives as one message with its full count, then at most one
@@ -8,13 +8,17 @@
 //!
 //! And acting on alerts: `Responder` runs `playbook`s over new alerts,
 //! checks the `allowlist`, stores decisions and audits what the enforcers
-//! (`enforce/`, nftables) did with them.
+//! (the `Enforcer` seam in `enforce/`: nftables, ipset, process signals)
+//! did with them. `build` makes all of it from `[respond]` and `[sinks]`.
 
 mod allowlist;
+pub mod build;
 mod delivery;
 pub mod enforce;
+mod error;
 #[cfg(test)]
 mod fixtures;
+pub mod follow;
 pub mod metrics;
 mod notify;
 pub mod playbook;
@@ -23,6 +27,7 @@ mod sinks;
 
 pub use allowlist::Allowlist;
 pub use delivery::{SinkWorker, spawn_sink};
+pub use error::{EnforceError, RespondError};
 pub use notify::{Notifier, NotifierHandle};
 pub use responder::{Responder, ResponderInput};
 pub use sinks::{SlackSink, StdoutSink, WebhookSink, http_client, http_client_trusting};

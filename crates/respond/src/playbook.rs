@@ -26,16 +26,17 @@ pub struct Playbook {
 }
 
 impl Playbook {
-    pub fn from_config(c: &PlaybookConfig) -> Result<Playbook, String> {
+    /// A configured playbook; an error names the field (`durations`).
+    pub fn from_config(c: &PlaybookConfig) -> Result<Playbook, crate::RespondError> {
         let action = c.action;
         let durations_ms = c
             .durations
             .iter()
             .map(|d| parse_duration_ms(d))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("durations: {e}"))?;
+            .map_err(|e| crate::RespondError::config("durations", e))?;
         if durations_ms.is_empty() {
-            return Err("durations: list at least one".into());
+            return Err(crate::RespondError::config("durations", "list at least one"));
         }
         let min_severity = c.min_severity;
         let enforce = c.mode.map(|m| m == rampart_core::config::ResponseMode::Enforce);
@@ -182,6 +183,6 @@ mod tests {
         let pinned = killer.decide(&runaway, 0, 0).unwrap();
         assert_eq!(pinned.target, Target::Process { pid: 4242, start_ticks: Some(99887) });
         let bad = PlaybookConfig { durations: vec!["soon".into()], ..config };
-        assert!(Playbook::from_config(&bad).unwrap_err().starts_with("durations"));
+        assert!(Playbook::from_config(&bad).unwrap_err().to_string().starts_with("durations"));
     }
 }

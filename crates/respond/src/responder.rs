@@ -1,9 +1,11 @@
 //! `Responder`: alerts → playbooks → decisions → enforcers, with the
 //! allowlist checked first and every attempt audited as an action.
 //!
-//! It owns the enforcer, so every change to firewall state goes through one
-//! thread in order: a ban from a playbook, one from the API and a delete
-//! never race each other.
+//! It owns the enforcers, so every change to firewall state goes through
+//! one thread in order: a ban from a playbook, one from the API and a
+//! delete never race each other. Each decision goes to the first enforcer
+//! that `handles` its target (the `Enforcer` seam); slow ones (kills) run
+//! on a thread of their own and audit themselves.
 
 use std::sync::Arc;
 
@@ -14,8 +16,8 @@ use rampart_core::{
 use tokio::sync::mpsc;
 
 use crate::allowlist::Allowlist;
-use crate::enforce::Firewall;
-use crate::enforce::process;
+use crate::enforce::{Applied, EnforceError, Enforcer, process};
+use crate::error::RespondError;
 use crate::metrics::{DECISION_ACTIONS, DECISIONS};
 use crate::playbook::{OFFENCE_MEMORY_MS, Playbook, PlaybookAction};
 
@@ -33,11 +35,9 @@ pub struct Responder {
     allowlist: Allowlist,
     /// The global mode: `true` enforce, `false` observe.
     enforce: bool,
-    firewall: Box<dyn Firewall>,
+    enforcers: Vec<Arc<dyn Enforcer>>,
     /// What `rate_limit` decisions allow per source (recorded on each).
     rate_per_sec: u32,
-    /// SIGTERM → SIGKILL for `kill` decisions.
-    kill_grace: std::time::Duration,
     /// Sinks `notify` playbooks send to, by name.
     sinks: std::collections::HashMap<String, crate::SinkWorker>,
 }
@@ -48,7 +48,7 @@ impl Responder {
         playbooks: Vec<Playbook>,
         allowlist: Allowlist,
         enforce: bool,
-        firewall: Box<dyn Firewall>,
+        enforcers: Vec<Box<dyn Enforcer>>,
         rate_per_sec: u32,
     ) -> Responder {
         Responder {
@@ -56,9 +56,8 @@ impl Responder {
             playbooks,
             allowlist,
             enforce,
-            firewall,
+            enforcers: enforcers.into_iter().map(Arc::from).collect(),
             rate_per_sec,
-            kill_grace: std::time::Duration::from_secs(10),
             sinks: std::collections::HashMap::new(),
         }
     }
@@ -69,10 +68,8 @@ impl Responder {
         self
     }
 
-    /// Seconds between SIGTERM and SIGKILL for kills.
-    pub fn with_kill_grace(mut self, grace: std::time::Duration) -> Responder {
-        self.kill_grace = grace;
-        self
+    fn enforcer_for(&self, target: &Target) -> Option<&Arc<dyn Enforcer>> {
+        self.enforcers.iter().find(|e| e.handles(target))
     }
 
     fn enforces(&self, playbook: Option<&Playbook>) -> bool {
@@ -86,7 +83,7 @@ impl Responder {
     /// On start in enforce mode: the store is the truth. The table is
     /// rebuilt from the decisions in force that were made enforcing,
     /// whatever was done to it by hand.
-    pub fn reconcile(&self) -> Result<usize, String> {
+    pub fn reconcile(&self) -> Result<usize, RespondError> {
         if !self.enforces_anything() {
             return Ok(0);
         }
@@ -94,16 +91,20 @@ impl Responder {
         let query = DecisionQuery { active_at_ms: Some(now), limit: usize::MAX / 2, ..Default::default() };
         let active: Vec<Decision> = self
             .store
-            .decisions(&query)
-            .map_err(|e| e.to_string())?
+            .decisions(&query)?
             .into_iter()
-            .filter(|d| d.enforced && d.target.net().is_some() && self.allowlist.refuses(&d.target).is_none())
+            .filter(|d| d.enforced && self.allowlist.refuses(&d.target).is_none())
             .collect();
-        let results = self.firewall.reconcile(&active, now)?;
-        let name = self.firewall.name();
-        let actions = active.iter().zip(&results).map(|(d, r)| action(d, name, "reconcile", r)).collect::<Vec<_>>();
-        self.audit(&actions);
-        Ok(results.iter().filter(|r| r.is_ok()).count())
+        let mut held = 0;
+        for enforcer in &self.enforcers {
+            let mine: Vec<Decision> = active.iter().filter(|d| enforcer.handles(&d.target)).cloned().collect();
+            let results = enforcer.reconcile(&mine, now)?;
+            let name = enforcer.name();
+            let actions = mine.iter().zip(&results).map(|(d, r)| action(d, name, "reconcile", r)).collect::<Vec<_>>();
+            self.audit(&actions);
+            held += results.iter().filter(|r| r.is_ok()).count();
+        }
+        Ok(held)
     }
 
     /// A newly opened alert: the first matching playbook decides.
@@ -200,21 +201,29 @@ impl Responder {
             self.audit(&[action_with(&stored, "allowlist", "apply", ActionResult::Refused, reason.clone())]);
             return Err(DecisionError::Refused { decision_id: stored.id, reason });
         }
-        let audit = if !enforce {
-            let detail = match stored.target {
-                Target::Process { pid, .. } => format!(
-                    "observe mode: would have sent SIGTERM to pid {pid}, then SIGKILL after {} s",
-                    self.kill_grace.as_secs()
-                ),
-                Target::Net(_) => "observe mode: recorded, not applied".into(),
-            };
-            action_with(&stored, "observe", "apply", ActionResult::DryRun, detail)
-        } else if stored.target.net().is_some() {
-            let result = self.firewall.add(std::slice::from_ref(&stored), now).remove(0);
-            action(&stored, self.firewall.name(), "apply", &result)
-        } else {
-            self.kill_in_background(&stored);
-            return Ok(stored);
+        let audit = match self.enforcer_for(&stored.target) {
+            _ if !enforce => {
+                let detail = match stored.target {
+                    Target::Process { pid, .. } => {
+                        format!(
+                            "observe mode: would have sent SIGTERM to pid {pid}, then SIGKILL after the grace period"
+                        )
+                    }
+                    Target::Net(_) => "observe mode: recorded, not applied".into(),
+                };
+                action_with(&stored, "observe", "apply", ActionResult::DryRun, detail)
+            }
+            None => {
+                action(&stored, "none", "apply", &Err(EnforceError::Unsupported("no enforcer handles this target")))
+            }
+            Some(enforcer) if enforcer.slow() => {
+                self.apply_in_background(enforcer.clone(), &stored);
+                return Ok(stored);
+            }
+            Some(enforcer) => {
+                let result = enforcer.apply(std::slice::from_ref(&stored), now).remove(0);
+                action(&stored, enforcer.name(), "apply", &result)
+            }
         };
         self.audit(&[audit]);
         Ok(stored)
@@ -227,36 +236,27 @@ impl Responder {
         else {
             return Ok(None);
         };
-        if self.enforces_anything() && deleted.target.net().is_some() {
-            let result = self.firewall.remove(std::slice::from_ref(&deleted)).remove(0);
-            self.audit(&[action(&deleted, self.firewall.name(), "remove", &result)]);
+        if let Some(enforcer) = self.enforcer_for(&deleted.target).filter(|_| self.enforces_anything()) {
+            let result = enforcer.lift(std::slice::from_ref(&deleted)).remove(0).map(|()| String::new());
+            self.audit(&[action(&deleted, enforcer.name(), "remove", &result)]);
         } else {
             self.audit(&[action_with(&deleted, "observe", "remove", ActionResult::DryRun, "deleted".into())]);
         }
         Ok(Some(deleted))
     }
 
-    /// The grace period can be seconds long: the kill runs on its own
-    /// thread and audits itself, so bans keep flowing meanwhile.
-    fn kill_in_background(&self, decision: &Decision) {
-        let Target::Process { pid, start_ticks } = decision.target else { return };
-        let (store, grace, job) = (self.store.clone(), self.kill_grace, decision.clone());
-        let spawned = std::thread::Builder::new().name("rampart-kill".into()).spawn(move || {
-            let action = match process::terminate(pid, start_ticks, grace) {
-                Ok(ended) => {
-                    let detail = match ended {
-                        process::Ended::Terminated => "ended on SIGTERM",
-                        process::Ended::Killed => "ignored SIGTERM; killed",
-                        process::Ended::AlreadyGone => "already gone (or the PID is another process now)",
-                    };
-                    action_with(&job, "process", "apply", ActionResult::Applied, detail.into())
-                }
-                Err(error) => action_with(&job, "process", "apply", ActionResult::Failed, error),
-            };
-            metrics::counter!(DECISION_ACTIONS, "enforcer" => "process", "result" => action.result.as_str())
+    /// A slow enforcer (a kill waits out its grace period) applies on its
+    /// own thread and audits itself, so bans keep flowing meanwhile.
+    fn apply_in_background(&self, enforcer: Arc<dyn Enforcer>, decision: &Decision) {
+        let (store, job) = (self.store.clone(), decision.clone());
+        let spawned = std::thread::Builder::new().name("rampart-enforce".into()).spawn(move || {
+            let now = rampart_core::time::now_ms();
+            let result = enforcer.apply(std::slice::from_ref(&job), now).remove(0);
+            let action = action(&job, enforcer.name(), "apply", &result);
+            metrics::counter!(DECISION_ACTIONS, "enforcer" => enforcer.name(), "result" => action.result.as_str())
                 .increment(1);
             if let Err(error) = store.record_actions(&[action]) {
-                tracing::error!(%error, "Cannot record a kill.");
+                tracing::error!(%error, "Cannot record an enforcement action.");
             }
         });
         if let Err(error) = spawned {
@@ -299,10 +299,10 @@ impl Responder {
     }
 }
 
-fn action(d: &Decision, enforcer: &str, op: &str, result: &Result<(), String>) -> Action {
+fn action(d: &Decision, enforcer: &str, op: &str, result: &Applied) -> Action {
     match result {
-        Ok(()) => action_with(d, enforcer, op, ActionResult::Applied, String::new()),
-        Err(e) => action_with(d, enforcer, op, ActionResult::Failed, e.clone()),
+        Ok(detail) => action_with(d, enforcer, op, ActionResult::Applied, detail.clone()),
+        Err(e) => action_with(d, enforcer, op, ActionResult::Failed, e.to_string()),
     }
 }
 
@@ -338,7 +338,11 @@ mod tests {
             rate_per_sec: 10,
         };
         let allow = Allowlist::new(&["192.0.2.0/24".into()], &[]).unwrap();
-        (store.clone(), Responder::new(store, builtin_playbooks(), allow, false, Box::new(nft), 10))
+        let process = crate::enforce::process::ProcessEnforcer { grace: std::time::Duration::from_millis(500) };
+        (
+            store.clone(),
+            Responder::new(store, builtin_playbooks(), allow, false, vec![Box::new(nft), Box::new(process)], 10),
+        )
     }
 
     fn active(store: &Arc<dyn Store>) -> Vec<Decision> {
@@ -392,7 +396,6 @@ mod tests {
         use rampart_core::{DecisionKind, Origin};
         let dir = tempfile::tempdir().unwrap();
         let (store, r) = responder(dir.path());
-        let r = r.with_kill_grace(std::time::Duration::from_millis(500));
         let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let kill = |pid| {
             Decision::new(DecisionKind::Kill, Target::Process { pid, start_ticks: None }, Origin::Manual, 0, None)
@@ -408,36 +411,6 @@ mod tests {
         assert!(matches!(r.add(kill(1), true), Err(DecisionError::Refused { .. })));
     }
 
-    /// Records what it is asked to hold: the responder's side of the seam.
-    #[derive(Default)]
-    struct Recording(std::sync::Mutex<Vec<String>>);
-
-    impl Firewall for Arc<Recording> {
-        fn name(&self) -> &'static str {
-            "recording"
-        }
-        fn ensure(&self) -> Result<(), String> {
-            Ok(())
-        }
-        fn add(&self, decisions: &[Decision], _: i64) -> Vec<Result<(), String>> {
-            self.0.lock().unwrap().extend(decisions.iter().map(|d| d.target.to_string()));
-            decisions.iter().map(|_| Ok(())).collect()
-        }
-        fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
-            decisions.iter().map(|_| Ok(())).collect()
-        }
-        fn reconcile(&self, active: &[Decision], now: i64) -> Result<Vec<Result<(), String>>, String> {
-            self.0.lock().unwrap().clear();
-            Ok(self.add(active, now))
-        }
-        fn teardown(&self) -> Result<(), String> {
-            Ok(())
-        }
-        fn status(&self) -> Result<crate::enforce::FirewallStatus, String> {
-            Ok(Default::default())
-        }
-    }
-
     #[test]
     fn switching_to_enforce_applies_only_what_was_decided_enforcing() {
         use rampart_core::{DecisionKind, Origin};
@@ -445,12 +418,14 @@ mod tests {
         let (store, observing) = responder(dir.path());
         let ban = |ip: &str| Decision::new(DecisionKind::Ban, Target::parse(ip).unwrap(), Origin::Manual, 0, None);
         observing.add(ban("203.0.113.1"), false).unwrap();
-        let recording = Arc::new(Recording::default());
+        let recording = crate::fixtures::Recording::default();
         let allow = Allowlist::new(&[], &[]).unwrap();
-        let enforcing = Responder::new(store.clone(), vec![], allow, true, Box::new(recording.clone()), 10);
+        let enforcing = Responder::new(store.clone(), vec![], allow, true, vec![Box::new(recording.clone())], 10);
         enforcing.add(ban("203.0.113.2"), true).unwrap();
         assert_eq!(enforcing.reconcile().unwrap(), 1);
-        assert_eq!(*recording.0.lock().unwrap(), ["203.0.113.2"], "the observed ban stays a record");
+        let log = recording.entries();
+        let held = &log[log.iter().rposition(|e| e == "reset").unwrap() + 1..];
+        assert_eq!(held, ["add 203.0.113.2"], "the observed ban stays a record");
     }
 
     #[test]

@@ -209,6 +209,49 @@ pub(crate) fn client_of(extensions: &axum::http::Extensions) -> Option<std::net:
     extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
 }
 
+/// An operator-chosen admin token that carries too little.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("it carries about {bits} bits; at least 128 are needed (e.g. 32 random hex characters: openssl rand -hex 32)")]
+pub struct WeakToken {
+    pub bits: u32,
+}
+
+/// What the first start did about the admin token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Tokens exist already: nothing.
+    Existing,
+    /// The operator's own (`RAMPART_ADMIN_TOKEN`) was adopted.
+    Adopted,
+    /// A fresh one was made; it is shown once and never again.
+    Issued(String),
+}
+
+/// Why the admin token could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("RAMPART_ADMIN_TOKEN: {0}")]
+    Weak(#[from] WeakToken),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// On the very first start (no token stored), creates the admin token: the
+/// operator's `from_env` when given, else a fresh one.
+pub fn bootstrap_admin_token(store: &dyn Store, from_env: Option<&str>) -> Result<Bootstrap, BootstrapError> {
+    if store.token_count()? > 0 {
+        return Ok(Bootstrap::Existing);
+    }
+    match from_env.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(token) => {
+            token_strength(token)?;
+            adopt_admin_token(store, token)?;
+            Ok(Bootstrap::Adopted)
+        }
+        None => Ok(Bootstrap::Issued(issue_token(store, "admin", Role::Admin)?)),
+    }
+}
+
 /// Why an operator-chosen admin token is refused, if it is: fewer than 128
 /// bits by the estimate below.
 ///
@@ -217,7 +260,7 @@ pub(crate) fn client_of(extensions: &axum::http::Extensions) -> Option<std::net:
 /// own Shannon entropy must reach 2.5 bits per character, which refuses long
 /// repetitions such as `aaaa…` or `abab…` that the first measure flatters.
 /// 32 random hex characters (`openssl rand -hex 16`) pass.
-pub fn token_strength(token: &str) -> Result<(), String> {
+pub fn token_strength(token: &str) -> Result<(), WeakToken> {
     let len = token.chars().count() as f64;
     let mut alphabet = 0u32;
     for (present, size) in [
@@ -245,10 +288,7 @@ pub fn token_strength(token: &str) -> Result<(), String> {
     // A text of few distinct characters is worth its own entropy at most.
     let bits = if shannon < 2.5 { by_alphabet.min(shannon * len) } else { by_alphabet };
     if bits < 128.0 {
-        return Err(format!(
-            "it carries about {bits:.0} bits; at least 128 are needed \
-             (e.g. 32 random hex characters: openssl rand -hex 32)"
-        ));
+        return Err(WeakToken { bits: bits.round() as u32 });
     }
     Ok(())
 }
@@ -309,7 +349,7 @@ mod tests {
         ] {
             assert!(token_strength(strong).is_ok(), "{strong} refused");
         }
-        let message = token_strength("a").unwrap_err();
+        let message = token_strength("a").unwrap_err().to_string();
         assert!(message.contains("128"), "{message}");
     }
 }

@@ -2,8 +2,9 @@
 //! nftables enforcer, and ships local log events to that server.
 //!
 //! Decisions come from `GET /api/v1/decisions/stream` (everything in force
-//! at start, then what changed since each poll). The local allowlist still
-//! wins over anything the server sends. Log sources configured here
+//! at start, then what changed since each poll) and are applied by
+//! respond's `Follower`; the local allowlist still wins over anything the
+//! server sends. Log sources configured here
 //! (`[[sources.files]]`, `[[sources.journal]]`) feed a local queue whose
 //! batches are posted to the server's ingest API; a batch is acknowledged
 //! to its source, which then saves its offset, only once the server has
@@ -14,10 +15,9 @@ use std::time::Duration;
 
 use rampart_core::config::Config;
 use rampart_core::ecs::encode_event_string;
-use rampart_core::{Decision, DecisionKind, IngestBatch, IngestReceiver, Origin, Target, ingest_queue};
+use rampart_core::{Decision, IngestBatch, IngestReceiver, ingest_queue};
 use rampart_respond::Allowlist;
-use rampart_respond::enforce::Firewall;
-use serde_json::Value;
+use rampart_respond::follow::{Follower, remote_decision};
 use std::sync::atomic::Ordering;
 
 use crate::api_client::{ApiClient, Persistence, Posted};
@@ -26,9 +26,8 @@ use crate::cli::AgentArgs;
 pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)
-            .map_err(|e| anyhow::anyhow!("respond.allowlist: {e}"))?;
-        let table: std::sync::Arc<dyn Firewall> = rampart_respond::enforce::firewall_for(&config.respond).into();
+        let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)?;
+        let follower = Follower::new(rampart_respond::enforce::firewall_for(&config.respond), allowlist);
         let remote = ApiClient::new(&args.server)?;
 
         let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
@@ -36,8 +35,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         drop(ingest);
         let shipper = tokio::spawn(ship_events(remote.clone(), ingest_rx));
 
-        let sync =
-            tokio::spawn(sync_decisions(remote, table, allowlist, Duration::from_secs(args.interval_secs.max(1))));
+        let sync = tokio::spawn(sync_decisions(remote, follower, Duration::from_secs(args.interval_secs.max(1))));
         tracing::info!(server = %args.server.server, sources = sources.len(), "Agent running.");
         super::serve::shutdown_signal().await;
         sync.abort();
@@ -55,41 +53,30 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn sync_decisions(remote: ApiClient, table: std::sync::Arc<dyn Firewall>, allowlist: Allowlist, every: Duration) {
-    let mut started = false;
+async fn sync_decisions(remote: ApiClient, follower: Follower, every: Duration) {
+    let follower = std::sync::Arc::new(std::sync::Mutex::new(follower));
     loop {
-        match poll(&remote, !started).await {
+        let startup = !follower.lock().is_ok_and(|f| f.started());
+        match poll(&remote, startup).await {
             Ok((new, deleted)) => {
-                let now = rampart_core::time::now_ms();
-                let (allowed, refused): (Vec<Decision>, Vec<Decision>) =
-                    new.into_iter().partition(|d| allowlist.refuses(&d.target).is_none());
-                for d in &refused {
-                    tracing::warn!(target = %d.target, "Remote decision refused by the local allowlist.");
-                }
-                let table = table.clone();
-                let applied = tokio::task::spawn_blocking(move || -> Result<(usize, usize), String> {
-                    let added = if started {
-                        table.add(&allowed, now)
-                    } else {
-                        // Starting: the server's list is the truth; rebuild the sets.
-                        table.reconcile(&allowed, now)?
-                    };
-                    let removed = table.remove(&deleted);
-                    for error in added.iter().chain(&removed).filter_map(|r| r.as_ref().err()) {
-                        tracing::warn!(%error, "A remote decision could not be applied.");
-                    }
-                    Ok((added.iter().filter(|r| r.is_ok()).count(), removed.iter().filter(|r| r.is_ok()).count()))
+                let follower = follower.clone();
+                let applied = tokio::task::spawn_blocking(move || {
+                    let mut follower = follower.lock().unwrap_or_else(|p| p.into_inner());
+                    follower.apply(new, &deleted)
                 })
                 .await;
                 match applied {
-                    Ok(Ok((added, removed))) => {
-                        if added + removed > 0 || !started {
-                            tracing::info!(added, removed, startup = !started, "Remote decisions applied.");
-                        }
-                        started = true;
+                    Ok(Ok(done)) if done.added + done.removed > 0 || startup => {
+                        tracing::info!(
+                            added = done.added,
+                            removed = done.removed,
+                            startup,
+                            "Remote decisions applied."
+                        );
                     }
+                    Ok(Ok(_)) => {}
                     Ok(Err(error)) => tracing::error!(%error, "Cannot apply remote decisions."),
-                    Err(error) => tracing::error!(%error, "The nftables task failed."),
+                    Err(error) => tracing::error!(%error, "The firewall task failed."),
                 }
             }
             Err(error) => tracing::warn!(%error, "Cannot poll the decision stream; will retry."),
@@ -106,22 +93,6 @@ async fn poll(remote: &ApiClient, startup: bool) -> anyhow::Result<(Vec<Decision
         body[key].as_array().into_iter().flatten().filter_map(|d| remote_decision(d, now)).collect()
     };
     Ok((list("new"), list("deleted")))
-}
-
-/// A ban or rate limit from the stream as a local decision; a kill is about
-/// the server's own processes, not this host's.
-fn remote_decision(d: &Value, now_ms: i64) -> Option<Decision> {
-    let kind = match d["kind"].as_str()? {
-        "ban" => DecisionKind::Ban,
-        "rate_limit" => DecisionKind::RateLimit,
-        _ => return None,
-    };
-    let target = Target::parse(d["value"].as_str()?).ok().filter(|t| t.net().is_some())?;
-    let expires = d["remaining_secs"].as_i64().map(|s| now_ms + s * 1000);
-    let mut decision = Decision::new(kind, target, Origin::Remote, now_ms, expires);
-    decision.id = d["id"].as_i64().unwrap_or(0);
-    decision.reason = d["reason"].as_str().unwrap_or_default().to_owned();
-    Some(decision)
 }
 
 /// Posts each queued batch as NDJSON until the server commits it; retries

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rampart_core::config::{Config, FileSourceConfig};
 use rampart_core::{ActionResult, Decision, DecisionKind, Origin, Store, Target};
-use rampart_respond::enforce::Firewall;
+use rampart_respond::enforce::Enforcer;
 
 use crate::cli::{BenchBanLatencyArgs, BenchBansArgs};
 use rampart_node::Node;
@@ -35,7 +35,7 @@ pub fn bans(args: &BenchBansArgs) -> anyhow::Result<ExitCode> {
     table.teardown().map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     table.ensure().map_err(anyhow::Error::msg)?;
-    let results = table.add(&decisions, now);
+    let results = table.apply(&decisions, now);
     let elapsed = started.elapsed();
     let failed = results.iter().filter(|r| r.is_err()).count();
     let listed = table.status().map_err(anyhow::Error::msg)?.elements.len();

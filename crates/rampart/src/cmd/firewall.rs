@@ -11,7 +11,7 @@ pub fn run(config: &Config, command: &FirewallCommand) -> anyhow::Result<ExitCod
     let name = format!("{} ({})", config.respond.nftables.table, firewall.name());
     match command {
         FirewallCommand::Status => {
-            let status = firewall.status().map_err(anyhow::Error::msg)?;
+            let status = firewall.status()?;
             if !status.present {
                 println!("{name}: absent (nothing enforced)");
                 return Ok(ExitCode::SUCCESS);
@@ -28,7 +28,7 @@ pub fn run(config: &Config, command: &FirewallCommand) -> anyhow::Result<ExitCod
             }
         }
         FirewallCommand::Teardown => {
-            firewall.teardown().map_err(anyhow::Error::msg)?;
+            firewall.teardown()?;
             println!("{name} removed");
         }
     }

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use ipnet::IpNet;
-use rampart_core::{Decision, DecisionKind};
+use rampart_core::{Decision, DecisionKind, Target};
 
-use super::{Firewall, FirewallStatus, run_program};
+use super::{Applied, EnforceError, Enforcer, EnforcerStatus, run_program};
 
 #[derive(Debug, Clone)]
 pub struct IpsetFirewall {
@@ -50,11 +50,14 @@ impl IpsetFirewall {
     }
 
     /// The `ipset restore` line for a decision, or why it cannot be one.
-    fn line(&self, verb: &str, d: &Decision, now_ms: i64) -> Result<String, String> {
+    fn line(&self, verb: &str, d: &Decision, now_ms: i64) -> Result<String, EnforceError> {
         if d.kind != DecisionKind::Ban {
-            return Err("rate limits need nftables; the ipset fallback only bans".into());
+            return Err(EnforceError::Unsupported("rate limits need nftables; the ipset fallback only bans"));
         }
-        let net = d.target.net().ok_or("not an address or range: this enforcer bans networks only")?;
+        let net = d
+            .target
+            .net()
+            .ok_or(EnforceError::Unsupported("not an address or range: this enforcer bans networks only"))?;
         let value = if net.prefix_len() == net.max_prefix_len() { net.addr().to_string() } else { net.to_string() };
         let mut line = format!("{verb} {} {value}", self.set_for(&net));
         if verb == "add"
@@ -65,19 +68,23 @@ impl IpsetFirewall {
         Ok(line)
     }
 
-    fn restore(&self, lines: &[String]) -> Result<(), String> {
+    fn restore(&self, lines: &[String]) -> Result<(), EnforceError> {
         let mut text = lines.join("\n");
         text.push('\n');
         run_program(&self.ipset, &["restore", "-exist"], Some(text.as_bytes()))
     }
 }
 
-impl Firewall for IpsetFirewall {
+impl Enforcer for IpsetFirewall {
     fn name(&self) -> &'static str {
         "ipset"
     }
 
-    fn ensure(&self) -> Result<(), String> {
+    fn handles(&self, target: &Target) -> bool {
+        target.net().is_some()
+    }
+
+    fn ensure(&self) -> Result<(), EnforceError> {
         for (set, family, iptables) in self.families() {
             // timeout 0: elements may carry their own timeouts; none by default.
             let create = ["create", &set, "hash:net", "family", family, "timeout", "0", "maxelem", "1048576", "-exist"];
@@ -94,35 +101,35 @@ impl Firewall for IpsetFirewall {
         Ok(())
     }
 
-    fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
-        let lines: Vec<Result<String, String>> = decisions.iter().map(|d| self.line("add", d, now_ms)).collect();
+    fn apply(&self, decisions: &[Decision], now_ms: i64) -> Vec<Applied> {
+        let lines: Vec<Result<String, EnforceError>> = decisions.iter().map(|d| self.line("add", d, now_ms)).collect();
         let good: Vec<String> = lines.iter().filter_map(|l| l.as_ref().ok().cloned()).collect();
         if !good.is_empty() && (self.restore(&good).is_ok() || (self.ensure().is_ok() && self.restore(&good).is_ok())) {
-            return lines.into_iter().map(|l| l.map(|_| ())).collect();
+            return lines.into_iter().map(|l| l.map(|_| String::new())).collect();
         }
-        lines.into_iter().map(|l| l.and_then(|line| self.restore(&[line]))).collect()
+        lines.into_iter().map(|l| l.and_then(|line| self.restore(&[line])).map(|()| String::new())).collect()
     }
 
-    fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
+    fn lift(&self, decisions: &[Decision]) -> Vec<Result<(), EnforceError>> {
         // `-exist` makes deleting an absent element a success.
         decisions.iter().map(|d| self.line("del", d, 0).and_then(|line| self.restore(&[line]))).collect()
     }
 
-    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
+    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Applied>, EnforceError> {
         self.ensure()?;
         for (set, _, _) in self.families() {
             run_program(&self.ipset, &["flush", &set], None)?;
         }
-        Ok(self.add(active, now_ms))
+        Ok(self.apply(active, now_ms))
     }
 
-    fn teardown(&self) -> Result<(), String> {
+    fn teardown(&self) -> Result<(), EnforceError> {
         for (set, _, iptables) in self.families() {
             while run_program(iptables, &["-D", "INPUT", "-m", "set", "--match-set", &set, "src", "-j", "DROP"], None)
                 .is_ok()
             {}
             if let Err(e) = run_program(&self.ipset, &["destroy", &set], None)
-                && !e.contains("does not exist")
+                && !e.is_absent()
             {
                 return Err(e);
             }
@@ -130,14 +137,14 @@ impl Firewall for IpsetFirewall {
         Ok(())
     }
 
-    fn status(&self) -> Result<FirewallStatus, String> {
-        let mut status = FirewallStatus::default();
+    fn status(&self) -> Result<EnforcerStatus, EnforceError> {
+        let mut status = EnforcerStatus::default();
         for (set, _, _) in self.families() {
             let out = Command::new(&self.ipset)
                 .args(["save", &set])
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|e| format!("cannot run {}: {e}", self.ipset.display()))?;
+                .map_err(|e| EnforceError::Spawn { program: self.ipset.clone(), reason: e.to_string() })?;
             if !out.status.success() {
                 continue;
             }
@@ -177,6 +184,11 @@ mod tests {
             fw.line("del", &ban("2001:db8::/48", DecisionKind::Ban), 0).unwrap(),
             "del rampart_v6 2001:db8::/48"
         );
-        assert!(fw.line("add", &ban("203.0.113.9", DecisionKind::RateLimit), 0).unwrap_err().contains("nftables"));
+        assert!(
+            fw.line("add", &ban("203.0.113.9", DecisionKind::RateLimit), 0)
+                .unwrap_err()
+                .to_string()
+                .contains("nftables")
+        );
     }
 }

@@ -1,6 +1,8 @@
-//! Enforcers: what puts decisions in force. A `Firewall` for addresses
-//! (nftables, or ipset + iptables on hosts without nftables), signals for
-//! processes.
+//! The `Enforcer` seam: what puts decisions in force. nftables (or ipset +
+//! iptables on hosts without nftables) for addresses, signals for
+//! processes; the responder routes each decision to the enforcer that
+//! `handles` its target, so a new kind (a proxy's block list, a cloud
+//! firewall) is one more implementation.
 
 pub mod ipset;
 pub mod nftables;
@@ -10,33 +12,37 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use rampart_core::Decision;
+use rampart_core::{Decision, Target};
+
+pub use crate::error::EnforceError;
 
 /// Runs `program` with `args` (an argument vector, never a shell line) and
-/// `input` on its stdin. A failure is the first lines of its stderr: nft
-/// repeats the whole input in its errors, and the first lines say what.
-pub(crate) fn run_program(program: &Path, args: &[&str], input: Option<&[u8]>) -> Result<(), String> {
+/// `input` on its stdin. A refusal carries the first lines of its stderr:
+/// nft repeats the whole input in its errors, and the first lines say what.
+pub(crate) fn run_program(program: &Path, args: &[&str], input: Option<&[u8]>) -> Result<(), EnforceError> {
+    let spawn_error = |e: std::io::Error| EnforceError::Spawn { program: program.to_owned(), reason: e.to_string() };
     let mut child = Command::new(program)
         .args(args)
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+        .map_err(spawn_error)?;
     if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin.write_all(input).map_err(|e| format!("writing to {}: {e}", program.display()))?;
+        stdin.write_all(input).map_err(spawn_error)?;
     }
-    let out = child.wait_with_output().map_err(|e| format!("waiting for {}: {e}", program.display()))?;
+    let out = child.wait_with_output().map_err(spawn_error)?;
     if out.status.success() {
         return Ok(());
     }
     let text = String::from_utf8_lossy(&out.stderr);
-    Err(text.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(500).collect())
+    let stderr = text.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(500).collect();
+    Err(EnforceError::Refused { program: program.to_owned(), stderr })
 }
 
-/// What a firewall holds now.
+/// What an enforcer holds now.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FirewallStatus {
+pub struct EnforcerStatus {
     pub present: bool,
     /// Its sets, by name.
     pub sets: Vec<String>,
@@ -45,22 +51,35 @@ pub struct FirewallStatus {
     pub elements: Vec<(String, String, Option<u64>)>,
 }
 
-/// Puts address decisions (bans, rate limits) in force. Every method
-/// reports per decision where it takes several, so one bad element fails
-/// alone and is audited as such.
-pub trait Firewall: Send + Sync {
+/// What applying one decision did, in words for the audit trail (empty
+/// when there is nothing to add to "applied").
+pub type Applied = Result<String, EnforceError>;
+
+/// Puts decisions in force. Every method reports per decision where it
+/// takes several, so one bad element fails alone and is audited as such.
+pub trait Enforcer: Send + Sync {
     /// Names the enforcer in actions and metrics.
     fn name(&self) -> &'static str;
+    /// Whether decisions on `target` are this enforcer's to apply.
+    fn handles(&self, target: &Target) -> bool;
+    /// True when `apply` can block for long (a kill waits out its grace
+    /// period): the responder then applies on a thread of its own so the
+    /// decisions behind it keep flowing.
+    fn slow(&self) -> bool {
+        false
+    }
     /// Creates what is missing (tables, sets, rules); contents are kept.
-    fn ensure(&self) -> Result<(), String>;
-    fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>>;
-    /// An element already gone counts as removed.
-    fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>>;
-    /// Makes the firewall hold exactly `active`.
-    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String>;
+    fn ensure(&self) -> Result<(), EnforceError>;
+    fn apply(&self, decisions: &[Decision], now_ms: i64) -> Vec<Applied>;
+    /// Takes decisions back. Something already gone counts as lifted.
+    fn lift(&self, decisions: &[Decision]) -> Vec<Result<(), EnforceError>>;
+    /// Makes the enforcer hold exactly `active`; returns a result per
+    /// decision it holds (an enforcer whose acts are one-off, like a kill,
+    /// holds nothing and returns none).
+    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Applied>, EnforceError>;
     /// Removes everything Rampart made. Absent is fine.
-    fn teardown(&self) -> Result<(), String>;
-    fn status(&self) -> Result<FirewallStatus, String>;
+    fn teardown(&self) -> Result<(), EnforceError>;
+    fn status(&self) -> Result<EnforcerStatus, EnforceError>;
 }
 
 /// Rampart's nftables table as `[respond.nftables]` configures it.
@@ -73,9 +92,9 @@ pub fn nft_table_for(nft: &rampart_core::config::NftablesConfig) -> nftables::Nf
     }
 }
 
-/// The firewall `respond.firewall` names; `auto` takes nftables when `nft`
-/// runs here and falls back to ipset + iptables when only those do.
-pub fn firewall_for(respond: &rampart_core::config::RespondConfig) -> Box<dyn Firewall> {
+/// The address enforcer `respond.firewall` names; `auto` takes nftables
+/// when `nft` runs here and falls back to ipset + iptables when only those do.
+pub fn firewall_for(respond: &rampart_core::config::RespondConfig) -> Box<dyn Enforcer> {
     let nft = nft_table_for(&respond.nftables);
     let ipset = ipset::IpsetFirewall::new(&respond.nftables.table);
     let runs = |program: &std::path::Path| {
@@ -95,4 +114,13 @@ pub fn firewall_for(respond: &rampart_core::config::RespondConfig) -> Box<dyn Fi
         }
         _ => Box::new(nft),
     }
+}
+
+/// Every enforcer `[respond]` configures: the address firewall, then
+/// process signals with `kill_grace_secs` between SIGTERM and SIGKILL.
+pub fn enforcers_for(respond: &rampart_core::config::RespondConfig) -> Vec<Box<dyn Enforcer>> {
+    vec![
+        firewall_for(respond),
+        Box::new(process::ProcessEnforcer { grace: std::time::Duration::from_secs(respond.kill_grace_secs) }),
+    ]
 }

@@ -17,7 +17,9 @@ use std::process::{Command, Stdio};
 use ipnet::IpNet;
 use rampart_core::{Decision, DecisionKind};
 
-use super::{Firewall, FirewallStatus, run_program};
+use rampart_core::Target;
+
+use super::{Applied, EnforceError, Enforcer, EnforcerStatus, run_program};
 use serde_json::{Value, json};
 
 /// Where Rampart's rules live.
@@ -65,20 +67,25 @@ impl NftTable {
         json!({verb: {"element": {"family": "inet", "table": self.table, "name": set, "elem": elems}}})
     }
 
-    fn run(&self, cmds: &[Value]) -> Result<(), String> {
-        let doc = serde_json::to_vec(&json!({"nftables": cmds})).map_err(|e| e.to_string())?;
+    fn run(&self, cmds: &[Value]) -> Result<(), EnforceError> {
+        let doc = serde_json::to_vec(&json!({"nftables": cmds}))
+            .map_err(|e| EnforceError::Unreadable { program: self.program.clone(), reason: e.to_string() })?;
         run_program(&self.program, &["-j", "-f", "-"], Some(&doc))
     }
 }
 
-impl Firewall for NftTable {
+impl Enforcer for NftTable {
     fn name(&self) -> &'static str {
         "nftables"
     }
 
+    fn handles(&self, target: &Target) -> bool {
+        target.net().is_some()
+    }
+
     /// Creates the table, sets and chains if missing and (re)writes the
     /// chains' rules; the sets' contents are left alone.
-    fn ensure(&self) -> Result<(), String> {
+    fn ensure(&self) -> Result<(), EnforceError> {
         let t = &self.table;
         // The kernel marks a meter set `dynamic` once a rule feeds it, and
         // nft's JSON cannot say `dynamic`: declaring it again would clash,
@@ -137,7 +144,7 @@ impl Firewall for NftTable {
     /// one transaction. When the batch is refused (one range overlapping
     /// another, say), falls back to one at a time so one bad element does
     /// not block the rest; returns the result per decision, in order.
-    fn add(&self, decisions: &[Decision], now_ms: i64) -> Vec<Result<(), String>> {
+    fn apply(&self, decisions: &[Decision], now_ms: i64) -> Vec<Applied> {
         // One `add element` per set with all its elements: nft handles one
         // command of 100k elements far faster than 100k commands.
         let mut by_set: Vec<(&str, Vec<Value>)> = SETS.iter().map(|(set, _, _)| (*set, Vec::new())).collect();
@@ -158,13 +165,15 @@ impl Firewall for NftTable {
         if !batch.is_empty() && (self.run(&batch).is_ok() || (self.ensure().is_ok() && self.run(&batch).is_ok())) {
             return decisions
                 .iter()
-                .map(|d| if d.target.net().is_some() { Ok(()) } else { Err(not_a_network()) })
+                .map(|d| if d.target.net().is_some() { Ok(String::new()) } else { Err(not_a_network()) })
                 .collect();
         }
         decisions
             .iter()
             .map(|d| match self.element(d, now_ms, true) {
-                Some((net, elem)) => self.run(&[self.element_cmd("add", Self::set_of(d.kind, &net), vec![elem])]),
+                Some((net, elem)) => {
+                    self.run(&[self.element_cmd("add", Self::set_of(d.kind, &net), vec![elem])]).map(|()| String::new())
+                }
                 None => Err(not_a_network()),
             })
             .collect()
@@ -172,13 +181,13 @@ impl Firewall for NftTable {
 
     /// Removes decisions' elements. An element already gone (expired in the
     /// kernel, removed by hand) counts as removed.
-    fn remove(&self, decisions: &[Decision]) -> Vec<Result<(), String>> {
+    fn lift(&self, decisions: &[Decision]) -> Vec<Result<(), EnforceError>> {
         decisions
             .iter()
             .map(|d| match self.element(d, 0, false) {
                 Some((net, elem)) => {
                     match self.run(&[self.element_cmd("delete", Self::set_of(d.kind, &net), vec![elem])]) {
-                        Err(e) if e.contains("No such file or directory") || e.contains("does not exist") => Ok(()),
+                        Err(e) if e.is_absent() => Ok(()),
                         other => other,
                     }
                 }
@@ -189,7 +198,7 @@ impl Firewall for NftTable {
 
     /// Makes the kernel match `active`: the store is the truth. Ensures the
     /// table, empties both sets and adds every active decision.
-    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Result<(), String>>, String> {
+    fn reconcile(&self, active: &[Decision], now_ms: i64) -> Result<Vec<Applied>, EnforceError> {
         self.ensure()?;
         let t = &self.table;
         let flush: Vec<Value> = SETS
@@ -197,32 +206,34 @@ impl Firewall for NftTable {
             .map(|(set, _, _)| json!({"flush": {"set": {"family": "inet", "table": t, "name": set}}}))
             .collect();
         self.run(&flush)?;
-        Ok(self.add(active, now_ms))
+        Ok(self.apply(active, now_ms))
     }
 
     /// Removes Rampart's table and everything in it. Absent is fine.
-    fn teardown(&self) -> Result<(), String> {
+    fn teardown(&self) -> Result<(), EnforceError> {
         match self.run(&[json!({"delete": {"table": {"family": "inet", "name": self.table}}})]) {
-            Err(e) if e.contains("No such file or directory") => Ok(()),
+            Err(e) if e.is_absent() => Ok(()),
             other => other,
         }
     }
 
-    fn status(&self) -> Result<FirewallStatus, String> {
+    fn status(&self) -> Result<EnforcerStatus, EnforceError> {
+        let program = self.program.clone();
         let out = Command::new(&self.program)
             .args(["-j", "list", "table", "inet", &self.table])
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
+            .map_err(|e| EnforceError::Spawn { program: program.clone(), reason: e.to_string() })?;
         if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
             if stderr.contains("No such file or directory") {
-                return Ok(FirewallStatus::default());
+                return Ok(EnforcerStatus::default());
             }
-            return Err(format!("nft list: {}", stderr.trim()));
+            return Err(EnforceError::Refused { program, stderr });
         }
-        let doc: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("nft list: unreadable JSON: {e}"))?;
-        let mut status = FirewallStatus { present: true, ..FirewallStatus::default() };
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| EnforceError::Unreadable { program, reason: e.to_string() })?;
+        let mut status = EnforcerStatus { present: true, ..EnforcerStatus::default() };
         for item in doc["nftables"].as_array().into_iter().flatten() {
             let Some(set) = item.get("set") else { continue };
             status.sets.push(set["name"].as_str().unwrap_or_default().to_owned());
@@ -258,8 +269,8 @@ fn saddr(kind: &str) -> Value {
     json!({"payload": {"protocol": protocol, "field": "saddr"}})
 }
 
-fn not_a_network() -> String {
-    "not an address or range: the nftables enforcer bans networks only".into()
+fn not_a_network() -> EnforceError {
+    EnforceError::Unsupported("not an address or range: the nftables enforcer bans networks only")
 }
 
 fn element_text(value: &Value) -> String {

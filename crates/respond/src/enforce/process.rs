@@ -7,7 +7,71 @@
 
 use std::time::{Duration, Instant};
 
+use rampart_core::{Decision, Target};
 use rustix::process::{Pid, Signal, kill_process};
+
+use super::{Applied, EnforceError, Enforcer, EnforcerStatus};
+
+/// Ends runaway processes: a `kill` decision is SIGTERM, then SIGKILL once
+/// `grace` has passed. A signal cannot be taken back, so there is nothing
+/// to lift, hold or reconcile.
+#[derive(Debug, Clone)]
+pub struct ProcessEnforcer {
+    pub grace: Duration,
+}
+
+impl Enforcer for ProcessEnforcer {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn handles(&self, target: &Target) -> bool {
+        matches!(target, Target::Process { .. })
+    }
+
+    fn slow(&self) -> bool {
+        true
+    }
+
+    fn ensure(&self) -> Result<(), EnforceError> {
+        Ok(())
+    }
+
+    fn apply(&self, decisions: &[Decision], _now_ms: i64) -> Vec<Applied> {
+        decisions
+            .iter()
+            .map(|d| {
+                let Target::Process { pid, start_ticks } = d.target else {
+                    return Err(EnforceError::Unsupported("not a process: this enforcer signals processes only"));
+                };
+                terminate(pid, start_ticks, self.grace).map(|ended| {
+                    match ended {
+                        Ended::Terminated => "ended on SIGTERM",
+                        Ended::Killed => "ignored SIGTERM; killed",
+                        Ended::AlreadyGone => "already gone (or the PID is another process now)",
+                    }
+                    .to_owned()
+                })
+            })
+            .collect()
+    }
+
+    fn lift(&self, decisions: &[Decision]) -> Vec<Result<(), EnforceError>> {
+        decisions.iter().map(|_| Ok(())).collect()
+    }
+
+    fn reconcile(&self, _active: &[Decision], _now_ms: i64) -> Result<Vec<Applied>, EnforceError> {
+        Ok(Vec::new())
+    }
+
+    fn teardown(&self) -> Result<(), EnforceError> {
+        Ok(())
+    }
+
+    fn status(&self) -> Result<EnforcerStatus, EnforceError> {
+        Ok(EnforcerStatus { present: true, ..EnforcerStatus::default() })
+    }
+}
 
 /// The start time of `pid` in clock ticks after boot; `None` when there is
 /// no such process (or /proc is not readable).
@@ -45,9 +109,11 @@ pub enum Ended {
 
 /// Terminates `pid` if it is still the process that started at
 /// `expected_start` (when given): SIGTERM, then SIGKILL after `grace`.
-pub fn terminate(pid: u32, expected_start: Option<u64>, grace: Duration) -> Result<Ended, String> {
-    let raw = i32::try_from(pid).map_err(|_| format!("pid {pid} is out of range"))?;
-    let target = Pid::from_raw(raw).ok_or_else(|| format!("pid {pid} is not a process id"))?;
+pub fn terminate(pid: u32, expected_start: Option<u64>, grace: Duration) -> Result<Ended, EnforceError> {
+    let target = i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or(EnforceError::Unsupported("the pid is not a process id (0 or out of range)"))?;
     let same = || match (start_ticks(pid), expected_start) {
         (None, _) => false,
         (Some(now), Some(expected)) => now == expected,
@@ -56,7 +122,11 @@ pub fn terminate(pid: u32, expected_start: Option<u64>, grace: Duration) -> Resu
     if !same() {
         return Ok(Ended::AlreadyGone);
     }
-    kill_process(target, Signal::TERM).map_err(|e| format!("SIGTERM to {pid}: {e}"))?;
+    kill_process(target, Signal::TERM).map_err(|e| EnforceError::Signal {
+        signal: "SIGTERM",
+        pid,
+        reason: e.to_string(),
+    })?;
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         // A zombie still has a stat file; its state field says Z.
@@ -68,7 +138,11 @@ pub fn terminate(pid: u32, expected_start: Option<u64>, grace: Duration) -> Resu
     if !same() {
         return Ok(Ended::Terminated);
     }
-    kill_process(target, Signal::KILL).map_err(|e| format!("SIGKILL to {pid}: {e}"))?;
+    kill_process(target, Signal::KILL).map_err(|e| EnforceError::Signal {
+        signal: "SIGKILL",
+        pid,
+        reason: e.to_string(),
+    })?;
     Ok(Ended::Killed)
 }
 

@@ -1,0 +1,73 @@
+//! The response side built from its own configuration sections: the
+//! responder (playbooks, allowlist, enforcers) from `[respond]`, a sink
+//! worker per `[sinks]` entry.
+
+use std::sync::Arc;
+
+use rampart_core::Store;
+use rampart_core::config::{DeliveryConfig, RespondConfig, ResponseMode, SinksConfig};
+
+use crate::enforce::Enforcer;
+use crate::error::RespondError;
+use crate::playbook::{Playbook, builtin_playbooks};
+use crate::{Allowlist, Responder, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client, spawn_sink};
+
+/// The responder `[respond]` describes, with the enforcers it names
+/// (`enforce::enforcers_for`) unless `enforcers` are given, and the sinks
+/// `notify` playbooks may name.
+pub fn responder(
+    respond: &RespondConfig,
+    sinks: &SinksConfig,
+    store: Arc<dyn Store>,
+    enforcers: Option<Vec<Box<dyn Enforcer>>>,
+) -> Result<Responder, RespondError> {
+    let mut playbooks = respond
+        .playbooks
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Playbook::from_config(p).map_err(|e| match e {
+                RespondError::Config { key, reason } => {
+                    RespondError::Config { key: format!("respond.playbooks[{i}].{key}"), reason }
+                }
+                other => other,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if respond.builtin_playbooks {
+        playbooks.extend(builtin_playbooks());
+    }
+    let allowlist = Allowlist::new(&respond.allowlist, &respond.protected_processes)?;
+    let enforce = respond.mode == ResponseMode::Enforce;
+    if enforce {
+        tracing::warn!(table = %respond.nftables.table, "Enforce mode: decisions are applied with nftables.");
+    } else {
+        tracing::info!("Observe mode: decisions are recorded, not applied (rampart serve --enforce to apply).");
+    }
+    let enforcers = enforcers.unwrap_or_else(|| crate::enforce::enforcers_for(respond));
+    let rate = respond.nftables.rate_limit_per_sec;
+    Ok(Responder::new(store, playbooks, allowlist, enforce, enforcers, rate)
+        // Their own workers, so a notify playbook's sink has its own queue.
+        .with_sinks(if respond.playbooks.iter().any(|p| p.sink.is_some()) { self::sinks(sinks)? } else { Vec::new() }))
+}
+
+/// A worker per configured sink: stdout, Slack, each webhook.
+pub fn sinks(config: &SinksConfig) -> Result<Vec<SinkWorker>, RespondError> {
+    let mut sinks = Vec::new();
+    if config.stdout {
+        sinks.push(spawn_sink(Arc::new(StdoutSink::default()), config.queue_capacity, DeliveryConfig::default()));
+    }
+    if config.slack.is_some() || !config.webhooks.is_empty() {
+        let client = http_client()?;
+        if let Some(slack) = &config.slack {
+            let sink = Arc::new(SlackSink::new(slack.webhook_url.clone(), client.clone()));
+            sinks.push(spawn_sink(sink, config.queue_capacity, slack.delivery.clone()));
+        }
+        for hook in &config.webhooks {
+            let sink =
+                Arc::new(WebhookSink::new(hook.name.clone(), hook.url.clone(), hook.headers.clone(), client.clone()));
+            sinks.push(spawn_sink(sink, config.queue_capacity, hook.delivery.clone()));
+        }
+    }
+    Ok(sinks)
+}
