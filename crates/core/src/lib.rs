@@ -2,7 +2,8 @@
 //!
 //! `rampart-core` plays the part grep-matcher plays in ripgrep: the data types
 //! (`Event`, `Alert`), the configuration model, and the traits at the seams
-//! (`Store`, `Detector`, `Sink`) that the crates above implement or consume.
+//! (`Source`, `Bus`, `Store`, `Detector`, `Sink`) that the crates above
+//! implement or consume; the `Enforcer` seam lives with its owner, respond.
 //! It depends on nothing of ours and on as little else as possible.
 
 mod alert;
@@ -24,7 +25,9 @@ mod store;
 pub mod time;
 
 pub use alert::{Alert, AlertStatus, Entity, Severity};
-pub use bus::{IngestAck, IngestBatch, IngestQueueError, IngestReceiver, IngestSender, ingest_queue};
+pub use bus::{
+    Bus, BusReader, IngestAck, IngestBatch, IngestError, IngestQueueError, IngestReceiver, IngestSender, ingest_queue,
+};
 pub use decision::{
     Action, ActionResult, Decision, DecisionError, DecisionKind, DecisionRequest, Mitigation, Origin, Target,
 };

@@ -92,7 +92,7 @@ pub fn remote_decision(d: &Value, now_ms: i64) -> Option<Decision> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::Recording;
+    use crate::testing::Recording;
 
     #[test]
     fn the_first_round_rebuilds_later_ones_add_and_lift_and_the_local_allowlist_wins() {

@@ -24,6 +24,8 @@ mod notify;
 pub mod playbook;
 mod responder;
 mod sinks;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use allowlist::Allowlist;
 pub use delivery::{SinkWorker, spawn_sink};

@@ -418,7 +418,7 @@ mod tests {
         let (store, observing) = responder(dir.path());
         let ban = |ip: &str| Decision::new(DecisionKind::Ban, Target::parse(ip).unwrap(), Origin::Manual, 0, None);
         observing.add(ban("203.0.113.1"), false).unwrap();
-        let recording = crate::fixtures::Recording::default();
+        let recording = crate::testing::Recording::default();
         let allow = Allowlist::new(&[], &[]).unwrap();
         let enforcing = Responder::new(store.clone(), vec![], allow, true, vec![Box::new(recording.clone())], 10);
         enforcing.add(ban("203.0.113.2"), true).unwrap();

@@ -153,7 +153,7 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
         .await
         .map_err(|_| ApiError::Internal("the ingest reply task stopped".into()))?
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
-        .map_err(ApiError::Internal)?;
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(IngestAnswer { accepted: count, first_id: ids.first().copied(), last_id: ids.last().copied() }))
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use std::time::{Duration, Instant};
 
-use rampart_core::{Event, IngestReceiver, RateMeter, Store};
+use rampart_core::{Event, IngestError, IngestReceiver, RateMeter, Store};
 use tokio::sync::mpsc;
 
 use super::DetectBatch;
@@ -26,11 +26,11 @@ pub(super) fn run(
         let mut batches = vec![first];
         while total < max_commit {
             match ingest.try_recv() {
-                Ok(batch) => {
+                Some(batch) => {
                     total += batch.events.len();
                     batches.push(batch);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         metrics::gauge!(QUEUE_DEPTH, "queue" => "ingest").set(ingest.len() as f64);
@@ -67,7 +67,7 @@ pub(super) fn run(
                 tracing::error!(%error, events = total, "Store commit failed; the batches are refused.");
                 for batch in &mut batches {
                     if let Some(ack) = batch.ack.take() {
-                        let _ = ack.send(Err(format!("store commit failed: {error}")));
+                        let _ = ack.send(Err(IngestError::Commit(error.to_string())));
                     }
                 }
             }

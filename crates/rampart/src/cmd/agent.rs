@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rampart_core::config::Config;
 use rampart_core::ecs::encode_event_string;
-use rampart_core::{Decision, IngestBatch, IngestReceiver, ingest_queue};
+use rampart_core::{Decision, IngestBatch, IngestError, IngestReceiver, ingest_queue};
 use rampart_respond::Allowlist;
 use rampart_respond::follow::{Follower, remote_decision};
 use std::sync::atomic::Ordering;
@@ -109,10 +109,10 @@ async fn ship_events(remote: ApiClient, mut batches: IngestReceiver) {
             // A batch the server refuses as malformed will never pass: say so, do not loop.
             Ok(Posted::Refused(text)) => {
                 tracing::error!(%text, events = events.len(), "The server refused a batch of local events.");
-                Err(text)
+                Err(IngestError::Refused(text))
             }
             // UntilTaken only returns once the server answered for the batch.
-            Err(error) => Err(format!("{error:#}")),
+            Err(error) => Err(IngestError::Refused(format!("{error:#}"))),
         };
         if let Some(ack) = ack {
             let _ = ack.send(result);
