@@ -9,6 +9,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+
+use crate::error::ParseError;
 use serde::{Deserialize, Serialize};
 
 /// What to do.
@@ -55,19 +57,19 @@ pub enum Target {
 
 impl Target {
     /// Parses `203.0.113.9`, `2001:db8::/48`, `198.51.100.0/24` or `pid:1234`.
-    pub fn parse(text: &str) -> Result<Target, String> {
+    pub fn parse(text: &str) -> Result<Target, ParseError> {
         let text = text.trim();
         if let Some(pid) = text.strip_prefix("pid:") {
-            let pid = pid.parse::<u32>().map_err(|_| format!("{text:?} is not pid:NUMBER"))?;
+            let pid = pid.parse::<u32>().map_err(|_| ParseError::Pid { text: text.to_owned() })?;
             return Ok(Target::Process { pid, start_ticks: None });
         }
         if let Ok(ip) = text.parse::<IpAddr>() {
             return Ok(Target::Net(IpNet::from(ip)));
         }
-        let net = text.parse::<IpNet>().map_err(|_| format!("{text:?} is not an IP address, CIDR range or pid:N"))?;
+        let net = text.parse::<IpNet>().map_err(|_| ParseError::Target { text: text.to_owned() })?;
         // 10.0.0.7/24 is almost certainly a typo for a range: refuse rather than guess.
         if net.trunc() != net {
-            return Err(format!("{text:?} has host bits set; did you mean {}?", net.trunc()));
+            return Err(ParseError::HostBits { text: text.to_owned(), range: net.trunc().to_string() });
         }
         Ok(Target::Net(net))
     }
@@ -285,7 +287,7 @@ mod tests {
         for text in ["203.0.113.9", "2001:db8::1", "198.51.100.0/24", "2001:db8::/48", "pid:42"] {
             assert_eq!(Target::parse(text).unwrap().to_string(), text);
         }
-        assert!(Target::parse("10.0.0.7/24").unwrap_err().contains("10.0.0.0/24"));
+        assert!(Target::parse("10.0.0.7/24").unwrap_err().to_string().contains("10.0.0.0/24"));
         for bad in ["", "host", "pid:x", "300.1.1.1", "1.2.3.4/33"] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }

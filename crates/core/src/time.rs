@@ -77,22 +77,21 @@ pub fn parse_time_bound(text: &str) -> Option<i64> {
 
 /// Parses a duration written as `90s`, `10m`, `2h`, `1d` (or bare seconds),
 /// as rules and playbooks write them, into milliseconds.
-pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+pub fn parse_duration_ms(text: &str) -> Result<i64, crate::ParseError> {
+    use crate::ParseError;
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let n: i64 = digits.parse().map_err(|_| format!("invalid duration {text:?}; write e.g. 90s, 10m, 2h or 1d"))?;
+    let n: i64 = digits.parse().map_err(|_| ParseError::Duration { text: text.to_owned() })?;
     let scale = match unit {
         "" | "s" => 1_000,
         "ms" => 1,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => return Err(format!("unknown unit {unit:?} in duration {text:?}; use ms, s, m, h or d")),
+        _ => return Err(ParseError::DurationUnit { unit: unit.to_owned(), text: text.to_owned() }),
     };
-    n.checked_mul(scale)
-        .filter(|ms| *ms > 0)
-        .ok_or_else(|| format!("duration {text:?} must be positive and below 292 million years"))
+    n.checked_mul(scale).filter(|ms| *ms > 0).ok_or_else(|| ParseError::DurationRange { text: text.to_owned() })
 }
 
 #[cfg(test)]

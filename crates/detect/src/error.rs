@@ -1,4 +1,5 @@
-//! Errors from loading rules, naming the file, the rule and the field.
+//! Errors of detection: rules that do not load (naming the file, the rule
+//! and the field) and host baselines that cannot be fitted, read or saved.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,3 +29,15 @@ impl fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
+
+/// A host baseline that cannot be fitted, read or saved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BaselineError {
+    #[error(transparent)]
+    Fit(#[from] rampart_ml::FitError),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a host baseline: {reason}", path.display())]
+    Format { path: PathBuf, reason: String },
+}

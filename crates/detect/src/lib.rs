@@ -13,6 +13,7 @@ mod condition;
 mod engine;
 mod error;
 pub mod flow;
+mod flow_registry;
 pub mod host_anomaly;
 pub mod metrics;
 mod rule;
@@ -20,7 +21,8 @@ mod threshold;
 
 pub use aggregate::{Aggregator, Merged};
 pub use engine::RuleEngine;
-pub use error::RuleError;
+pub use error::{BaselineError, RuleError};
 pub use flow::{FlowDetector, LiveModel, ModelSlot};
+pub use flow_registry::{ModelRegistry, info_of};
 pub use host_anomaly::{HostAnomalyDetector, RULE_ID as HOST_ANOMALY_RULE};
 pub use rule::{Rule, load_rules, parse_rules};

@@ -142,9 +142,9 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
             if t.count == 0 {
                 return Err(fail("threshold.count", "must be at least 1".into()));
             }
-            let window_ms = parse_duration_ms(&t.window).map_err(|r| fail("threshold.window", r))?;
+            let window_ms = parse_duration_ms(&t.window).map_err(|r| fail("threshold.window", r.to_string()))?;
             let cooldown_ms = match &t.cooldown {
-                Some(c) => parse_duration_ms(c).map_err(|r| fail("threshold.cooldown", r))?,
+                Some(c) => parse_duration_ms(c).map_err(|r| fail("threshold.cooldown", r.to_string()))?,
                 None => window_ms,
             };
             Some(Threshold { group_by: t.group_by, count: t.count, distinct: t.distinct, window_ms, cooldown_ms })

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ModelFileError;
 use crate::dataset::Format;
 use crate::novelty::Novelty;
 use crate::preprocess::{Cell, Preprocessor};
@@ -49,29 +50,30 @@ impl FlowModel {
     }
 
     /// Reads a model file's text, refusing other formats and versions.
-    pub fn from_json(text: &str) -> Result<FlowModel, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a JSON document: {e}"))?;
+    pub fn from_json(text: &str) -> Result<FlowModel, ModelFileError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ModelFileError::Json(e.to_string()))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(format!("not a Rampart flow model (no \"format\": \"{FORMAT}\")"));
+            return Err(ModelFileError::NotAModel(FORMAT));
         }
         let version = value.get("format_version").and_then(serde_json::Value::as_u64);
         if version != Some(u64::from(FORMAT_VERSION)) {
             let writer = value.get("rampart_version").and_then(|v| v.as_str()).unwrap_or("unknown");
-            return Err(format!(
-                "model format version {} (written by rampart {writer}); this rampart ({}) reads version {FORMAT_VERSION}: \
-                 retrain it with `rampart train flows`",
-                version.map_or("missing".to_owned(), |v| v.to_string()),
-                env!("CARGO_PKG_VERSION"),
-            ));
+            return Err(ModelFileError::Version {
+                found: version.map_or("missing".to_owned(), |v| v.to_string()),
+                writer: writer.to_owned(),
+                ours: env!("CARGO_PKG_VERSION"),
+                reads: FORMAT_VERSION,
+            });
         }
-        let mut model: FlowModel = serde_json::from_value(value).map_err(|e| format!("malformed model file: {e}"))?;
+        let mut model: FlowModel =
+            serde_json::from_value(value).map_err(|e| ModelFileError::Malformed(e.to_string()))?;
         model.preprocessing.index();
         model.model.validate()?;
         if model.preprocessing.width() != model.model.width
             || model.classes.len() != model.model.k + usize::from(model.novelty.is_some())
             || model.normal_class >= model.classes.len()
         {
-            return Err("the preprocessing, classes and trees do not fit together".into());
+            return Err(ModelFileError::Inconsistent);
         }
         Ok(model)
     }
@@ -203,12 +205,12 @@ mod tests {
     fn other_versions_and_broken_files_are_refused_with_the_reason() {
         let mut doc: serde_json::Value = serde_json::from_str(&small_model().to_json()).unwrap();
         doc["format_version"] = 2.into();
-        let err = FlowModel::from_json(&doc.to_string()).unwrap_err();
+        let err = FlowModel::from_json(&doc.to_string()).unwrap_err().to_string();
         assert!(err.starts_with("model format version 2 (written by rampart"), "{err}");
-        assert!(FlowModel::from_json("{}").unwrap_err().contains("not a Rampart flow model"));
-        assert!(FlowModel::from_json("nope").unwrap_err().contains("not a JSON document"));
+        assert!(matches!(FlowModel::from_json("{}"), Err(ModelFileError::NotAModel(_))));
+        assert!(matches!(FlowModel::from_json("nope"), Err(ModelFileError::Json(_))));
         doc["format_version"] = 1.into();
         doc["model"]["trees"][0]["left"][0] = 0.into();
-        assert!(FlowModel::from_json(&doc.to_string()).unwrap_err().contains("tree 0"));
+        assert!(FlowModel::from_json(&doc.to_string()).unwrap_err().to_string().contains("tree 0"));
     }
 }

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use rampart_core::rng::SplitMix64;
 
+use crate::FitError;
+
 /// Euler–Mascheroni constant, for the harmonic-number estimate in c(n).
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
@@ -158,24 +160,24 @@ fn fill(tree: &Tree, i: usize, j: usize, nodes: &mut [DenseNode], lengths: &mut 
 impl IsolationForest {
     /// Grows a forest on `rows` (each of the same length). Errors name the
     /// problem: no rows, ragged rows, non-finite values.
-    pub fn fit(rows: &[Vec<f64>], params: ForestParams) -> Result<IsolationForest, String> {
-        let features = rows.first().map(Vec::len).ok_or("no training rows")?;
+    pub fn fit(rows: &[Vec<f64>], params: ForestParams) -> Result<IsolationForest, FitError> {
+        let features = rows.first().map(Vec::len).ok_or(FitError::NoRows)?;
         if features == 0 {
-            return Err("rows have no features".into());
+            return Err(FitError::NoFeatures);
         }
         for (i, row) in rows.iter().enumerate() {
             if row.len() != features {
-                return Err(format!("row {i} has {} features, the first has {features}", row.len()));
+                return Err(FitError::RaggedRow { row: i, found: row.len(), expected: features });
             }
             if let Some(j) = row.iter().position(|v| !v.is_finite()) {
-                return Err(format!("row {i}, feature {j}: {} is not a finite number", row[j]));
+                return Err(FitError::NotFinite { row: i, feature: j, value: row[j] });
             }
         }
         if params.trees == 0 || !(2..=16_384).contains(&params.subsample) {
-            return Err("need at least one tree and a subsample of 2 to 16384".into());
+            return Err(FitError::Parameters("need at least one tree and a subsample of 2 to 16384"));
         }
         if features > usize::from(u16::MAX) {
-            return Err(format!("{features} features; at most 65535"));
+            return Err(FitError::TooManyFeatures { features });
         }
         let psi = params.subsample.min(rows.len());
         let height_limit = (psi as f64).log2().ceil() as usize;
@@ -431,9 +433,10 @@ mod tests {
     #[test]
     fn bad_training_data_is_named() {
         let p = ForestParams::default();
-        assert!(IsolationForest::fit(&[], p).unwrap_err().contains("no training rows"));
-        assert!(IsolationForest::fit(&[vec![1.0], vec![1.0, 2.0]], p).unwrap_err().contains("row 1"));
-        assert!(IsolationForest::fit(&[vec![f64::NAN]], p).unwrap_err().contains("feature 0"));
+        assert_eq!(IsolationForest::fit(&[], p).unwrap_err(), FitError::NoRows);
+        let ragged = IsolationForest::fit(&[vec![1.0], vec![1.0, 2.0]], p).unwrap_err();
+        assert_eq!(ragged, FitError::RaggedRow { row: 1, found: 2, expected: 1 });
+        assert!(IsolationForest::fit(&[vec![f64::NAN]], p).unwrap_err().to_string().contains("feature 0"));
     }
 
     /// The grown tree walked node by node, as fitted: what the dense

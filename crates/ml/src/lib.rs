@@ -5,6 +5,7 @@
 //! are reproducible; and the evaluation metrics docs/DETECTION.md reports.
 
 pub mod dataset;
+mod error;
 mod evaluation;
 pub mod flow_model;
 mod iforest;
@@ -15,6 +16,7 @@ pub mod tabular;
 pub mod trees;
 pub mod validation;
 
+pub use error::{FitError, MissingColumns, ModelFileError, TreeError};
 pub use evaluation::{Averages, ClassScores, Evaluation, evaluate};
 pub use iforest::{ForestParams, IsolationForest, average_path_length};
 pub use rampart_core::rng::SplitMix64;

@@ -39,7 +39,7 @@ const MIN_MARGIN: f64 = 0.5;
 impl Novelty {
     /// Fits on row-major normal rows; `fpr` is the share of normal training
     /// rows allowed over the threshold.
-    pub fn fit(x: &[f32], width: usize, fpr: f64, seed: u64) -> Result<Novelty, String> {
+    pub fn fit(x: &[f32], width: usize, fpr: f64, seed: u64) -> Result<Novelty, crate::FitError> {
         let rows = x.len() / width.max(1);
         let log: Vec<bool> =
             (0..width).map(|f| (0..rows).all(|r| x[r * width + f].is_nan() || x[r * width + f] >= 0.0)).collect();

@@ -178,11 +178,11 @@ impl Preprocessor {
     }
 
     /// For each input, the position of the table column with its name.
-    pub fn column_map(&self, columns: &[String]) -> Result<Vec<usize>, String> {
-        let missing: Vec<&str> =
-            self.inputs.iter().filter(|i| !columns.contains(&i.name)).map(|i| i.name.as_str()).collect();
+    pub fn column_map(&self, columns: &[String]) -> Result<Vec<usize>, crate::MissingColumns> {
+        let missing: Vec<String> =
+            self.inputs.iter().filter(|i| !columns.contains(&i.name)).map(|i| i.name.clone()).collect();
         if !missing.is_empty() {
-            return Err(format!("the data lacks columns the model reads: {}", missing.join(", ")));
+            return Err(crate::MissingColumns { columns: missing });
         }
         Ok(self.inputs.iter().filter_map(|i| columns.iter().position(|c| *c == i.name)).collect())
     }
@@ -230,7 +230,7 @@ impl Preprocessor {
     }
 
     /// Encodes table rows into one row-major matrix.
-    pub fn encode_table(&self, table: &Table) -> Result<Vec<f32>, String> {
+    pub fn encode_table(&self, table: &Table) -> Result<Vec<f32>, crate::MissingColumns> {
         let map = self.column_map(&table.columns)?;
         let mut out = Vec::with_capacity(table.rows.len() * self.width());
         for row in &table.rows {

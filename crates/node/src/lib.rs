@@ -3,21 +3,17 @@
 //! The binary parses the command line and calls `Node::start`; everything
 //! that runs lives here: the pipeline's writer and detect threads
 //! (`pipeline/`), the responder and sinks (`respond.rs`), the sources
-//! (`sources.rs`), the model registry the flow detector reads (`models.rs`),
-//! maintenance tasks (`maintenance.rs`), and the order they start and stop
-//! in (`node.rs`). It depends on every library crate and none depends on it;
+//! (`sources.rs`), and the order they start and stop in (`node.rs`). The store's upkeep is
+//! the store's (`rampart_store::open`). It depends on every library crate and none depends on it;
 //! see docs/ARCHITECTURE.md for an event's walk through it.
 
 mod error;
-mod maintenance;
 pub mod metrics;
-mod models;
 mod node;
 pub mod pipeline;
 mod respond;
 mod sources;
 
 pub use error::NodeError;
-pub use models::{ModelRegistry, info_of};
 pub use node::Node;
 pub use sources::{RunningSource, start_source, start_sources};

@@ -8,18 +8,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rampart_core::config::Config;
-use rampart_core::{Alert, Detector, IngestSender, RateMeter, Store, ingest_queue};
-use rampart_detect::{Aggregator, FlowDetector, HostAnomalyDetector, ModelSlot, RuleEngine, load_rules};
+use rampart_core::{Alert, Detector, IngestSender, RateMeter, ingest_queue};
+use rampart_detect::{Aggregator, FlowDetector, HostAnomalyDetector, ModelRegistry, ModelSlot, RuleEngine, load_rules};
 use rampart_respond::{Notifier, NotifierHandle, ResponderInput};
 use rampart_server::{AppState, MetricsRender, router};
 use rampart_sources::host::local_host_name;
-use rampart_store::SqliteStore;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
-use crate::maintenance::{checkpoint_loop, poll_models, retention_sweep};
-use crate::models::ModelRegistry;
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::respond::{bootstrap_admin_token, bridge_requests, start_responder};
 use crate::sources::{RunningSource, start_sources};
@@ -37,8 +34,8 @@ pub struct Node {
     server: JoinHandle<std::io::Result<()>>,
     pipeline: Pipeline,
     notifier: Arc<NotifierHandle>,
-    retention: JoinHandle<()>,
-    checkpoints: JoinHandle<()>,
+    /// Checkpoints and retention (store's own thread; stops when dropped).
+    store_upkeep: rampart_store::Maintenance,
     model_poll: Option<JoinHandle<()>>,
     sources: Vec<RunningSource>,
     responder: std::thread::JoinHandle<()>,
@@ -51,12 +48,9 @@ impl Node {
     /// What stops a start: the store, the configuration, the listener or a
     /// thread that cannot be made (see `NodeError`).
     pub async fn start(config: Config, metrics: MetricsRender, announce_token: bool) -> Result<Node, NodeError> {
-        let sqlite = Arc::new(
-            SqliteStore::open(&config.data_dir, config.store.durability)
-                .map_err(|source| NodeError::Store { dir: config.data_dir.clone(), source })?,
-        );
-        let checkpoints = tokio::spawn(checkpoint_loop(sqlite.clone()));
-        let store: Arc<dyn Store> = sqlite;
+        let opened = rampart_store::open(&config.store, &config.data_dir)
+            .map_err(|source| NodeError::Store { dir: config.data_dir.clone(), source })?;
+        let store = opened.store.clone();
         bootstrap_admin_token(store.as_ref(), announce_token)?;
 
         let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
@@ -135,11 +129,6 @@ impl Node {
             on_alert,
         )
         .map_err(|source| NodeError::Thread { name: "pipeline".into(), source })?;
-        let retention = tokio::spawn(retention_sweep(
-            store.clone(),
-            config.store.retention_days,
-            Duration::from_secs(config.store.retention_interval_secs.max(1)),
-        ));
 
         let sources = start_sources(&config, &ingest)?;
         let options = listen_options(&config)?;
@@ -166,8 +155,7 @@ impl Node {
             server,
             pipeline,
             notifier,
-            retention,
-            checkpoints,
+            store_upkeep: opened.maintenance,
             model_poll,
             sources,
             responder,
@@ -183,8 +171,7 @@ impl Node {
             server,
             pipeline,
             notifier,
-            retention,
-            checkpoints,
+            store_upkeep,
             model_poll,
             sources,
             responder,
@@ -204,8 +191,6 @@ impl Node {
             Err(error) => tracing::error!(%error, "HTTP server task failed."),
             Ok(Ok(())) => {}
         }
-        retention.abort();
-        checkpoints.abort();
         if let Some(poll) = model_poll {
             poll.abort();
         }
@@ -215,6 +200,7 @@ impl Node {
         if tokio::task::spawn_blocking(move || pipeline.join()).await.is_err() {
             tracing::error!("Pipeline did not stop cleanly.");
         }
+        let _ = tokio::task::spawn_blocking(move || drop(store_upkeep)).await;
         // The responder finishes what is queued once the pipeline and the
         // API (its only senders) are gone.
         let joined =
@@ -265,4 +251,19 @@ fn listen_options(config: &Config) -> Result<rampart_server::ListenOptions, Node
 /// The open-files soft limit in force (`None` when unlimited).
 fn open_files_limit() -> Option<u64> {
     rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// Picks up roles changed from the command line (`rampart models activate`).
+async fn poll_models(models: Arc<ModelRegistry>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let models = models.clone();
+        match tokio::task::spawn_blocking(move || models.sync()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "Cannot read the model registry."),
+            Err(error) => tracing::error!(%error, "Model registry poll failed."),
+        }
+    }
 }

@@ -127,7 +127,7 @@ pub(crate) async fn list(
     let now = rampart_core::time::now_ms();
     let active = p.parse("active", "true or false", |t| t.parse::<bool>().ok())?.unwrap_or(true);
     let target = match p.text("value") {
-        Some(v) => Some(Target::parse(v).map_err(|e| ApiError::bad("value", e))?.to_string()),
+        Some(v) => Some(Target::parse(v).map_err(|e| ApiError::bad("value", e.to_string()))?.to_string()),
         None => None,
     };
     let query = DecisionQuery { active_at_ms: active.then_some(now), target, limit: p.limit()?, ..Default::default() };
@@ -237,7 +237,7 @@ pub(crate) async fn add(
 ) -> Result<(StatusCode, Json<DecisionView>), ApiError> {
     let Json(new) = body.map_err(ApiError::from)?;
     let kind = new.kind.unwrap_or(DecisionKind::Ban);
-    let target = Target::parse(&new.value).map_err(|e| ApiError::bad("value", e))?;
+    let target = Target::parse(&new.value).map_err(|e| ApiError::bad("value", e.to_string()))?;
     match (kind, target.net()) {
         (DecisionKind::Ban | DecisionKind::RateLimit, None) => {
             return Err(ApiError::bad("value", "a ban or rate limit needs an address or CIDR range"));
@@ -247,9 +247,9 @@ pub(crate) async fn add(
     }
     let now = rampart_core::time::now_ms();
     let expires_ms = match new.duration.as_deref() {
-        Some(text) => Some(
-            now.saturating_add(rampart_core::time::parse_duration_ms(text).map_err(|e| ApiError::bad("duration", e))?),
-        ),
+        Some(text) => Some(now.saturating_add(
+            rampart_core::time::parse_duration_ms(text).map_err(|e| ApiError::bad("duration", e.to_string()))?,
+        )),
         None => Some(now + 4 * 3_600_000),
     };
     check_reason(new.reason.as_deref())?;
@@ -322,7 +322,7 @@ pub(crate) async fn delete_by_value(
 ) -> Result<Json<Deleted>, ApiError> {
     let p = Params::documented::<DeleteByValueQuery>(raw)?;
     let value = p.text("value").ok_or_else(|| ApiError::bad("value", "give ?value=ADDRESS or use /decisions/{id}"))?;
-    let target = Target::parse(value).map_err(|e| ApiError::bad("value", e))?.to_string();
+    let target = Target::parse(value).map_err(|e| ApiError::bad("value", e.to_string()))?.to_string();
     let now = rampart_core::time::now_ms();
     let store = state.store.clone();
     let query = DecisionQuery { active_at_ms: Some(now), target: Some(target), limit: 10_000, ..Default::default() };

@@ -43,7 +43,6 @@ use utoipa_axum::routes;
 pub use decisions::decision_json;
 pub use error::ApiError;
 pub use listen::{ListenOptions, TlsError, serve, tls_config};
-pub use models::ModelControl;
 pub use openapi::document as openapi_document;
 pub use state::{AppState, MetricsRender};
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use rampart_core::ModelRole;
+use rampart_core::{ModelControl, ModelError, ModelRole};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -14,17 +14,6 @@ use utoipa::ToSchema;
 use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-
-/// What the binary does when a model's role changes: load it, check it,
-/// record the role and swap it into the running detector.
-pub trait ModelControl: Send + Sync + 'static {
-    /// `Ok(false)` when there is no such model; `Err` (with the reason)
-    /// when it cannot be loaded, in which case nothing changed.
-    fn set_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, String>;
-
-    /// The names of the models the detector runs now (active, shadow).
-    fn live(&self) -> (Option<String>, Option<String>);
-}
 
 /// The optional body of an activation.
 #[derive(Deserialize, Default, ToSchema)]
@@ -104,7 +93,10 @@ async fn change(state: AppState, name: String, role: Option<ModelRole>) -> Resul
     let for_task = control.clone();
     let target = name.clone();
     let found = blocking(move || {
-        for_task.set_role(&target, role).map_err(|reason| ApiError::bad("name", format!("model {target:?}: {reason}")))
+        for_task.set_role(&target, role).map_err(|e| match e {
+            ModelError::Store(e) => ApiError::from(e),
+            other => ApiError::bad("name", other.to_string()),
+        })
     })
     .await?;
     if !found {

@@ -23,7 +23,7 @@ pub struct AppState {
     /// The responder, which owns the enforcers; `None` where none runs.
     pub decisions: Option<tokio::sync::mpsc::Sender<rampart_core::DecisionRequest>>,
     /// The flow detector's model slot; `None` where no flow detector runs.
-    pub models: Option<Arc<dyn crate::models::ModelControl>>,
+    pub models: Option<Arc<dyn rampart_core::ModelControl>>,
     /// The rules this node's detectors loaded, for `GET /rules`.
     pub rules: Arc<Vec<Arc<rampart_core::RuleInfo>>>,
     /// Failed authentications per client address.
@@ -99,7 +99,7 @@ impl AppState {
     }
 
     /// Routes model activation from the API to the flow detector.
-    pub fn with_models(mut self, control: Arc<dyn crate::models::ModelControl>) -> AppState {
+    pub fn with_models(mut self, control: Arc<dyn rampart_core::ModelControl>) -> AppState {
         self.models = Some(control);
         self
     }

@@ -169,7 +169,7 @@ impl Config {
             }
             for d in &p.durations {
                 if let Err(reason) = crate::time::parse_duration_ms(d) {
-                    return err(key("durations"), reason);
+                    return err(key("durations"), reason.to_string());
                 }
             }
             if p.action == PlaybookAction::Notify && p.sink.is_none() {

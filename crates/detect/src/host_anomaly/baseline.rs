@@ -3,6 +3,7 @@
 //! stood out), and the window of normal points the next refit uses. Saved
 //! as one JSON file so a restart does not forget it.
 
+use crate::error::BaselineError;
 use std::collections::VecDeque;
 use std::path::Path;
 
@@ -34,7 +35,7 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    pub fn fit(window: VecDeque<Vec<f64>>, config: &HostAnomalyConfig, at_ms: i64) -> Result<Baseline, String> {
+    pub fn fit(window: VecDeque<Vec<f64>>, config: &HostAnomalyConfig, at_ms: i64) -> Result<Baseline, BaselineError> {
         let rows: Vec<Vec<f64>> = window.iter().cloned().collect();
         let params = ForestParams { trees: config.trees, subsample: config.subsample, seed: config.seed };
         let forest = IsolationForest::fit(&rows, params)?;
@@ -87,23 +88,24 @@ impl Baseline {
 
     /// `Ok(None)` when there is no file yet, or one from another format
     /// or feature list (the detector then learns afresh).
-    pub fn load(path: &Path) -> Result<Option<Baseline>, String> {
+    pub fn load(path: &Path) -> Result<Option<Baseline>, BaselineError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => return Err(BaselineError::Io { path: path.to_owned(), source }),
         };
-        let baseline: Baseline =
-            serde_json::from_str(&text).map_err(|e| format!("{}: not a host baseline: {e}", path.display()))?;
+        let baseline: Baseline = serde_json::from_str(&text)
+            .map_err(|e| BaselineError::Format { path: path.to_owned(), reason: e.to_string() })?;
         let same = baseline.format == FORMAT && baseline.features.iter().map(String::as_str).eq(FEATURES);
         Ok(same.then_some(baseline))
     }
 
     /// Written to a temporary file and renamed: a crash leaves the old one whole.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_string(self).map_err(|e| e.to_string())?;
+    pub fn save(&self, path: &Path) -> Result<(), BaselineError> {
+        let text = serde_json::to_string(self)
+            .map_err(|e| BaselineError::Format { path: path.to_owned(), reason: e.to_string() })?;
         rampart_core::atomic_file::write_atomically(path, text.as_bytes())
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|source| BaselineError::Io { path: path.to_owned(), source })
     }
 }
 

@@ -111,16 +111,16 @@ impl Ensemble {
         set: &TrainSet<'_>,
         params: &TrainParams,
         progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<Ensemble, String> {
+    ) -> Result<Ensemble, crate::FitError> {
         let rows = set.y.len();
         if rows == 0 || set.x.len() != rows * set.width || set.weight.len() != rows {
-            return Err(format!("{rows} labels for {} values of width {}", set.x.len(), set.width));
+            return Err(crate::FitError::Shape { labels: rows, values: set.x.len(), width: set.width });
         }
         if set.k < 2 || set.y.iter().any(|&c| c as usize >= set.k) {
-            return Err("need at least two classes, and every label below the class count".into());
+            return Err(crate::FitError::Classes);
         }
         if params.trees == 0 || params.max_depth == 0 || !(2..=256).contains(&params.max_bins) {
-            return Err("trees and max_depth must be positive, max_bins in 2..=256".into());
+            return Err(crate::FitError::Parameters("trees and max_depth must be positive, max_bins in 2..=256"));
         }
         let mut rng = SplitMix64::new(params.seed);
         let bins = Bins::fit(set.x, set.width, params.max_bins, &mut rng);
@@ -162,12 +162,12 @@ impl Ensemble {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), crate::TreeError> {
         if self.k < 2 || self.trees.is_empty() || (self.algo == Algo::Gbdt && self.base.len() != self.k) {
-            return Err("an ensemble needs two or more classes, trees, and (boosting) a base score per class".into());
+            return Err(crate::TreeError::Ensemble);
         }
         for (i, t) in self.trees.iter().enumerate() {
-            t.validate(self.width, self.k).map_err(|e| format!("tree {i}: {e}"))?;
+            t.validate(self.width, self.k).map_err(|e| crate::TreeError::InTree { index: i, source: Box::new(e) })?;
         }
         Ok(())
     }

@@ -42,24 +42,24 @@ impl Tree {
     }
 
     /// Checks the arrays describe a tree a walk cannot escape or loop in.
-    pub fn validate(&self, width: usize, k: usize) -> Result<(), String> {
+    pub fn validate(&self, width: usize, k: usize) -> Result<(), crate::TreeError> {
         let n = self.feature.len();
         if n == 0 || self.cut.len() != n || self.left.len() != n || self.right.len() != n {
-            return Err("node arrays are empty or of different lengths".into());
+            return Err(crate::TreeError::Shape);
         }
         let leaves = self.values.len() / k.max(1);
         for i in 0..n {
             if self.feature[i] >= 0 {
                 if self.feature[i] as usize >= width {
-                    return Err(format!("node {i} splits on feature {} of {width}", self.feature[i]));
+                    return Err(crate::TreeError::Feature { node: i, feature: i64::from(self.feature[i]), width });
                 }
                 // Children come after their parent, so a walk always ends.
                 let (l, r) = (self.left[i] as usize, self.right[i] as usize);
                 if l <= i || r <= i || l >= n || r >= n {
-                    return Err(format!("node {i} has children {l} and {r} out of order"));
+                    return Err(crate::TreeError::Children { node: i, left: l, right: r });
                 }
             } else if self.left[i] as usize >= leaves {
-                return Err(format!("leaf {i} points at values {} of {leaves}", self.left[i]));
+                return Err(crate::TreeError::Leaf { node: i, at: self.left[i] as usize, leaves });
             }
         }
         Ok(())

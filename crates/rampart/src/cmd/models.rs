@@ -5,19 +5,18 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use rampart_core::ModelRole;
 use rampart_core::config::Config;
-use rampart_core::{ModelRole, Store};
-use rampart_store::SqliteStore;
 
 use super::flows::eval::load_model;
 use crate::cli::ModelsCommand;
-use rampart_node::info_of;
+use rampart_detect::info_of;
 
 pub fn run(config: &Config, command: &ModelsCommand) -> anyhow::Result<ExitCode> {
-    let store = SqliteStore::open(&config.data_dir, config.store.durability)
+    let store = rampart_store::connect(&config.store, &config.data_dir)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     match command {
-        ModelsCommand::List { json } => list(&store, *json),
+        ModelsCommand::List { json } => list(store.as_ref(), *json),
         ModelsCommand::Add { file, name } => {
             let model = load_model(file)?;
             let name = name.clone().unwrap_or_else(|| model.name.clone());
@@ -45,7 +44,7 @@ pub fn run(config: &Config, command: &ModelsCommand) -> anyhow::Result<ExitCode>
     }
 }
 
-fn list(store: &SqliteStore, json: bool) -> anyhow::Result<ExitCode> {
+fn list(store: &dyn rampart_core::Store, json: bool) -> anyhow::Result<ExitCode> {
     let models = store.models()?;
     if json {
         println!("{}", serde_json::to_string(&models).context("cannot render the models")?);

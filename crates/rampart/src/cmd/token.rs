@@ -10,12 +10,11 @@ use anyhow::Context;
 use rampart_core::Role;
 use rampart_core::config::Config;
 use rampart_server::auth;
-use rampart_store::SqliteStore;
 
 use crate::cli::{RoleArg, TokenCreateArgs, TokenListArgs, TokenRevokeArgs};
 
-fn open(config: &Config) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&config.data_dir, config.store.durability)
+fn open(config: &Config) -> anyhow::Result<std::sync::Arc<dyn rampart_core::Store>> {
+    rampart_store::connect(&config.store, &config.data_dir)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))
 }
 
@@ -26,14 +25,14 @@ pub fn create(config: &Config, args: &TokenCreateArgs) -> anyhow::Result<ExitCod
         RoleArg::Reader => Role::Reader,
         RoleArg::Admin => Role::Admin,
     };
-    let token = auth::issue_token(&store, &args.name, role).context("cannot create the token")?;
+    let token = auth::issue_token(store.as_ref(), &args.name, role).context("cannot create the token")?;
     eprintln!("Created {} token {:?}. It is shown only this once:", role.as_str(), args.name);
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn list(config: &Config, args: &TokenListArgs) -> anyhow::Result<ExitCode> {
-    let tokens = rampart_core::Store::tokens(&open(config)?).context("cannot read the tokens")?;
+    let tokens = open(config)?.tokens().context("cannot read the tokens")?;
     if args.json {
         for token in &tokens {
             println!("{}", serde_json::to_string(&rampart_server::tokens::token_json(token))?);
@@ -51,7 +50,7 @@ pub fn list(config: &Config, args: &TokenListArgs) -> anyhow::Result<ExitCode> {
 
 pub fn revoke(config: &Config, args: &TokenRevokeArgs) -> anyhow::Result<ExitCode> {
     let store = open(config)?;
-    rampart_server::tokens::revoke_token(&store, &args.id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    rampart_server::tokens::revoke_token(store.as_ref(), &args.id).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!("Revoked token {}; its dashboard sessions have ended.", args.id);
     Ok(ExitCode::SUCCESS)
 }

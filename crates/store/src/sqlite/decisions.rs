@@ -155,7 +155,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<Decision, StoreError>> {
     let corrupt = |reason: String| StoreError::Corrupt { id: format!("decision {id}"), reason };
     Ok((|| {
         let kind = DecisionKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
-        let mut target = Target::parse(&target).map_err(corrupt)?;
+        let mut target = Target::parse(&target).map_err(|e| corrupt(e.to_string()))?;
         if let Target::Process { start_ticks: ticks, .. } = &mut target {
             *ticks = start_ticks.map(|t| t as u64);
         }

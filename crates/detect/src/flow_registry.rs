@@ -1,13 +1,14 @@
-//! The flow-model registry as the running node uses it: loads the models
-//! the store marks active and shadow into the detector's slot, and changes
-//! roles for the API (checking a model loads before it takes a role).
+//! The flow-model registry beside the flow detector it feeds: loads the
+//! models the store marks active and shadow into the detector's slot, and
+//! changes roles for the API (`ModelControl`), checking a model loads
+//! before it takes a role.
 
 use std::sync::{Arc, Mutex};
 
-use rampart_core::{ModelInfo, ModelRole, Store};
-use rampart_detect::{LiveModel, ModelSlot};
+use rampart_core::{ModelControl, ModelError, ModelInfo, ModelRole, Store};
 use rampart_ml::flow_model::FlowModel;
-use rampart_server::ModelControl;
+
+use crate::flow::{LiveModel, ModelSlot};
 
 /// The registry entry as a `ModelInfo`, from a parsed model file.
 pub fn info_of(model: &FlowModel, name: &str) -> ModelInfo {
@@ -37,22 +38,23 @@ impl ModelRegistry {
         ModelRegistry { store, slot, loaded: Mutex::new([None, None]) }
     }
 
-    fn load(&self, name: &str) -> Result<Option<LiveModel>, String> {
-        let Some(body) = self.store.model_body(name).map_err(|e| e.to_string())? else { return Ok(None) };
-        let model = FlowModel::from_json(&body)?;
+    fn load(&self, name: &str) -> Result<Option<LiveModel>, ModelError> {
+        let Some(body) = self.store.model_body(name)? else { return Ok(None) };
+        let model = FlowModel::from_json(&body)
+            .map_err(|e| ModelError::Unloadable { name: name.to_owned(), reason: e.to_string() })?;
         Ok(Some(LiveModel::new(&model, name)))
     }
 
     /// Loads whatever the store's roles say and the slot does not hold yet.
     /// A model that fails to load is logged and its role left empty.
-    pub fn sync(&self) -> Result<(), String> {
+    pub fn sync(&self) -> Result<(), ModelError> {
         self.sync_with(None)
     }
 
     /// `sync`, using `ready` (a model just loaded under that name) instead
     /// of loading it again.
-    fn sync_with(&self, ready: Option<(&str, Arc<LiveModel>)>) -> Result<(), String> {
-        let models = self.store.models().map_err(|e| e.to_string())?;
+    fn sync_with(&self, ready: Option<(&str, Arc<LiveModel>)>) -> Result<(), ModelError> {
+        let models = self.store.models()?;
         let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         for (i, role) in [ModelRole::Active, ModelRole::Shadow].into_iter().enumerate() {
             let wanted = models.iter().find(|m| m.role == Some(role)).map(|m| (m.name.clone(), m.added_ms));
@@ -86,7 +88,7 @@ impl ModelRegistry {
 }
 
 impl ModelControl for ModelRegistry {
-    fn set_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, String> {
+    fn set_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, ModelError> {
         // Loaded (and so checked) before the role changes; installed as is.
         let ready = match role {
             Some(_) => match self.load(name)? {
@@ -95,7 +97,7 @@ impl ModelControl for ModelRegistry {
             },
             None => None,
         };
-        if !self.store.set_model_role(name, role).map_err(|e| e.to_string())? {
+        if !self.store.set_model_role(name, role)? {
             return Ok(false);
         }
         self.sync_with(ready)?;
