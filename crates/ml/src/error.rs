@@ -64,6 +64,13 @@ pub enum ModelFileError {
     Inconsistent,
 }
 
+/// A label outside the NSL-KDD 5-class mapping.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("label {label:?} is not in the NSL-KDD 5-class mapping")]
+pub struct UnknownLabel {
+    pub label: String,
+}
+
 /// Data that lacks columns a model reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the data lacks columns the model reads: {}", .columns.join(", "))]

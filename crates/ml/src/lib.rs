@@ -16,7 +16,7 @@ pub mod tabular;
 pub mod trees;
 pub mod validation;
 
-pub use error::{FitError, MissingColumns, ModelFileError, TreeError};
+pub use error::{FitError, MissingColumns, ModelFileError, TreeError, UnknownLabel};
 pub use evaluation::{Averages, ClassScores, Evaluation, evaluate};
 pub use iforest::{ForestParams, IsolationForest, average_path_length};
 pub use rampart_core::rng::SplitMix64;

@@ -41,7 +41,10 @@ pub struct Labelled {
 pub fn label_rows(table: &Table, format: &Format, multi: bool) -> Result<Labelled, LabelError> {
     let mut names = Vec::with_capacity(table.labels.len());
     for (label, origin) in table.labels.iter().zip(&table.origins) {
-        names.push(dataset::class_of(label, format, multi).map_err(|reason| LabelError { line: origin.line, reason })?);
+        names.push(
+            dataset::class_of(label, format, multi)
+                .map_err(|e| LabelError { line: origin.line, reason: e.to_string() })?,
+        );
     }
     let mut classes: Vec<String> = match (multi, format) {
         (false, _) => vec!["normal".into(), "attack".into()],

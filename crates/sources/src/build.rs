@@ -12,7 +12,7 @@ use rampart_core::config::{FileFormat, SourcesConfig};
 use rampart_core::{IngestSender, Source};
 
 use crate::LogFormat;
-use crate::error::BuildError;
+use crate::error::{BuildError, SourceError};
 use crate::host::{HostSource, HostSpec};
 use crate::journal::{JournalSource, JournalSpec};
 use crate::prometheus::{PrometheusSource, PrometheusSpec};
@@ -24,7 +24,7 @@ pub fn build(
     data_dir: &Path,
     ingest: &IngestSender,
 ) -> Result<Vec<Box<dyn Source>>, BuildError> {
-    let config_error = |key: String, reason: String| BuildError::Config { key, reason };
+    let config_error = |key: String, source: SourceError| BuildError::Source { key, source };
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for (i, files) in config.files.iter().enumerate() {
         let spec = FileSourceSpec {
@@ -42,7 +42,7 @@ pub fn build(
         };
         let offsets = data_dir.join(format!("file-offsets-{i}.json"));
         let source = FileSource::new(spec, offsets, ingest.clone())
-            .map_err(|reason| config_error(format!("sources.files[{i}]"), reason))?;
+            .map_err(|e| config_error(format!("sources.files[{i}]"), e))?;
         sources.push(named(format!("files-{i}"), move |rt, stop| source.run(rt, stop)));
     }
     for (i, journal) in config.journal.iter().enumerate() {
@@ -54,11 +54,11 @@ pub fn build(
         };
         let cursor = data_dir.join(format!("journal-cursor-{i}.txt"));
         let source = JournalSource::new(spec, cursor, ingest.clone())
-            .map_err(|reason| config_error(format!("sources.journal[{i}]"), reason))?;
+            .map_err(|e| config_error(format!("sources.journal[{i}]"), e))?;
         sources.push(named(format!("journal-{i}"), move |rt, stop| source.run(rt, stop)));
     }
     if !config.prometheus.is_empty() {
-        let client = http_client().map_err(|reason| config_error("sources.prometheus".into(), reason))?;
+        let client = http_client().map_err(|e| config_error("sources.prometheus".into(), e))?;
         for (i, prom) in config.prometheus.iter().enumerate() {
             let spec = PrometheusSpec {
                 url: prom.url.clone(),
@@ -81,13 +81,13 @@ pub fn build(
 }
 
 /// An HTTP client for scraping exporters (rustls with ring, as everywhere).
-fn http_client() -> Result<reqwest::Client, String> {
+fn http_client() -> Result<reqwest::Client, SourceError> {
     // Installing twice is harmless: the first provider stays.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build HTTP client: {e}"))
+        .map_err(|e| SourceError::HttpClient(e.to_string()))
 }
 
 /// A source's run loop with the name the node runs it under.

@@ -9,6 +9,7 @@
 //! a restart resumes right after it: nothing skipped, nothing read twice
 //! unless a crash falls between the commit and the cursor write.
 
+use crate::error::SourceError;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -79,10 +80,10 @@ pub struct JournalSource {
 }
 
 impl JournalSource {
-    pub fn new(spec: JournalSpec, cursor_file: PathBuf, ingest: IngestSender) -> Result<JournalSource, String> {
+    pub fn new(spec: JournalSpec, cursor_file: PathBuf, ingest: IngestSender) -> Result<JournalSource, SourceError> {
         for unit in &spec.units {
             if unit.is_empty() || unit.starts_with('-') || unit.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(format!("units: {unit:?} is not a systemd unit name"));
+                return Err(SourceError::field("units", format!("{unit:?} is not a systemd unit name")));
             }
         }
         let cursor = load_cursor(&cursor_file)?;
@@ -109,7 +110,7 @@ impl JournalSource {
     }
 
     /// One `journalctl` process, from spawn to exit (or to `stop`).
-    fn follow_once(&mut self, runtime: &tokio::runtime::Handle, stop: &AtomicBool) -> Result<(), String> {
+    fn follow_once(&mut self, runtime: &tokio::runtime::Handle, stop: &AtomicBool) -> Result<(), SourceError> {
         let program = self.spec.journalctl.display().to_string();
         let mut child = Command::new(&self.spec.journalctl)
             .args(self.spec.args(self.cursor.as_deref()))
@@ -117,12 +118,13 @@ impl JournalSource {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
+            .map_err(|e| SourceError::Spawn { program: program.clone(), reason: e.to_string() })?;
         tracing::info!(units = ?self.spec.units, cursor = self.cursor.is_some(), "Following the systemd journal.");
         let lines = read_lines(&mut child);
         let outcome = self.pump(&lines, runtime, stop);
         let _ = child.kill();
-        let status = child.wait().map_err(|e| e.to_string())?;
+        let status =
+            child.wait().map_err(|e| SourceError::Spawn { program: program.clone(), reason: e.to_string() })?;
         let mut stderr = String::new();
         if let Some(mut err) = child.stderr.take() {
             let _ = err.read_to_string(&mut stderr);
@@ -131,7 +133,7 @@ impl JournalSource {
             return Ok(());
         }
         outcome?;
-        Err(format!("{program} exited ({status}): {}", stderr.trim()))
+        Err(SourceError::Exited { program, status: status.to_string(), stderr: stderr.trim().to_owned() })
     }
 
     /// Batches lines until the reader ends; returns early on `stop`.
@@ -140,7 +142,7 @@ impl JournalSource {
         lines: &Receiver<String>,
         runtime: &tokio::runtime::Handle,
         stop: &AtomicBool,
-    ) -> Result<(), String> {
+    ) -> Result<(), SourceError> {
         let mut batch: Vec<String> = Vec::with_capacity(BATCH);
         loop {
             if stop.load(Ordering::SeqCst) {
@@ -168,7 +170,12 @@ impl JournalSource {
     }
 
     /// Parses, delivers and, once the store has committed, saves the cursor.
-    fn commit(&mut self, lines: &[String], runtime: &tokio::runtime::Handle, stop: &AtomicBool) -> Result<(), String> {
+    fn commit(
+        &mut self,
+        lines: &[String],
+        runtime: &tokio::runtime::Handle,
+        stop: &AtomicBool,
+    ) -> Result<(), SourceError> {
         if lines.is_empty() {
             return Ok(());
         }
@@ -192,7 +199,7 @@ impl JournalSource {
             }
         }
         if !deliver(&self.ingest, runtime, &events, "journal", stop) {
-            return Err("the node is shutting down; entries not acknowledged will be read again".into());
+            return Err(SourceError::ShuttingDown);
         }
         if let Some(cursor) = cursor {
             if let Err(error) = write_atomically(&self.cursor_file, cursor.as_bytes()) {
@@ -241,17 +248,20 @@ fn unparsed(line: &str, reason: &str, now: i64) -> Event {
     e
 }
 
-fn load_cursor(file: &Path) -> Result<Option<String>, String> {
+fn load_cursor(file: &Path) -> Result<Option<String>, SourceError> {
     match std::fs::read_to_string(file) {
         Ok(text) => {
             let cursor = text.trim();
             if cursor.is_empty() || cursor.contains(['\n', '\0']) {
-                return Err(format!("{}: not a journal cursor; delete it to start over", file.display()));
+                return Err(SourceError::SavedPosition {
+                    path: file.to_owned(),
+                    reason: "not a journal cursor; delete it to start over".into(),
+                });
             }
             Ok(Some(cursor.to_owned()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", file.display())),
+        Err(e) => Err(SourceError::SavedPosition { path: file.to_owned(), reason: e.to_string() }),
     }
 }
 
@@ -297,7 +307,7 @@ mod tests {
         for bad in ["", "-x", "--output=cat", "ssh service", "a\nb"] {
             let error =
                 JournalSource::new(spec(&[bad], StartAt::End), dir.path().join("c"), ingest.clone()).err().unwrap();
-            assert!(error.starts_with("units:"), "{bad:?}: {error}");
+            assert!(error.to_string().starts_with("units:"), "{bad:?}: {error}");
         }
     }
 
@@ -306,7 +316,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("journal-cursor-0.txt");
         std::fs::write(&file, "").unwrap();
-        assert!(load_cursor(&file).unwrap_err().contains("journal-cursor-0.txt"));
+        assert!(load_cursor(&file).unwrap_err().to_string().contains("journal-cursor-0.txt"));
         std::fs::write(&file, "s=1;i=2\n").unwrap();
         assert_eq!(load_cursor(&file).unwrap().as_deref(), Some("s=1;i=2"));
     }

@@ -17,5 +17,5 @@ pub mod simulate;
 pub mod tail;
 
 pub use build::build;
-pub use error::BuildError;
+pub use error::{BuildError, ExpositionError, ProcError, ScrapeError, SourceError};
 pub use parse::{LineParser, LogFormat, ParseError, detect_format};

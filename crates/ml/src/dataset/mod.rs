@@ -258,12 +258,12 @@ pub fn is_normal(label: &str, format: &Format) -> bool {
 /// The class of a row's label: `normal` / `attack` for binary models; for
 /// multi-class ones the NSL-KDD category (normal, DoS, Probe, R2L, U2R) or
 /// the label itself. An NSL-KDD name outside the mapping is an error.
-pub fn class_of(label: &str, format: &Format, multi: bool) -> Result<String, String> {
+pub fn class_of(label: &str, format: &Format, multi: bool) -> Result<String, crate::UnknownLabel> {
     match (multi, format) {
         (false, _) => Ok(if is_normal(label, format) { "normal" } else { "attack" }.to_owned()),
-        (true, Format::NslKdd) => nsl_kdd_category(label)
-            .map(str::to_owned)
-            .ok_or_else(|| format!("label {label:?} is not in the NSL-KDD 5-class mapping")),
+        (true, Format::NslKdd) => {
+            nsl_kdd_category(label).map(str::to_owned).ok_or_else(|| crate::UnknownLabel { label: label.to_owned() })
+        }
         (true, _) => Ok(label.to_owned()),
     }
 }

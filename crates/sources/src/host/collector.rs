@@ -133,11 +133,11 @@ impl HostCollector {
         &self,
         file: &str,
         errors: &mut Vec<String>,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, crate::error::ProcError>,
     ) -> Option<T> {
         let path = self.root.join(file);
         match std::fs::read_to_string(&path) {
-            Ok(text) => parse(&text).map_err(|e| errors.push(e)).ok(),
+            Ok(text) => parse(&text).map_err(|e| errors.push(e.to_string())).ok(),
             // Containers and old kernels hide some files: their metrics are absent, not an error.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {

@@ -2,6 +2,7 @@
 //! a process's user). Pure, like `procfs`: a process that exits between the
 //! listing and the read is the collector's business, not theirs.
 
+use crate::error::ProcError;
 use std::collections::HashMap;
 
 use super::procfs::err;
@@ -21,7 +22,7 @@ pub struct ProcStat {
     pub rss_pages: u64,
 }
 
-pub fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
+pub fn parse_proc_stat(text: &str) -> Result<ProcStat, ProcError> {
     let file = "/proc/PID/stat";
     let open = text.find('(').ok_or_else(|| err(file, 0, "no '(' before the command name"))?;
     let close = text.rfind(')').ok_or_else(|| err(file, 0, "no ')' after the command name"))?;
@@ -32,7 +33,7 @@ pub fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
     let name = text[open + 1..close].to_owned();
     // Fields from 3 (state) on.
     let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
-    let field = |n: usize| -> Result<u64, String> {
+    let field = |n: usize| -> Result<u64, ProcError> {
         let f = rest.get(n - 3).ok_or_else(|| err(file, 0, &format!("field {n} is missing")))?;
         f.parse().map_err(|_| err(file, 0, &format!("field {n}: {f:?} is not a number")))
     };
@@ -50,7 +51,7 @@ pub fn parse_proc_stat(text: &str) -> Result<ProcStat, String> {
 }
 
 /// The real user id from /proc/PID/status (`Uid:` real effective saved fs).
-pub fn parse_status_uid(text: &str) -> Result<u32, String> {
+pub fn parse_status_uid(text: &str) -> Result<u32, ProcError> {
     let file = "/proc/PID/status";
     for (n, line) in text.lines().enumerate() {
         if let Some(rest) = line.strip_prefix("Uid:") {
@@ -91,14 +92,14 @@ mod tests {
         let p = parse_proc_stat(text).unwrap();
         assert_eq!((p.pid, p.name.as_str(), p.state, p.ppid), (4242, "my (weird) cmd", 'R', 1));
         assert_eq!((p.cpu_ticks, p.threads, p.start_ticks, p.rss_pages), (1000, 3, 99887, 256));
-        assert!(parse_proc_stat("12 (x) S 1").unwrap_err().contains("field 14"));
+        assert!(parse_proc_stat("12 (x) S 1").unwrap_err().to_string().contains("field 14"));
     }
 
     #[test]
     fn status_cmdline_and_passwd() {
         assert_eq!(parse_status_uid("Name:\tyes\nUid:\t1000\t1000\t1000\t1000\n").unwrap(), 1000);
-        assert!(parse_status_uid("Name: x\n").unwrap_err().contains("no Uid"));
-        assert!(parse_status_uid("Uid: me\n").unwrap_err().contains("line 1"));
+        assert!(parse_status_uid("Name: x\n").unwrap_err().to_string().contains("no Uid"));
+        assert!(parse_status_uid("Uid: me\n").unwrap_err().to_string().contains("line 1"));
         assert_eq!(parse_cmdline(b"stress-ng\0--cpu\x001\0"), "stress-ng --cpu 1");
         assert_eq!(parse_cmdline(b""), "");
         let users =

@@ -5,6 +5,7 @@
 //! kernel does not print is zero, not an error (older kernels print fewer
 //! CPU columns; containers hide some files).
 
+use crate::error::ProcError;
 use std::collections::BTreeMap;
 
 /// Jiffies per CPU state, from a `cpu` / `cpuN` line of /proc/stat.
@@ -52,15 +53,15 @@ pub struct Stat {
     pub boot_time_secs: u64,
 }
 
-pub(super) fn err(file: &str, line: usize, what: &str) -> String {
-    format!("{file} line {}: {what}", line + 1)
+pub(super) fn err(file: &str, line: usize, what: &str) -> ProcError {
+    ProcError { file: file.to_owned(), line: line + 1, reason: what.to_owned() }
 }
 
-pub(super) fn numbers(file: &str, n: usize, fields: &[&str]) -> Result<Vec<u64>, String> {
+pub(super) fn numbers(file: &str, n: usize, fields: &[&str]) -> Result<Vec<u64>, ProcError> {
     fields.iter().map(|f| f.parse::<u64>().map_err(|_| err(file, n, &format!("{f:?} is not a count")))).collect()
 }
 
-pub fn parse_stat(text: &str) -> Result<Stat, String> {
+pub fn parse_stat(text: &str) -> Result<Stat, ProcError> {
     let mut stat = Stat::default();
     for (n, line) in text.lines().enumerate() {
         let mut fields = line.split_whitespace();
@@ -98,7 +99,7 @@ pub fn parse_stat(text: &str) -> Result<Stat, String> {
 }
 
 /// /proc/meminfo in bytes, by field name (`MemTotal`, `MemAvailable`…).
-pub fn parse_meminfo(text: &str) -> Result<BTreeMap<String, u64>, String> {
+pub fn parse_meminfo(text: &str) -> Result<BTreeMap<String, u64>, ProcError> {
     let mut out = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         let Some((name, rest)) = line.split_once(':') else { continue };
@@ -112,9 +113,9 @@ pub fn parse_meminfo(text: &str) -> Result<BTreeMap<String, u64>, String> {
 }
 
 /// The 1, 5 and 15 minute load averages.
-pub fn parse_loadavg(text: &str) -> Result<[f64; 3], String> {
+pub fn parse_loadavg(text: &str) -> Result<[f64; 3], ProcError> {
     let fields: Vec<&str> = text.split_whitespace().collect();
-    let get = |i: usize| -> Result<f64, String> {
+    let get = |i: usize| -> Result<f64, ProcError> {
         let f = fields.get(i).ok_or_else(|| err("/proc/loadavg", 0, "fewer than three averages"))?;
         f.parse().map_err(|_| err("/proc/loadavg", 0, &format!("{f:?} is not a number")))
     };
@@ -134,7 +135,7 @@ pub struct NetCounters {
     pub tx_drops: u64,
 }
 
-pub fn parse_net_dev(text: &str) -> Result<BTreeMap<String, NetCounters>, String> {
+pub fn parse_net_dev(text: &str) -> Result<BTreeMap<String, NetCounters>, ProcError> {
     let mut out = BTreeMap::new();
     // Two header lines, then `name: 16 counters`.
     for (n, line) in text.lines().enumerate().skip(2) {
@@ -173,7 +174,7 @@ pub struct DiskCounters {
 /// Sums the devices `is_disk` accepts (the collector passes the names in
 /// /sys/block that are not loop or RAM devices, so partitions are not
 /// counted twice). Sectors in diskstats are 512 bytes whatever the device.
-pub fn parse_diskstats(text: &str, is_disk: impl Fn(&str) -> bool) -> Result<DiskCounters, String> {
+pub fn parse_diskstats(text: &str, is_disk: impl Fn(&str) -> bool) -> Result<DiskCounters, ProcError> {
     let mut sum = DiskCounters::default();
     for (n, line) in text.lines().enumerate() {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -197,7 +198,7 @@ pub fn parse_diskstats(text: &str, is_disk: impl Fn(&str) -> bool) -> Result<Dis
 
 /// Open file handles system-wide, from /proc/sys/fs/file-nr
 /// (allocated − free; the kernel has reported 0 free since 2.6).
-pub fn parse_file_nr(text: &str) -> Result<u64, String> {
+pub fn parse_file_nr(text: &str) -> Result<u64, ProcError> {
     let v = numbers("/proc/sys/fs/file-nr", 0, &text.split_whitespace().take(2).collect::<Vec<_>>())?;
     match v[..] {
         [allocated, free] => Ok(allocated.saturating_sub(free)),
@@ -228,7 +229,7 @@ pub struct TcpSocket {
     pub inode: u64,
 }
 
-pub fn parse_net_tcp(text: &str) -> Result<Vec<TcpSocket>, String> {
+pub fn parse_net_tcp(text: &str) -> Result<Vec<TcpSocket>, ProcError> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate().skip(1) {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -263,7 +264,7 @@ mod tests {
         assert_eq!((old.total.total(), old.total.iowait), (100, 0));
         let later = CpuTimes { user: 20, idle: 170, ..old.total };
         assert_eq!(later.busy_pct_since(&old.total), 10.0);
-        assert!(parse_stat("cpu 10 x\n").unwrap_err().contains("line 1"));
+        assert!(parse_stat("cpu 10 x\n").unwrap_err().to_string().contains("line 1"));
     }
 
     #[test]
@@ -272,11 +273,11 @@ mod tests {
             parse_meminfo("MemTotal:       1000 kB\nMemAvailable:    500 kB\nHugePages_Total:       0\n").unwrap();
         assert_eq!((mem["MemTotal"], mem["MemAvailable"], mem["HugePages_Total"]), (1_024_000, 512_000, 0));
         assert_eq!(parse_loadavg("0.50 1.00 1.50 2/300 123\n").unwrap(), [0.5, 1.0, 1.5]);
-        assert!(parse_loadavg("0.5\n").unwrap_err().contains("three"));
+        assert!(parse_loadavg("0.5\n").unwrap_err().to_string().contains("three"));
         let dev = "Inter-|   Receive\n face |bytes\n  eth0: 100 2 0 1 0 0 0 0 300 4 0 0 0 0 0 0\n";
         let n = parse_net_dev(dev).unwrap();
         assert_eq!((n["eth0"].rx_bytes, n["eth0"].rx_drops, n["eth0"].tx_packets), (100, 1, 4));
-        assert!(parse_net_dev("a\nb\n eth0: 1 2\n").unwrap_err().contains("line 3"));
+        assert!(parse_net_dev("a\nb\n eth0: 1 2\n").unwrap_err().to_string().contains("line 3"));
     }
 
     #[test]
@@ -285,7 +286,7 @@ mod tests {
                      253 1 vda1 90 0 1800 40 30 0 700 9 0 0 0\n";
         let d = parse_diskstats(disks, |name| name == "vda").unwrap();
         assert_eq!(d, DiskCounters { reads: 100, read_bytes: 1_024_000, writes: 40, written_bytes: 409_600 });
-        assert!(parse_diskstats("8 0 sda 1 2\n", |_| true).unwrap_err().contains("line 1"));
+        assert!(parse_diskstats("8 0 sda 1 2\n", |_| true).unwrap_err().to_string().contains("line 1"));
         assert_eq!(parse_file_nr("305\t0\t2466170\n").unwrap(), 305);
         assert!(parse_file_nr("x").is_err());
         let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
@@ -294,7 +295,7 @@ mod tests {
         let sockets = parse_net_tcp(tcp).unwrap();
         assert_eq!(sockets, vec![TcpSocket { state: 10, inode: 1667 }, TcpSocket { state: 1, inode: 0 }]);
         assert_eq!(TCP_STATES[9], "listen");
-        assert!(parse_net_tcp("h\n 0: a b 0C x x x x x 1\n").unwrap_err().contains("not a TCP state"));
+        assert!(parse_net_tcp("h\n 0: a b 0C x x x x x 1\n").unwrap_err().to_string().contains("not a TCP state"));
     }
 
     #[test]

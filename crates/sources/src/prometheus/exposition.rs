@@ -6,6 +6,8 @@
 //! without saying so (prometheus-parse) or are single unmaintained
 //! releases; a bad line here is an error naming its line number.
 
+use crate::error::ExpositionError;
+
 /// One sample line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -14,19 +16,19 @@ pub struct Sample {
     pub value: f64,
 }
 
-pub fn parse_exposition(text: &str) -> Result<Vec<Sample>, String> {
+pub fn parse_exposition(text: &str) -> Result<Vec<Sample>, ExpositionError> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        out.push(parse_line(line).map_err(|e| format!("line {}: {e}", n + 1))?);
+        out.push(parse_line(line).map_err(|e| ExpositionError { line: n + 1, ..e })?);
     }
     Ok(out)
 }
 
-fn parse_line(line: &str) -> Result<Sample, String> {
+fn parse_line(line: &str) -> Result<Sample, ExpositionError> {
     let name_end = line.find(|c: char| c == '{' || c.is_whitespace()).unwrap_or(line.len());
     let name = &line[..name_end];
     let valid_name = name
@@ -34,7 +36,7 @@ fn parse_line(line: &str) -> Result<Sample, String> {
         .enumerate()
         .all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()));
     if name.is_empty() || !valid_name {
-        return Err(format!("{name:?} is not a metric name"));
+        return Err(bad(format!("{name:?} is not a metric name")));
     }
     let mut rest = &line[name_end..];
     let mut labels = Vec::new();
@@ -44,15 +46,15 @@ fn parse_line(line: &str) -> Result<Sample, String> {
         rest = remaining;
     }
     let mut fields = rest.split_whitespace();
-    let value = fields.next().ok_or_else(|| format!("{name} has no value"))?;
-    let value = parse_value(value).ok_or_else(|| format!("{name}: {value:?} is not a number"))?;
+    let value = fields.next().ok_or_else(|| bad(format!("{name} has no value")))?;
+    let value = parse_value(value).ok_or_else(|| bad(format!("{name}: {value:?} is not a number")))?;
     if let Some(ts) = fields.next()
         && ts.parse::<i64>().is_err()
     {
-        return Err(format!("{name}: {ts:?} is not a timestamp"));
+        return Err(bad(format!("{name}: {ts:?} is not a timestamp")));
     }
     if let Some(extra) = fields.next() {
-        return Err(format!("{name}: unexpected {extra:?} after the timestamp"));
+        return Err(bad(format!("{name}: unexpected {extra:?} after the timestamp")));
     }
     Ok(Sample { name: name.to_owned(), labels, value })
 }
@@ -60,29 +62,37 @@ fn parse_line(line: &str) -> Result<Sample, String> {
 type Labels = Vec<(String, String)>;
 
 /// `label="value",...}` → the labels and what follows the `}`.
-fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
+/// A line's problem; `parse_exposition` adds the line number.
+fn bad(reason: String) -> ExpositionError {
+    ExpositionError { line: 0, reason }
+}
+
+fn parse_labels(mut s: &str) -> Result<(Labels, &str), ExpositionError> {
     let mut labels = Vec::new();
     loop {
         s = s.trim_start();
         if let Some(after) = s.strip_prefix('}') {
             return Ok((labels, after));
         }
-        let eq = s.find('=').ok_or("labels not closed with '}'")?;
+        let eq = s.find('=').ok_or_else(|| bad("labels not closed with '}'".into()))?;
         let label = s[..eq].trim();
         if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("{label:?} is not a label name"));
+            return Err(bad(format!("{label:?} is not a label name")));
         }
-        s = s[eq + 1..].trim_start().strip_prefix('"').ok_or_else(|| format!("label {label}: value not quoted"))?;
+        s = s[eq + 1..]
+            .trim_start()
+            .strip_prefix('"')
+            .ok_or_else(|| bad(format!("label {label}: value not quoted")))?;
         let mut value = String::new();
         let mut chars = s.char_indices();
         let end = loop {
             match chars.next() {
-                None => return Err(format!("label {label}: unterminated value")),
+                None => return Err(bad(format!("label {label}: unterminated value"))),
                 Some((i, '"')) => break i,
                 Some((_, '\\')) => match chars.next() {
                     Some((_, 'n')) => value.push('\n'),
                     Some((_, c @ ('\\' | '"'))) => value.push(c),
-                    _ => return Err(format!("label {label}: bad escape")),
+                    _ => return Err(bad(format!("label {label}: bad escape"))),
                 },
                 Some((_, c)) => value.push(c),
             }
@@ -142,7 +152,7 @@ mod tests {
             ("x 1 soon\n", "line 1: x: \"soon\" is not a timestamp"),
             ("x\n", "line 1: x has no value"),
         ] {
-            assert_eq!(parse_exposition(text).unwrap_err(), expected, "{text:?}");
+            assert_eq!(parse_exposition(text).unwrap_err().to_string(), expected, "{text:?}");
         }
     }
 

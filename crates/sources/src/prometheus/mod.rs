@@ -7,6 +7,7 @@
 mod exposition;
 mod query;
 
+use crate::error::ScrapeError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,7 +77,7 @@ impl PrometheusSource {
     }
 
     /// One scrape, or one run of every query, as an event.
-    pub async fn round(&self) -> Result<Event, String> {
+    pub async fn round(&self) -> Result<Event, ScrapeError> {
         let at = rampart_core::time::now_ms();
         let values = if self.spec.queries.is_empty() { self.scrape().await? } else { self.query_all().await? };
         let mut metrics = BTreeMap::new();
@@ -98,22 +99,23 @@ impl PrometheusSource {
         Ok(event)
     }
 
-    async fn get(&self, request: reqwest::RequestBuilder) -> Result<String, String> {
-        let response =
-            request.timeout(self.spec.timeout).send().await.map_err(|e| format!("{}: {e}", self.spec.url))?;
+    async fn get(&self, request: reqwest::RequestBuilder) -> Result<String, ScrapeError> {
+        let http = |reason: String| ScrapeError::Http { url: self.spec.url.clone(), reason };
+        let response = request.timeout(self.spec.timeout).send().await.map_err(|e| http(e.to_string()))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| format!("{}: {e}", self.spec.url))?;
+        let body = response.text().await.map_err(|e| http(e.to_string()))?;
         // Prometheus answers a bad query with 400 and a JSON error worth reading.
         let readable_error = status.is_client_error() && body.starts_with('{');
         if !status.is_success() && !readable_error {
-            return Err(format!("{}: HTTP {status}", self.spec.url));
+            return Err(http(format!("HTTP {status}")));
         }
         Ok(body)
     }
 
-    async fn scrape(&self) -> Result<Vec<(String, f64)>, String> {
+    async fn scrape(&self) -> Result<Vec<(String, f64)>, ScrapeError> {
         let text = self.get(self.client.get(&self.spec.url)).await?;
-        let samples = parse_exposition(&text).map_err(|e| format!("{}: {e}", self.spec.url))?;
+        let samples =
+            parse_exposition(&text).map_err(|source| ScrapeError::Exposition { url: self.spec.url.clone(), source })?;
         let include = &self.spec.include;
         Ok(samples
             .into_iter()
@@ -122,15 +124,17 @@ impl PrometheusSource {
             .collect())
     }
 
-    async fn query_all(&self) -> Result<Vec<(String, f64)>, String> {
+    async fn query_all(&self) -> Result<Vec<(String, f64)>, ScrapeError> {
         let endpoint = format!("{}/api/v1/query", self.spec.url.trim_end_matches('/'));
         let mut out = Vec::new();
         for (name, promql) in &self.spec.queries {
             let url = reqwest::Url::parse_with_params(&endpoint, [("query", promql)])
-                .map_err(|e| format!("{endpoint}: {e}"))?;
+                .map_err(|e| ScrapeError::Http { url: endpoint.clone(), reason: e.to_string() })?;
             let body = self.get(self.client.get(url)).await?;
-            let answer: serde_json::Value =
-                serde_json::from_str(&body).map_err(|e| format!("query {name}: the answer is not JSON: {e}"))?;
+            let answer: serde_json::Value = serde_json::from_str(&body).map_err(|e| ScrapeError::Query {
+                query: name.clone(),
+                reason: format!("the answer is not JSON: {e}"),
+            })?;
             out.extend(parse_query_answer(name, &answer)?);
         }
         Ok(out)

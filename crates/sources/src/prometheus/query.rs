@@ -4,29 +4,30 @@
 
 use serde_json::Value;
 
+use crate::error::ScrapeError;
+
 use super::exposition::{parse_value, series_key};
 
 /// `(field, value)` pairs for query `name`'s answer `body`: `name` when
 /// the answer is one series or a scalar, `name{labels}` per series when it
 /// is several. An error answer is an error naming the query.
-pub fn parse_query_answer(name: &str, body: &Value) -> Result<Vec<(String, f64)>, String> {
+pub fn parse_query_answer(name: &str, body: &Value) -> Result<Vec<(String, f64)>, ScrapeError> {
+    let fail = |reason: String| ScrapeError::Query { query: name.to_owned(), reason };
     if body["status"] != "success" {
         let kind = body["errorType"].as_str().unwrap_or("unknown");
         let message = body["error"].as_str().unwrap_or("no error message");
-        return Err(format!("query {name}: Prometheus answered {kind}: {message}"));
+        return Err(fail(format!("Prometheus answered {kind}: {message}")));
     }
     let data = &body["data"];
-    let value_of = |pair: &Value| -> Result<f64, String> {
-        let text = pair
-            .get(1)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("query {name}: a value is not [time, \"number\"]"))?;
-        parse_value(text).ok_or_else(|| format!("query {name}: {text:?} is not a number"))
+    let value_of = |pair: &Value| -> Result<f64, ScrapeError> {
+        let text =
+            pair.get(1).and_then(Value::as_str).ok_or_else(|| fail("a value is not [time, \"number\"]".into()))?;
+        parse_value(text).ok_or_else(|| fail(format!("{text:?} is not a number")))
     };
     match data["resultType"].as_str() {
         Some("scalar") => Ok(vec![(name.to_owned(), value_of(&data["result"])?)]),
         Some("vector") => {
-            let series = data["result"].as_array().ok_or_else(|| format!("query {name}: result is not a list"))?;
+            let series = data["result"].as_array().ok_or_else(|| fail("result is not a list".into()))?;
             let one = series.len() == 1;
             series
                 .iter()
@@ -46,10 +47,10 @@ pub fn parse_query_answer(name: &str, body: &Value) -> Result<Vec<(String, f64)>
                 })
                 .collect()
         }
-        other => Err(format!(
-            "query {name}: result type {} is not supported (use an instant vector or scalar query)",
+        other => Err(fail(format!(
+            "result type {} is not supported (use an instant vector or scalar query)",
             other.unwrap_or("missing")
-        )),
+        ))),
     }
 }
 
@@ -73,10 +74,13 @@ mod tests {
         let scalar = json!({"status": "success", "data": {"resultType": "scalar", "result": [1, "3"]}});
         assert_eq!(parse_query_answer("s", &scalar).unwrap(), vec![("s".to_owned(), 3.0)]);
         let bad = json!({"status": "error", "errorType": "bad_data", "error": "parse error"});
-        assert_eq!(parse_query_answer("q", &bad).unwrap_err(), "query q: Prometheus answered bad_data: parse error");
+        assert_eq!(
+            parse_query_answer("q", &bad).unwrap_err().to_string(),
+            "query q: Prometheus answered bad_data: parse error"
+        );
         let matrix = json!({"status": "success", "data": {"resultType": "matrix", "result": []}});
-        assert!(parse_query_answer("m", &matrix).unwrap_err().contains("matrix is not supported"));
+        assert!(parse_query_answer("m", &matrix).unwrap_err().to_string().contains("matrix is not supported"));
         let junk = json!({"status": "success", "data": {"resultType": "vector", "result": [{"value": [1, "x"]}]}});
-        assert!(parse_query_answer("j", &junk).unwrap_err().contains("\"x\" is not a number"));
+        assert!(parse_query_answer("j", &junk).unwrap_err().to_string().contains("\"x\" is not a number"));
     }
 }

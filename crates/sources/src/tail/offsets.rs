@@ -5,6 +5,7 @@
 //! holds either the old or the new positions, never a torn mix, so a restart
 //! at worst re-reads lines that were committed (at-least-once), never skips.
 
+use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -19,13 +20,14 @@ pub struct Offsets {
 impl Offsets {
     /// Loads `file`; a missing file is an empty set, a corrupt one an error
     /// naming it (rather than silently re-reading or skipping every log).
-    pub fn load(file: &Path) -> Result<Offsets, String> {
+    pub fn load(file: &Path) -> Result<Offsets, SourceError> {
         let positions = match std::fs::read(file) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| format!("{}: corrupt offsets file: {e}", file.display()))?
-            }
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SourceError::SavedPosition {
+                path: file.to_owned(),
+                reason: format!("corrupt offsets file: {e}"),
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(format!("{}: {e}", file.display())),
+            Err(e) => return Err(SourceError::SavedPosition { path: file.to_owned(), reason: e.to_string() }),
         };
         Ok(Offsets { file: file.to_owned(), positions })
     }

@@ -1,5 +1,6 @@
 //! `FileSource`: globs of log files → parsed events → the ingest queue.
 
+use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,16 +53,18 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    pub fn new(spec: FileSourceSpec, offsets_file: PathBuf, ingest: IngestSender) -> Result<FileSource, String> {
+    pub fn new(spec: FileSourceSpec, offsets_file: PathBuf, ingest: IngestSender) -> Result<FileSource, SourceError> {
         if spec.paths.is_empty() {
-            return Err("paths: list at least one file or glob".into());
+            return Err(SourceError::field("paths", "list at least one file or glob"));
         }
         for p in &spec.paths {
-            glob::Pattern::new(p).map_err(|e| format!("paths: {p:?} is not a valid glob: {e}"))?;
+            glob::Pattern::new(p)
+                .map_err(|e| SourceError::field("paths", format!("{p:?} is not a valid glob: {e}")))?;
         }
         if spec.format == Some(LogFormat::Regex) {
-            let pattern = spec.regex.as_deref().ok_or("regex: format = \"regex\" needs a regex")?;
-            LineParser::regex(pattern, 0).map_err(|e| format!("regex: {e}"))?;
+            let pattern =
+                spec.regex.as_deref().ok_or_else(|| SourceError::field("regex", "format = \"regex\" needs a regex"))?;
+            LineParser::regex(pattern, 0).map_err(|e| SourceError::field("regex", e.to_string()))?;
         }
         let offsets = Offsets::load(&offsets_file)?;
         Ok(FileSource { spec, files: BTreeMap::new(), offsets, ingest, started: false, last_discovery: None })

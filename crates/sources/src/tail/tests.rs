@@ -200,12 +200,12 @@ mod file_source {
         let (tx, _rx) = ingest_queue(1);
         let mut s = spec(String::new());
         s.paths.clear();
-        assert!(FileSource::new(s, dir.path().join("o"), tx.clone()).err().unwrap().starts_with("paths"));
+        assert!(FileSource::new(s, dir.path().join("o"), tx.clone()).err().unwrap().to_string().starts_with("paths"));
         let mut s = spec("[".into());
         s.paths = vec!["/var/log/[".into()];
-        assert!(FileSource::new(s, dir.path().join("o"), tx.clone()).err().unwrap().starts_with("paths"));
+        assert!(FileSource::new(s, dir.path().join("o"), tx.clone()).err().unwrap().to_string().starts_with("paths"));
         std::fs::write(dir.path().join("o"), b"{nope").unwrap();
         let err = FileSource::new(spec("/x".into()), dir.path().join("o"), tx).err().unwrap();
-        assert!(err.contains("corrupt offsets"), "{err}");
+        assert!(err.to_string().contains("corrupt offsets"), "{err}");
     }
 }
