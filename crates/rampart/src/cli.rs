@@ -7,6 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod flows;
 pub use flows::*;
+pub use rampart_bench::args::{
+    BenchBanLatencyArgs, BenchBansArgs, BenchHostArgs, BenchLatencyArgs, BenchPipelineArgs, BenchSampleArgs,
+};
+pub use rampart_lab::args::{BenchFlowsArgs, EvalAnomalyArgs, EvalFlowsArgs};
 
 /// Rampart: real-time intrusion detection and prevention for Linux servers.
 ///
@@ -134,6 +138,11 @@ impl ServerArgs {
         }
         .map_err(anyhow::Error::msg)
     }
+
+    /// A client for `--server` with `--token` (and `--ca-file`).
+    pub fn api(&self) -> anyhow::Result<rampart_client::ApiClient> {
+        Ok(rampart_client::ApiClient::with_token(&self.server, &self.token, self.client()?)?)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -188,42 +197,6 @@ pub enum EvalCommand {
     /// recall, F1, false-positive rate per class, ROC AUC, confusion matrix,
     /// inference speed; --report writes Markdown with PNG charts.
     Flows(EvalFlowsArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct EvalAnomalyArgs {
-    #[arg(long)]
-    pub train: PathBuf,
-    /// Scored data; without it, a seeded 30% of --train held out.
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-    #[arg(long, value_parser = ["nsl-kdd", "csv"])]
-    pub format: String,
-    /// With --format csv: the label column.
-    #[arg(long, default_value = "Label")]
-    pub label: String,
-    /// The label of normal rows (NSL-KDD: normal; CIC-IDS2017: BENIGN).
-    #[arg(long)]
-    pub normal: Option<String>,
-    /// Flag as anomalous when the score is at least this. Default: the
-    /// score that flags --contamination of the training rows.
-    #[arg(long)]
-    pub threshold: Option<f64>,
-    #[arg(long, default_value_t = 0.05)]
-    pub contamination: f64,
-    #[arg(long, default_value_t = 100)]
-    pub trees: usize,
-    #[arg(long, default_value_t = 256)]
-    pub subsample: usize,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Skip rows that cannot be read instead of stopping at the first
-    /// with its file and line.
-    #[arg(long)]
-    pub skip_bad_rows: bool,
-    /// One JSON object on stdout instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,64 +384,4 @@ pub enum BenchCommand {
     /// Flow-model predictions per second on one core: the batch scorer
     /// against one row at a time, over a dataset's rows.
     Flows(BenchFlowsArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct BenchHostArgs {
-    /// Reads of /proc to time.
-    #[arg(long, default_value_t = 200)]
-    pub samples: usize,
-    /// Processes reported by CPU and by memory, as `sources.host.top_processes`.
-    #[arg(long, default_value_t = 5)]
-    pub top: usize,
-    /// The collection interval the cost is a share of, as `sources.host.interval_ms`.
-    #[arg(long, default_value_t = 2_000)]
-    pub interval_ms: u64,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchBansArgs {
-    /// How many distinct addresses to ban at once.
-    #[arg(long, default_value_t = 100_000)]
-    pub count: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchBanLatencyArgs {
-    /// How many attackers, one after another.
-    #[arg(long, default_value_t = 200)]
-    pub attackers: usize,
-    /// Pause between attackers.
-    #[arg(long, default_value_t = 50)]
-    pub interval_ms: u64,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchSampleArgs {
-    /// How many events.
-    #[arg(long, default_value_t = 1_000)]
-    pub events: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchPipelineArgs {
-    /// Events to push through.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub events: usize,
-    /// Events per batch (one store transaction each).
-    #[arg(long, default_value_t = 5_000)]
-    pub batch: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchLatencyArgs {
-    /// Events per second to send.
-    #[arg(long, default_value_t = 10_000)]
-    pub rate: u32,
-    /// How long to send for.
-    #[arg(long, default_value_t = 10)]
-    pub seconds: u32,
-    /// HTTP requests per second (the rate is split across them).
-    #[arg(long, default_value_t = 100)]
-    pub requests_per_second: u32,
 }

@@ -3,7 +3,6 @@
 //! Exit codes: 0 success; 1 a command failed (the error chain is printed);
 //! 2 bad usage (clap's own).
 
-mod api_client;
 mod cli;
 mod cmd;
 mod logging;

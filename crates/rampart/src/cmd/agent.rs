@@ -20,15 +20,15 @@ use rampart_respond::Allowlist;
 use rampart_respond::follow::{Follower, remote_decision};
 use std::sync::atomic::Ordering;
 
-use crate::api_client::{ApiClient, Persistence, Posted};
 use crate::cli::AgentArgs;
+use rampart_client::{ApiClient, Persistence, Posted};
 
 pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let allowlist = Allowlist::new(&config.respond.allowlist, &config.respond.protected_processes)?;
         let follower = Follower::new(rampart_respond::enforce::firewall_for(&config.respond), allowlist);
-        let remote = ApiClient::new(&args.server)?;
+        let remote = args.server.api()?;
 
         let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
         let sources = rampart_node::start_sources(&config, &ingest)?;

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::api_client::ApiClient;
 use crate::cli::{DecisionsCommand, ServerArgs};
 
 pub fn run(command: &DecisionsCommand) -> anyhow::Result<ExitCode> {
@@ -51,7 +50,7 @@ async fn call(
     query: &[(&str, String)],
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    ApiClient::new(server)?.call(method, path, query, body).await
+    Ok(server.api()?.call(method, path, query, body).await?)
 }
 
 fn print_table(decisions: &Value) {

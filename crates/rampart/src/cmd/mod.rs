@@ -1,12 +1,8 @@
 //! One module per subcommand; `run` dispatches.
 
 mod agent;
-mod bench;
-mod bench_host;
-mod bench_respond;
 mod decisions;
 mod demo;
-mod eval;
 mod firewall;
 mod flows;
 mod models;
@@ -82,15 +78,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Eval(crate::cli::EvalCommand::Anomaly(args)) => {
             quiet_logging(&cli)?;
-            eval::anomaly(args)
+            rampart_lab::anomaly::run(args)
         }
         Command::Eval(crate::cli::EvalCommand::Flows(args)) => {
             quiet_logging(&cli)?;
-            flows::eval::run(args)
+            rampart_lab::evaluate::run(args)
         }
         Command::Train(crate::cli::TrainCommand::Flows(args)) => {
             quiet_logging(&cli)?;
-            flows::train::run(args)
+            rampart_lab::train::run(args)
         }
         Command::Models(command) => {
             quiet_logging(&cli)?;
@@ -113,13 +109,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(which) => {
             quiet_logging(&cli)?;
             match which {
-                BenchCommand::Pipeline(args) => bench::pipeline(args),
-                BenchCommand::Latency(args) => bench::latency(args),
-                BenchCommand::Sample(args) => bench::sample(args),
-                BenchCommand::Bans(args) => bench_respond::bans(args),
-                BenchCommand::BanLatency(args) => bench_respond::ban_latency(args),
-                BenchCommand::Host(args) => bench_host::run(args),
-                BenchCommand::Flows(args) => flows::bench::run(args),
+                BenchCommand::Pipeline(args) => rampart_bench::pipeline::pipeline(args),
+                BenchCommand::Latency(args) => rampart_bench::pipeline::latency(args),
+                BenchCommand::Sample(args) => rampart_bench::pipeline::sample(args),
+                BenchCommand::Bans(args) => rampart_bench::respond::bans(args),
+                BenchCommand::BanLatency(args) => rampart_bench::respond::ban_latency(args),
+                BenchCommand::Host(args) => rampart_bench::host::run(args),
+                BenchCommand::Flows(args) => rampart_lab::bench::run(args),
             }
         }
         Command::Version => {

@@ -8,9 +8,9 @@ use anyhow::Context;
 use rampart_core::ModelRole;
 use rampart_core::config::Config;
 
-use super::flows::eval::load_model;
 use crate::cli::ModelsCommand;
 use rampart_detect::info_of;
+use rampart_lab::evaluate::load_model;
 
 pub fn run(config: &Config, command: &ModelsCommand) -> anyhow::Result<ExitCode> {
     let store = rampart_store::connect(&config.store, &config.data_dir)

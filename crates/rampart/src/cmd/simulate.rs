@@ -11,8 +11,8 @@ use rampart_sources::parse::syslog::assumed_year;
 use rampart_sources::simulate::{Plan, Simulated, ssh_auth_log, web_access_log};
 use rampart_sources::{LineParser, LogFormat};
 
-use crate::api_client::{ApiClient, Persistence, Posted};
 use crate::cli::SimulateArgs;
+use rampart_client::{ApiClient, Persistence, Posted};
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.addresses > 0, "--addresses must be at least 1");

@@ -1,9 +1,4 @@
-//! The flow-model commands: `train flows`, `eval flows`, `bench flows`, `models`, `replay`.
+//! The flow-model command the binary keeps: `replay` (the rest are
+//! rampart-lab's).
 
-pub mod bench;
-mod canvas;
-pub mod eval;
-pub mod flow_files;
 pub mod replay;
-mod report;
-pub mod train;

@@ -16,9 +16,9 @@ use rampart_ml::dataset::{Format, Table};
 use rampart_ml::preprocess::Cell;
 use serde_json::{Map, Value, json};
 
-use super::flow_files;
-use crate::api_client::{ApiClient, Persistence, Posted};
 use crate::cli::{ReplayArgs, ReplayMode};
+use rampart_client::{ApiClient, Persistence, Posted};
+use rampart_lab::files as flow_files;
 
 /// One row as an ECS event.
 pub fn row_event(table: &Table, format: &Format, row: usize, now_ms: i64) -> Value {

@@ -9,14 +9,14 @@ use rampart_ml::tabular::Encoder;
 use rampart_ml::{Confusion, ForestParams, IsolationForest, SplitMix64, roc_auc};
 use serde_json::json;
 
-use crate::cli::{DataFormat, EvalAnomalyArgs, LayoutArgs};
+use crate::args::{DataFormat, EvalAnomalyArgs, LayoutArgs};
 use rampart_ml::validation::subset;
 
 /// The rows of one file, and how many bad rows `--skip-bad-rows` left out.
 fn load(path: &std::path::Path, args: &EvalAnomalyArgs) -> anyhow::Result<(Table, u64)> {
     let format = if args.format == "nsl-kdd" { DataFormat::NslKdd } else { DataFormat::Csv };
     let layout = LayoutArgs { format, label: args.label.clone(), skip_bad_rows: args.skip_bad_rows };
-    let loaded = super::flows::flow_files::load_paths(&[path.to_path_buf()], &layout)?;
+    let loaded = crate::files::load_paths(&[path.to_path_buf()], &layout)?;
     Ok((loaded.table, loaded.skipped))
 }
 
@@ -29,7 +29,7 @@ fn hold_out(rows: Table, seed: u64) -> (Table, Table) {
     (subset(&rows, &order[..cut]), subset(&rows, &order[cut..]))
 }
 
-pub fn anomaly(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!((0.0..0.5).contains(&args.contamination), "--contamination must be in [0, 0.5)");
     let normal_label =
         args.normal.clone().unwrap_or_else(|| if args.format == "nsl-kdd" { "normal" } else { "BENIGN" }.into());

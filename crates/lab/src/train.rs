@@ -12,15 +12,15 @@ use rampart_ml::flow_model::{FORMAT, FlowModel};
 use rampart_ml::novelty::{ANOMALY_CLASS, Novelty};
 use rampart_ml::preprocess::Preprocessor;
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
-use rampart_ml::{Evaluation, evaluate};
 use serde_json::json;
 
 use rampart_ml::validation::{
     ClassWeighting, class_weights, cross_validation, label_rows, stratified_folds, stratified_split, subset,
 };
 
-use super::flow_files::{self, Loaded};
-use crate::cli::{AlgoArg, ClassScheme, ClassWeight, TrainFlowsArgs};
+use crate::args::{AlgoArg, ClassScheme, ClassWeight, TrainFlowsArgs};
+use crate::evaluate::{measure, print_summary};
+use crate::files::{self, Loaded};
 
 /// The command line's weighting, as the learners take it.
 fn weighting(arg: ClassWeight) -> ClassWeighting {
@@ -95,26 +95,10 @@ fn fit(
     Ok(Fitted { scorer, weights, secs: started.elapsed().as_secs_f64() })
 }
 
-/// Scores a table with a fitted model; returns the evaluation and rows/s.
-pub fn measure(
-    scorer: &Scorer,
-    table: &Table,
-    y: &[u32],
-    classes: &[String],
-    normal: usize,
-) -> anyhow::Result<(Evaluation, f64)> {
-    let x = scorer.preprocessing().encode_table(table).map_err(anyhow::Error::msg)?;
-    let mut proba = Vec::new();
-    let started = Instant::now();
-    scorer.predict(&x, &mut proba);
-    let rate = y.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    Ok((evaluate(y, &proba, classes, normal), rate))
-}
-
 pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!((0.0..0.9).contains(&args.holdout), "--holdout must be in [0, 0.9)");
     let loaded_at = Instant::now();
-    let Loaded { table, files, format, skipped, sha256 } = flow_files::load(&args.data)?;
+    let Loaded { table, files, format, skipped, sha256 } = files::load(&args.data)?;
     let load_secs = loaded_at.elapsed().as_secs_f64();
     let multi = args.classes == ClassScheme::Multi;
     let mut labelled = label_rows(&table, &format, multi)?;
@@ -231,7 +215,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             "train flows: {} {} on {} ({} rows{}), {} classes, {} features",
             params.algo.name(),
             if params.algo == Algo::DecisionTree { String::new() } else { format!("({} trees)", params.trees) },
-            flow_files::describe(&files),
+            files::describe(&files),
             table.rows.len(),
             if skipped > 0 { format!(", {skipped} bad rows skipped") } else { String::new() },
             k,
@@ -239,10 +223,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         );
         println!("  read in {load_secs:.1}s; trained on {} rows in {:.1}s", train_rows.len(), fit_secs);
         if let Some(e) = &held_out {
-            super::eval::print_summary(
-                e,
-                &format!("held out {} rows (stratified {:.0}%)", e.rows, args.holdout * 100.0),
-            );
+            print_summary(e, &format!("held out {} rows (stratified {:.0}%)", e.rows, args.holdout * 100.0));
         }
         for (label, u) in &unseen {
             println!(

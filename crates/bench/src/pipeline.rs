@@ -19,7 +19,7 @@ use rampart_core::{Detector, Event, EventKind, Outcome, Store};
 use rampart_detect::{Aggregator, RuleEngine, load_rules};
 use rampart_store::SqliteStore;
 
-use crate::cli::{BenchLatencyArgs, BenchPipelineArgs, BenchSampleArgs};
+use crate::args::{BenchLatencyArgs, BenchPipelineArgs, BenchSampleArgs};
 use rampart_node::Node;
 use rampart_node::pipeline::{AlertCallback, Take};
 

@@ -1,6 +1,6 @@
-//! One client for Rampart's own API, shared by `agent`, `replay`,
-//! `simulate` and `decisions` (four hand-written copies before, and
-//! `simulate` alone gave up on a busy server).
+//! A client for Rampart's own API, shared by the `agent`, `replay`,
+//! `simulate` and `decisions` commands (four hand-written copies before,
+//! and `simulate` alone gave up on a busy server).
 //!
 //! Posting events follows one rule everywhere: 2xx is accepted; 429 and
 //! 503 mean busy, so it waits (the server's `Retry-After`, else a doubling
@@ -13,10 +13,26 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use serde_json::Value;
 
-use crate::cli::ServerArgs;
+/// Why a call did not get a usable answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error("an API token is needed (--token or RAMPART_TOKEN)")]
+    NoToken,
+    #[error("bad URL {url}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("cannot reach {url}: {source}")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("{url} refused the token ({status}): {text}")]
+    Token { url: String, status: u16, text: String },
+    /// A non-2xx answer, with the server's message.
+    #[error("{url}: {status}: {text}")]
+    Status { url: String, status: u16, text: String },
+    #[error("{url}: the answer is not JSON: {source}")]
+    NotJson { url: String, source: reqwest::Error },
+}
 
 /// What became of a batch of events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,13 +61,11 @@ pub struct ApiClient {
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 impl ApiClient {
-    /// A client for `--server` with `--token` (and `--ca-file`).
-    pub fn new(server: &ServerArgs) -> anyhow::Result<ApiClient> {
-        ApiClient::with_token(&server.server, &server.token, server.client()?)
-    }
-
-    pub fn with_token(base: &str, token: &str, http: reqwest::Client) -> anyhow::Result<ApiClient> {
-        anyhow::ensure!(!token.trim().is_empty(), "an API token is needed (--token or RAMPART_TOKEN)");
+    /// A client for the server at `base` (its URL) presenting `token`.
+    pub fn with_token(base: &str, token: &str, http: reqwest::Client) -> Result<ApiClient, ClientError> {
+        if token.trim().is_empty() {
+            return Err(ClientError::NoToken);
+        }
         Ok(ApiClient { base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), http })
     }
 
@@ -61,7 +75,7 @@ impl ApiClient {
     }
 
     /// Posts NDJSON events (see the module doc for the rule).
-    pub async fn post_events(&self, ndjson: String, persistence: Persistence) -> anyhow::Result<Posted> {
+    pub async fn post_events(&self, ndjson: String, persistence: Persistence) -> Result<Posted, ClientError> {
         let url = self.url("events");
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -93,20 +107,20 @@ impl ApiClient {
                             tracing::warn!(%status, "The server refused the token; retrying.");
                             backoff
                         }
-                        401 | 403 => anyhow::bail!("{url} refused the token ({status}): {text}"),
+                        401 | 403 => return Err(ClientError::Token { url, status: status.as_u16(), text }),
                         400..=499 => return Ok(Posted::Refused(format!("{status}: {text}"))),
                         _ if persistence == Persistence::UntilTaken => {
                             tracing::warn!(%status, "The server did not take the events; retrying.");
                             backoff
                         }
-                        _ => anyhow::bail!("{url} answered {status}: {text}"),
+                        _ => return Err(ClientError::Status { url, status: status.as_u16(), text }),
                     }
                 }
                 Err(error) if persistence == Persistence::UntilTaken => {
                     tracing::warn!(%error, "Cannot reach the server; retrying.");
                     backoff
                 }
-                Err(error) => return Err(error).with_context(|| format!("cannot reach {url}")),
+                Err(source) => return Err(ClientError::Unreachable { url, source }),
             };
             tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -120,18 +134,21 @@ impl ApiClient {
         path: &str,
         query: &[(&str, String)],
         body: Option<Value>,
-    ) -> anyhow::Result<Value> {
+    ) -> Result<Value, ClientError> {
         let base = self.url(path);
-        let url = reqwest::Url::parse_with_params(&base, query).with_context(|| format!("--server: bad URL {base}"))?;
+        let url = reqwest::Url::parse_with_params(&base, query)
+            .map_err(|e| ClientError::Url { url: base.clone(), reason: e.to_string() })?;
         let mut request = self.http.request(method, url.clone()).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let url = url.to_string();
+        let response = request.send().await.map_err(|source| ClientError::Unreachable { url: url.clone(), source })?;
         let status = response.status();
-        let body: Value = response.json().await.with_context(|| format!("{url}: the answer is not JSON"))?;
+        let body: Value = response.json().await.map_err(|source| ClientError::NotJson { url: url.clone(), source })?;
         if !status.is_success() {
-            anyhow::bail!("{url}: {status}: {}", body["error"].as_str().unwrap_or("(no message)"));
+            let text = body["error"].as_str().unwrap_or("(no message)").to_owned();
+            return Err(ClientError::Status { url, status: status.as_u16(), text });
         }
         Ok(body)
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use rampart_ml::dataset::{self, Format, Table};
 use sha2::{Digest, Sha256};
 
-use crate::cli::{DataArgs, DataFormat, LayoutArgs};
+use crate::args::{DataArgs, DataFormat, LayoutArgs};
 
 pub struct Loaded {
     pub table: Table,

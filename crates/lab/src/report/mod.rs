@@ -8,7 +8,9 @@ use anyhow::Context;
 use rampart_ml::Evaluation;
 use rampart_ml::flow_model::FlowModel;
 
-use super::canvas::{BLACK, BLUE, Canvas, GREY, WHITE};
+mod canvas;
+
+use canvas::{BLACK, BLUE, Canvas, GREY, WHITE};
 
 pub fn write(
     dir: &Path,

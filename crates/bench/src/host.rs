@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rampart_sources::host::HostCollector;
 use rampart_sources::host::process::parse_proc_stat;
 
-use crate::cli::BenchHostArgs;
+use crate::args::BenchHostArgs;
 
 fn thread_cpu_ticks() -> anyhow::Result<u64> {
     let text = std::fs::read_to_string("/proc/thread-self/stat")?;

@@ -12,7 +12,7 @@ use rampart_core::config::{Config, FileSourceConfig};
 use rampart_core::{ActionResult, Decision, DecisionKind, Origin, Store, Target};
 use rampart_respond::enforce::Enforcer;
 
-use crate::cli::{BenchBanLatencyArgs, BenchBansArgs};
+use crate::args::{BenchBanLatencyArgs, BenchBansArgs};
 use rampart_node::Node;
 
 pub fn bans(args: &BenchBansArgs) -> anyhow::Result<ExitCode> {

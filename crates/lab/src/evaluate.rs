@@ -2,19 +2,19 @@
 //! train on — metrics as text or JSON, and an optional Markdown report.
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
-use rampart_ml::Evaluation;
-use rampart_ml::dataset::Format;
-use rampart_ml::flow_model::FlowModel;
+use rampart_ml::dataset::{Format, Table};
+use rampart_ml::flow_model::{FlowModel, Scorer};
 use rampart_ml::novelty::ANOMALY_CLASS;
+use rampart_ml::{Evaluation, evaluate};
 use serde_json::json;
 
-use super::flow_files;
 use rampart_ml::validation::label_rows;
 
-use super::train::measure;
-use crate::cli::EvalFlowsArgs;
+use crate::args::EvalFlowsArgs;
+use crate::files;
 
 pub fn load_model(path: &std::path::Path) -> anyhow::Result<FlowModel> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -23,7 +23,7 @@ pub fn load_model(path: &std::path::Path) -> anyhow::Result<FlowModel> {
 
 pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
     let model = load_model(&args.model)?;
-    let loaded = flow_files::load(&args.data)?;
+    let loaded = files::load(&args.data)?;
     let known: Vec<&String> = model.classes.iter().filter(|c| *c != ANOMALY_CLASS).collect();
     let multi = known != ["normal", "attack"];
     // A binary model scores any layout's rows as normal / attack; a
@@ -49,7 +49,7 @@ pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(unknown.is_empty(), "the data has classes the model does not know: {unknown:?}");
     let (e, rate) = measure(&model.compile(), &loaded.table, &y, &model.classes, model.normal_class)?;
     if let Some(dir) = &args.report {
-        super::report::write(dir, &model, &args.model, &e, rate, &loaded.files)?;
+        crate::report::write(dir, &model, &args.model, &e, rate, &loaded.files)?;
     }
     if args.json {
         let mut out = serde_json::to_value(&e).context("cannot render the metrics")?;
@@ -65,7 +65,7 @@ pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
             model.name,
             model.algo.name(),
             model.model.trees.len(),
-            flow_files::describe(&loaded.files),
+            files::describe(&loaded.files),
             e.rows,
             if loaded.skipped > 0 { format!(", {} bad rows skipped", loaded.skipped) } else { String::new() }
         );
@@ -109,4 +109,20 @@ pub fn print_summary(e: &Evaluation, what: &str) {
             );
         }
     }
+}
+
+/// Scores a table with a fitted model; returns the evaluation and rows/s.
+pub fn measure(
+    scorer: &Scorer,
+    table: &Table,
+    y: &[u32],
+    classes: &[String],
+    normal: usize,
+) -> anyhow::Result<(Evaluation, f64)> {
+    let x = scorer.preprocessing().encode_table(table).map_err(anyhow::Error::msg)?;
+    let mut proba = Vec::new();
+    let started = Instant::now();
+    scorer.predict(&x, &mut proba);
+    let rate = y.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Ok((evaluate(y, &proba, classes, normal), rate))
 }

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::eval::load_model;
-use super::flow_files;
-use crate::cli::BenchFlowsArgs;
+use crate::args::BenchFlowsArgs;
+use crate::evaluate::load_model;
+use crate::files;
 
 /// Rows per second of each pass of `score` over `rows` rows.
 fn passes(count: usize, rows: usize, mut score: impl FnMut()) -> Vec<f64> {
@@ -34,11 +34,11 @@ fn median(rates: &[f64]) -> f64 {
 pub fn run(args: &BenchFlowsArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.passes > 0, "--passes must be at least 1");
     let model = load_model(&args.model)?;
-    let loaded = flow_files::load(&args.data)?;
+    let loaded = files::load(&args.data)?;
     let scorer = model.compile();
     let x = scorer.preprocessing().encode_table(&loaded.table).map_err(anyhow::Error::msg)?;
     let rows = loaded.table.labels.len();
-    anyhow::ensure!(rows > 0, "no rows to score in {}", flow_files::describe(&loaded.files));
+    anyhow::ensure!(rows > 0, "no rows to score in {}", files::describe(&loaded.files));
     let width = scorer.preprocessing().width().max(1);
 
     let mut out = Vec::new();
@@ -80,7 +80,7 @@ pub fn run(args: &BenchFlowsArgs) -> anyhow::Result<ExitCode> {
         report["trees"],
         report["max_depth"],
         model.model.k,
-        flow_files::describe(&loaded.files)
+        files::describe(&loaded.files)
     );
     let list = |rates: &[f64]| rates.iter().map(|r| format!("{:.3}", r / 1e6)).collect::<Vec<_>>().join(" ");
     println!(

@@ -1,0 +1,175 @@
+//! The command lines of the workbench's commands: `train flows`, `eval
+//! flows`, `eval anomaly`, `bench flows`, and the data layout `replay`
+//! shares. The binary mounts them under its own subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    NslKdd,
+    CicIds2017,
+    Csv,
+}
+
+/// Where labelled flows come from.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Files or directories (every *.csv / *.txt inside, sorted by name).
+    #[arg(long, num_args = 1.., required = true, value_name = "PATH")]
+    pub data: Vec<PathBuf>,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+}
+
+/// How labelled flow files are laid out, and what to do with bad rows.
+#[derive(Debug, Clone, Args)]
+pub struct LayoutArgs {
+    #[arg(long, value_enum)]
+    pub format: DataFormat,
+    /// With --format csv: the label column.
+    #[arg(long, default_value = "Label")]
+    pub label: String,
+    /// Skip rows that cannot be read (and say how many) instead of stopping
+    /// at the first with its file and line.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassScheme {
+    /// normal / attack.
+    Binary,
+    /// NSL-KDD: normal, DoS, Probe, R2L, U2R; otherwise each label.
+    Multi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgoArg {
+    DecisionTree,
+    RandomForest,
+    Gbdt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassWeight {
+    /// Each class weighs as much in total as the others.
+    Balanced,
+    /// √ of balanced: helps rare classes without drowning the common ones.
+    Sqrt,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainFlowsArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value = "binary")]
+    pub classes: ClassScheme,
+    #[arg(long, value_enum, default_value = "random-forest")]
+    pub algo: AlgoArg,
+    /// Trees in a forest or boosting rounds [default: 100].
+    #[arg(long)]
+    pub trees: Option<usize>,
+    /// [default: 10 forest, 16 tree, 6 boosting]
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    #[arg(long, value_enum, default_value = "sqrt")]
+    pub class_weight: ClassWeight,
+    /// The share of rows held out (stratified by class) to measure the
+    /// model; 0 trains on everything and measures nothing.
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
+    /// Also run k-fold cross-validation on the training share and report
+    /// each fold (costs k more trainings).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// The novelty guard: flows the classifier calls normal but that are
+    /// unlike every normal training flow become class `anomaly`. This is
+    /// the share of normal training rows allowed over its threshold; 0
+    /// turns the guard off.
+    #[arg(long, default_value_t = 0.01)]
+    pub novelty_fpr: f64,
+    /// Attack labels to keep out of training entirely (comma-separated raw
+    /// labels, e.g. `smurf,teardrop`): their rows are only scored, which
+    /// measures how the model does on attack types it has never seen.
+    #[arg(long, value_delimiter = ',', value_name = "LABELS")]
+    pub unseen: Vec<String>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The model's name in the registry [default: the file's stem].
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalFlowsArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write report.md with confusion-matrix and ROC PNGs into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+}
+
+/// `rampart bench flows`.
+#[derive(Debug, Args)]
+pub struct BenchFlowsArgs {
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Timed passes over every row; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub passes: usize,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rampart eval anomaly`.
+#[derive(Debug, Args)]
+pub struct EvalAnomalyArgs {
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Scored data; without it, a seeded 30% of --train held out.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    #[arg(long, value_parser = ["nsl-kdd", "csv"])]
+    pub format: String,
+    /// With --format csv: the label column.
+    #[arg(long, default_value = "Label")]
+    pub label: String,
+    /// The label of normal rows (NSL-KDD: normal; CIC-IDS2017: BENIGN).
+    #[arg(long)]
+    pub normal: Option<String>,
+    /// Flag as anomalous when the score is at least this. Default: the
+    /// score that flags --contamination of the training rows.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    #[arg(long, default_value_t = 0.05)]
+    pub contamination: f64,
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    #[arg(long, default_value_t = 256)]
+    pub subsample: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Skip rows that cannot be read instead of stopping at the first
+    /// with its file and line.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
