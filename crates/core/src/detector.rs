@@ -5,10 +5,12 @@ use std::sync::Arc;
 use crate::alert::{Entity, Severity};
 use crate::event::Event;
 
-/// What a rule or model says about itself; shared by all its findings so a
-/// finding costs no string copies.
+/// A rule's card: what a rule or model says about itself (id, title,
+/// severity, score, ATT&CK technique, tags) — what its alerts inherit and
+/// `GET /rules` lists. Shared by all its findings so a finding costs no
+/// string copies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RuleInfo {
+pub struct RuleCard {
     pub id: String,
     pub title: String,
     pub description: String,
@@ -24,7 +26,7 @@ pub struct RuleInfo {
 /// folds findings into alerts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
-    pub rule: Arc<RuleInfo>,
+    pub rule: Arc<RuleCard>,
     pub entity: Entity,
     /// Matching events this finding stands for.
     pub count: u64,

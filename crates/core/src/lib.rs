@@ -33,7 +33,7 @@ pub use bus::{
 pub use decision::{
     Action, ActionResult, Decision, DecisionError, DecisionKind, DecisionRequest, Mitigation, Origin, Target,
 };
-pub use detector::{Detector, Finding, RuleInfo};
+pub use detector::{Detector, Finding, RuleCard};
 pub use ecs::{EventError, Limits};
 pub use error::ParseError;
 pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};

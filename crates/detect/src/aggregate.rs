@@ -188,11 +188,11 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use rampart_core::{RuleInfo, Severity};
+    use rampart_core::{RuleCard, Severity};
 
     fn finding(rule: &str, ip: &str, count: u64, at: i64, id: i64) -> Finding {
         Finding {
-            rule: Arc::new(RuleInfo {
+            rule: Arc::new(RuleCard {
                 id: rule.into(),
                 title: "t".into(),
                 description: String::new(),

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use rampart_core::{Body, Entity, Event, Finding, RuleInfo, Severity};
+use rampart_core::{Body, Entity, Event, Finding, RuleCard, Severity};
 use rampart_ml::flow_model::{FlowModel, Scorer};
 use rampart_ml::preprocess::Cell;
 use serde_json::json;
@@ -20,7 +20,7 @@ pub struct LiveModel {
     pub classes: Vec<String>,
     pub normal: usize,
     scorer: Scorer,
-    rules: Vec<Arc<RuleInfo>>,
+    rules: Vec<Arc<RuleCard>>,
     /// `flow.attributes.<input>` per input, made once rather than per event.
     attribute_keys: Vec<String>,
 }
@@ -76,7 +76,7 @@ impl LiveModel {
     }
 }
 
-fn rule_for(class: &str, model: &str) -> RuleInfo {
+fn rule_for(class: &str, model: &str) -> RuleCard {
     let lower = class.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     let (severity, technique) = if has(&["anomaly"]) {
@@ -102,7 +102,7 @@ fn rule_for(class: &str, model: &str) -> RuleInfo {
         .collect::<String>()
         .trim_matches('-')
         .into();
-    RuleInfo {
+    RuleCard {
         id: format!("flow-{slug}"),
         title: format!("Network flow classified as {class}"),
         description: format!("The flow model {model:?} classified flows from this source as {class}."),

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rampart_core::{RuleInfo, Severity};
+use rampart_core::{RuleCard, Severity};
 use serde::Deserialize;
 
 use crate::condition::{Condition, ConditionSpec};
@@ -68,7 +68,7 @@ struct ThresholdSpec {
 /// A compiled, validated rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub info: Arc<RuleInfo>,
+    pub info: Arc<RuleCard>,
     pub(crate) entity: Option<String>,
     pub(crate) condition: Condition,
     pub(crate) threshold: Option<Threshold>,
@@ -151,7 +151,7 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
         }
     };
     Ok(Some(Rule {
-        info: Arc::new(RuleInfo {
+        info: Arc::new(RuleCard {
             id: spec.id,
             title: spec.title,
             description: spec.description,

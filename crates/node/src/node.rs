@@ -56,11 +56,11 @@ impl Node {
         let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
             .map_err(|e| NodeError::config("detect.rules", e))?;
         tracing::info!(rules = rules.len(), "Rules loaded.");
-        let mut catalog: Vec<Arc<rampart_core::RuleInfo>> = rules.iter().map(|r| r.info.clone()).collect();
+        let mut catalog: Vec<Arc<rampart_core::RuleCard>> = rules.iter().map(|r| r.info.clone()).collect();
         let mut detectors: Vec<Box<dyn Detector>> =
             vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
         if config.detect.host_anomaly.enabled {
-            catalog.push(Arc::new(rampart_detect::host_anomaly::rule_info()));
+            catalog.push(Arc::new(rampart_detect::host_anomaly::rule_card()));
             detectors.push(Box::new(HostAnomalyDetector::new(
                 config.detect.host_anomaly.clone(),
                 local_host_name(),

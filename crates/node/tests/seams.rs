@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rampart_core::config::{Durability, PlaybookAction, PlaybookConfig, RespondConfig, ResponseMode, SinksConfig};
 use rampart_core::{
     Alert, BoxFuture, Bus, BusReader, Detector, Entity, Event, EventKind, Finding, IngestBatch, IngestQueueError,
-    IngestReceiver, IngestSender, RateMeter, RuleInfo, Severity, Sink, SinkError, Source, Store, ingest_queue,
+    IngestReceiver, IngestSender, RateMeter, RuleCard, Severity, Sink, SinkError, Source, Store, ingest_queue,
 };
 use rampart_detect::Aggregator;
 use rampart_node::pipeline::{Pipeline, PipelineConfig};
@@ -58,7 +58,7 @@ impl Source for CountingSource {
 }
 
 /// Flags every event from one address.
-struct EveryEvent(Arc<RuleInfo>);
+struct EveryEvent(Arc<RuleCard>);
 
 impl Detector for EveryEvent {
     fn name(&self) -> &str {
@@ -81,8 +81,8 @@ impl Detector for EveryEvent {
 }
 
 /// A rule of `severity` for the test detector.
-fn rule(severity: Severity) -> Arc<RuleInfo> {
-    Arc::new(RuleInfo {
+fn rule(severity: Severity) -> Arc<RuleCard> {
+    Arc::new(RuleCard {
         id: "test-every-event".into(),
         title: "every event".into(),
         description: String::new(),

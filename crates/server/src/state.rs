@@ -25,7 +25,7 @@ pub struct AppState {
     /// The flow detector's model slot; `None` where no flow detector runs.
     pub models: Option<Arc<dyn rampart_core::ModelControl>>,
     /// The rules this node's detectors loaded, for `GET /rules`.
-    pub rules: Arc<Vec<Arc<rampart_core::RuleInfo>>>,
+    pub rules: Arc<Vec<Arc<rampart_core::RuleCard>>>,
     /// Failed authentications per client address.
     pub auth_throttle: Arc<crate::auth_throttle::AuthThrottle>,
     /// Ingest body bytes being read or decoded now, across requests (one
@@ -105,7 +105,7 @@ impl AppState {
     }
 
     /// The rules loaded, listed by `GET /rules`.
-    pub fn with_rules(mut self, rules: Vec<Arc<rampart_core::RuleInfo>>) -> AppState {
+    pub fn with_rules(mut self, rules: Vec<Arc<rampart_core::RuleCard>>) -> AppState {
         self.rules = Arc::new(rules);
         self
     }

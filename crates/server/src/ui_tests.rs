@@ -143,7 +143,7 @@ async fn cookie_writes_need_the_csrf_header_and_an_admin() {
 async fn rules_list_the_catalog_with_how_often_each_fired() {
     let h = harness();
     let info = |id: &str| {
-        std::sync::Arc::new(rampart_core::RuleInfo {
+        std::sync::Arc::new(rampart_core::RuleCard {
             id: id.into(),
             title: format!("{id} title"),
             description: String::new(),

@@ -8,15 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use rampart_core::config::{FileFormat, SourcesConfig};
+use rampart_core::config::SourcesConfig;
 use rampart_core::{IngestSender, Source};
 
-use crate::LogFormat;
 use crate::error::{BuildError, SourceError};
 use crate::host::{HostSource, HostSpec};
-use crate::journal::{JournalSource, JournalSpec};
+use crate::journal::JournalSource;
 use crate::prometheus::{PrometheusSource, PrometheusSpec};
-use crate::tail::{FileSource, FileSourceSpec};
+use crate::tail::FileSource;
 
 /// Every configured source, ready to run, feeding `ingest`.
 pub fn build(
@@ -27,33 +26,14 @@ pub fn build(
     let config_error = |key: String, source: SourceError| BuildError::Source { key, source };
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     for (i, files) in config.files.iter().enumerate() {
-        let spec = FileSourceSpec {
-            paths: files.paths.clone(),
-            format: match files.format {
-                FileFormat::Auto => None,
-                FileFormat::Syslog => Some(LogFormat::Syslog),
-                FileFormat::Combined => Some(LogFormat::Combined),
-                FileFormat::Json => Some(LogFormat::Json),
-                FileFormat::Regex => Some(LogFormat::Regex),
-            },
-            regex: files.regex.clone(),
-            start_at: files.start_at,
-            poll_interval: Duration::from_millis(files.poll_interval_ms),
-        };
         let offsets = data_dir.join(format!("file-offsets-{i}.json"));
-        let source = FileSource::new(spec, offsets, ingest.clone())
+        let source = FileSource::new(files, offsets, ingest.clone())
             .map_err(|e| config_error(format!("sources.files[{i}]"), e))?;
         sources.push(named(format!("files-{i}"), move |rt, stop| source.run(rt, stop)));
     }
     for (i, journal) in config.journal.iter().enumerate() {
-        let spec = JournalSpec {
-            units: journal.units.clone(),
-            directory: journal.directory.clone(),
-            start_at: journal.start_at,
-            journalctl: journal.journalctl.clone(),
-        };
         let cursor = data_dir.join(format!("journal-cursor-{i}.txt"));
-        let source = JournalSource::new(spec, cursor, ingest.clone())
+        let source = JournalSource::new(journal.clone(), cursor, ingest.clone())
             .map_err(|e| config_error(format!("sources.journal[{i}]"), e))?;
         sources.push(named(format!("journal-{i}"), move |rt, stop| source.run(rt, stop)));
     }

@@ -9,7 +9,6 @@
 //! a restart resumes right after it: nothing skipped, nothing read twice
 //! unless a crash falls between the commit and the cursor write.
 
-use crate::error::SourceError;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -19,9 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
+use rampart_core::config::JournalSourceConfig;
 use rampart_core::{Event, EventKind, IngestSender};
 use serde_json::Value;
 
+use crate::error::SourceError;
 use crate::handoff::{deliver, sleep_unless_stopped};
 use crate::parse::journal::parse_entry;
 use crate::tail::{StartAt, write_atomically};
@@ -34,53 +35,41 @@ const BATCH: usize = 5_000;
 /// How long a partial batch may wait for more entries.
 const LINGER: Duration = Duration::from_millis(200);
 
-/// What to read from the journal.
-#[derive(Debug, Clone)]
-pub struct JournalSpec {
-    /// systemd units to keep (`ssh.service`); empty keeps every entry.
-    pub units: Vec<String>,
-    /// Read this journal directory instead of the system journal (a host's
-    /// journal mounted into a container, say).
-    pub directory: Option<PathBuf>,
-    /// Where to begin when there is no saved cursor.
-    pub start_at: StartAt,
-    /// The `journalctl` program.
-    pub journalctl: PathBuf,
-}
-
-impl JournalSpec {
-    /// `journalctl`'s arguments, resuming after `cursor` when there is one.
-    /// Each value is its own argument (`--unit=NAME`): nothing is parsed by
-    /// a shell, and a value cannot turn into an option.
-    pub fn args(&self, cursor: Option<&str>) -> Vec<OsString> {
-        let mut args: Vec<OsString> =
-            ["--follow", "--output=json", "--no-pager", "--quiet"].into_iter().map(OsString::from).collect();
-        if let Some(dir) = &self.directory {
-            let mut arg = OsString::from("--directory=");
-            arg.push(dir);
-            args.push(arg);
-        }
-        for unit in &self.units {
-            args.push(format!("--unit={unit}").into());
-        }
-        match (cursor, self.start_at) {
-            (Some(cursor), _) => args.push(format!("--after-cursor={cursor}").into()),
-            (None, StartAt::Beginning) => args.push("--lines=all".into()),
-            (None, StartAt::End) => args.push("--lines=0".into()),
-        }
-        args
+/// `journalctl`'s arguments for `spec`, resuming after `cursor` when there
+/// is one. Each value is its own argument (`--unit=NAME`): nothing is
+/// parsed by a shell, and a value cannot turn into an option.
+pub fn journalctl_args(spec: &JournalSourceConfig, cursor: Option<&str>) -> Vec<OsString> {
+    let mut args: Vec<OsString> =
+        ["--follow", "--output=json", "--no-pager", "--quiet"].into_iter().map(OsString::from).collect();
+    if let Some(dir) = &spec.directory {
+        let mut arg = OsString::from("--directory=");
+        arg.push(dir);
+        args.push(arg);
     }
+    for unit in &spec.units {
+        args.push(format!("--unit={unit}").into());
+    }
+    match (cursor, spec.start_at) {
+        (Some(cursor), _) => args.push(format!("--after-cursor={cursor}").into()),
+        (None, StartAt::Beginning) => args.push("--lines=all".into()),
+        (None, StartAt::End) => args.push("--lines=0".into()),
+    }
+    args
 }
 
 pub struct JournalSource {
-    spec: JournalSpec,
+    spec: JournalSourceConfig,
     cursor_file: PathBuf,
     cursor: Option<String>,
     ingest: IngestSender,
 }
 
 impl JournalSource {
-    pub fn new(spec: JournalSpec, cursor_file: PathBuf, ingest: IngestSender) -> Result<JournalSource, SourceError> {
+    pub fn new(
+        spec: JournalSourceConfig,
+        cursor_file: PathBuf,
+        ingest: IngestSender,
+    ) -> Result<JournalSource, SourceError> {
         for unit in &spec.units {
             if unit.is_empty() || unit.starts_with('-') || unit.chars().any(|c| c.is_control() || c.is_whitespace()) {
                 return Err(SourceError::field("units", format!("{unit:?} is not a systemd unit name")));
@@ -113,7 +102,7 @@ impl JournalSource {
     fn follow_once(&mut self, runtime: &tokio::runtime::Handle, stop: &AtomicBool) -> Result<(), SourceError> {
         let program = self.spec.journalctl.display().to_string();
         let mut child = Command::new(&self.spec.journalctl)
-            .args(self.spec.args(self.cursor.as_deref()))
+            .args(journalctl_args(&self.spec, self.cursor.as_deref()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -269,8 +258,8 @@ fn load_cursor(file: &Path) -> Result<Option<String>, SourceError> {
 mod tests {
     use super::*;
 
-    fn spec(units: &[&str], start_at: StartAt) -> JournalSpec {
-        JournalSpec {
+    fn spec(units: &[&str], start_at: StartAt) -> JournalSourceConfig {
+        JournalSourceConfig {
             units: units.iter().map(|u| u.to_string()).collect(),
             directory: Some("/var/log/journal".into()),
             start_at,
@@ -281,7 +270,7 @@ mod tests {
     #[test]
     fn arguments_resume_after_the_cursor_or_start_where_asked() {
         let s = spec(&["ssh.service", "nginx.service"], StartAt::End);
-        let args: Vec<String> = s.args(None).into_iter().map(|a| a.into_string().unwrap()).collect();
+        let args: Vec<String> = journalctl_args(&s, None).into_iter().map(|a| a.into_string().unwrap()).collect();
         assert_eq!(
             args,
             [
@@ -295,9 +284,9 @@ mod tests {
                 "--lines=0"
             ]
         );
-        let resumed = s.args(Some("s=1;i=2"));
+        let resumed = journalctl_args(&s, Some("s=1;i=2"));
         assert_eq!(resumed.last().unwrap(), "--after-cursor=s=1;i=2");
-        assert_eq!(spec(&[], StartAt::Beginning).args(None).last().unwrap(), "--lines=all");
+        assert_eq!(journalctl_args(&spec(&[], StartAt::Beginning), None).last().unwrap(), "--lines=all");
     }
 
     #[test]

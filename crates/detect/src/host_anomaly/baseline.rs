@@ -3,7 +3,6 @@
 //! stood out), and the window of normal points the next refit uses. Saved
 //! as one JSON file so a restart does not forget it.
 
-use crate::error::BaselineError;
 use std::collections::VecDeque;
 use std::path::Path;
 
@@ -12,6 +11,7 @@ use rampart_ml::{ForestParams, IsolationForest};
 use serde::{Deserialize, Serialize};
 
 use super::features::FEATURES;
+use crate::error::BaselineError;
 
 /// Bumped when the file's meaning changes; an older file is refitted, not misread.
 const FORMAT: u32 = 1;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rampart_core::config::HostAnomalyConfig;
-use rampart_core::{Body, Detector, Entity, Event, Finding, RuleInfo, Severity};
+use rampart_core::{Body, Detector, Entity, Event, Finding, RuleCard, Severity};
 use serde_json::json;
 
 pub use baseline::Baseline;
@@ -25,8 +25,8 @@ pub const RULE_ID: &str = "host-anomaly";
 
 /// The rule as a catalog lists it; each alert fills in its own title,
 /// description, severity and score.
-pub fn rule_info() -> RuleInfo {
-    RuleInfo {
+pub fn rule_card() -> RuleCard {
+    RuleCard {
         id: RULE_ID.into(),
         title: "Host behaves unlike its baseline".into(),
         description: "Isolation Forest over the host's metrics, learnt during the warm-up; the processes that stand \
@@ -207,7 +207,7 @@ fn finding(baseline: &Baseline, processes: &ProcessTracker, event: &Event, judge
         _ => Severity::Low,
     };
     let alert_score = f64::max(100.0 * score, 50.0 + 4.0 * z_max).clamp(0.0, 100.0);
-    let rule = Arc::new(RuleInfo {
+    let rule = Arc::new(RuleCard {
         title,
         description: format!(
             "Isolation Forest score {score:.3} (threshold {:.3}); most unusual metric {z_max:.1} spreads above \
@@ -217,7 +217,7 @@ fn finding(baseline: &Baseline, processes: &ProcessTracker, event: &Event, judge
         ),
         severity,
         score: alert_score,
-        ..rule_info()
+        ..rule_card()
     });
     let mut evidence: Vec<i64> = event.id.into_iter().collect();
     evidence.extend(culprits.iter().filter_map(|c| c.event_id));

@@ -2,10 +2,10 @@
 //! a process's user). Pure, like `procfs`: a process that exits between the
 //! listing and the read is the collector's business, not theirs.
 
-use crate::error::ProcError;
 use std::collections::HashMap;
 
 use super::procfs::err;
+use crate::error::ProcError;
 
 /// One process from /proc/PID/stat: what the collector ranks by.
 #[derive(Debug, Clone, PartialEq, Eq)]

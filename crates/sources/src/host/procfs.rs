@@ -5,8 +5,9 @@
 //! kernel does not print is zero, not an error (older kernels print fewer
 //! CPU columns; containers hide some files).
 
-use crate::error::ProcError;
 use std::collections::BTreeMap;
+
+use crate::error::ProcError;
 
 /// Jiffies per CPU state, from a `cpu` / `cpuN` line of /proc/stat.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -7,7 +7,6 @@
 mod exposition;
 mod query;
 
-use crate::error::ScrapeError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +15,7 @@ use std::time::{Duration, Instant};
 use rampart_core::{Body, Event, EventKind, IngestSender};
 use serde_json::json;
 
+use crate::error::ScrapeError;
 use crate::handoff::{deliver, sleep_unless_stopped};
 pub use exposition::{Sample, parse_exposition, series_key};
 pub use query::parse_query_answer;

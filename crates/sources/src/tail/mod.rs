@@ -10,7 +10,7 @@ mod source;
 pub use follower::{Follower, Line, Position, StartAt};
 pub use offsets::Offsets;
 pub(crate) use offsets::write_atomically;
-pub use source::{FileSource, FileSourceSpec};
+pub use source::FileSource;
 
 #[cfg(test)]
 mod tests;

@@ -5,11 +5,11 @@
 //! holds either the old or the new positions, never a torn mix, so a restart
 //! at worst re-reads lines that were committed (at-least-once), never skips.
 
-use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::follower::Position;
+use crate::error::SourceError;
 
 #[derive(Debug)]
 pub struct Offsets {

@@ -1,17 +1,18 @@
 //! `FileSource`: globs of log files → parsed events → the ingest queue.
 
-use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use rampart_core::config::{FileFormat, FileSourceConfig};
 use rampart_core::{Event, IngestSender};
 use serde_json::Value;
 
 use super::follower::{Follower, Line, StartAt};
 use super::offsets::Offsets;
+use crate::error::SourceError;
 use crate::handoff::deliver;
 use crate::parse::syslog::assumed_year;
 use crate::parse::{LineParser, LogFormat, detect_format};
@@ -22,27 +23,19 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// Lines read, by `outcome` (`parsed`, `unparsed`) and `format`.
 pub const LINES_READ: &str = "rampart_source_lines_total";
 
-/// What to follow and how to read it.
-#[derive(Debug, Clone)]
-pub struct FileSourceSpec {
-    /// Paths or globs, e.g. `/var/log/nginx/*.log`.
-    pub paths: Vec<String>,
-    /// `None`: detect per file from its first lines.
-    pub format: Option<LogFormat>,
-    /// For `LogFormat::Regex`.
-    pub regex: Option<String>,
-    /// Files present at start; files that appear later are read from the start.
-    pub start_at: StartAt,
-    pub poll_interval: Duration,
-}
-
 struct Followed {
     follower: Follower,
     parser: Option<LineParser>,
 }
 
+/// A `[[sources.files]]` entry followed: its globs, how its lines read
+/// (`None`: detected per file from its first lines), where to begin.
 pub struct FileSource {
-    spec: FileSourceSpec,
+    paths: Vec<String>,
+    format: Option<LogFormat>,
+    regex: Option<String>,
+    start_at: StartAt,
+    poll_interval: Duration,
     files: BTreeMap<PathBuf, Followed>,
     offsets: Offsets,
     ingest: IngestSender,
@@ -53,7 +46,13 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    pub fn new(spec: FileSourceSpec, offsets_file: PathBuf, ingest: IngestSender) -> Result<FileSource, SourceError> {
+    pub fn new(
+        config: &FileSourceConfig,
+        offsets_file: PathBuf,
+        ingest: IngestSender,
+    ) -> Result<FileSource, SourceError> {
+        let spec = config;
+        let format = log_format(config.format);
         if spec.paths.is_empty() {
             return Err(SourceError::field("paths", "list at least one file or glob"));
         }
@@ -61,13 +60,24 @@ impl FileSource {
             glob::Pattern::new(p)
                 .map_err(|e| SourceError::field("paths", format!("{p:?} is not a valid glob: {e}")))?;
         }
-        if spec.format == Some(LogFormat::Regex) {
+        if format == Some(LogFormat::Regex) {
             let pattern =
                 spec.regex.as_deref().ok_or_else(|| SourceError::field("regex", "format = \"regex\" needs a regex"))?;
             LineParser::regex(pattern, 0).map_err(|e| SourceError::field("regex", e.to_string()))?;
         }
         let offsets = Offsets::load(&offsets_file)?;
-        Ok(FileSource { spec, files: BTreeMap::new(), offsets, ingest, started: false, last_discovery: None })
+        Ok(FileSource {
+            paths: config.paths.clone(),
+            format,
+            regex: config.regex.clone(),
+            start_at: config.start_at,
+            poll_interval: Duration::from_millis(config.poll_interval_ms),
+            files: BTreeMap::new(),
+            offsets,
+            ingest,
+            started: false,
+            last_discovery: None,
+        })
     }
 
     /// Follows until `stop` is set, then returns after the batch in flight
@@ -78,13 +88,13 @@ impl FileSource {
             if !self.tick(&runtime, &stop) {
                 break;
             }
-            std::thread::sleep(self.spec.poll_interval);
+            std::thread::sleep(self.poll_interval);
         }
     }
 
     fn discover(&mut self) {
         let now = rampart_core::time::now_ms();
-        for pattern in &self.spec.paths {
+        for pattern in &self.paths {
             let mut found: Vec<PathBuf> = glob::glob(pattern).map(|g| g.flatten().collect()).unwrap_or_default();
             // A plain path is followed even before it exists.
             if found.is_empty() && !pattern.contains(['*', '?', '[']) {
@@ -94,9 +104,9 @@ impl FileSource {
                 if self.files.contains_key(&path) || path.is_dir() {
                     continue;
                 }
-                let start = if self.started { StartAt::Beginning } else { self.spec.start_at };
+                let start = if self.started { StartAt::Beginning } else { self.start_at };
                 let follower = Follower::new(&path, start, self.offsets.get(&path));
-                let parser = self.spec.format.map(|f| match (&self.spec.regex, f) {
+                let parser = self.format.map(|f| match (&self.regex, f) {
                     (Some(re), LogFormat::Regex) => LineParser::regex(re, assumed_year(now, None))
                         .unwrap_or_else(|_| LineParser::new(LogFormat::Syslog, 0)),
                     _ => LineParser::new(f, assumed_year(now, None)),
@@ -180,4 +190,15 @@ fn to_events(parser: &LineParser, lines: &[Line], path: &std::path::Path, now: i
         events.push(event);
     }
     events
+}
+
+/// The parser a configured format names; `None` detects it per file.
+fn log_format(format: FileFormat) -> Option<LogFormat> {
+    match format {
+        FileFormat::Auto => None,
+        FileFormat::Syslog => Some(LogFormat::Syslog),
+        FileFormat::Combined => Some(LogFormat::Combined),
+        FileFormat::Json => Some(LogFormat::Json),
+        FileFormat::Regex => Some(LogFormat::Regex),
+    }
 }

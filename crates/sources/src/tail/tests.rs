@@ -129,12 +129,13 @@ mod file_source {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
+    use rampart_core::config::FileSourceConfig;
     use rampart_core::ingest_queue;
 
     use super::*;
 
     /// Runs a source until `want` messages arrived (acking each batch), then stops it.
-    fn run_until(spec: FileSourceSpec, offsets: &Path, want: usize, during: impl FnOnce()) -> Vec<String> {
+    fn run_until(spec: FileSourceConfig, offsets: &Path, want: usize, during: impl FnOnce()) -> Vec<String> {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let (tx, mut rx) = ingest_queue(8);
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -146,7 +147,7 @@ mod file_source {
                 let _ = batch.ack.take().unwrap().send(Ok(ids));
             }
         });
-        let source = FileSource::new(spec, offsets.to_owned(), tx).unwrap();
+        let source = FileSource::new(&spec, offsets.to_owned(), tx).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let (handle, flag) = (rt.handle().clone(), stop.clone());
         let thread = std::thread::spawn(move || source.run(handle, flag));
@@ -162,13 +163,13 @@ mod file_source {
         got.lock().unwrap().clone()
     }
 
-    fn spec(glob: String) -> FileSourceSpec {
-        FileSourceSpec {
+    fn spec(glob: String) -> FileSourceConfig {
+        FileSourceConfig {
             paths: vec![glob],
-            format: Some(crate::parse::LogFormat::Syslog),
+            format: rampart_core::config::FileFormat::Syslog,
             regex: None,
             start_at: StartAt::End,
-            poll_interval: Duration::from_millis(20),
+            poll_interval_ms: 20,
         }
     }
 
@@ -200,12 +201,12 @@ mod file_source {
         let (tx, _rx) = ingest_queue(1);
         let mut s = spec(String::new());
         s.paths.clear();
-        assert!(FileSource::new(s, dir.path().join("o"), tx.clone()).err().unwrap().to_string().starts_with("paths"));
+        assert!(FileSource::new(&s, dir.path().join("o"), tx.clone()).err().unwrap().to_string().starts_with("paths"));
         let mut s = spec("[".into());
         s.paths = vec!["/var/log/[".into()];
-        assert!(FileSource::new(s, dir.path().join("o"), tx.clone()).err().unwrap().to_string().starts_with("paths"));
+        assert!(FileSource::new(&s, dir.path().join("o"), tx.clone()).err().unwrap().to_string().starts_with("paths"));
         std::fs::write(dir.path().join("o"), b"{nope").unwrap();
-        let err = FileSource::new(spec("/x".into()), dir.path().join("o"), tx).err().unwrap();
+        let err = FileSource::new(&spec("/x".into()), dir.path().join("o"), tx).err().unwrap();
         assert!(err.to_string().contains("corrupt offsets"), "{err}");
     }
 }

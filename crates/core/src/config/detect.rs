@@ -1,0 +1,102 @@
+//! `[detect]`: rules, the host anomaly detector and the flow detector.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Load the rules built into the binary.
+    pub builtin_rules: bool,
+    /// A directory of extra `*.yaml` / `*.yml` rule files.
+    pub rules_dir: Option<PathBuf>,
+    /// Most keys (e.g. source IPs) one threshold rule tracks; the least
+    /// recently seen is evicted past this.
+    pub max_keys_per_rule: usize,
+    /// Batches the detection queue holds.
+    pub queue_capacity: usize,
+    /// The Isolation Forest over the host collector's metrics.
+    pub host_anomaly: HostAnomalyConfig,
+    /// The flow classifier (models from the registry: `rampart models`).
+    pub flows: FlowDetectConfig,
+}
+
+/// `[detect.flows]`: classify `network flow` events with the registry's
+/// active model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowDetectConfig {
+    pub enabled: bool,
+    /// An attack class below this probability raises no alert.
+    pub min_probability: f64,
+    /// How often the registry is checked for models activated from the
+    /// command line (the API swaps at once).
+    pub registry_poll_secs: u64,
+}
+
+impl Default for FlowDetectConfig {
+    fn default() -> FlowDetectConfig {
+        FlowDetectConfig { enabled: true, min_probability: 0.5, registry_poll_secs: 5 }
+    }
+}
+
+impl Default for DetectConfig {
+    fn default() -> DetectConfig {
+        DetectConfig {
+            builtin_rules: true,
+            rules_dir: None,
+            max_keys_per_rule: 100_000,
+            queue_capacity: 64,
+            host_anomaly: HostAnomalyConfig::default(),
+            flows: FlowDetectConfig::default(),
+        }
+    }
+}
+
+/// `[detect.host_anomaly]`: learn how this host behaves, then flag samples
+/// unlike it and name the processes behind them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostAnomalyConfig {
+    pub enabled: bool,
+    /// How long the baseline is learnt before anything is scored.
+    pub warmup_secs: u64,
+    /// The model is refitted this often on the normal points kept.
+    pub retrain_interval_secs: u64,
+    /// Normal points kept for refitting (the sliding window).
+    pub window_points: usize,
+    /// Anomaly score (0..1) at or above which a sample is anomalous; unset:
+    /// the score the `contamination` share of the training points exceed.
+    pub threshold: Option<f64>,
+    pub contamination: f64,
+    /// A sample with a metric this many robust standard deviations above
+    /// its learnt median is anomalous whatever the forest says: a forest
+    /// draws its splits inside the training range, so it ranks a point far
+    /// beyond that range no higher than the most extreme training point.
+    /// 0 turns this off.
+    pub feature_z_limit: f64,
+    /// Anomalous samples in a row before an alert: one noisy read is not an incident.
+    pub consecutive: u32,
+    pub trees: usize,
+    pub subsample: usize,
+    pub seed: u64,
+}
+
+impl Default for HostAnomalyConfig {
+    fn default() -> HostAnomalyConfig {
+        HostAnomalyConfig {
+            enabled: true,
+            warmup_secs: 600,
+            retrain_interval_secs: 3_600,
+            window_points: 8_192,
+            threshold: None,
+            contamination: 0.01,
+            feature_z_limit: 6.0,
+            consecutive: 2,
+            trees: 100,
+            subsample: 256,
+            seed: 42,
+        }
+    }
+}
