@@ -60,7 +60,7 @@ impl Detector for RuleEngine {
                     };
                     let (step, evicted) = windows.observe(spec, key, event.timestamp_ms, event_id, distinct);
                     if evicted {
-                        metrics::counter!(KEYS_EVICTED, "rule" => rule.info.id.clone()).increment(1);
+                        metrics::counter!(KEYS_EVICTED, "rule" => rule.card.id.clone()).increment(1);
                     }
                     // Most matching events only count: build the entity when one fires.
                     let entity = || Entity { field: spec.group_by.clone(), value: key.clone() };
@@ -105,7 +105,7 @@ fn signature_entity(rule: &Rule, event: &Event) -> Entity {
 
 fn finding(rule: &Rule, entity: Entity, count: u64, first_ms: i64, last_ms: i64, evidence: Vec<i64>) -> Finding {
     Finding {
-        rule: rule.info.clone(),
+        rule: rule.card.clone(),
         entity,
         count,
         first_seen_ms: first_ms,

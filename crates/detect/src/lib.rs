@@ -8,6 +8,7 @@
 //! `Aggregator` merges findings into alerts per (rule, entity).
 
 mod aggregate;
+pub mod build;
 mod builtin;
 mod condition;
 mod engine;

@@ -68,7 +68,7 @@ struct ThresholdSpec {
 /// A compiled, validated rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub info: Arc<RuleCard>,
+    pub card: Arc<RuleCard>,
     pub(crate) entity: Option<String>,
     pub(crate) condition: Condition,
     pub(crate) threshold: Option<Threshold>,
@@ -85,7 +85,7 @@ pub(crate) struct Threshold {
 
 impl Rule {
     pub fn id(&self) -> &str {
-        &self.info.id
+        &self.card.id
     }
 
     /// Whether this rule counts events in a window (a scenario) rather than
@@ -151,7 +151,7 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
         }
     };
     Ok(Some(Rule {
-        info: Arc::new(RuleCard {
+        card: Arc::new(RuleCard {
             id: spec.id,
             title: spec.title,
             description: spec.description,

@@ -16,9 +16,6 @@ pub enum NodeError {
     /// A store operation at start (tokens, the model registry).
     #[error("store: {0}")]
     StoreOp(#[from] StoreError),
-    /// A configuration value that cannot be used, by its key.
-    #[error("{key}: {reason}")]
-    Config { key: String, reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
@@ -27,15 +24,11 @@ pub enum NodeError {
     #[error(transparent)]
     Sources(#[from] rampart_sources::BuildError),
     #[error(transparent)]
+    Detect(#[from] rampart_detect::build::DetectBuildError),
+    #[error(transparent)]
     Respond(#[from] rampart_respond::RespondError),
     #[error(transparent)]
     AdminToken(#[from] rampart_server::auth::BootstrapError),
     #[error("cannot start the {name} thread: {source}")]
     Thread { name: String, source: std::io::Error },
-}
-
-impl NodeError {
-    pub(crate) fn config(key: impl Into<String>, reason: impl std::fmt::Display) -> NodeError {
-        NodeError::Config { key: key.into(), reason: reason.to_string() }
-    }
 }

@@ -8,9 +8,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rampart_core::config::Config;
-use rampart_core::{Alert, Detector, IngestSender, RateMeter, ingest_queue};
-use rampart_detect::{Aggregator, FlowDetector, HostAnomalyDetector, ModelRegistry, ModelSlot, RuleEngine, load_rules};
-use rampart_respond::{Notifier, NotifierHandle, ResponderInput};
+use rampart_core::{Alert, IngestSender, RateMeter, ingest_queue};
+use rampart_detect::ModelRegistry;
+use rampart_detect::build::Detection;
+use rampart_respond::{NotifierHandle, ResponderInput};
 use rampart_server::{AppState, MetricsRender, router};
 use rampart_sources::host::local_host_name;
 use tokio::sync::{broadcast, oneshot};
@@ -53,39 +54,14 @@ impl Node {
         let store = opened.store.clone();
         bootstrap_admin_token(store.as_ref(), announce_token)?;
 
-        let rules = load_rules(config.detect.builtin_rules, config.detect.rules_dir.as_deref())
-            .map_err(|e| NodeError::config("detect.rules", e))?;
-        tracing::info!(rules = rules.len(), "Rules loaded.");
-        let mut catalog: Vec<Arc<rampart_core::RuleCard>> = rules.iter().map(|r| r.info.clone()).collect();
-        let mut detectors: Vec<Box<dyn Detector>> =
-            vec![Box::new(RuleEngine::new(rules, config.detect.max_keys_per_rule))];
-        if config.detect.host_anomaly.enabled {
-            catalog.push(Arc::new(rampart_detect::host_anomaly::rule_card()));
-            detectors.push(Box::new(HostAnomalyDetector::new(
-                config.detect.host_anomaly.clone(),
-                local_host_name(),
-                Some(config.data_dir.join("host-baseline.json")),
-            )));
-        }
-        let model_slot = Arc::new(ModelSlot::default());
-        let models = Arc::new(ModelRegistry::new(store.clone(), model_slot.clone()));
-        let model_poll = if config.detect.flows.enabled {
-            models.sync().map_err(|e| NodeError::config("detect.flows (the model registry)", e))?;
-            detectors.push(Box::new(FlowDetector::new(model_slot, config.detect.flows.min_probability)));
-            Some(tokio::spawn(poll_models(models.clone(), Duration::from_secs(config.detect.flows.registry_poll_secs))))
-        } else {
-            None
-        };
-        let aggregator =
-            Aggregator::new(config.alerts.dedup_window_secs, config.alerts.max_evidence, config.alerts.max_open);
+        let Detection { detectors, catalog, models } =
+            rampart_detect::build::detection(&config.detect, &config.data_dir, local_host_name(), store.clone())?;
+        let model_poll = config.detect.flows.enabled.then(|| {
+            tokio::spawn(poll_models(models.clone(), Duration::from_secs(config.detect.flows.registry_poll_secs)))
+        });
+        let aggregator = rampart_detect::build::aggregator(&config.alerts);
 
-        let notifier = Arc::new(
-            Notifier {
-                delay: Duration::from_millis(config.alerts.notify_delay_ms),
-                renotify: Duration::from_secs(config.alerts.renotify_interval_secs),
-            }
-            .spawn(rampart_respond::build::sinks(&config.sinks)?, 16_384),
-        );
+        let notifier = Arc::new(rampart_respond::build::notifier(&config.alerts, &config.sinks)?);
         let (live, _) = broadcast::channel(4_096);
         let (responder, respond_tx) = start_responder(&config, store.clone(), None)?;
         let on_alert = {

@@ -1,16 +1,19 @@
 //! The response side built from its own configuration sections: the
 //! responder (playbooks, allowlist, enforcers) from `[respond]`, a sink
-//! worker per `[sinks]` entry.
+//! worker per `[sinks]` entry, and the notifier `[alerts]` times.
 
 use std::sync::Arc;
 
 use rampart_core::Store;
-use rampart_core::config::{DeliveryConfig, RespondConfig, ResponseMode, SinksConfig};
+use rampart_core::config::{AlertsConfig, DeliveryConfig, RespondConfig, ResponseMode, SinksConfig};
 
 use crate::enforce::Enforcer;
 use crate::error::RespondError;
 use crate::playbook::{Playbook, builtin_playbooks};
-use crate::{Allowlist, Responder, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client, spawn_sink};
+use crate::{
+    Allowlist, Notifier, NotifierHandle, Responder, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client,
+    spawn_sink,
+};
 
 /// The responder `[respond]` describes, with the enforcers it names
 /// (`enforce::enforcers_for`) unless `enforcers` are given, and the sinks
@@ -49,6 +52,18 @@ pub fn responder(
     Ok(Responder::new(store, playbooks, allowlist, enforce, enforcers, rate)
         // Their own workers, so a notify playbook's sink has its own queue.
         .with_sinks(if respond.playbooks.iter().any(|p| p.sink.is_some()) { self::sinks(sinks)? } else { Vec::new() }))
+}
+
+/// Notifications queued before the notifier drops (and counts) them.
+const NOTIFIER_QUEUE: usize = 16_384;
+
+/// The notifier `[alerts]` times, over a worker per `[sinks]` entry.
+pub fn notifier(alerts: &AlertsConfig, sinks: &SinksConfig) -> Result<NotifierHandle, RespondError> {
+    let notifier = Notifier {
+        delay: std::time::Duration::from_millis(alerts.notify_delay_ms),
+        renotify: std::time::Duration::from_secs(alerts.renotify_interval_secs),
+    };
+    Ok(notifier.spawn(self::sinks(sinks)?, NOTIFIER_QUEUE))
 }
 
 /// A worker per configured sink: stdout, Slack, each webhook.
