@@ -10,6 +10,7 @@ mod evaluation;
 pub mod flow_model;
 mod iforest;
 pub mod novelty;
+pub mod payload;
 pub mod preprocess;
 mod scoring;
 pub mod tabular;
