@@ -37,6 +37,8 @@ impl Flags {
     pub const TRUNCATED: Flags = Flags(1 << 9);
     /// Still encoded after `MAX_ROUNDS` layers: a decoding bomb, or an evasion.
     pub const EXCESSIVE_ENCODING: Flags = Flags(1 << 10);
+    /// Every flag (for naming them all).
+    pub const ALL: Flags = Flags((1 << 11) - 1);
 
     pub fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0

@@ -2,10 +2,12 @@
 //! becomes before a model judges it. `decode` peels encodings as the
 //! application would (bounded, with flags for what it found); `lexer`
 //! turns the decoded text into token classes across SQL, HTML,
-//! JavaScript, shell and paths. The features and the trained classifier
-//! built on them come next.
+//! JavaScript, shell and paths; `features` makes a fixed-width row of
+//! them (token counts, token pairs, hashed trigrams, decoder flags). The
+//! trained classifier built on them comes next.
 
 pub mod decode;
+pub mod features;
 pub mod lexer;
 
 pub use decode::{Context, Decoded, Flags, decode};
