@@ -173,3 +173,45 @@ pub struct EvalAnomalyArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// `rampart train payloads`.
+#[derive(Debug, Args)]
+pub struct TrainPayloadsArgs {
+    /// The web-payloads directory (kaggle-sqli/, kaggle-xss/, libinjection/, payloadsallthethings/).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Combined-format access logs whose query values and path segments are benign examples.
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    #[arg(long, default_value_t = 16)]
+    pub max_depth: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Skip the leave-one-source-out figures (one fit instead of one per source and one more).
+    #[arg(long)]
+    pub no_leave_out: bool,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rampart check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A payload model file (`rampart train payloads`).
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Values as they would arrive in a query string or form (URL-encoded, `+` a space).
+    #[arg(required = true, value_name = "VALUE")]
+    pub values: Vec<String>,
+    /// Judge them as path segments or headers (`+` is a plus sign).
+    #[arg(long)]
+    pub path: bool,
+    /// One JSON object per value instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -12,5 +12,6 @@ pub mod args;
 pub mod bench;
 pub mod evaluate;
 pub mod files;
+pub mod payloads;
 mod report;
 pub mod train;

@@ -86,6 +86,9 @@ pub enum Command {
     /// Measure throughput and latency (see docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Judge values with a payload model (SQLi, XSS, traversal, command
+    /// injection): verdict, class, score, decoded form; exit 1 on an attack.
+    Check(rampart_lab::args::CheckArgs),
     /// Print the version.
     Version,
 }

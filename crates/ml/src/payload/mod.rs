@@ -3,12 +3,43 @@
 //! application would (bounded, with flags for what it found); `lexer`
 //! turns the decoded text into token classes across SQL, HTML,
 //! JavaScript, shell and paths; `features` makes a fixed-width row of
-//! them (token counts, token pairs, hashed trigrams, decoder flags). The
-//! trained classifier built on them comes next.
+//! them (token counts, token pairs, hashed trigrams, decoder flags);
+//! `model` is the versioned model file and the scorer that judges a value.
 
 pub mod decode;
 pub mod features;
 pub mod lexer;
+pub mod model;
 
 pub use decode::{Context, Decoded, Flags, decode};
 pub use lexer::{Lexed, Token, lex};
+pub use model::{PayloadModel, PayloadScorer, Verdict};
+
+/// What a value is, for the classifier. The order is the model's class order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PayloadClass {
+    Benign,
+    Sqli,
+    Xss,
+    Traversal,
+    Command,
+}
+
+impl PayloadClass {
+    pub const ALL: [PayloadClass; 5] =
+        [PayloadClass::Benign, PayloadClass::Sqli, PayloadClass::Xss, PayloadClass::Traversal, PayloadClass::Command];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PayloadClass::Benign => "benign",
+            PayloadClass::Sqli => "sqli",
+            PayloadClass::Xss => "xss",
+            PayloadClass::Traversal => "traversal",
+            PayloadClass::Command => "command_injection",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}

@@ -4,12 +4,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use rampart_lab::args::{LayoutArgs, TrainFlowsArgs};
+use rampart_lab::args::{LayoutArgs, TrainFlowsArgs, TrainPayloadsArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum TrainCommand {
     /// Train a flow classifier and write a model file.
     Flows(TrainFlowsArgs),
+    /// Train the web payload classifier (SQLi, XSS, traversal, command
+    /// injection) on the public corpora, with leave-one-source-out figures.
+    Payloads(TrainPayloadsArgs),
 }
 
 #[derive(Debug, Subcommand)]

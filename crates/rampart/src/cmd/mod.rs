@@ -88,6 +88,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet_logging(&cli)?;
             rampart_lab::train::run(args)
         }
+        Command::Train(crate::cli::TrainCommand::Payloads(args)) => {
+            quiet_logging(&cli)?;
+            rampart_lab::payloads::train::run(args)
+        }
         Command::Models(command) => {
             quiet_logging(&cli)?;
             let config = settings::load(&cli, &Overrides::default())?;
@@ -117,6 +121,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 BenchCommand::Host(args) => rampart_bench::host::run(args),
                 BenchCommand::Flows(args) => rampart_lab::bench::run(args),
             }
+        }
+        Command::Check(args) => {
+            quiet_logging(&cli)?;
+            rampart_lab::payloads::check::run(args)
         }
         Command::Version => {
             println!("rampart {}", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,79 @@
+//! `rampart train payloads` on a small corpus laid out as the public one
+//! is, then `rampart check` with the model it wrote: verdicts, classes,
+//! the decoded form, exit codes, and attacker text kept off the terminal.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(util::bin()).args(args).output().unwrap()
+}
+
+/// A few of each class, in each source's file layout.
+fn corpus(root: &Path) {
+    let write = |rel: &str, text: String| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let mut sqli = String::new();
+    let mut xss = String::new();
+    for i in 0..60 {
+        sqli.push_str(&format!("{i}%27%20or%20{i}%3D{i}%20--\n{i}%20union%20select%20user,password%20from%20t{i}\nx%27%20and%20sleep({i})%23\n"));
+        xss.push_str(&format!("%3Cscript%3Ealert({i})%3C/script%3E\n%3Cimg%20src%3Dx{i}%20onerror%3Dalert({i})%3E\n"));
+    }
+    write("libinjection/sqli-test.txt", sqli);
+    write("libinjection/xss-test.txt", xss);
+    write("libinjection/false_positives.txt", "24-7-TEAM\n443\n".into());
+    let mut traversal = String::new();
+    let mut commands = String::new();
+    for i in 0..60 {
+        traversal.push_str(&format!("{}etc/passwd\n..\\..\\windows\\win.ini{i}\n", "../".repeat(i % 8 + 1)));
+        commands.push_str(&format!(";cat /etc/passwd{i}\n|sleep {i};\n`id`{i}\n"));
+    }
+    write("payloadsallthethings/Directory_Traversal/t.txt", traversal);
+    write("payloadsallthethings/Command_Injection/c.txt", commands);
+}
+
+#[test]
+fn a_trained_payload_model_judges_values_with_check() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let model = dir.path().join("payloads.json");
+    let (data, out) = (dir.path().to_str().unwrap(), model.to_str().unwrap());
+    let trained = rampart(&["train", "payloads", "--data", data, "--out", out, "--trees", "20", "--json"]);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let report: Value = serde_json::from_slice(&trained.stdout).unwrap();
+    let left_out = &report["metrics"]["leave_one_source_out"];
+    assert!(left_out["libinjection"]["sqli"]["rows"].as_u64().unwrap() > 100, "{report}");
+    assert_eq!(report["metrics"]["hard_negatives"]["rows"], 2);
+
+    let check = |values: &[&str]| {
+        let mut args = vec!["check", "--model", out, "--json"];
+        args.extend(values);
+        rampart(&args)
+    };
+    let attack = check(&["1%27%20or%201%3D1%20--", "hello world"]);
+    assert_eq!(attack.status.code(), Some(1), "an attack among the values exits 1");
+    let lines: Vec<Value> =
+        String::from_utf8(attack.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((lines[0]["class"].as_str(), lines[0]["decoded"].as_str()), (Some("sqli"), Some("1' or 1=1 --")));
+    assert_eq!(lines[0]["decoding"], serde_json::json!(["url"]));
+    assert_eq!(lines[1]["verdict"], "benign");
+    let benign = check(&["hello world", "john smith"]);
+    assert_eq!(benign.status.code(), Some(0), "{}", String::from_utf8_lossy(&benign.stdout));
+
+    let text = rampart(&["check", "--model", out, "<script>alert(1)</script>", "a\u{1b}[2Jb"]);
+    let printed = String::from_utf8(text.stdout).unwrap();
+    assert!(printed.starts_with("ATTACK  xss"), "{printed}");
+    assert!(!printed.contains('\u{1b}'), "attacker text never reaches the terminal raw: {printed:?}");
+
+    let refused = rampart(&["check", "--model", data, "x"]);
+    assert!(!refused.status.success());
+}
