@@ -211,7 +211,7 @@ async fn latency_run(args: &BenchLatencyArgs) -> anyhow::Result<ExitCode> {
         })
     };
 
-    let client = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+    let client = rampart_client::http_client()?;
     let per_request = (args.rate / args.requests_per_second).max(1) as usize;
     let requests = args.seconds * args.requests_per_second;
     let mut rng = XorShift(42);

@@ -11,14 +11,22 @@
 //! hard to try when the server cannot be reached or fails (5xx): an agent
 //! keeps its events until the server takes them, a one-off command says so.
 
+mod http;
+
 use std::time::Duration;
 
 use serde_json::Value;
+
+pub use http::{http_client, http_client_trusting};
 
 /// Why a call did not get a usable answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
+    #[error("cannot build HTTP client: {0}")]
+    Build(String),
+    #[error("the CA file {}: {reason}", path.display())]
+    CaFile { path: std::path::PathBuf, reason: String },
     #[error("an API token is needed (--token or RAMPART_TOKEN)")]
     NoToken,
     #[error("bad URL {url}: {reason}")]
@@ -185,7 +193,7 @@ mod tests {
     }
 
     fn client(base: &str) -> ApiClient {
-        ApiClient::with_token(base, "t", rampart_respond::http_client().unwrap()).unwrap()
+        ApiClient::with_token(base, "t", http_client().unwrap()).unwrap()
     }
 
     #[tokio::test]

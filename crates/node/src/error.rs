@@ -13,9 +13,6 @@ use rampart_server::TlsError;
 pub enum NodeError {
     #[error("cannot open the store in {}: {source}", dir.display())]
     Store { dir: PathBuf, source: StoreError },
-    /// A store operation at start (tokens, the model registry).
-    #[error("store: {0}")]
-    StoreOp(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]

@@ -135,11 +135,10 @@ pub struct ServerArgs {
 impl ServerArgs {
     /// An HTTP client for this server, trusting `--ca-file` when given.
     pub fn client(&self) -> anyhow::Result<reqwest::Client> {
-        match &self.ca_file {
-            Some(ca) => rampart_respond::http_client_trusting(ca),
-            None => rampart_respond::http_client(),
-        }
-        .map_err(anyhow::Error::msg)
+        Ok(match &self.ca_file {
+            Some(ca) => rampart_client::http_client_trusting(ca)?,
+            None => rampart_client::http_client()?,
+        })
     }
 
     /// A client for `--server` with `--token` (and `--ca-file`).

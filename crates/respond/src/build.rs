@@ -11,8 +11,7 @@ use crate::enforce::Enforcer;
 use crate::error::RespondError;
 use crate::playbook::{Playbook, builtin_playbooks};
 use crate::{
-    Allowlist, Notifier, NotifierHandle, Responder, SinkWorker, SlackSink, StdoutSink, WebhookSink, http_client,
-    spawn_sink,
+    Allowlist, Notifier, NotifierHandle, Responder, SinkWorker, SlackSink, StdoutSink, WebhookSink, spawn_sink,
 };
 
 /// The responder `[respond]` describes, with the enforcers it names
@@ -73,7 +72,7 @@ pub fn sinks(config: &SinksConfig) -> Result<Vec<SinkWorker>, RespondError> {
         sinks.push(spawn_sink(Arc::new(StdoutSink::default()), config.queue_capacity, DeliveryConfig::default()));
     }
     if config.slack.is_some() || !config.webhooks.is_empty() {
-        let client = http_client()?;
+        let client = rampart_client::http_client()?;
         if let Some(slack) = &config.slack {
             let sink = Arc::new(SlackSink::new(slack.webhook_url.clone(), client.clone()));
             sinks.push(spawn_sink(sink, config.queue_capacity, slack.delivery.clone()));

@@ -39,8 +39,8 @@ impl EnforceError {
 pub enum RespondError {
     #[error("{key}: {reason}")]
     Config { key: String, reason: String },
-    #[error("{0}")]
-    HttpClient(String),
+    #[error(transparent)]
+    HttpClient(#[from] rampart_client::ClientError),
     #[error(transparent)]
     Store(#[from] rampart_core::StoreError),
     #[error(transparent)]

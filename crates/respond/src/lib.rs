@@ -32,4 +32,4 @@ pub use delivery::{SinkWorker, spawn_sink};
 pub use error::{EnforceError, RespondError};
 pub use notify::{Notifier, NotifierHandle};
 pub use responder::{Responder, ResponderInput};
-pub use sinks::{SlackSink, StdoutSink, WebhookSink, http_client, http_client_trusting};
+pub use sinks::{SlackSink, StdoutSink, WebhookSink};

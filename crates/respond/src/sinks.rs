@@ -7,43 +7,6 @@ use rampart_core::{Alert, BoxFuture, Severity, Sink, SinkError};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
-/// The HTTP client the sinks share. TLS is rustls with the ring provider
-/// (no C build of aws-lc); certificates are checked against the platform's
-/// roots.
-pub fn http_client() -> Result<reqwest::Client, crate::RespondError> {
-    // Installing twice is harmless: the first provider stays.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| crate::RespondError::HttpClient(format!("cannot build HTTP client: {e}")))
-}
-
-/// A client that trusts only the CA certificates in `ca_file` (PEM), for
-/// agents and the CLI talking to a Rampart server with its own CA.
-pub fn http_client_trusting(ca_file: &std::path::Path) -> Result<reqwest::Client, crate::RespondError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let pem = std::fs::read(ca_file)
-        .map_err(|e| crate::RespondError::HttpClient(format!("cannot read the CA file {}: {e}", ca_file.display())))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        crate::RespondError::HttpClient(format!(
-            "the CA file {} holds no usable PEM certificate: {e}",
-            ca_file.display()
-        ))
-    })?;
-    if certs.is_empty() {
-        return Err(crate::RespondError::HttpClient(format!(
-            "the CA file {} holds no PEM certificate",
-            ca_file.display()
-        )));
-    }
-    reqwest::Client::builder()
-        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
-        .tls_certs_only(certs)
-        .build()
-        .map_err(|e| crate::RespondError::HttpClient(format!("cannot build HTTP client: {e}")))
-}
-
 /// Prints each notification as one JSON line on stdout.
 pub struct StdoutSink {
     out: Mutex<tokio::io::Stdout>,

@@ -38,7 +38,8 @@ pub fn build(
         sources.push(named(format!("journal-{i}"), move |rt, stop| source.run(rt, stop)));
     }
     if !config.prometheus.is_empty() {
-        let client = http_client().map_err(|e| config_error("sources.prometheus".into(), e))?;
+        let client = rampart_client::http_client()
+            .map_err(|e| config_error("sources.prometheus".into(), SourceError::HttpClient(e.to_string())))?;
         for (i, prom) in config.prometheus.iter().enumerate() {
             let spec = PrometheusSpec {
                 url: prom.url.clone(),
@@ -58,16 +59,6 @@ pub fn build(
         sources.push(named("host".into(), move |rt, stop| source.run(rt, stop)));
     }
     Ok(sources)
-}
-
-/// An HTTP client for scraping exporters (rustls with ring, as everywhere).
-fn http_client() -> Result<reqwest::Client, SourceError> {
-    // Installing twice is harmless: the first provider stays.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| SourceError::HttpClient(e.to_string()))
 }
 
 /// A source's run loop with the name the node runs it under.

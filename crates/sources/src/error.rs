@@ -24,7 +24,8 @@ pub enum SourceError {
     Exited { program: String, status: String, stderr: String },
     #[error("the node is shutting down; entries not acknowledged will be read again")]
     ShuttingDown,
-    #[error("cannot build HTTP client: {0}")]
+    /// The HTTP client could not be built (the reason says so).
+    #[error("{0}")]
     HttpClient(String),
 }
 

@@ -172,10 +172,7 @@ fn dedup(raw: Vec<Sample>) -> Corpus {
                 first.insert(key, (i, sample.class));
                 keep[i] = true;
             }
-            Some(&(at, class)) if class == sample.class => {
-                corpus.duplicates += 1;
-                let _ = at;
-            }
+            Some(&(_, class)) if class == sample.class => corpus.duplicates += 1,
             Some(&(at, _)) => {
                 if !conflicted[at] {
                     conflicted[at] = true;

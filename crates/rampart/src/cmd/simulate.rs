@@ -71,7 +71,7 @@ fn send(args: &SimulateArgs, server: &str, sim: &Simulated, format: LogFormat) -
     let token = args.token.as_deref().context("--server needs --token (or RAMPART_TOKEN)")?;
     let now = time::now_ms();
     let parser = LineParser::new(format, assumed_year(now, None));
-    let api = ApiClient::with_token(server, token, rampart_respond::http_client().map_err(anyhow::Error::msg)?)?;
+    let api = ApiClient::with_token(server, token, rampart_client::http_client()?)?;
     let url = api.url("events");
     let batch = (args.rate as usize / 10).clamp(1, 5_000);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -67,7 +67,8 @@ fn fast_policy(retries: u32) -> DeliveryConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_retries_until_the_receiver_accepts() {
     let (url, bodies, attempts) = receiver(2).await;
-    let sink = Arc::new(WebhookSink::new("webhook".into(), url, Default::default(), http_client().unwrap()));
+    let sink =
+        Arc::new(WebhookSink::new("webhook".into(), url, Default::default(), rampart_client::http_client().unwrap()));
     let worker = spawn_sink(sink, 8, fast_policy(3));
     worker.offer(&alert("a1", 5));
     worker.finish(Duration::from_secs(10)).await;
@@ -81,7 +82,8 @@ async fn webhook_retries_until_the_receiver_accepts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_receiver_is_given_up_on_after_the_retries() {
     let (url, bodies, attempts) = receiver(usize::MAX).await;
-    let sink = Arc::new(WebhookSink::new("webhook".into(), url, Default::default(), http_client().unwrap()));
+    let sink =
+        Arc::new(WebhookSink::new("webhook".into(), url, Default::default(), rampart_client::http_client().unwrap()));
     let worker = spawn_sink(sink, 8, fast_policy(2));
     worker.offer(&alert("a1", 5));
     worker.finish(Duration::from_secs(10)).await;
@@ -92,7 +94,7 @@ async fn a_failing_receiver_is_given_up_on_after_the_retries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifier_sends_a_burst_as_one_notification_with_the_final_count() {
     let (url, bodies, _) = receiver(0).await;
-    let slack = Arc::new(SlackSink::new(url, http_client().unwrap()));
+    let slack = Arc::new(SlackSink::new(url, rampart_client::http_client().unwrap()));
     let notifier = Notifier { delay: Duration::from_millis(200), renotify: Duration::from_secs(60) };
     let handle = notifier.spawn(vec![spawn_sink(slack, 8, fast_policy(0))], 64);
     for count in 5..=9 {

@@ -96,7 +96,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let loaded = flow_files::load_paths(&args.paths, &args.layout)?;
     let rows = loaded.table.rows.len();
     let limit = args.limit.unwrap_or(if args.repeat { u64::MAX } else { rows as u64 });
-    let http = rampart_respond::http_client().map_err(anyhow::Error::msg)?;
+    let http = rampart_client::http_client()?;
     let api = ApiClient::with_token(&args.to, &args.token, http)?;
     let url = api.url("events");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
