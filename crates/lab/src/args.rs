@@ -137,6 +137,23 @@ pub struct BenchFlowsArgs {
     pub json: bool,
 }
 
+/// `rampart bench payloads`.
+#[derive(Debug, Args)]
+pub struct BenchPayloadsArgs {
+    /// The web-payloads directory the values come from (as for `train payloads`).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Values judged per pass, from the start of the corpus.
+    #[arg(long, default_value_t = 50_000)]
+    pub values: usize,
+    /// Timed passes; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub passes: usize,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `rampart eval anomaly`.
 #[derive(Debug, Args)]
 pub struct EvalAnomalyArgs {
@@ -191,9 +208,17 @@ pub struct TrainPayloadsArgs {
     pub max_depth: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Skip the leave-one-source-out figures (one fit instead of one per source and one more).
+    /// Skip the leave-one-source-out figures (one fit instead of one per source and one more);
+    /// the threshold is then 0.5 instead of chosen on them.
     #[arg(long)]
     pub no_leave_out: bool,
+    /// What a false positive costs against a missed attack when the threshold is chosen: a
+    /// blocked customer is worse than a probe missed once (the probing scenarios see its next try).
+    #[arg(long, default_value_t = 2.0, value_name = "COST")]
+    pub false_positive_cost: f64,
+    /// Use this threshold instead of choosing one.
+    #[arg(long, value_name = "PROBABILITY")]
+    pub threshold: Option<f32>,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,
@@ -202,9 +227,9 @@ pub struct TrainPayloadsArgs {
 /// `rampart check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A payload model file (`rampart train payloads`).
+    /// A payload model file (`rampart train payloads`) [default: the shipped model].
     #[arg(long, value_name = "MODEL")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Values as they would arrive in a query string or form (URL-encoded, `+` a space).
     #[arg(required = true, value_name = "VALUE")]
     pub values: Vec<String>,

@@ -1,4 +1,4 @@
-//! `rampart check --model M VALUE…`: each value's verdict, class, score,
+//! `rampart check [--model M] VALUE…`: each value's verdict, class, score,
 //! decoded form and token shape; exit 1 when any is an attack.
 
 use std::process::ExitCode;
@@ -11,8 +11,13 @@ use serde_json::json;
 use crate::args::CheckArgs;
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.model).with_context(|| format!("cannot read {}", args.model.display()))?;
-    let model = PayloadModel::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    let model = match &args.model {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            PayloadModel::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => PayloadModel::shipped(),
+    };
     let scorer = model.scorer();
     let context = if args.path { Context::Other } else { Context::Form };
     let mut attacks = 0;

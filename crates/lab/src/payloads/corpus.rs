@@ -7,7 +7,8 @@
 //! negatives, kept out of training on purpose.
 //!
 //! Benign values of other kinds come from `benign` (form values, access
-//! logs). Values are de-duplicated by their decoded form within the whole corpus;
+//! logs) and `generated` (search-box text, rich text); traversals and command
+//! injections of a second kind from `generated` (CRS's phrase lists). Values are de-duplicated by their decoded form within the whole corpus;
 //! one seen with two different classes is dropped and counted.
 
 use std::collections::HashMap;
@@ -42,6 +43,12 @@ const MAX_VALUE: usize = 16 * 1024;
 
 /// Benign form values added to the corpus (see `benign::forms`).
 const FORM_VALUES: usize = 20_000;
+/// Benign search-box values (see `generated::searches`).
+const SEARCH_VALUES: usize = 10_000;
+/// Benign rich-text (HTML) values (see `generated::rich_text`).
+const RICH_TEXT_VALUES: usize = 3_000;
+/// Traversals and command injections of each kind composed from CRS's lists.
+const CRS_VALUES: usize = 3_000;
 
 /// Reads every source found under `dir` (the `web-payloads` layout:
 /// `kaggle-sqli/`, `kaggle-xss/`, `libinjection/`, `payloadsallthethings/`),
@@ -49,7 +56,12 @@ const FORM_VALUES: usize = 20_000;
 pub fn load(dir: &Path, logs: Option<&Path>) -> anyhow::Result<Corpus> {
     let mut raw = read_sources(dir)?;
     anyhow::ensure!(!raw.is_empty(), "no payload corpus under {}", dir.display());
+    if let Some(crs) = sorted_files_or_dirs(dir)?.into_iter().find(|p| crs_lists(p)) {
+        raw.extend(super::generated::crs_phrases(&crs, CRS_VALUES, 0xc25)?);
+    }
     raw.extend(super::benign::forms(FORM_VALUES, 0x5eed));
+    raw.extend(super::generated::searches(SEARCH_VALUES, 0x5ea2c4));
+    raw.extend(super::generated::rich_text(RICH_TEXT_VALUES, 0x51c4));
     if let Some(logs) = logs {
         raw.extend(super::benign::access_logs(logs)?);
     }
@@ -90,6 +102,21 @@ fn read_sources(dir: &Path) -> anyhow::Result<Vec<Sample>> {
         }
     }
     Ok(raw)
+}
+
+/// A directory holding CRS's phrase lists (`crs-3.3.4-debian-data/` in the public layout).
+fn crs_lists(path: &Path) -> bool {
+    path.is_dir() && path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("crs"))
+}
+
+/// Entries of `dir`, sorted by name.
+fn sorted_files_or_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
 }
 
 /// Files in `dir` (none when it is missing), sorted by name.

@@ -1,9 +1,12 @@
-//! The web payload classifier's workbench (issue 17, in progress): the
-//! labelled corpus by source (`corpus`, with benign values of other kinds
-//! from `benign`) and `rampart train payloads`
-//! with its leave-one-source-out figures (`train`), and `rampart check`.
+//! The web payload classifier's workbench (issue 17): the labelled corpus
+//! by source (`corpus`, with benign values of other kinds from `benign` and
+//! `generated`), `rampart train payloads` with its leave-one-source-out
+//! figures and chosen threshold (`train`), `rampart check`, and `rampart
+//! bench payloads` (`bench`).
 
+pub mod bench;
 pub mod benign;
 pub mod check;
 pub mod corpus;
+pub mod generated;
 pub mod train;

@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use rampart_ml::payload::model::{FORMAT, FORMAT_VERSION};
-use rampart_ml::payload::{Context, PayloadClass, PayloadModel, PayloadScorer, decode, features, lex};
+use rampart_ml::payload::model::{attack_probability, decide};
+use rampart_ml::payload::{Context, Lexes, PayloadClass, PayloadModel, PayloadScorer, decode, features, gate};
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
 use rampart_ml::validation::{ClassWeighting, class_weights};
 use serde_json::{Value, json};
@@ -21,14 +22,17 @@ use serde_json::{Value, json};
 use super::corpus::{self, Sample};
 use crate::args::TrainPayloadsArgs;
 
-/// Feature rows for `samples`, row-major.
-fn featurize(samples: &[&Sample]) -> Vec<f32> {
+/// Feature rows for `samples`, row-major, and the classes each can be (`gate`).
+fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>) {
     let mut x = Vec::with_capacity(samples.len() * features::WIDTH);
+    let mut possible = Vec::with_capacity(samples.len());
     for s in samples {
         let decoded = decode(&s.value, s.context);
-        features::features(&decoded, &lex(&decoded.text), &mut x);
+        let lexes = Lexes::of(&decoded.text);
+        features::features(&decoded, &lexes, &mut x);
+        possible.push(gate::possible(&decoded.text, &lexes));
     }
-    x
+    (x, possible)
 }
 
 fn fit(x: &[f32], y: &[u32], params: &TrainParams) -> anyhow::Result<Ensemble> {
@@ -39,19 +43,19 @@ fn fit(x: &[f32], y: &[u32], params: &TrainParams) -> anyhow::Result<Ensemble> {
     Ok(Ensemble::fit(&set, params, &|_, _| {})?)
 }
 
-/// How a scored set fared: per true class, rows and how many were called
-/// an attack (any attack class) and the right class.
-fn tally(y: &[u32], proba: &[f32]) -> BTreeMap<&'static str, Value> {
+/// How a scored set fared at `threshold`: per true class, rows and how
+/// many were called an attack (any attack class) and the right class.
+fn tally(y: &[u32], proba: &[f32], threshold: f32) -> BTreeMap<&'static str, Value> {
     let k = PayloadClass::ALL.len();
     let mut rows = [0u64; 5];
     let mut flagged = [0u64; 5];
     let mut right = [0u64; 5];
     for (truth, p) in y.iter().zip(proba.chunks_exact(k)) {
-        let best = (0..k).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0);
+        let (class, _) = decide(p, threshold);
         let t = *truth as usize;
         rows[t] += 1;
-        flagged[t] += u64::from(best != 0);
-        right[t] += u64::from(best == t);
+        flagged[t] += u64::from(class != PayloadClass::Benign);
+        right[t] += u64::from(class.index() == t);
     }
     PayloadClass::ALL
         .iter()
@@ -69,6 +73,87 @@ fn tally(y: &[u32], proba: &[f32]) -> BTreeMap<&'static str, Value> {
         .collect()
 }
 
+/// Left-out figures at a range of thresholds, macro-averaged: the mean
+/// detection rate over (source, attack class) cells and the mean false
+/// positive rate over sources with benign rows.
+fn operating_curve(scored: &[(&'static str, Vec<u32>, Vec<f32>)]) -> Vec<Value> {
+    let k = PayloadClass::ALL.len();
+    (1..20)
+        .map(|step| {
+            let threshold = step as f32 * 0.05;
+            let (mut recalls, mut fprs) = (Vec::new(), Vec::new());
+            for (_, y, proba) in scored {
+                for class in 0..k {
+                    let rows: Vec<&[f32]> = y
+                        .iter()
+                        .zip(proba.chunks_exact(k))
+                        .filter(|(c, _)| **c as usize == class)
+                        .map(|(_, p)| p)
+                        .collect();
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let flagged =
+                        rows.iter().filter(|p| attack_probability(p) >= threshold).count() as f64 / rows.len() as f64;
+                    if class == 0 { fprs.push(flagged) } else { recalls.push(flagged) }
+                }
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            json!({ "threshold": threshold, "mean_detection": mean(&recalls), "mean_false_positive_rate": mean(&fprs) })
+        })
+        .collect()
+}
+
+/// Attack-vs-benign figures over every left-out prediction at
+/// `threshold`: precision, recall, F1, false-positive rate and ROC AUC, and
+/// per attack class one-vs-rest precision, recall and F1 (by predicted class).
+fn pooled_figures(scored: &[(&'static str, Vec<u32>, Vec<f32>)], threshold: f32) -> Value {
+    let k = PayloadClass::ALL.len();
+    let mut ranked = Vec::new();
+    let mut confusion = [[0u64; 5]; 5];
+    for (_, y, proba) in scored {
+        for (truth, p) in y.iter().zip(proba.chunks_exact(k)) {
+            ranked.push((f64::from(attack_probability(p)), *truth != 0));
+            confusion[*truth as usize][decide(p, threshold).0.index()] += 1;
+        }
+    }
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let f1 = |p: f64, r: f64| if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+    let attack_rows: u64 = confusion[1..].iter().flatten().sum();
+    let caught: u64 = confusion[1..].iter().map(|row| row[1..].iter().sum::<u64>()).sum();
+    let flagged_benign: u64 = confusion[0][1..].iter().sum();
+    let benign_rows: u64 = confusion[0].iter().sum();
+    let (precision, recall) = (ratio(caught, caught + flagged_benign), ratio(caught, attack_rows));
+    let per_class: BTreeMap<&str, Value> = PayloadClass::ALL[1..]
+        .iter()
+        .map(|c| {
+            let i = c.index();
+            let predicted: u64 = (0..k).map(|t| confusion[t][i]).sum();
+            let actual: u64 = confusion[i].iter().sum();
+            let (p, r) = (ratio(confusion[i][i], predicted), ratio(confusion[i][i], actual));
+            (c.name(), json!({ "precision": p, "recall": r, "f1": f1(p, r), "rows": actual }))
+        })
+        .collect();
+    json!({
+        "precision": precision, "recall": recall, "f1": f1(precision, recall),
+        "false_positive_rate": ratio(flagged_benign, benign_rows),
+        "roc_auc": rampart_ml::roc_auc(&ranked), "per_class": per_class,
+    })
+}
+
+/// The threshold of the curve where the mean detection rate minus
+/// `false_positive_cost` times the mean false-positive rate is highest
+/// (Youden's J when the cost is 1; means are per source and class so a big
+/// list does not outvote a small one): chosen on sources the scoring
+/// models never saw, not on the training fit.
+fn choose_threshold(curve: &[Value], false_positive_cost: f64) -> f32 {
+    let j = |p: &Value| {
+        p["mean_detection"].as_f64().unwrap_or(0.0)
+            - false_positive_cost * p["mean_false_positive_rate"].as_f64().unwrap_or(1.0)
+    };
+    curve.iter().max_by(|a, b| j(a).total_cmp(&j(b))).and_then(|p| p["threshold"].as_f64()).map_or(0.5, |t| t as f32)
+}
+
 pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let corpus = corpus::load(&args.data, args.logs.as_deref())?;
@@ -76,7 +161,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     params.trees = args.trees;
     params.max_depth = args.max_depth;
     let all: Vec<&Sample> = corpus.samples.iter().collect();
-    let x = featurize(&all);
+    let (x, possible) = featurize(&all);
     let y: Vec<u32> = all.iter().map(|s| s.class.index() as u32).collect();
     let mut sources: Vec<&'static str> = all.iter().map(|s| s.source).collect();
     sources.sort_unstable();
@@ -101,11 +186,27 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // The gate's own cost: attacks whose structure rules out their labelled class.
+    let mut gated_out: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (sample, can) in all.iter().zip(&possible) {
+        if !can[sample.class.index()] {
+            *gated_out.entry(sample.class.name()).or_default() += 1;
+        }
+    }
+    if !args.json {
+        println!("  attacks the structural gate rules out of their class: {gated_out:?}");
+    }
+    // Rows the gate rules out of their own class are not learned from (the
+    // scorer could never call them that class; learning them only teaches
+    // that harmless-looking text is an attack); they are still scored.
+    let learnable: Vec<bool> = all.iter().zip(&possible).map(|(s, can)| can[s.class.index()]).collect();
     let width = features::WIDTH;
-    let mut left_out = BTreeMap::new();
+    let k = PayloadClass::ALL.len();
+    let mut scored: Vec<(&'static str, Vec<u32>, Vec<f32>)> = Vec::new();
     if !args.no_leave_out {
         for source in &sources {
             let (train, test): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|&r| all[r].source != *source);
+            let train: Vec<usize> = train.into_iter().filter(|&r| learnable[r]).collect();
             let pick = |rows: &[usize]| -> (Vec<f32>, Vec<u32>) {
                 (
                     rows.iter().flat_map(|&r| x[r * width..][..width].iter().copied()).collect(),
@@ -114,23 +215,44 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
             };
             let (train_x, train_y) = pick(&train);
             let (test_x, test_y) = pick(&test);
-            let scorer = PayloadScorer::new(fit(&train_x, &train_y, &params)?);
+            let scorer = PayloadScorer::new(fit(&train_x, &train_y, &params)?, 0.5);
             let mut proba = Vec::new();
             scorer.predict(&test_x, &mut proba);
-            let figures = tally(&test_y, &proba);
-            if !args.json {
-                println!("  left out {source} (trained on the rest): {}", serde_json::to_string(&figures)?);
+            for (row, &r) in proba.chunks_exact_mut(k).zip(&test) {
+                gate::apply(row, &possible[r]);
             }
-            left_out.insert(*source, figures);
+            scored.push((source, test_y, proba));
         }
     }
+    let curve = operating_curve(&scored);
+    let threshold = match args.threshold {
+        Some(fixed) => fixed,
+        None if args.no_leave_out => 0.5,
+        None => choose_threshold(&curve, args.false_positive_cost),
+    };
+    let pooled = pooled_figures(&scored, threshold);
+    if !args.json {
+        println!("  pooled over left-out sources: {pooled}");
+    }
+    let mut left_out = BTreeMap::new();
+    for (source, test_y, proba) in &scored {
+        let figures = tally(test_y, proba, threshold);
+        if !args.json {
+            println!("  left out {source} (trained on the rest): {}", serde_json::to_string(&figures)?);
+        }
+        left_out.insert(*source, figures);
+    }
 
-    let model = fit(&x, &y, &params)?;
-    let scorer = PayloadScorer::new(model.clone());
+    let keep: Vec<usize> = (0..all.len()).filter(|&r| learnable[r]).collect();
+    let keep_x: Vec<f32> = keep.iter().flat_map(|&r| x[r * width..][..width].iter().copied()).collect();
+    let keep_y: Vec<u32> = keep.iter().map(|&r| y[r]).collect();
+    let model = fit(&keep_x, &keep_y, &params)?;
+    let scorer = PayloadScorer::new(model.clone(), threshold);
     let hard_negatives = hard_negatives(&args.data, &scorer)?;
     let metrics = json!({
         "values": all.len(), "duplicates": corpus.duplicates, "conflicts": corpus.conflicts,
-        "by_source": by_source, "leave_one_source_out": left_out, "hard_negatives": hard_negatives,
+        "by_source": by_source, "threshold": threshold, "false_positive_cost": args.false_positive_cost,
+        "gated_out": gated_out, "pooled_left_out": pooled, "leave_one_source_out": left_out, "operating_curve": curve, "hard_negatives": hard_negatives,
     });
     let file = PayloadModel {
         format: FORMAT.into(),
@@ -140,6 +262,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
         params,
         classes: PayloadClass::ALL.iter().map(|c| c.name().to_owned()).collect(),
         metrics: metrics.clone(),
+        threshold,
         model,
     };
     rampart_core::atomic_file::write_atomically(&args.out, file.to_json().as_bytes())
@@ -147,6 +270,10 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", json!({ "model": args.out, "secs": started.elapsed().as_secs_f64(), "metrics": metrics }));
     } else {
+        println!(
+            "  threshold {threshold:.2} (best mean detection minus {} × mean false positives on left-out sources)",
+            args.false_positive_cost
+        );
         if let Some(h) = hard_negatives.as_ref() {
             println!("  libinjection false_positives.txt (never trained on): {h}");
         }

@@ -9,8 +9,8 @@
 //! across versions and machines (a model file depends on it), and the
 //! hashers in std are randomly seeded by design.
 
-use super::decode::Decoded;
-use super::lexer::{Lexed, Token};
+use super::decode::{Decoded, Flags};
+use super::lexer::{Lexes, Token};
 
 /// Token classes, in the order of their count features.
 pub const TOKENS: [Token; 21] = [
@@ -38,14 +38,29 @@ pub const TOKENS: [Token; 21] = [
 ];
 /// Buckets for pairs of consecutive token classes (with start and end).
 pub const PAIR_BUCKETS: usize = 256;
-/// Buckets for character trigrams of the decoded text.
+/// Buckets for character trigrams of the decoded text's skeleton.
 pub const TRIGRAM_BUCKETS: usize = 512;
-/// Decoder flags, one feature each.
-const FLAG_BITS: usize = 11;
-/// Decoded length, URL layers, share of punctuation, share of digits.
-const SIZES: usize = 4;
+/// The decoder's flags a row carries, one feature each: all but plain and
+/// repeated URL encoding, which say how a corpus was written down
+/// (libinjection's lists are URL-encoded, others are not) rather than what
+/// a value is — a model given them learns the list, not the attack.
+const FLAGS: [Flags; 9] = [
+    Flags::PERCENT_U,
+    Flags::OVERLONG_UTF8,
+    Flags::INVALID_UTF8,
+    Flags::HTML_ENTITY,
+    Flags::JS_ESCAPE,
+    Flags::SQL_COMMENT,
+    Flags::NUL,
+    Flags::TRUNCATED,
+    Flags::EXCESSIVE_ENCODING,
+];
+const FLAG_BITS: usize = FLAGS.len();
+/// Decoded length, share of punctuation, share of digits.
+const SIZES: usize = 3;
 
-const PAIRS_AT: usize = TOKENS.len();
+const QUOTED_AT: usize = TOKENS.len();
+const PAIRS_AT: usize = QUOTED_AT + TOKENS.len();
 const TRIGRAMS_AT: usize = PAIRS_AT + PAIR_BUCKETS;
 const FLAGS_AT: usize = TRIGRAMS_AT + TRIGRAM_BUCKETS;
 const SIZES_AT: usize = FLAGS_AT + FLAG_BITS;
@@ -58,56 +73,85 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 }
 
 /// Appends the `WIDTH` features of one value to `out`.
-pub fn features(decoded: &Decoded, lexed: &Lexed, out: &mut Vec<f32>) {
+pub fn features(decoded: &Decoded, lexes: &Lexes, out: &mut Vec<f32>) {
     let start = out.len();
     out.resize(start + WIDTH, 0.0);
     let row = &mut out[start..];
-    for token in &lexed.tokens {
-        if let Some(i) = TOKENS.iter().position(|t| t == token) {
-            row[i] += 1.0;
+    // The value as it stands, then read inside quotes (start mark `'`), so
+    // the two readings' counts and pairs stay apart.
+    let readings = std::iter::once((&lexes.plain, 0, b'^')).chain(lexes.quoted.iter().map(|q| (q, QUOTED_AT, b'\'')));
+    for (lexed, counts_at, start_mark) in readings {
+        for token in &lexed.tokens {
+            if let Some(i) = TOKENS.iter().position(|t| t == token) {
+                row[counts_at + i] += 1.0;
+            }
+        }
+        // `^` and `$` mark the ends, so a value that starts with a closing quote differs from one that contains it.
+        let letters: Vec<u8> = std::iter::once(start_mark)
+            .chain(lexed.tokens.iter().map(|t| *t as u8))
+            .chain(std::iter::once(b'$'))
+            .collect();
+        for pair in letters.windows(2) {
+            row[PAIRS_AT + fnv1a(pair) as usize % PAIR_BUCKETS] += 1.0;
         }
     }
-    // `^` and `$` mark the ends, so a value that starts with a closing quote differs from one that contains it.
-    let letters: Vec<u8> =
-        std::iter::once(b'^').chain(lexed.tokens.iter().map(|t| *t as u8)).chain(std::iter::once(b'$')).collect();
-    for pair in letters.windows(2) {
-        row[PAIRS_AT + fnv1a(pair) as usize % PAIR_BUCKETS] += 1.0;
-    }
     let text = decoded.text.as_bytes();
-    for trigram in text.windows(3) {
+    let skeleton = skeleton(text);
+    for trigram in skeleton.windows(3) {
         row[TRIGRAMS_AT + fnv1a(trigram) as usize % TRIGRAM_BUCKETS] += 1.0;
     }
-    for bit in 0..FLAG_BITS {
-        if decoded.flags.bits() & (1 << bit) != 0 {
-            row[FLAGS_AT + bit] = 1.0;
+    for (i, flag) in FLAGS.iter().enumerate() {
+        if decoded.flags.contains(*flag) {
+            row[FLAGS_AT + i] = 1.0;
         }
     }
     let len = text.len().max(1) as f32;
     row[SIZES_AT] = text.len() as f32;
-    row[SIZES_AT + 1] = f32::from(decoded.url_layers);
-    row[SIZES_AT + 2] = text.iter().filter(|b| b.is_ascii_punctuation()).count() as f32 / len;
-    row[SIZES_AT + 3] = text.iter().filter(|b| b.is_ascii_digit()).count() as f32 / len;
+    row[SIZES_AT + 1] = text.iter().filter(|b| b.is_ascii_punctuation()).count() as f32 / len;
+    row[SIZES_AT + 2] = text.iter().filter(|b| b.is_ascii_digit()).count() as f32 / len;
+}
+
+/// The value with every run of letters written `a`, of digits `0` and of
+/// other non-ASCII bytes `u`; punctuation and spaces stay. Trigrams of
+/// this see `' a 0=0 --` in `' or 1=1 --` and `0' a 0' a` in `4' x 4' wood`:
+/// the structure an injection needs, not the words and language of the
+/// corpus it came from — which a model fits and then fails on the next corpus.
+fn skeleton(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for &b in text {
+        let class = match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => b'a',
+            b'0'..=b'9' => b'0',
+            0x80.. => b'u',
+            other => other,
+        };
+        if !(matches!(class, b'a' | b'0' | b'u') && out.last() == Some(&class)) {
+            out.push(class);
+        }
+    }
+    out
 }
 
 /// The features' names, in order (for model files and reports).
 pub fn names() -> Vec<String> {
     let mut names: Vec<String> = TOKENS.iter().map(|t| format!("tokens.{}", t.letter())).collect();
+    names.extend(TOKENS.iter().map(|t| format!("quoted_tokens.{}", t.letter())));
     names.extend((0..PAIR_BUCKETS).map(|i| format!("pairs.{i}")));
-    names.extend((0..TRIGRAM_BUCKETS).map(|i| format!("trigrams.{i}")));
-    names.extend(super::decode::Flags::ALL.names().into_iter().map(|n| format!("decoded.{n}")));
-    names.extend(["size.bytes", "size.url_layers", "size.punctuation_share", "size.digit_share"].map(String::from));
+    names.extend((0..TRIGRAM_BUCKETS).map(|i| format!("skeleton_trigrams.{i}")));
+    names.extend(FLAGS.iter().flat_map(|f| f.names()).map(|n| format!("decoded.{n}")));
+    names.extend(["size.bytes", "size.punctuation_share", "size.digit_share"].map(String::from));
     names
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::{Context, decode, lex};
+    use crate::payload::{Context, decode};
 
     fn row(raw: &str) -> Vec<f32> {
         let decoded = decode(raw, Context::Form);
         let mut out = Vec::new();
-        features(&decoded, &lex(&decoded.text), &mut out);
+        features(&decoded, &Lexes::of(&decoded.text), &mut out);
         out
     }
 
@@ -115,10 +159,12 @@ mod tests {
     fn rows_have_the_width_their_names_say_and_repeat_exactly() {
         assert_eq!(names().len(), WIDTH);
         assert_eq!(row("1' or 1=1 --").len(), WIDTH);
-        // Encoded or not, the same tokens and text; only what the decoder peeled differs.
-        let (plain, encoded) = (row("<script>alert(1)</script>"), row("%3Cscript%3Ealert(1)%3C/script%3E"));
-        assert_eq!(plain[..FLAGS_AT], encoded[..FLAGS_AT]);
-        assert_ne!(plain[FLAGS_AT..], encoded[FLAGS_AT..]);
+        // URL-encoded or not, the same row: how a list was written down is not what a value is.
+        let plain = row("<script>alert(1)</script>");
+        assert_eq!(plain, row("%3Cscript%3Ealert(1)%3C/script%3E"));
+        assert_eq!(plain, row("%253Cscript%253Ealert(1)%253C/script%253E"));
+        // Other encodings an evasion uses do show.
+        assert_ne!(plain, row("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert_eq!(fnv1a(b"abc"), 0x1a47_e90b, "FNV-1a must never change: model files depend on it");
     }
 
@@ -130,8 +176,7 @@ mod tests {
         assert_eq!((attack[at(Token::Logic)], name[at(Token::Logic)]), (1.0, 0.0));
         assert_eq!((attack[at(Token::Comment)], attack[at(Token::Str)]), (1.0, 1.0));
         assert_eq!(name[at(Token::Word)], 2.0);
-        let flags = row("%2527");
-        assert_eq!(flags[FLAGS_AT..FLAGS_AT + 2], [1.0, 1.0], "url, multiple_url");
-        assert_eq!(flags[SIZES_AT + 1], 2.0);
+        let flags = row("%u0027");
+        assert_eq!(flags[FLAGS_AT], 1.0, "percent_u");
     }
 }

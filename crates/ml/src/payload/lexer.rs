@@ -255,11 +255,44 @@ fn is_word_byte(b: u8) -> bool {
 
 /// Lexes a decoded (lowercase, folded) value.
 pub fn lex(text: &str) -> Lexed {
-    let bytes = text.as_bytes();
-    let mut tokens = Vec::with_capacity(16);
     // A value often starts inside a string the application opened:
     // `x' or 1=1 --` is `s&1o1c` once the text before the quote counts as one.
-    let mut i = opening_string(bytes).unwrap_or(0);
+    lex_from(text, opening_string(text.as_bytes()).unwrap_or(0))
+}
+
+/// Lexes a value as if the application had put it inside quotes: the text
+/// up to its first quote is the end of that string. `1' or '1'='1` is
+/// `1s1s1` read as it stands and `s&sos` read this way, the way the
+/// database reads it (libinjection lexes in the three contexts for the
+/// same reason). `None` when the value has no quote.
+pub fn lex_quoted(text: &str) -> Option<Lexed> {
+    let first = text.as_bytes().iter().position(|b| matches!(b, b'\'' | b'"'))?;
+    Some(lex_from(text, first + 1))
+}
+
+/// A value lexed as it stands and as if inside quotes (`lex_quoted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lexes {
+    pub plain: Lexed,
+    pub quoted: Option<Lexed>,
+}
+
+impl Lexes {
+    pub fn of(text: &str) -> Lexes {
+        Lexes { plain: lex(text), quoted: lex_quoted(text) }
+    }
+
+    /// Every token of both readings.
+    pub fn tokens(&self) -> impl Iterator<Item = &Token> {
+        self.plain.tokens.iter().chain(self.quoted.iter().flat_map(|q| q.tokens.iter()))
+    }
+}
+
+/// Lexes `text[start..]`, a string token standing for what is before `start`.
+fn lex_from(text: &str, start: usize) -> Lexed {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::with_capacity(16);
+    let mut i = start;
     if i > 0 {
         tokens.push(Token::Str);
     }
@@ -416,6 +449,13 @@ mod tests {
 
     fn shape(text: &str) -> String {
         lex(text).fingerprint(12)
+    }
+
+    #[test]
+    fn a_value_read_inside_quotes_shows_the_injection_the_database_sees() {
+        assert_eq!(shape("1' or '1'='1"), "1s1s1");
+        assert_eq!(lex_quoted("1' or '1'='1").unwrap().fingerprint(12), "s&sos");
+        assert_eq!(lex_quoted("john smith"), None);
     }
 
     #[test]

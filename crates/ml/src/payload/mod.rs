@@ -3,17 +3,21 @@
 //! application would (bounded, with flags for what it found); `lexer`
 //! turns the decoded text into token classes across SQL, HTML,
 //! JavaScript, shell and paths; `features` makes a fixed-width row of
-//! them (token counts, token pairs, hashed trigrams, decoder flags);
-//! `model` is the versioned model file and the scorer that judges a value.
+//! them (token counts, token pairs, hashed trigrams of its skeleton, decoder flags);
+//! `gate` says which classes a value's structure allows, and `model` is
+//! the versioned model file and the scorer that judges a value.
 
 pub mod decode;
 pub mod features;
+pub mod gate;
 pub mod lexer;
 pub mod model;
+pub mod target;
 
 pub use decode::{Context, Decoded, Flags, decode};
-pub use lexer::{Lexed, Token, lex};
+pub use lexer::{Lexed, Lexes, Token, lex, lex_quoted};
 pub use model::{PayloadModel, PayloadScorer, Verdict};
+pub use target::{Part, target_values};
 
 /// What a value is, for the classifier. The order is the model's class order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

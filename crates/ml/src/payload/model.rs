@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Decoded, PayloadClass, decode, features, lex};
+use super::{Context, Decoded, Lexes, PayloadClass, decode, features, gate};
 use crate::ModelFileError;
 use crate::trees::{Compiled, Ensemble, TrainParams};
 
@@ -22,12 +22,17 @@ pub struct PayloadModel {
     /// The corpus it was trained on, per source and class, and the
     /// leave-one-source-out figures measured before the final fit.
     pub metrics: serde_json::Value,
+    /// A value is an attack when the probability of any attack class
+    /// reaches this; chosen by `train payloads` on the left-out sources at
+    /// a bounded share of benign values flagged.
+    pub threshold: f32,
     pub model: Ensemble,
 }
 
 /// A value judged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
+    /// `Benign`, or the likeliest attack class when `attack` reaches the threshold.
     pub class: PayloadClass,
     /// The probability of `class`.
     pub score: f32,
@@ -61,46 +66,91 @@ impl PayloadModel {
         Ok(model)
     }
 
+    /// The model shipped with Rampart (`crates/ml/models/payloads.json`;
+    /// its card, `payloads.md`, says how it was trained and how to rebuild it).
+    pub fn shipped() -> PayloadModel {
+        static SHIPPED: std::sync::OnceLock<PayloadModel> = std::sync::OnceLock::new();
+        SHIPPED
+            .get_or_init(|| {
+                // A build whose shipped model does not load is caught by this crate's tests.
+                PayloadModel::from_json(include_str!("../../models/payloads.json"))
+                    .unwrap_or_else(|e| panic!("the shipped payload model does not load: {e}"))
+            })
+            .clone()
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The scorer, with the trees laid out for fast scoring.
     pub fn scorer(&self) -> PayloadScorer {
-        PayloadScorer { trees: Compiled::new(self.model.clone()) }
+        PayloadScorer { trees: Compiled::new(self.model.clone()), threshold: self.threshold }
     }
 }
 
 /// Judges values with a loaded model.
 pub struct PayloadScorer {
     trees: Compiled,
+    threshold: f32,
 }
 
 impl PayloadScorer {
-    pub fn new(ensemble: Ensemble) -> PayloadScorer {
-        PayloadScorer { trees: Compiled::new(ensemble) }
+    pub fn new(ensemble: Ensemble, threshold: f32) -> PayloadScorer {
+        PayloadScorer { trees: Compiled::new(ensemble), threshold }
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.threshold
     }
 
     /// Decodes, lexes and scores one value.
     pub fn judge(&self, raw: &str, context: Context) -> Verdict {
         let decoded = decode(raw, context);
-        let lexed = lex(&decoded.text);
+        let lexes = Lexes::of(&decoded.text);
         let mut row = Vec::with_capacity(features::WIDTH);
-        features::features(&decoded, &lexed, &mut row);
+        features::features(&decoded, &lexes, &mut row);
         let mut proba = Vec::new();
         self.trees.predict(&row, &mut proba);
-        let best = (0..proba.len()).max_by(|&a, &b| proba[a].total_cmp(&proba[b])).unwrap_or(0);
-        Verdict {
-            class: PayloadClass::ALL.get(best).copied().unwrap_or(PayloadClass::Benign),
-            score: proba.get(best).copied().unwrap_or(0.0),
-            attack: 1.0 - proba.first().copied().unwrap_or(1.0),
-            shape: lexed.fingerprint(12),
-            decoded,
-        }
+        gate::apply(&mut proba, &gate::possible(&decoded.text, &lexes));
+        let (class, score) = decide(&proba, self.threshold);
+        Verdict { class, score, attack: attack_probability(&proba), shape: lexes.plain.fingerprint(12), decoded }
     }
 
-    /// Class probabilities for row-major feature rows (`features::WIDTH` each).
+    /// The model's class probabilities for row-major feature rows
+    /// (`features::WIDTH` each), before `gate::apply`.
     pub fn predict(&self, x: &[f32], out: &mut Vec<f32>) {
         self.trees.predict(x, out);
+    }
+}
+
+/// The probability that a row is any attack: 1 − P(benign).
+pub fn attack_probability(proba: &[f32]) -> f32 {
+    1.0 - proba.first().copied().unwrap_or(1.0)
+}
+
+/// The class and its probability for one row's class probabilities:
+/// benign below `threshold`, else the likeliest attack class.
+pub fn decide(proba: &[f32], threshold: f32) -> (PayloadClass, f32) {
+    if attack_probability(proba) < threshold {
+        return (PayloadClass::Benign, proba.first().copied().unwrap_or(1.0));
+    }
+    let best = (1..proba.len()).max_by(|&a, &b| proba[a].total_cmp(&proba[b])).unwrap_or(0);
+    (PayloadClass::ALL.get(best).copied().unwrap_or(PayloadClass::Benign), proba.get(best).copied().unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_model_loads_and_tells_attacks_from_text() {
+        let scorer = PayloadModel::shipped().scorer();
+        for attack in ["1' or '1'='1", "<script>alert(1)</script>", "../../../../etc/passwd", ";cat /etc/passwd"] {
+            assert_ne!(scorer.judge(attack, Context::Form).class, PayloadClass::Benign, "{attack}");
+        }
+        for benign in ["john smith", "red shoes size 42", "it's a 4' x 6' rug", "2024-01-31"] {
+            assert_eq!(scorer.judge(benign, Context::Form).class, PayloadClass::Benign, "{benign}");
+        }
     }
 }

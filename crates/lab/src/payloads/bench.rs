@@ -1,0 +1,72 @@
+//! `rampart bench payloads`: values judged per second on one core — decode,
+//! both lexes, features, the forest and the gate — over the payload corpus
+//! (attacks and benign values mixed, as they come), and the decode + lex
+//! stage alone, which is what libinjection's C does per value. The median
+//! of several passes, so one slow pass on a noisy machine does not make it.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use rampart_ml::payload::{Lexes, PayloadModel, decode};
+use serde_json::json;
+
+use super::corpus;
+use crate::args::BenchPayloadsArgs;
+
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates.get(rates.len() / 2).copied().unwrap_or(0.0)
+}
+
+pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.passes > 0, "--passes must be at least 1");
+    let corpus = corpus::load(&args.data, None)?;
+    // Every n-th value, so each source and class is in the mix in its share.
+    let stride = (corpus.samples.len() / args.values.max(1)).max(1);
+    let values: Vec<_> = corpus.samples.iter().step_by(stride).take(args.values).collect();
+    anyhow::ensure!(!values.is_empty(), "no values under {}", args.data.display());
+    let scorer = PayloadModel::shipped().scorer();
+    let timed = |work: &dyn Fn()| {
+        let rates: Vec<f64> = (0..args.passes)
+            .map(|_| {
+                let started = Instant::now();
+                work();
+                values.len() as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            })
+            .collect();
+        median(rates)
+    };
+    let judge = || {
+        for s in &values {
+            std::hint::black_box(scorer.judge(&s.value, s.context));
+        }
+    };
+    let lex_only = || {
+        for s in &values {
+            let decoded = decode(&s.value, s.context);
+            std::hint::black_box(Lexes::of(&decoded.text));
+        }
+    };
+    judge(); // warm caches
+    let (judged, lexed) = (timed(&judge), timed(&lex_only));
+    let bytes: usize = values.iter().map(|s| s.value.len()).sum();
+    let report = json!({
+        "values": values.len(), "mean_bytes": bytes as f64 / values.len() as f64, "passes": args.passes,
+        "judged_per_sec": judged, "us_per_value": 1e6 / judged,
+        "decode_and_lex_per_sec": lexed, "decode_and_lex_us_per_value": 1e6 / lexed,
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "{} values (mean {:.0} bytes): judged {:.0}/s ({:.2} µs each); decode + lex alone {:.0}/s ({:.2} µs)",
+            values.len(),
+            bytes as f64 / values.len() as f64,
+            judged,
+            1e6 / judged,
+            lexed,
+            1e6 / lexed
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
