@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use rampart_core::{Event, FieldValue};
+use rampart_ml::payload::{PayloadClass, target_values};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
@@ -36,6 +37,10 @@ pub(crate) struct ConditionSpec {
     lt: Option<f64>,
     lte: Option<f64>,
     exists: Option<bool>,
+    /// The field is a request target (`/path?query`) and one of its values
+    /// is judged an attack of these classes (`any`, or `sqli`, `xss`,
+    /// `traversal`, `command_injection`) by the shipped payload classifier.
+    payload: Option<OneOrMany>,
     /// Compare text case-insensitively (equals, in, contains, starts/ends_with, regex).
     #[serde(default)]
     case_insensitive: bool,
@@ -94,6 +99,7 @@ pub(crate) enum Test {
     Cidr(Vec<IpNet>),
     Compare(Compare, f64),
     Exists(bool),
+    Payload(Vec<PayloadClass>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +131,7 @@ impl ConditionSpec {
             self.lt.is_some(),
             self.lte.is_some(),
             self.exists.is_some(),
+            self.payload.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -148,7 +155,7 @@ impl ConditionSpec {
             return err(
                 "field",
                 format!(
-                    "`{field}` needs exactly one operator (equals, in, contains, starts_with, ends_with, regex, cidr, gt, gte, lt, lte, exists); found {ops}"
+                    "`{field}` needs exactly one operator (equals, in, contains, starts_with, ends_with, regex, cidr, gt, gte, lt, lte, exists, payload); found {ops}"
                 ),
             );
         }
@@ -224,6 +231,26 @@ impl ConditionSpec {
             Test::Compare(Compare::Lte, n)
         } else if let Some(b) = self.exists {
             Test::Exists(b)
+        } else if let Some(classes) = self.payload {
+            let names = match classes {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
+            let mut wanted = Vec::new();
+            for name in names {
+                match name.as_str() {
+                    "any" => wanted.extend(PayloadClass::ALL.iter().skip(1)),
+                    other => wanted.push(
+                        PayloadClass::ALL.iter().skip(1).copied().find(|c| c.name() == other).ok_or_else(|| {
+                            (
+                                join(path, "payload"),
+                                format!("unknown class {other:?}: any, sqli, xss, traversal or command_injection"),
+                            )
+                        })?,
+                    ),
+                }
+            }
+            Test::Payload(wanted)
         } else {
             return err("field", "no operator".into());
         };
@@ -290,6 +317,10 @@ impl Test {
                 Compare::Lte => lhs <= *rhs,
             }),
             Test::Exists(_) => true,
+            Test::Payload(classes) => value.to_text().is_some_and(|target| {
+                let scorer = crate::payload::scorer();
+                target_values(&target).any(|(_, raw, context)| classes.contains(&scorer.judge(raw, context).class))
+            }),
             text_test => {
                 let Some(text) = value.to_text() else { return false };
                 match text_test {
@@ -318,7 +349,7 @@ impl Test {
                     }
                     Test::Regex(re) => re.is_match(&text),
                     Test::ContainsAny(ac) => ac.is_match(text.as_ref()),
-                    Test::Cidr(_) | Test::Compare(..) | Test::Exists(_) => false,
+                    Test::Cidr(_) | Test::Compare(..) | Test::Exists(_) | Test::Payload(_) => false,
                 }
             }
         }

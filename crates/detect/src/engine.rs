@@ -1,5 +1,7 @@
 //! `RuleEngine`: runs every loaded rule over each event, as a `Detector`.
 
+use std::sync::Arc;
+
 use rampart_core::{Detector, Entity, Event, Finding};
 
 use crate::metrics::KEYS_EVICTED;
@@ -83,7 +85,9 @@ impl Detector for RuleEngine {
                 }
                 _ => {
                     let entity = signature_entity(rule, event);
-                    out.push(finding(rule, entity, 1, event.timestamp_ms, event.timestamp_ms, vec![event_id]));
+                    let mut found = finding(rule, entity, 1, event.timestamp_ms, event.timestamp_ms, vec![event_id]);
+                    found.context = event_context(rule, event);
+                    out.push(found);
                 }
             }
         }
@@ -101,6 +105,26 @@ fn signature_entity(rule: &Rule, event: &Event) -> Entity {
         }
     }
     Entity { field: candidates[0].to_owned(), value: "unknown".into() }
+}
+
+/// The fields a rule's `context` names, from the event that matched.
+fn event_context(rule: &Rule, event: &Event) -> Option<Arc<serde_json::Value>> {
+    if rule.context.is_empty() {
+        return None;
+    }
+    let fields: serde_json::Map<String, serde_json::Value> = rule
+        .context
+        .iter()
+        .filter_map(|name| {
+            let value = event.field(name)?;
+            let json = match value.to_text() {
+                Some(text) => serde_json::Value::String(text.into_owned()),
+                None => serde_json::Value::Null,
+            };
+            Some((name.clone(), json))
+        })
+        .collect();
+    (!fields.is_empty()).then(|| Arc::new(serde_json::Value::Object(fields)))
 }
 
 fn finding(rule: &Rule, entity: Entity, count: u64, first_ms: i64, last_ms: i64, evidence: Vec<i64>) -> Finding {
@@ -167,8 +191,8 @@ mod tests {
         engine.detect(&e, &mut out);
         let mut ids: Vec<&str> = out.iter().map(|f| f.rule.id.as_str()).collect();
         ids.sort();
-        // A traversal towards /etc/passwd is also a sensitive-path probe.
-        assert_eq!(ids, ["web-path-traversal", "web-sensitive-path"]);
+        // A traversal towards /etc/passwd is also a sensitive-path probe, and the classifier's traversal.
+        assert_eq!(ids, ["web-injection-classified", "web-path-traversal", "web-sensitive-path"]);
         assert!(out.iter().all(|f| f.entity.field == "source.ip"));
     }
 

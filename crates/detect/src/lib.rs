@@ -17,6 +17,7 @@ pub mod flow;
 mod flow_registry;
 pub mod host_anomaly;
 pub mod metrics;
+mod payload;
 mod rule;
 mod threshold;
 

@@ -42,6 +42,10 @@ struct RuleSpec {
     /// The field whose value names what a signature alert is about;
     /// defaults to `source.ip`, then `host.name`.
     entity: Option<String>,
+    /// Fields of the matching event a signature alert carries in its
+    /// context (what was found, where), so the alert says it without a lookup.
+    #[serde(default)]
+    context: Vec<String>,
     condition: ConditionSpec,
     threshold: Option<ThresholdSpec>,
     #[serde(default = "enabled_by_default")]
@@ -70,6 +74,7 @@ struct ThresholdSpec {
 pub struct Rule {
     pub card: Arc<RuleCard>,
     pub(crate) entity: Option<String>,
+    pub(crate) context: Vec<String>,
     pub(crate) condition: Condition,
     pub(crate) threshold: Option<Threshold>,
 }
@@ -161,6 +166,7 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
             tags: spec.tags,
         }),
         entity: spec.entity,
+        context: spec.context,
         condition,
         threshold,
     }))

@@ -25,6 +25,8 @@ pub enum NodeError {
     #[error(transparent)]
     Respond(#[from] rampart_respond::RespondError),
     #[error(transparent)]
+    Proxy(#[from] rampart_proxy::ProxyError),
+    #[error(transparent)]
     AdminToken(#[from] rampart_server::auth::BootstrapError),
     #[error("cannot start the {name} thread: {source}")]
     Thread { name: String, source: std::io::Error },

@@ -19,12 +19,15 @@ use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
 use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::proxy::{RunningProxy, start_proxy};
 use crate::respond::{bootstrap_admin_token, bridge_requests, start_responder};
 use crate::sources::{RunningSource, start_sources};
 
 /// A running all-in-one node.
 pub struct Node {
     pub addr: SocketAddr,
+    /// The web gatekeeper's address, when `[proxy]` enables it.
+    pub proxy_addr: Option<SocketAddr>,
     /// Every alert as the pipeline saves it, for observers in this process
     /// (`rampart bench latency`). The dashboard's live feed reads the store
     /// instead, so that rows written by anyone show.
@@ -39,6 +42,7 @@ pub struct Node {
     store_upkeep: rampart_store::Maintenance,
     model_poll: Option<JoinHandle<()>>,
     sources: Vec<RunningSource>,
+    proxy: Option<RunningProxy>,
     responder: std::thread::JoinHandle<()>,
 }
 
@@ -63,7 +67,14 @@ impl Node {
 
         let notifier = Arc::new(rampart_respond::build::notifier(&config.alerts, &config.sinks)?);
         let (live, _) = broadcast::channel(4_096);
-        let (responder, respond_tx) = start_responder(&config, store.clone(), None)?;
+        // The gatekeeper's block list is one more enforcer: bans apply at the proxy as well as the firewall.
+        let blocklist = config.proxy.enabled.then(rampart_proxy::BlockList::new);
+        let enforcers = blocklist.as_ref().map(|list| {
+            let mut all = rampart_respond::enforce::enforcers_for(&config.respond);
+            all.push(Box::new(list.clone()) as Box<dyn rampart_respond::enforce::Enforcer>);
+            all
+        });
+        let (responder, respond_tx) = start_responder(&config, store.clone(), enforcers)?;
         let on_alert = {
             let (notifier, live, respond_tx) = (notifier.clone(), live.clone(), respond_tx.clone());
             Box::new(move |alert: &Alert, opened: bool| {
@@ -107,6 +118,10 @@ impl Node {
         .map_err(|source| NodeError::Thread { name: "pipeline".into(), source })?;
 
         let sources = start_sources(&config, &ingest)?;
+        let proxy = match blocklist {
+            Some(list) => Some(start_proxy(&config, list, &ingest).await?),
+            None => None,
+        };
         let options = listen_options(&config)?;
         let scheme = if options.tls.is_some() { "https" } else { "http" };
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -124,6 +139,7 @@ impl Node {
         tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "Rampart is listening.");
         Ok(Node {
             addr,
+            proxy_addr: proxy.as_ref().map(|p| p.addr),
             saved_alerts: live,
             state,
             ingest,
@@ -134,6 +150,7 @@ impl Node {
             store_upkeep: opened.maintenance,
             model_poll,
             sources,
+            proxy,
             responder,
         })
     }
@@ -150,6 +167,7 @@ impl Node {
             store_upkeep,
             model_poll,
             sources,
+            proxy,
             responder,
             ..
         } = self;
@@ -160,6 +178,9 @@ impl Node {
         }
         for source in sources {
             let _ = tokio::task::spawn_blocking(move || source.thread.join()).await;
+        }
+        if let Some(proxy) = proxy {
+            proxy.stop().await;
         }
         let _ = stop_server.send(());
         match server.await {

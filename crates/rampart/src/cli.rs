@@ -89,6 +89,11 @@ pub enum Command {
     /// Judge values with a payload model (SQLi, XSS, traversal, command
     /// injection): verdict, class, score, decoded form; exit 1 on an attack.
     Check(rampart_lab::args::CheckArgs),
+    /// Run the web gatekeeper alone: a reverse proxy that judges every value
+    /// carrying user input and forwards the request or answers 403 (verdicts
+    /// as ECS JSON lines on stdout). Inside `serve`, `[proxy]` runs it with
+    /// rules, playbooks and bans.
+    Proxy(ProxyArgs),
     /// Print the version.
     Version,
 }
@@ -207,6 +212,26 @@ pub enum FirewallCommand {
     Status,
     /// Delete Rampart's nftables table (every ban it holds goes with it).
     Teardown,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Address to listen on [default: [proxy] listen, 127.0.0.1:8088].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The application behind it, http://host:port (without one, only the
+    /// nginx auth_request endpoint /_rampart/auth answers).
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// `block` answers 403 to attacks; `detect` forwards and records.
+    #[arg(long, value_parser = ["detect", "block"], value_name = "MODE")]
+    pub mode: Option<String>,
+    /// A payload model file [default: the shipped model].
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// A peer whose X-Forwarded-For is believed (repeatable).
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Args)]
@@ -386,4 +411,7 @@ pub enum BenchCommand {
     /// Flow-model predictions per second on one core: the batch scorer
     /// against one row at a time, over a dataset's rows.
     Flows(BenchFlowsArgs),
+    /// Web values judged per second on one core by the shipped payload
+    /// model, over the payload corpus.
+    Payloads(rampart_lab::args::BenchPayloadsArgs),
 }

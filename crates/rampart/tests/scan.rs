@@ -73,7 +73,13 @@ fn web_logs_are_detected_automatically_and_attacks_flagged() {
     let rules: BTreeSet<&str> = alerts.iter().map(|a| a["rule_id"].as_str().unwrap()).collect();
     assert_eq!(
         rules,
-        BTreeSet::from(["web-code-injection", "web-scanner-user-agent", "web-sensitive-path", "web-sqli"]),
+        BTreeSet::from([
+            "web-code-injection",
+            "web-injection-classified",
+            "web-scanner-user-agent",
+            "web-sensitive-path",
+            "web-sqli"
+        ]),
         "{alerts:?}"
     );
     assert!(flagged(&alerts, "web-sqli").contains("203.0.113.50"));
@@ -153,4 +159,37 @@ fn openssh_sample_flags_the_real_brute_forcers_and_nobody_with_one_failure() {
             assert!(!any.contains(ip), "{ip} made one attempt and was flagged");
         }
     }
+}
+
+/// wapiti's probes as they land in an access log (command injections the
+/// phrase lists never knew, traversals, a sensitive path): the classifier
+/// names the injections and `web-probing` calls the address a scanner,
+/// while a visitor with one odd URL is only noted.
+#[test]
+fn a_scanner_probing_with_many_attacks_is_a_prober_and_one_odd_url_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let probes = [
+        "/index.php?page=%3Benv%3B",
+        "/index.php?page=%7Csleep%2060%3B",
+        "/index.php?page=a%60sleep%2060%60",
+        "/index.php?file=..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        "/index.php?file=....%2F%2F....%2F%2Fetc%2Fhosts",
+        "/.git/config",
+    ];
+    let mut lines: Vec<String> = probes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(r#"198.51.100.23 - - [30/Nov/2026:06:00:{i:02} +0000] "GET {p} HTTP/1.1" 200 10 "-" "Mozilla/5.0""#)
+        })
+        .collect();
+    lines.push(r#"192.0.2.80 - - [30/Nov/2026:06:00:30 +0000] "GET /index.php?page=%3Benv%3B HTTP/1.1" 200 10 "-" "Mozilla/5.0""#.into());
+    lines.extend((0..20).map(|i| format!(r#"192.0.2.81 - - [30/Nov/2026:06:01:{i:02} +0000] "GET /shop?q=red+shoes&page={i} HTTP/1.1" 200 10 "-" "Mozilla/5.0""#)));
+    std::fs::write(&log, lines.join("\n")).unwrap();
+    let (code, alerts, stderr) = scan(&[log.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(flagged(&alerts, "web-probing"), BTreeSet::from(["198.51.100.23".to_owned()]), "{alerts:?}");
+    assert!(flagged(&alerts, "web-injection-classified").contains("198.51.100.23"), "{alerts:?}");
+    assert!(!alerts.iter().any(|a| a["source.ip"] == "192.0.2.81"), "the shopper is never flagged");
 }

@@ -123,7 +123,14 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
         ),
         ban(
             "ban-web-attackers",
-            &["web-sqli", "web-code-injection", "web-4xx-scan", "web-http-flood", "web-scanner-user-agent"],
+            &[
+                "web-sqli",
+                "web-code-injection",
+                "web-4xx-scan",
+                "web-http-flood",
+                "web-scanner-user-agent",
+                "web-probing",
+            ],
         ),
     ]
 }

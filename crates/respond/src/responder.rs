@@ -3,9 +3,10 @@
 //!
 //! It owns the enforcers, so every change to firewall state goes through
 //! one thread in order: a ban from a playbook, one from the API and a
-//! delete never race each other. Each decision goes to the first enforcer
-//! that `handles` its target (the `Enforcer` seam); slow ones (kills) run
-//! on a thread of their own and audit themselves.
+//! delete never race each other. Each decision goes to every enforcer that
+//! `handles` its target (the `Enforcer` seam: a ban is put in force by the
+//! firewall and by the web gatekeeper's block list alike), each audited;
+//! slow ones (kills) run on a thread of their own and audit themselves.
 
 use std::sync::Arc;
 
@@ -68,8 +69,8 @@ impl Responder {
         self
     }
 
-    fn enforcer_for(&self, target: &Target) -> Option<&Arc<dyn Enforcer>> {
-        self.enforcers.iter().find(|e| e.handles(target))
+    fn enforcers_for<'a>(&'a self, target: &'a Target) -> impl Iterator<Item = &'a Arc<dyn Enforcer>> + 'a {
+        self.enforcers.iter().filter(move |e| e.handles(target))
     }
 
     fn enforces(&self, playbook: Option<&Playbook>) -> bool {
@@ -201,31 +202,34 @@ impl Responder {
             self.audit(&[action_with(&stored, "allowlist", "apply", ActionResult::Refused, reason.clone())]);
             return Err(DecisionError::Refused { decision_id: stored.id, reason });
         }
-        let audit = match self.enforcer_for(&stored.target) {
-            _ if !enforce => {
-                let detail = match stored.target {
-                    Target::Process { pid, .. } => {
-                        format!(
-                            "observe mode: would have sent SIGTERM to pid {pid}, then SIGKILL after the grace period"
-                        )
-                    }
-                    Target::Net(_) => "observe mode: recorded, not applied".into(),
-                };
-                action_with(&stored, "observe", "apply", ActionResult::DryRun, detail)
-            }
-            None => {
-                action(&stored, "none", "apply", &Err(EnforceError::Unsupported("no enforcer handles this target")))
-            }
-            Some(enforcer) if enforcer.slow() => {
+        if !enforce {
+            let detail = match stored.target {
+                Target::Process { pid, .. } => {
+                    format!("observe mode: would have sent SIGTERM to pid {pid}, then SIGKILL after the grace period")
+                }
+                Target::Net(_) => "observe mode: recorded, not applied".into(),
+            };
+            self.audit(&[action_with(&stored, "observe", "apply", ActionResult::DryRun, detail)]);
+            return Ok(stored);
+        }
+        let mut audits = Vec::new();
+        for enforcer in self.enforcers_for(&stored.target) {
+            if enforcer.slow() {
                 self.apply_in_background(enforcer.clone(), &stored);
-                return Ok(stored);
-            }
-            Some(enforcer) => {
+            } else {
                 let result = enforcer.apply(std::slice::from_ref(&stored), now).remove(0);
-                action(&stored, enforcer.name(), "apply", &result)
+                audits.push(action(&stored, enforcer.name(), "apply", &result));
             }
-        };
-        self.audit(&[audit]);
+        }
+        if audits.is_empty() && self.enforcers_for(&stored.target).next().is_none() {
+            audits.push(action(
+                &stored,
+                "none",
+                "apply",
+                &Err(EnforceError::Unsupported("no enforcer handles this target")),
+            ));
+        }
+        self.audit(&audits);
         Ok(stored)
     }
 
@@ -236,11 +240,18 @@ impl Responder {
         else {
             return Ok(None);
         };
-        if let Some(enforcer) = self.enforcer_for(&deleted.target).filter(|_| self.enforces_anything()) {
-            let result = enforcer.lift(std::slice::from_ref(&deleted)).remove(0).map(|()| String::new());
-            self.audit(&[action(&deleted, enforcer.name(), "remove", &result)]);
-        } else {
+        let lifted: Vec<Action> = self
+            .enforcers_for(&deleted.target)
+            .filter(|_| self.enforces_anything())
+            .map(|enforcer| {
+                let result = enforcer.lift(std::slice::from_ref(&deleted)).remove(0).map(|()| String::new());
+                action(&deleted, enforcer.name(), "remove", &result)
+            })
+            .collect();
+        if lifted.is_empty() {
             self.audit(&[action_with(&deleted, "observe", "remove", ActionResult::DryRun, "deleted".into())]);
+        } else {
+            self.audit(&lifted);
         }
         Ok(Some(deleted))
     }

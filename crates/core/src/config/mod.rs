@@ -14,6 +14,7 @@ mod alerts;
 mod detect;
 mod http;
 mod ingest;
+mod proxy;
 mod respond;
 mod sinks;
 mod sources;
@@ -23,6 +24,7 @@ pub use alerts::AlertsConfig;
 pub use detect::{DetectConfig, FlowDetectConfig, HostAnomalyConfig};
 pub use http::HttpConfig;
 pub use ingest::IngestConfig;
+pub use proxy::{ProxyConfig, ProxyMode};
 pub use respond::{FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, RespondConfig, ResponseMode};
 
 pub use sinks::{DeliveryConfig, SinksConfig, SlackConfig, WebhookConfig};
@@ -48,6 +50,7 @@ pub struct Config {
     pub sinks: SinksConfig,
     pub sources: SourcesConfig,
     pub respond: RespondConfig,
+    pub proxy: ProxyConfig,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             sinks: SinksConfig::default(),
             sources: SourcesConfig::default(),
             respond: RespondConfig::default(),
+            proxy: ProxyConfig::default(),
         }
     }
 }
@@ -103,6 +107,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |key: &str, reason: &str| Err(ConfigError { key: key.into(), reason: reason.into() });
         self.http.validate()?;
+        self.proxy.validate()?;
         if self.ingest.max_future_skew_secs == 0 {
             return err("ingest.max_future_skew_secs", "must be at least 1");
         }

@@ -6,6 +6,7 @@ mod demo;
 mod firewall;
 mod flows;
 mod models;
+mod proxy;
 mod rules;
 mod scan;
 mod serve;
@@ -120,7 +121,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 BenchCommand::BanLatency(args) => rampart_bench::respond::ban_latency(args),
                 BenchCommand::Host(args) => rampart_bench::host::run(args),
                 BenchCommand::Flows(args) => rampart_lab::bench::run(args),
+                BenchCommand::Payloads(args) => rampart_lab::payloads::bench::run(args),
             }
+        }
+        Command::Proxy(args) => {
+            let config = settings::load(&cli, &Overrides::default())?;
+            logging::init(&config.log)?;
+            proxy::run(config.proxy, args)
         }
         Command::Check(args) => {
             quiet_logging(&cli)?;

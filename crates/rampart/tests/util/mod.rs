@@ -27,7 +27,8 @@ pub struct Server {
     pub stderr: Arc<Mutex<Vec<String>>>,
 }
 
-fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+/// Collects `stream`'s lines into `into` as they arrive, on a thread of its own.
+pub fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             into.lock().unwrap().push(line);
@@ -66,22 +67,7 @@ impl Server {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         collect(child.stdout.take().unwrap(), stdout.clone());
         collect(child.stderr.take().unwrap(), stderr.clone());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let addr = loop {
-            let found = stderr.lock().unwrap().iter().find_map(|line| {
-                let v: serde_json::Value = serde_json::from_str(line).ok()?;
-                (v["fields"]["message"] == "Rampart is listening.")
-                    .then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
-            });
-            if let Some(addr) = found {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("rampart exited early ({status}): {:?}", stderr.lock().unwrap());
-            }
-            assert!(Instant::now() < deadline, "rampart did not start: {:?}", stderr.lock().unwrap());
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let addr = logged_addr(&stderr, "Rampart is listening.", &mut child);
         Server { child, url: format!("http://{addr}"), data_dir, stdout, stderr }
     }
 
@@ -118,6 +104,26 @@ impl Drop for Server {
     }
 }
 
+/// The `addr` field of the JSON log line whose message is `message`,
+/// waiting up to 30 s for it (and failing if the process exits first).
+pub fn logged_addr(lines: &Arc<Mutex<Vec<String>>>, message: &str, child: &mut Child) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = lines.lock().unwrap().iter().find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            (v["fields"]["message"] == message).then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
+        });
+        if let Some(addr) = found {
+            return addr;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("rampart exited early ({status}): {:?}", lines.lock().unwrap());
+        }
+        assert!(Instant::now() < deadline, "no {message:?} in {:?}", lines.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub fn client() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
@@ -142,40 +148,54 @@ pub fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>
     }
 }
 
-/// A minimal HTTP receiver on loopback that records each request body, for
-/// webhook tests. Answers 200 and closes the connection.
-pub fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    use std::io::{Read, Write};
+/// One HTTP/1.1 request read off `stream`: its head and as many body bytes
+/// as its Content-Length says (`None` when the peer hung up first).
+pub fn read_request(stream: &mut impl std::io::Read) -> Option<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
+        let len: usize = head
+            .to_ascii_lowercase()
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+            .unwrap_or(0);
+        if buf.len() >= end + 4 + len {
+            return Some((head, buf[end + 4..end + 4 + len].to_vec()));
+        }
+    }
+}
+
+/// A minimal HTTP server on loopback: each request, head and body, goes to
+/// `record`; every answer is `answer`, then the connection closes.
+pub fn http_recorder(answer: &'static [u8], record: impl Fn(String, Vec<u8>) + Send + 'static) -> String {
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let sink = bodies.clone();
+    let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let body = loop {
-                let n = stream.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map_or(0, |v| v.trim().parse().unwrap_or(0));
-                if buf.len() >= end + 4 + len {
-                    break Some(String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned());
-                }
-            };
-            if let Some(body) = body {
-                sink.lock().unwrap().push(body);
+            if let Some((head, body)) = read_request(&mut stream) {
+                record(head, body);
             }
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = stream.write_all(answer);
         }
     });
-    (url, bodies)
+    url
+}
+
+/// A webhook receiver that records each request body. Answers 200.
+pub fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let sink = bodies.clone();
+    let url = http_recorder(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n", move |_, body| {
+        sink.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+    });
+    (format!("{url}/hook"), bodies)
 }
