@@ -149,6 +149,10 @@ pub struct BenchPayloadsArgs {
     /// Timed passes; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub passes: usize,
+    /// Also write the values, one per line, for a peer to judge the same ones
+    /// (bench/libinjection/run).
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,

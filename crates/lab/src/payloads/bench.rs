@@ -9,6 +9,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use rampart_ml::payload::{Lexes, PayloadModel, decode};
 use serde_json::json;
 
@@ -25,8 +26,14 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
     let corpus = corpus::load(&args.data, None)?;
     // Every n-th value, so each source and class is in the mix in its share.
     let stride = (corpus.samples.len() / args.values.max(1)).max(1);
-    let values: Vec<_> = corpus.samples.iter().step_by(stride).take(args.values).collect();
+    // One value per line for a peer's harness: values with a line break are left out of both.
+    let values: Vec<_> =
+        corpus.samples.iter().step_by(stride).filter(|s| !s.value.contains(['\n', '\r'])).take(args.values).collect();
     anyhow::ensure!(!values.is_empty(), "no values under {}", args.data.display());
+    if let Some(path) = &args.dump {
+        let text: String = values.iter().map(|s| format!("{}\n", s.value)).collect();
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let scorer = PayloadModel::shipped().scorer();
     let timed = |work: &dyn Fn()| {
         let rates: Vec<f64> = (0..args.passes)
