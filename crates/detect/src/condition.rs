@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use rampart_core::{Event, FieldValue};
-use rampart_ml::payload::{PayloadClass, target_values};
+use rampart_ml::payload::{PayloadClass, gate, target_values};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
@@ -319,7 +319,10 @@ impl Test {
             Test::Exists(_) => true,
             Test::Payload(classes) => value.to_text().is_some_and(|target| {
                 let scorer = crate::payload::scorer();
-                target_values(&target).any(|(_, raw, context)| classes.contains(&scorer.judge(raw, context).class))
+                // Most URL values are plain words and numbers: no decoding, no allocation for those.
+                target_values(&target)
+                    .filter(|(_, raw, _)| !gate::inert(raw))
+                    .any(|(_, raw, context)| classes.contains(&scorer.judge(raw, context).class))
             }),
             text_test => {
                 let Some(text) = value.to_text() else { return false };

@@ -72,6 +72,15 @@ fn handler_attribute(text: &[u8]) -> bool {
 const SENSITIVE_FILES: &[&str] =
     &["passwd", "shadow", "boot.ini", "win.ini", "system32", "etc", "proc", "issue", "hosts", "web.config", "htaccess"];
 
+/// A value of nothing but letters, digits and `-_.~` (what URL encoding
+/// leaves alone), with no `..`: nothing in it can quote, operate, mark up,
+/// separate or climb. The access-log rules skip such values before
+/// decoding (most URL values: `shop`, `item`, `1234`); the scorer itself
+/// still judges them, as the model was evaluated.
+pub fn inert(text: &str) -> bool {
+    !text.contains("..") && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+}
+
 /// Per class (`PayloadClass::ALL` order), whether `text` with these tokens
 /// can be of it. Benign is always possible.
 pub fn possible(text: &str, lexes: &Lexes) -> [bool; 5] {
@@ -142,6 +151,7 @@ mod tests {
         assert!(gate("a`sleep 60`")[PayloadClass::Command.index()]);
         assert_eq!(gate("aug 15 keys"), [true, false, false, false, false]);
         assert_eq!(gate("john smith"), [true, false, false, false, false]);
+        assert!(inert("item-42_v1.2~x") && !inert("..") && !inert("1%27") && !inert("a b"));
         assert!(!gate("<p>see <a href=\"https://example.com\">this</a></p>")[PayloadClass::Xss.index()]);
         assert!(gate("<iframe src=//evil.example>")[PayloadClass::Xss.index()]);
         assert!(gate("<table background=\"javascript:alert(1)\">")[PayloadClass::Xss.index()]);
