@@ -61,6 +61,16 @@ impl Gatekeeper {
         Router::new().fallback(handle).with_state(self)
     }
 
+    /// An attack found: counted, recorded as an event with a fresh
+    /// incident id, and — in block mode — the 403 to answer.
+    fn act_on(&self, seen: &Seen<'_>, finding: &inspect::Finding, now_ms: i64) -> Option<Response> {
+        let incident = uuid::Uuid::now_v7().to_string();
+        let taken = if self.mode == ProxyMode::Block { Taken::Blocked } else { Taken::WouldBlock };
+        metrics::counter!(crate::metrics::PROXY_REQUESTS, "verdict" => taken.as_str()).increment(1);
+        (self.events)(inspect::event(seen, finding, taken, &incident, now_ms));
+        (taken == Taken::Blocked).then(|| forbidden(Some(&incident)))
+    }
+
     fn trusts(&self, peer: IpAddr) -> bool {
         self.trusted.iter().any(|n| n.contains(&peer))
     }
@@ -130,13 +140,9 @@ async fn handle(
         user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
     };
     match (&judgement, gate.mode) {
-        (Judgement::Attack(finding), mode) => {
-            let incident = uuid::Uuid::now_v7().to_string();
-            let taken = if mode == ProxyMode::Block { Taken::Blocked } else { Taken::WouldBlock };
-            metrics::counter!(crate::metrics::PROXY_REQUESTS, "verdict" => taken.as_str()).increment(1);
-            (gate.events)(inspect::event(&seen, finding, taken, &incident, now));
-            if taken == Taken::Blocked {
-                return forbidden(Some(&incident));
+        (Judgement::Attack(finding), _) => {
+            if let Some(refusal) = gate.act_on(&seen, finding, now) {
+                return refusal;
             }
         }
         (Judgement::TooMany, ProxyMode::Block) => {
@@ -186,16 +192,9 @@ fn auth_request(gate: &Gatekeeper, peer: IpAddr, headers: &HeaderMap) -> Respons
     let method = headers.get("x-original-method").and_then(|v| v.to_str().ok()).unwrap_or("GET");
     match gate.inspector.judge(target, headers, b"") {
         Judgement::Attack(finding) => {
-            let incident = uuid::Uuid::now_v7().to_string();
-            let taken = if gate.mode == ProxyMode::Block { Taken::Blocked } else { Taken::WouldBlock };
-            metrics::counter!(crate::metrics::PROXY_REQUESTS, "verdict" => taken.as_str()).increment(1);
             let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
             let seen = Seen { client, method, target, user_agent };
-            (gate.events)(inspect::event(&seen, &finding, taken, &incident, now));
-            if taken == Taken::Blocked {
-                return forbidden(Some(&incident));
-            }
-            StatusCode::NO_CONTENT.into_response()
+            gate.act_on(&seen, &finding, now).unwrap_or_else(|| StatusCode::NO_CONTENT.into_response())
         }
         _ => {
             metrics::counter!(crate::metrics::PROXY_REQUESTS, "verdict" => "clean").increment(1);

@@ -32,18 +32,15 @@ use rampart_ml::payload::PayloadModel;
 /// Why the gatekeeper could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
-    #[error("cannot read the payload model {path}: {reason}")]
-    Model { path: String, reason: String },
+    #[error("the payload model: {0}")]
+    Model(String),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: std::net::SocketAddr, reason: String },
 }
 
 /// The payload model `[proxy] model` names, or the shipped one.
 pub fn load_model(path: Option<&Path>) -> Result<PayloadModel, ProxyError> {
-    let Some(path) = path else { return Ok(PayloadModel::shipped()) };
-    let error = |reason: String| ProxyError::Model { path: path.display().to_string(), reason };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    PayloadModel::from_json(&text).map_err(|e| error(e.to_string()))
+    PayloadModel::load_or_shipped(path).map_err(ProxyError::Model)
 }
 
 /// Binds the gatekeeper's listener (so a bad address fails at start).

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use rampart_core::escape::for_terminal;
 use rampart_ml::payload::{Context, PayloadClass, PayloadModel};
 use serde_json::json;
@@ -11,13 +10,7 @@ use serde_json::json;
 use crate::args::CheckArgs;
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let model = match &args.model {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            PayloadModel::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        None => PayloadModel::shipped(),
-    };
+    let model = PayloadModel::load_or_shipped(args.model.as_deref()).map_err(anyhow::Error::msg)?;
     let scorer = model.scorer();
     let context = if args.path { Context::Other } else { Context::Form };
     let mut attacks = 0;

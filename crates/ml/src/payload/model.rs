@@ -66,6 +66,14 @@ impl PayloadModel {
         Ok(model)
     }
 
+    /// The model file at `path`, or the shipped model when there is none;
+    /// errors name the file.
+    pub fn load_or_shipped(path: Option<&std::path::Path>) -> Result<PayloadModel, String> {
+        let Some(path) = path else { return Ok(PayloadModel::shipped()) };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        PayloadModel::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// The model shipped with Rampart (`crates/ml/models/payloads.json`;
     /// its card, `payloads.md`, says how it was trained and how to rebuild it).
     pub fn shipped() -> PayloadModel {
