@@ -41,6 +41,9 @@ pub(crate) struct ConditionSpec {
     /// is judged an attack of these classes (`any`, or `sqli`, `xss`,
     /// `traversal`, `command_injection`) by the shipped payload classifier.
     payload: Option<OneOrMany>,
+    /// The event matched one of these rules' conditions (by id): a scenario
+    /// counts other rules' findings instead of repeating their tests.
+    matched: Option<OneOrMany>,
     /// Compare text case-insensitively (equals, in, contains, starts/ends_with, regex).
     #[serde(default)]
     case_insensitive: bool,
@@ -81,7 +84,13 @@ pub(crate) enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
-    Leaf { field: String, test: Test, url_decode: bool },
+    Leaf {
+        field: String,
+        test: Test,
+        url_decode: bool,
+    },
+    /// The event matched one of these rules (see `ConditionSpec::matched`).
+    Matched(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -136,8 +145,8 @@ impl ConditionSpec {
         .iter()
         .filter(|b| **b)
         .count();
-        if groups + usize::from(self.field.is_some()) != 1 {
-            return err("", "a condition is exactly one of: all, any, not, or a field test".into());
+        if groups + usize::from(self.field.is_some()) + usize::from(self.matched.is_some()) != 1 {
+            return err("", "a condition is exactly one of: all, any, not, matched, or a field test".into());
         }
         if let Some(items) = self.all {
             return compile_list(items, &join(path, "all")).map(Condition::All);
@@ -147,6 +156,16 @@ impl ConditionSpec {
         }
         if let Some(inner) = self.not {
             return Ok(Condition::Not(Box::new(inner.compile(&join(path, "not"))?)));
+        }
+        if let Some(ids) = self.matched {
+            let ids = match ids {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
+            if ids.is_empty() || ops > 0 || self.case_insensitive || self.url_decode {
+                return err("matched", "lists one or more rule ids and takes no operator".into());
+            }
+            return Ok(Condition::Matched(ids));
         }
         let Some(field) = self.field else {
             return err("field", "missing".into());
@@ -274,11 +293,14 @@ fn join(path: &str, key: &str) -> String {
 }
 
 impl Condition {
-    pub(crate) fn matches(&self, event: &Event) -> bool {
+    /// Whether `event` matches; `matched` holds the ids of the rules this
+    /// event already matched (the engine tests rules with `matched` leaves last).
+    pub(crate) fn matches(&self, event: &Event, matched: &[&str]) -> bool {
         match self {
-            Condition::All(items) => items.iter().all(|c| c.matches(event)),
-            Condition::Any(items) => items.iter().any(|c| c.matches(event)),
-            Condition::Not(inner) => !inner.matches(event),
+            Condition::All(items) => items.iter().all(|c| c.matches(event, matched)),
+            Condition::Any(items) => items.iter().any(|c| c.matches(event, matched)),
+            Condition::Not(inner) => !inner.matches(event, matched),
+            Condition::Matched(ids) => ids.iter().any(|id| matched.contains(&id.as_str())),
             Condition::Leaf { field, test, url_decode } => {
                 let value = event.field(field);
                 if let Test::Exists(want) = test {
@@ -296,6 +318,16 @@ impl Condition {
                     Some(v) => test.matches(&v),
                 }
             }
+        }
+    }
+
+    /// The rule ids its `matched` leaves name.
+    pub(crate) fn refers_to(&self) -> Vec<&str> {
+        match self {
+            Condition::All(items) | Condition::Any(items) => items.iter().flat_map(Condition::refers_to).collect(),
+            Condition::Not(inner) => inner.refers_to(),
+            Condition::Matched(ids) => ids.iter().map(String::as_str).collect(),
+            Condition::Leaf { .. } => Vec::new(),
         }
     }
 }

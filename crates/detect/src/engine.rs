@@ -14,7 +14,9 @@ pub struct RuleEngine {
 }
 
 impl RuleEngine {
-    pub fn new(rules: Vec<Rule>, max_keys_per_rule: usize) -> RuleEngine {
+    pub fn new(mut rules: Vec<Rule>, max_keys_per_rule: usize) -> RuleEngine {
+        // Rules that count other rules' matches are tested after those rules.
+        rules.sort_by_key(|r| !r.condition.refers_to().is_empty());
         let rules = rules
             .into_iter()
             .map(|r| {
@@ -35,10 +37,13 @@ impl Detector for RuleEngine {
         let event_id = event.id.unwrap_or(0);
         // Most threshold rules group by the same field: render it once per event.
         let mut keys: Vec<(&str, Option<String>)> = Vec::new();
+        // Ids of the rules this event matched, for `matched` leaves.
+        let mut matched: Vec<&str> = Vec::new();
         for (rule, windows) in &mut self.rules {
-            if !rule.condition.matches(event) {
+            if !rule.condition.matches(event, &matched) {
                 continue;
             }
+            matched.push(&rule.card.id);
             match (&rule.threshold, windows) {
                 (Some(spec), Some(windows)) => {
                     let index = match keys.iter().position(|(f, _)| *f == spec.group_by) {
@@ -288,5 +293,40 @@ mod tests {
         // One failure every 20 minutes: never 5 in 10 minutes, but 10 within 6 hours.
         let slow: Vec<Event> = (0..10).map(|i| failed_login("203.0.113.22", "root", i * 1_200_000, i)).collect();
         assert_eq!(fired(&mut engine, &slow), ["ssh-slow-brute-force"]);
+    }
+
+    #[test]
+    fn probing_counts_other_rules_matches_at_distinct_urls() {
+        let mut engine = RuleEngine::new(load_rules(true, None).unwrap(), 1000);
+        let probes = [
+            "/.env",
+            "/../../etc/passwd",
+            "/item?id=1%27%20or%20%271%27%3D%271",
+            "/q?s=%3Cscript%3Ealert(1)%3C/script%3E",
+            "/wp-login.php",
+        ];
+        let events: Vec<Event> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, url)| request("203.0.113.30", url, 404, BROWSER, i as i64 * 1000))
+            .collect();
+        let ids = fired(&mut engine, &events[..4]);
+        assert!(!ids.contains(&"web-probing".to_owned()), "four probes are not yet a scanner: {ids:?}");
+        let ids = fired(&mut engine, &events[4..]);
+        assert!(ids.contains(&"web-probing".to_owned()), "{ids:?}");
+        // The same odd URL five times is one visitor's mistake, not probing.
+        let again: Vec<Event> = (0..5).map(|i| request("203.0.113.31", "/.env", 404, BROWSER, i * 1000)).collect();
+        assert!(!fired(&mut engine, &again).contains(&"web-probing".to_owned()));
+    }
+
+    #[test]
+    fn a_matched_leaf_is_tested_after_the_rules_it_names_whatever_their_order() {
+        let text = "id: counts\ntitle: c\nseverity: low\ncondition: { matched: [base] }\n---\n\
+                    id: base\ntitle: b\nseverity: low\ncondition: { field: message, contains: boom }\n";
+        let rules = crate::rule::parse_rules(text, std::path::Path::new("t.yaml")).unwrap();
+        let mut engine = RuleEngine::new(rules, 10);
+        let mut e = Event::new(EventKind::Event, 0);
+        e.message = Some("boom".into());
+        assert_eq!(fired(&mut engine, &[e]), ["base", "counts"]);
     }
 }

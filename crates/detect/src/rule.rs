@@ -73,6 +73,8 @@ struct ThresholdSpec {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub card: Arc<RuleCard>,
+    /// Where it was read (`builtin:web.yaml` for a shipped rule), for errors.
+    pub(crate) file: PathBuf,
     pub(crate) entity: Option<String>,
     pub(crate) context: Vec<String>,
     pub(crate) condition: Condition,
@@ -156,6 +158,7 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
         }
     };
     Ok(Some(Rule {
+        file: file.into(),
         card: Arc::new(RuleCard {
             id: spec.id,
             title: spec.title,
@@ -217,7 +220,31 @@ pub fn load_rules(builtin: bool, dir: Option<&Path>) -> Result<Vec<Rule>, RuleEr
             }
         }
     }
+    check_references(&rules)?;
     Ok(rules)
+}
+
+/// Every id a `matched` leaf names is a loaded rule that names none itself
+/// (the engine tests such rules after the others, in one pass).
+fn check_references(rules: &[Rule]) -> Result<(), RuleError> {
+    for rule in rules {
+        for id in rule.condition.refers_to() {
+            let reason = match rules.iter().find(|r| r.id() == id) {
+                None => format!("no loaded rule has the id {id:?}"),
+                Some(other) if !other.condition.refers_to().is_empty() => {
+                    format!("{id:?} itself uses `matched`; a rule may only refer to rules that do not")
+                }
+                Some(_) => continue,
+            };
+            return Err(RuleError {
+                file: rule.file.clone(),
+                rule_id: Some(rule.id().to_owned()),
+                field: Some("condition.matched".into()),
+                reason,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -239,6 +266,25 @@ mod tests {
             parse("id: r3\ntitle: t\nseverity: low\ncondition: { all: [ { field: a }, { field: b, equals: x } ] }\n")
                 .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("condition.all[0].field"));
+    }
+
+    #[test]
+    fn matched_names_loaded_rules_that_do_not_refer_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |text: &str| std::fs::write(dir.path().join("r.yaml"), text).unwrap();
+        write("id: a\ntitle: A\nseverity: low\ncondition: { matched: [nope] }\n");
+        let e = load_rules(false, Some(dir.path())).unwrap_err();
+        assert_eq!((e.rule_id.as_deref(), e.field.as_deref()), (Some("a"), Some("condition.matched")));
+        assert!(e.reason.contains("nope") && e.file.ends_with("r.yaml"), "{e}");
+        write(
+            "id: a\ntitle: A\nseverity: low\ncondition: { matched: b }\n---\n\
+             id: b\ntitle: B\nseverity: low\ncondition: { matched: c }\n---\n\
+             id: c\ntitle: C\nseverity: low\ncondition: { field: message, exists: true }\n",
+        );
+        let e = load_rules(false, Some(dir.path())).unwrap_err();
+        assert!(e.reason.contains("itself uses `matched`"), "{e}");
+        let e = parse("id: d\ntitle: D\nseverity: low\ncondition: { matched: [c], equals: x }\n").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("condition.matched"));
     }
 
     #[test]
