@@ -228,6 +228,31 @@ pub struct TrainPayloadsArgs {
     pub json: bool,
 }
 
+/// `rampart eval payloads`.
+#[derive(Debug, Args)]
+pub struct EvalPayloadsArgs {
+    /// A payload model file (`rampart train payloads`) [default: the shipped model].
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// A web-payloads directory (the `train payloads` layout): each public
+    /// source scored on its own, libinjection's `false_positives.txt` as benign.
+    #[arg(long, value_name = "DIR", required_unless_present = "lines")]
+    pub data: Option<PathBuf>,
+    /// A list of values of one class, one per line, as CLASS=FILE (benign,
+    /// sqli, xss, traversal, command_injection); repeatable, each scored as a source.
+    #[arg(long, value_name = "CLASS=FILE")]
+    pub lines: Vec<String>,
+    /// The --lines values are raw text, not URL-encoded query values (`+` stays a plus).
+    #[arg(long)]
+    pub raw: bool,
+    /// The model's threshold unless given here.
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `rampart check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {

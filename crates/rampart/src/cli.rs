@@ -10,7 +10,7 @@ pub use flows::*;
 pub use rampart_bench::args::{
     BenchBanLatencyArgs, BenchBansArgs, BenchHostArgs, BenchLatencyArgs, BenchPipelineArgs, BenchSampleArgs,
 };
-pub use rampart_lab::args::{BenchFlowsArgs, EvalAnomalyArgs, EvalFlowsArgs};
+pub use rampart_lab::args::{BenchFlowsArgs, EvalAnomalyArgs, EvalFlowsArgs, EvalPayloadsArgs};
 
 /// Rampart: real-time intrusion detection and prevention for Linux servers.
 ///
@@ -204,6 +204,10 @@ pub enum EvalCommand {
     /// recall, F1, false-positive rate per class, ROC AUC, confusion matrix,
     /// inference speed; --report writes Markdown with PNG charts.
     Flows(EvalFlowsArgs),
+    /// Score a payload model (the shipped one by default) on labelled web
+    /// values: per source and class detection and false-positive rates,
+    /// pooled precision, recall, F1, false-positive rate and ROC AUC.
+    Payloads(EvalPayloadsArgs),
 }
 
 #[derive(Debug, Subcommand)]

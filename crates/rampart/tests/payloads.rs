@@ -1,6 +1,7 @@
 //! `rampart train payloads` on a small corpus laid out as the public one
 //! is, then `rampart check` with the model it wrote: verdicts, classes,
-//! the decoded form, exit codes, and attacker text kept off the terminal.
+//! the decoded form, exit codes, and attacker text kept off the terminal;
+//! `rampart eval payloads` scoring a model on a directory and on lists.
 
 #![allow(clippy::unwrap_used)]
 
@@ -76,4 +77,42 @@ fn a_trained_payload_model_judges_values_with_check() {
 
     let refused = rampart(&["check", "--model", data, "x"]);
     assert!(!refused.status.success());
+}
+
+#[test]
+fn eval_payloads_scores_each_source_and_list_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path());
+    let sqli = dir.path().join("held-out-sqli.txt");
+    std::fs::write(&sqli, "1' or '1'='1\nadmin' union select password from users--\n\n").unwrap();
+    let benign = dir.path().join("typed.txt");
+    std::fs::write(&benign, "john smith\nred shoes size 42\n2024-01-31\n").unwrap();
+    let lines = |class: &str, path: &Path| format!("{class}={}", path.display());
+    let out = rampart(&[
+        "eval",
+        "payloads",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--lines",
+        &lines("sqli", &sqli),
+        "--lines",
+        &lines("benign", &benign),
+        "--raw",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = &report["sources"];
+    assert_eq!(sources["libinjection"]["classes"]["sqli"]["rows"], 180, "{report}");
+    assert_eq!(sources["libinjection-false-positives"]["classes"]["benign"]["rows"], 2);
+    let held_out = &sources[format!("{} (sqli)", sqli.display())]["classes"]["sqli"];
+    assert_eq!((held_out["rows"].as_u64(), held_out["detected"].as_f64()), (Some(2), Some(1.0)), "{report}");
+    let typed = &sources[format!("{} (benign)", benign.display())]["classes"]["benign"];
+    assert_eq!(typed["false_positive_rate"].as_f64(), Some(0.0));
+    let pooled = &report["pooled"];
+    assert!(pooled["recall"].as_f64().unwrap() > 0.8 && pooled["roc_auc"].as_f64().unwrap() > 0.8, "{pooled}");
+
+    let bad = rampart(&["eval", "payloads", "--lines", "worm=x.txt"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown class \"worm\""));
 }

@@ -69,7 +69,7 @@ pub fn load(dir: &Path, logs: Option<&Path>) -> anyhow::Result<Corpus> {
 }
 
 /// The public corpora's values, in file order.
-fn read_sources(dir: &Path) -> anyhow::Result<Vec<Sample>> {
+pub(crate) fn read_sources(dir: &Path) -> anyhow::Result<Vec<Sample>> {
     let mut raw: Vec<Sample> = Vec::new();
     let sqli_csv = dir.join("kaggle-sqli/Modified_SQL_Dataset.csv");
     if sqli_csv.exists() {
@@ -187,7 +187,7 @@ fn push(out: &mut Vec<Sample>, value: &str, class: PayloadClass, source: &'stati
 }
 
 /// Keeps the first of each decoded value; drops values seen with two classes.
-fn dedup(raw: Vec<Sample>) -> Corpus {
+pub(crate) fn dedup(raw: Vec<Sample>) -> Corpus {
     let mut first: HashMap<String, (usize, PayloadClass)> = HashMap::with_capacity(raw.len());
     let mut conflicted = vec![false; raw.len()];
     let mut keep = vec![false; raw.len()];

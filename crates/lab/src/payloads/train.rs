@@ -12,14 +12,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use rampart_ml::payload::model::attack_probability;
 use rampart_ml::payload::model::{FORMAT, FORMAT_VERSION};
-use rampart_ml::payload::model::{attack_probability, decide};
 use rampart_ml::payload::{Context, Lexes, PayloadClass, PayloadModel, PayloadScorer, decode, features, gate};
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
 use rampart_ml::validation::{ClassWeighting, class_weights};
 use serde_json::{Value, json};
 
 use super::corpus::{self, Sample};
+use super::figures::{pooled_figures, tally};
 use crate::args::TrainPayloadsArgs;
 
 /// Feature rows for `samples`, row-major, and the classes each can be (`gate`).
@@ -41,36 +42,6 @@ fn fit(x: &[f32], y: &[u32], params: &TrainParams) -> anyhow::Result<Ensemble> {
     let row_weight: Vec<f64> = y.iter().map(|&c| weights[c as usize]).collect();
     let set = TrainSet { x, width: features::WIDTH, y, k, weight: &row_weight };
     Ok(Ensemble::fit(&set, params, &|_, _| {})?)
-}
-
-/// How a scored set fared at `threshold`: per true class, rows and how
-/// many were called an attack (any attack class) and the right class.
-fn tally(y: &[u32], proba: &[f32], threshold: f32) -> BTreeMap<&'static str, Value> {
-    let k = PayloadClass::ALL.len();
-    let mut rows = [0u64; 5];
-    let mut flagged = [0u64; 5];
-    let mut right = [0u64; 5];
-    for (truth, p) in y.iter().zip(proba.chunks_exact(k)) {
-        let (class, _) = decide(p, threshold);
-        let t = *truth as usize;
-        rows[t] += 1;
-        flagged[t] += u64::from(class != PayloadClass::Benign);
-        right[t] += u64::from(class.index() == t);
-    }
-    PayloadClass::ALL
-        .iter()
-        .filter(|c| rows[c.index()] > 0)
-        .map(|c| {
-            let i = c.index();
-            let share = |n: u64| n as f64 / rows[i] as f64;
-            let figures = if *c == PayloadClass::Benign {
-                json!({ "rows": rows[i], "false_positive_rate": share(flagged[i]) })
-            } else {
-                json!({ "rows": rows[i], "detected": share(flagged[i]), "right_class": share(right[i]) })
-            };
-            (c.name(), figures)
-        })
-        .collect()
 }
 
 /// Left-out figures at a range of thresholds, macro-averaged: the mean
@@ -102,43 +73,6 @@ fn operating_curve(scored: &[(&'static str, Vec<u32>, Vec<f32>)]) -> Vec<Value> 
             json!({ "threshold": threshold, "mean_detection": mean(&recalls), "mean_false_positive_rate": mean(&fprs) })
         })
         .collect()
-}
-
-/// Attack-vs-benign figures over every left-out prediction at
-/// `threshold`: precision, recall, F1, false-positive rate and ROC AUC, and
-/// per attack class one-vs-rest precision, recall and F1 (by predicted class).
-fn pooled_figures(scored: &[(&'static str, Vec<u32>, Vec<f32>)], threshold: f32) -> Value {
-    let k = PayloadClass::ALL.len();
-    let mut ranked = Vec::new();
-    let mut confusion = [[0u64; 5]; 5];
-    for (_, y, proba) in scored {
-        for (truth, p) in y.iter().zip(proba.chunks_exact(k)) {
-            ranked.push((f64::from(attack_probability(p)), *truth != 0));
-            confusion[*truth as usize][decide(p, threshold).0.index()] += 1;
-        }
-    }
-    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let f1 = |p: f64, r: f64| if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
-    let attack_rows: u64 = confusion[1..].iter().flatten().sum();
-    let caught: u64 = confusion[1..].iter().map(|row| row[1..].iter().sum::<u64>()).sum();
-    let flagged_benign: u64 = confusion[0][1..].iter().sum();
-    let benign_rows: u64 = confusion[0].iter().sum();
-    let (precision, recall) = (ratio(caught, caught + flagged_benign), ratio(caught, attack_rows));
-    let per_class: BTreeMap<&str, Value> = PayloadClass::ALL[1..]
-        .iter()
-        .map(|c| {
-            let i = c.index();
-            let predicted: u64 = (0..k).map(|t| confusion[t][i]).sum();
-            let actual: u64 = confusion[i].iter().sum();
-            let (p, r) = (ratio(confusion[i][i], predicted), ratio(confusion[i][i], actual));
-            (c.name(), json!({ "precision": p, "recall": r, "f1": f1(p, r), "rows": actual }))
-        })
-        .collect();
-    json!({
-        "precision": precision, "recall": recall, "f1": f1(precision, recall),
-        "false_positive_rate": ratio(flagged_benign, benign_rows),
-        "roc_auc": rampart_ml::roc_auc(&ranked), "per_class": per_class,
-    })
 }
 
 /// The threshold of the curve where the mean detection rate minus

@@ -117,19 +117,31 @@ impl PayloadScorer {
     /// (the gate would give the forest's attack mass to benign), most
     /// values, and the forest is nine tenths of the cost.
     pub fn judge(&self, raw: &str, context: Context) -> Verdict {
+        let (decoded, lexes, proba) = self.assess(raw, context);
+        let shape = lexes.plain.fingerprint(12);
+        let (class, score) = decide(&proba, self.threshold);
+        Verdict { class, score, attack: attack_probability(&proba), shape, decoded }
+    }
+
+    /// One value's class probabilities (`PayloadClass::ALL` order), after
+    /// the gate: what `judge` decides on, for evaluation at any threshold.
+    pub fn probabilities(&self, raw: &str, context: Context) -> [f32; 5] {
+        self.assess(raw, context).2
+    }
+
+    fn assess(&self, raw: &str, context: Context) -> (Decoded, Lexes, [f32; 5]) {
         let decoded = decode(raw, context);
         let lexes = Lexes::of(&decoded.text);
         let possible = gate::possible(&decoded.text, &lexes);
-        let shape = lexes.plain.fingerprint(12);
-        if !possible[1..].contains(&true) {
-            return Verdict { class: PayloadClass::Benign, score: 1.0, attack: 0.0, shape, decoded };
+        let mut proba = [1.0, 0.0, 0.0, 0.0, 0.0];
+        if possible[1..].contains(&true) {
+            let mut row = Vec::with_capacity(features::WIDTH);
+            features::features(&decoded, &lexes, &mut row);
+            let predicted = self.trees.predict_row(&row);
+            proba.iter_mut().zip(&predicted).for_each(|(p, q)| *p = *q);
+            gate::apply(&mut proba, &possible);
         }
-        let mut row = Vec::with_capacity(features::WIDTH);
-        features::features(&decoded, &lexes, &mut row);
-        let mut proba = self.trees.predict_row(&row);
-        gate::apply(&mut proba, &possible);
-        let (class, score) = decide(&proba, self.threshold);
-        Verdict { class, score, attack: attack_probability(&proba), shape, decoded }
+        (decoded, lexes, proba)
     }
 
     /// The model's class probabilities for row-major feature rows

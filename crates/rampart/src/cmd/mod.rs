@@ -85,6 +85,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet_logging(&cli)?;
             rampart_lab::evaluate::run(args)
         }
+        Command::Eval(crate::cli::EvalCommand::Payloads(args)) => {
+            quiet_logging(&cli)?;
+            rampart_lab::payloads::eval::run(args)
+        }
         Command::Train(crate::cli::TrainCommand::Flows(args)) => {
             quiet_logging(&cli)?;
             rampart_lab::train::run(args)
