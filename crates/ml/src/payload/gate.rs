@@ -9,9 +9,19 @@
 //! This is where the model's mistakes on text unlike its training data
 //! (`aug 15 keys` called a traversal) stop.
 
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
 #[cfg(test)]
 use super::PayloadClass;
 use super::lexer::{Lexes, Token};
+
+/// One automaton for a list of markers, built on first use.
+fn any_of(cell: &'static OnceLock<AhoCorasick>, markers: &[&str], text: &str) -> bool {
+    // The markers are fixed literals: building cannot fail.
+    cell.get_or_init(|| AhoCorasick::new(markers).unwrap_or_else(|e| panic!("gate markers: {e}"))).is_match(text)
+}
 
 /// Markup that runs or loads script without a handler attribute.
 const SCRIPT_MARKUP: &[&str] = &[
@@ -101,12 +111,16 @@ pub fn possible(text: &str, lexes: &Lexes) -> [bool; 5] {
     // runs or loads script — not any markup (rich text is full of `<p>`).
     // Text as well as tokens: inside a quoted attribute the lexer sees a string.
     let xss = has(&[Token::Handler, Token::Scheme, Token::Function])
-        || SCRIPT_MARKUP.iter().any(|m| text.contains(m))
+        || {
+            static MARKUP: OnceLock<AhoCorasick> = OnceLock::new();
+            any_of(&MARKUP, SCRIPT_MARKUP, text)
+        }
         || handler_attribute(bytes);
     // Scanners mangle the separators (`..%c0%9v`, `%bg%qf`), not the file they are after.
-    let traversal = has(&[Token::Traversal, Token::SensitivePath])
-        || text.contains("..")
-        || SENSITIVE_FILES.iter().any(|f| text.contains(f));
+    let traversal = has(&[Token::Traversal, Token::SensitivePath]) || text.contains("..") || {
+        static FILES: OnceLock<AhoCorasick> = OnceLock::new();
+        any_of(&FILES, SENSITIVE_FILES, text)
+    };
     let command =
         has(&[Token::Command]) || any_byte(b";|`&\n") || ["$(", "${", "{{", "<?"].iter().any(|s| text.contains(s));
     [true, sqli, xss, traversal, command]

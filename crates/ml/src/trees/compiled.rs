@@ -27,6 +27,7 @@
 //! more than 65,535 nodes are scored one row at a time instead.
 
 use super::ensemble::Ensemble;
+use super::single::SingleRow;
 
 /// Rows scored together (their keys take 64 × 4 bytes per feature).
 const BLOCK: usize = 64;
@@ -65,6 +66,8 @@ struct Layout {
 pub struct Compiled {
     /// `None` when the model does not fit the layout.
     layout: Option<Layout>,
+    /// For one row at a time (`predict_row`); `None` when the model does not fit it.
+    single: Option<SingleRow>,
     ensemble: Ensemble,
 }
 
@@ -198,7 +201,7 @@ fn walk(nodes: &[Node; WINDOW], depth: usize, keys: &[u32; KEYS], base: usize) -
 
 impl Compiled {
     pub fn new(ensemble: Ensemble) -> Compiled {
-        Compiled { layout: Layout::new(&ensemble), ensemble }
+        Compiled { layout: Layout::new(&ensemble), single: SingleRow::new(&ensemble), ensemble }
     }
 
     pub fn into_ensemble(self) -> Ensemble {
@@ -209,15 +212,18 @@ impl Compiled {
         self.ensemble.k
     }
 
-    /// Class probabilities for row-major `x` (`width` per row), `k` per row
-    /// into `out` (resized).
-    /// One row's probabilities by the plain walk: the block layout pays
-    /// for a 256 KiB key table and 64 lanes per call, which one row never
-    /// earns back (a web value is judged alone: 100 µs that way, a few here).
+    /// One row's probabilities, trees walking side by side (`single`):
+    /// the block layout pays for a 256 KiB key table and 64 lanes per call,
+    /// which one row never earns back (a web value is judged alone).
     pub fn predict_row(&self, row: &[f32]) -> Vec<f32> {
-        self.ensemble.predict_one(row)
+        match &self.single {
+            Some(single) => single.predict(&self.ensemble, row),
+            None => self.ensemble.predict_one(row),
+        }
     }
 
+    /// Class probabilities for row-major `x` (`width` per row), `k` per row
+    /// into `out` (resized).
     pub fn predict(&self, x: &[f32], out: &mut Vec<f32>) {
         let (w, k) = (self.ensemble.width.max(1), self.ensemble.k);
         let rows = x.len() / w;

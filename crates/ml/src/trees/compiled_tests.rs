@@ -60,8 +60,8 @@ fn ensemble(seed: u64, width: usize, k: usize, trees: usize, boosted: bool) -> E
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
 
-    /// The batch layout gives each row exactly (bit for bit) what walking
-    /// every tree one row at a time gives: any batch size, any class count
+    /// The batch layout, and the interleaved walk of one row, give each row
+    /// exactly (bit for bit) what walking every tree one row at a time gives: any batch size, any class count
     /// (padded strides and the general one), edge values, and models too
     /// wide for the layout.
     #[test]
@@ -77,12 +77,15 @@ proptest::proptest! {
         let mut rng = SplitMix64::new(seed ^ 1);
         let x: Vec<f32> = (0..rows * width).map(|_| value(&mut rng)).collect();
         let mut batch = Vec::new();
-        Compiled::new(model.clone()).predict(&x, &mut batch);
+        let compiled = Compiled::new(model.clone());
+        compiled.predict(&x, &mut batch);
         proptest::prop_assert_eq!(batch.len(), rows * k);
         for (r, row) in x.chunks(width).enumerate() {
             let one: Vec<u32> = model.predict_one(row).iter().map(|v| v.to_bits()).collect();
             let got: Vec<u32> = batch[r * k..][..k].iter().map(|v| v.to_bits()).collect();
-            proptest::prop_assert_eq!(one, got, "row {}", r);
+            proptest::prop_assert_eq!(&one, &got, "row {}", r);
+            let single: Vec<u32> = compiled.predict_row(row).iter().map(|v| v.to_bits()).collect();
+            proptest::prop_assert_eq!(&one, &single, "row {} alone", r);
         }
     }
 
@@ -115,8 +118,9 @@ fn a_tree_too_large_for_the_layout_is_scored_row_by_row() {
     let model =
         Ensemble { algo: Algo::RandomForest, width: 2, k: 2, trees: vec![t], base: Vec::new(), learning_rate: 0.1 };
     let compiled = Compiled::new(model.clone());
-    assert!(compiled.layout.is_none());
+    assert!(compiled.layout.is_none() && compiled.single.is_none());
     let x = [0.3f32, 0.7, 0.9, 0.1];
+    assert_eq!(compiled.predict_row(&x[..2]), model.predict_one(&x[..2]));
     let mut out = Vec::new();
     compiled.predict(&x, &mut out);
     assert_eq!(out[..2], model.predict_one(&x[..2])[..]);

@@ -6,6 +6,7 @@ mod binning;
 mod compiled;
 mod ensemble;
 mod grow;
+mod single;
 mod tree;
 
 pub use compiled::Compiled;
