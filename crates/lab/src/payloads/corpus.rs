@@ -8,7 +8,8 @@
 //!
 //! Benign values of other kinds come from `benign` (form values, access
 //! logs) and `generated` (search-box text, rich text); traversals and command
-//! injections of a second kind from `generated` (CRS's phrase lists). Values are de-duplicated by their decoded form within the whole corpus;
+//! injections of a second kind from `generated` (CRS's phrase lists), SQL
+//! probes of a second kind from `sql_grammar`. Values are de-duplicated by their decoded form within the whole corpus;
 //! one seen with two different classes is dropped and counted.
 
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ const SEARCH_VALUES: usize = 10_000;
 const RICH_TEXT_VALUES: usize = 3_000;
 /// Traversals and command injections of each kind composed from CRS's lists.
 const CRS_VALUES: usize = 3_000;
+/// SQL probes composed from their grammar (see `sql_grammar`).
+const SQL_GRAMMAR_VALUES: usize = 3_000;
 
 /// Reads every source found under `dir` (the `web-payloads` layout:
 /// `kaggle-sqli/`, `kaggle-xss/`, `libinjection/`, `payloadsallthethings/`),
@@ -59,6 +62,7 @@ pub fn load(dir: &Path, logs: Option<&Path>) -> anyhow::Result<Corpus> {
     if let Some(crs) = sorted_files_or_dirs(dir)?.into_iter().find(|p| crs_lists(p)) {
         raw.extend(super::generated::crs_phrases(&crs, CRS_VALUES, 0xc25)?);
     }
+    raw.extend(super::sql_grammar::probes(SQL_GRAMMAR_VALUES, 0x5e1ec7));
     raw.extend(super::benign::forms(FORM_VALUES, 0x5eed));
     raw.extend(super::generated::searches(SEARCH_VALUES, 0x5ea2c4));
     raw.extend(super::generated::rich_text(RICH_TEXT_VALUES, 0x51c4));

@@ -27,18 +27,18 @@ use rampart_ml::payload::{Context, PayloadClass};
 
 use super::corpus::Sample;
 
-struct Draw(SplitMix64);
+pub(crate) struct Draw(pub(crate) SplitMix64);
 
 impl Draw {
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.0.next_u64() % n.max(1) as u64) as usize
     }
 
-    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
         list[self.below(list.len())]
     }
 
-    fn chance(&mut self, share: f64) -> bool {
+    pub(crate) fn chance(&mut self, share: f64) -> bool {
         self.0.next_f64() < share
     }
 }
