@@ -12,12 +12,12 @@ mod util;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use util::{Server, api_get, bin, client, collect, eventually, http_recorder, logged_addr};
+use util::{Server, api_get, client, eventually, http_recorder, logged_addr, standalone_proxy as standalone};
 
 /// A real HTTP/1.1 server on loopback that records every request it gets,
 /// raw (head and body), and answers 200 `ok`, closing the connection.
@@ -217,23 +217,6 @@ fn the_gatekeeper_in_serve_blocks_attacks_everywhere_forwards_the_rest_and_bans_
 }
 
 /// `rampart proxy` alone, its stdout lines collected.
-fn standalone(args: &[&str]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
-    let mut child = Command::new(bin())
-        .args(["--log-format", "json", "proxy", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (out, err) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
-    collect(child.stdout.take().unwrap(), out.clone());
-    collect(child.stderr.take().unwrap(), err.clone());
-    let addr = logged_addr(&err, "The web gatekeeper is listening.", &mut child);
-    (child, format!("http://{addr}"), out)
-}
-
 #[test]
 fn detect_mode_forwards_everything_and_records_what_it_would_have_blocked() {
     let app = upstream();

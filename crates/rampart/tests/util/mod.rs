@@ -51,23 +51,14 @@ impl Server {
         let bin = bin();
         let mut argv: Vec<&str> = wrapper.to_vec();
         argv.push(bin.to_str().unwrap());
-        let mut child = Command::new(argv[0])
+        let mut command = Command::new(argv[0]);
+        command
             .args(&argv[1..])
             .args(["--config", config_path.to_str().unwrap(), "--log-format", "json", "serve"])
             .args(["--listen", listen, "--data-dir", data_dir.to_str().unwrap()])
             .args(flags)
-            .env("RAMPART_ADMIN_TOKEN", ADMIN)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        collect(child.stdout.take().unwrap(), stdout.clone());
-        collect(child.stderr.take().unwrap(), stderr.clone());
-        let addr = logged_addr(&stderr, "Rampart is listening.", &mut child);
+            .env("RAMPART_ADMIN_TOKEN", ADMIN);
+        let (child, addr, stdout, stderr) = spawn_listening(command, "Rampart is listening.");
         Server { child, url: format!("http://{addr}"), data_dir, stdout, stderr }
     }
 
@@ -199,3 +190,33 @@ pub fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
     });
     (format!("{url}/hook"), bodies)
 }
+
+/// `rampart proxy` on a free loopback port with `args`: the child, its
+/// URL, and its stdout lines (the verdict events).
+pub fn standalone_proxy(args: &[&str]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+    let mut command = Command::new(bin());
+    command.args(["--log-format", "json", "proxy", "--listen", "127.0.0.1:0"]).args(args);
+    let (child, addr, stdout, _) = spawn_listening(command, "The web gatekeeper is listening.");
+    (child, format!("http://{addr}"), stdout)
+}
+
+/// Starts `command` (a rampart that logs JSON) with its output collected
+/// line by line, and waits for the log line `message` naming the address
+/// it listens on: the child, that address, its stdout and stderr lines.
+pub fn spawn_listening(mut command: Command, message: &str) -> (Child, String, Lines, Lines) {
+    let mut child = command
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stdout, stderr) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    collect(child.stdout.take().unwrap(), stdout.clone());
+    collect(child.stderr.take().unwrap(), stderr.clone());
+    let addr = logged_addr(&stderr, message, &mut child);
+    (child, addr, stdout, stderr)
+}
+
+/// A child's output lines, as they arrive.
+pub type Lines = Arc<Mutex<Vec<String>>>;
