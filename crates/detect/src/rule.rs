@@ -104,7 +104,14 @@ impl Rule {
 
 /// Parses every rule in one YAML text. `file` only labels errors.
 pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<Rule>, RuleError> {
+    parse_with_disabled(text, file).map(|(rules, _)| rules)
+}
+
+/// The enabled rules in one YAML text, and the ids of those marked
+/// `enabled: false` (which switch off a built-in of the same id).
+fn parse_with_disabled(text: &str, file: &Path) -> Result<(Vec<Rule>, Vec<String>), RuleError> {
     let mut rules = Vec::new();
+    let mut disabled = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(text) {
         let spec = match RuleSpec::deserialize(document) {
             Ok(spec) => spec,
@@ -114,11 +121,13 @@ pub fn parse_rules(text: &str, file: &Path) -> Result<Vec<Rule>, RuleError> {
                 return Err(RuleError { file: file.into(), rule_id: None, field: None, reason: e.to_string() });
             }
         };
-        if let Some(rule) = compile(spec, file)? {
-            rules.push(rule);
+        let id = spec.id.clone();
+        match compile(spec, file)? {
+            Some(rule) => rules.push(rule),
+            None => disabled.push(id),
         }
     }
-    Ok(rules)
+    Ok((rules, disabled))
 }
 
 fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
@@ -180,9 +189,12 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
 /// built-in can be tuned without forking the binary.
 pub fn load_rules(builtin: bool, dir: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
+    let mut disabled: Vec<String> = Vec::new();
     if builtin {
         for (name, text) in crate::builtin::FILES {
-            rules.extend(parse_rules(text, Path::new(&format!("builtin:{name}")))?);
+            let (enabled, switched_off) = parse_with_disabled(text, Path::new(&format!("builtin:{name}")))?;
+            rules.extend(enabled);
+            disabled.extend(switched_off);
         }
     }
     if let Some(dir) = dir {
@@ -206,7 +218,11 @@ pub fn load_rules(builtin: bool, dir: Option<&Path>) -> Result<Vec<Rule>, RuleEr
                 field: None,
                 reason: format!("cannot read: {e}"),
             })?;
-            for rule in parse_rules(&text, &file)? {
+            let (enabled, switched_off) = parse_with_disabled(&text, &file)?;
+            // A disabled rule with a built-in's id switches the built-in off.
+            rules.retain(|r: &Rule| !switched_off.iter().any(|id| id == r.id()));
+            disabled.extend(switched_off);
+            for rule in enabled {
                 if !seen_user.insert(rule.id().to_owned()) {
                     return Err(RuleError {
                         file: file.clone(),
@@ -220,16 +236,18 @@ pub fn load_rules(builtin: bool, dir: Option<&Path>) -> Result<Vec<Rule>, RuleEr
             }
         }
     }
-    check_references(&rules)?;
+    check_references(&rules, &disabled)?;
     Ok(rules)
 }
 
 /// Every id a `matched` leaf names is a loaded rule that names none itself
-/// (the engine tests such rules after the others, in one pass).
-fn check_references(rules: &[Rule]) -> Result<(), RuleError> {
+/// (the engine tests such rules after the others, in one pass), or a rule
+/// switched off (which then never matches).
+fn check_references(rules: &[Rule], disabled: &[String]) -> Result<(), RuleError> {
     for rule in rules {
         for id in rule.condition.refers_to() {
             let reason = match rules.iter().find(|r| r.id() == id) {
+                None if disabled.iter().any(|d| d == id) => continue,
                 None => format!("no loaded rule has the id {id:?}"),
                 Some(other) if !other.condition.refers_to().is_empty() => {
                     format!("{id:?} itself uses `matched`; a rule may only refer to rules that do not")
@@ -285,6 +303,19 @@ mod tests {
         assert!(e.reason.contains("itself uses `matched`"), "{e}");
         let e = parse("id: d\ntitle: D\nseverity: low\ncondition: { matched: [c], equals: x }\n").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("condition.matched"));
+    }
+
+    #[test]
+    fn a_disabled_rule_switches_its_builtin_off_and_references_to_it_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("off.yaml"),
+            "id: web-sqli\ntitle: off\nseverity: low\nenabled: false\ncondition: { field: message, exists: true }\n",
+        )
+        .unwrap();
+        let rules = load_rules(true, Some(dir.path())).unwrap();
+        assert!(!rules.iter().any(|r| r.id() == "web-sqli"));
+        assert!(rules.iter().any(|r| r.id() == "web-probing"), "web-probing names web-sqli and still loads");
     }
 
     #[test]
