@@ -223,6 +223,11 @@ pub struct TrainPayloadsArgs {
     /// Use this threshold instead of choosing one.
     #[arg(long, value_name = "PROBABILITY")]
     pub threshold: Option<f32>,
+    /// Also write the de-duplicated, labelled corpus as JSON lines (`value`,
+    /// `class`, `source`, `context`), so a baseline trained elsewhere sees
+    /// the same values (bench/tfidf-baseline/run).
+    #[arg(long, value_name = "FILE")]
+    pub corpus_out: Option<PathBuf>,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,

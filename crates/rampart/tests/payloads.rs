@@ -48,8 +48,27 @@ fn a_trained_payload_model_judges_values_with_check() {
     corpus(dir.path());
     let model = dir.path().join("payloads.json");
     let (data, out) = (dir.path().to_str().unwrap(), model.to_str().unwrap());
-    let trained = rampart(&["train", "payloads", "--data", data, "--out", out, "--trees", "20", "--json"]);
+    let corpus_out = dir.path().join("corpus.jsonl");
+    let trained = rampart(&[
+        "train",
+        "payloads",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--trees",
+        "20",
+        "--corpus-out",
+        corpus_out.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    // The corpus it trained on, for a baseline elsewhere: one labelled value per line.
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&corpus_out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let first = lines.iter().find(|l| l["source"] == "libinjection").unwrap();
+    assert_eq!((first["class"].as_str(), first["context"].as_str()), (Some("sqli"), Some("form")), "{first}");
+    assert!(lines.iter().any(|l| l["source"] == "sql-grammar") && lines.iter().any(|l| l["class"] == "benign"));
     let report: Value = serde_json::from_slice(&trained.stdout).unwrap();
     let left_out = &report["metrics"]["leave_one_source_out"];
     assert!(left_out["libinjection"]["sqli"]["rows"].as_u64().unwrap() > 100, "{report}");

@@ -190,6 +190,22 @@ fn push(out: &mut Vec<Sample>, value: &str, class: PayloadClass, source: &'stati
     out.push(Sample { value: value.to_owned(), class, source, context });
 }
 
+/// Writes `samples` one JSON object per line: value, class, source and
+/// context (`form` for URL-encoded query values, `other` for raw text).
+pub fn write_json_lines(samples: &[Sample], path: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for s in samples {
+        let context = if s.context == Context::Form { "form" } else { "other" };
+        let line =
+            serde_json::json!({ "value": s.value, "class": s.class.name(), "source": s.source, "context": context });
+        writeln!(out, "{line}").with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    out.flush().with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 /// Keeps the first of each decoded value; drops values seen with two classes.
 pub(crate) fn dedup(raw: Vec<Sample>) -> Corpus {
     let mut first: HashMap<String, (usize, PayloadClass)> = HashMap::with_capacity(raw.len());

@@ -91,6 +91,9 @@ fn choose_threshold(curve: &[Value], false_positive_cost: f64) -> f32 {
 pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let corpus = corpus::load(&args.data, args.logs.as_deref())?;
+    if let Some(path) = &args.corpus_out {
+        corpus::write_json_lines(&corpus.samples, path)?;
+    }
     let mut params = TrainParams::for_algo(Algo::RandomForest, args.seed);
     params.trees = args.trees;
     params.max_depth = args.max_depth;
