@@ -299,7 +299,8 @@ fn nginx_with_auth_request_blocks_the_same_attacks() {
     let cookie =
         send(http.get(format!("{site}/")).header("cookie", "id=1%27%20union%20select%20password%20from%20users--"));
     assert_eq!(cookie.status, 403, "cookies travel with the subrequest");
-    let _ = nginx.kill();
+    // SIGTERM, not SIGKILL: the master then stops its worker (a killed master leaves it running).
+    let _ = Command::new("kill").args(["-TERM", &nginx.id().to_string()]).status();
     let _ = nginx.wait();
     let _ = gate.kill();
     let _ = gate.wait();
