@@ -1,157 +1,19 @@
-//! The nftables enforcer against the real kernel, inside network
-//! namespaces: an "attacker" and a "defender" joined by a veth pair, the
-//! defender running a TCP server and `rampart serve --enforce`, and a
-//! third link from the test's own namespace to the defender for the API.
-//! Needs root (CAP_NET_ADMIN), nftables and iproute2; scripts/test installs
-//! the packages, and CI runs as root.
+//! The nftables enforcer against the real kernel, inside the namespace lab
+//! of util/lab.rs: the defender runs a TCP server and `rampart serve
+//! --enforce`, the attacker connects or is dropped. Needs root
+//! (CAP_NET_ADMIN), nftables and iproute2; scripts/test installs the
+//! packages, and CI runs as root.
 
 #![allow(clippy::unwrap_used)]
 
 mod util;
 
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use util::{ADMIN, Server, bin, client, eventually};
-
-const WEB_PORT: u16 = 9000;
-const API_PORT: u16 = 18080;
-
-/// Two namespaces and their links, removed on drop.
-struct Lab {
-    defender: String,
-    attacker: String,
-    host_link: String,
-    /// The defender's address on the attacker link.
-    defender_ip: String,
-    attacker_ip: String,
-    /// The defender's address on the link to the test's namespace.
-    api_ip: String,
-    /// The test namespace's own address on that link.
-    host_ip: String,
-    web: Option<Child>,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-impl Lab {
-    /// The namespaces, their links, and the defender's TCP server running.
-    fn new() -> Lab {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        // Unique per process and test; interface names stay under 15 bytes.
-        let tag = format!("{}{n}", std::process::id() % 10_000);
-        let subnet = 100 + (std::process::id() % 50) * 2 + n;
-        let mut lab = Lab {
-            defender: format!("rdef{tag}"),
-            attacker: format!("ratt{tag}"),
-            host_link: format!("rh{tag}"),
-            defender_ip: format!("10.231.{subnet}.1"),
-            attacker_ip: format!("10.231.{subnet}.2"),
-            api_ip: format!("10.232.{subnet}.1"),
-            host_ip: format!("10.232.{subnet}.2"),
-            web: None,
-        };
-        let (d, a) = (lab.defender.as_str(), lab.attacker.as_str());
-        ip(&["netns", "add", d]);
-        ip(&["netns", "add", a]);
-        let (vd, va, hd) = (format!("rd{tag}"), format!("ra{tag}"), format!("rx{tag}"));
-        ip(&["link", "add", &vd, "type", "veth", "peer", "name", &va]);
-        ip(&["link", "set", &vd, "netns", d]);
-        ip(&["link", "set", &va, "netns", a]);
-        ip(&["-n", d, "addr", "add", &format!("{}/24", lab.defender_ip), "dev", &vd]);
-        ip(&["-n", a, "addr", "add", &format!("{}/24", lab.attacker_ip), "dev", &va]);
-        ip(&["link", "add", &lab.host_link, "type", "veth", "peer", "name", &hd]);
-        ip(&["link", "set", &hd, "netns", d]);
-        ip(&["-n", d, "addr", "add", &format!("{}/24", lab.api_ip), "dev", &hd]);
-        ip(&["addr", "add", &format!("{}/24", lab.host_ip), "dev", &lab.host_link]);
-        for (ns, dev) in [(d, vd.as_str()), (a, va.as_str()), (d, hd.as_str()), (d, "lo"), (a, "lo")] {
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-        }
-        ip(&["link", "set", &lab.host_link, "up"]);
-        lab.start_web_server();
-        lab
-    }
-
-    fn in_defender(&self) -> Vec<&str> {
-        vec!["ip", "netns", "exec", &self.defender]
-    }
-
-    fn start_web_server(&mut self) {
-        // Accepts and closes, with a deep backlog: bursts of connects all land.
-        let script = "import socket,sys\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind((sys.argv[1], int(sys.argv[2])))\ns.listen(1024)\nwhile True:\n  c,_=s.accept(); c.close()";
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.defender, "python3", "-c", script, &self.defender_ip])
-            .arg(WEB_PORT.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.web = Some(child);
-        eventually(10, "the web server in the defender", || self.attacker_connects().then_some(()));
-    }
-
-    /// Whether a TCP connection from the attacker to the defender's web
-    /// server succeeds within a second (a dropped SYN times out).
-    fn attacker_connects(&self) -> bool {
-        let script = "import socket,sys\nsocket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()";
-        Command::new("ip")
-            .args(["netns", "exec", &self.attacker, "python3", "-c", script, &self.defender_ip])
-            .arg(WEB_PORT.to_string())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-    }
-
-    /// How many of `n` back-to-back connections from the attacker succeed.
-    fn attacker_connections(&self, n: u32) -> u32 {
-        let script = "import socket,sys\nok=0\nfor _ in range(int(sys.argv[3])):\n  try:\n    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.3).close(); ok+=1\n  except OSError: pass\nprint(ok)";
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.attacker, "python3", "-c", script, &self.defender_ip])
-            .args([WEB_PORT.to_string(), n.to_string()])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    }
-
-    fn nft(&self, args: &[&str]) -> String {
-        let out = Command::new("ip").args(["netns", "exec", &self.defender, "nft"]).args(args).output().unwrap();
-        assert!(out.status.success(), "nft {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// `rampart serve` in the defender, its API on the link to the test.
-    fn serve(&self, dir: &std::path::Path, config: &str) -> Server {
-        self.serve_with(dir, config, &["--enforce"])
-    }
-
-    fn serve_with(&self, dir: &std::path::Path, config: &str, flags: &[&str]) -> Server {
-        let listen = format!("{}:{API_PORT}", self.api_ip);
-        let mut server = Server::start_with(dir, config, &self.in_defender(), &listen, flags);
-        server.url = format!("http://{listen}");
-        server
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if let Some(mut web) = self.web.take() {
-            let _ = web.kill();
-            let _ = web.wait();
-        }
-        // Deleting a namespace deletes its interfaces and their peers.
-        for ns in [&self.defender, &self.attacker] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-        let _ = Command::new("ip").args(["link", "del", &self.host_link]).stderr(Stdio::null()).status();
-    }
-}
+use util::lab::{API_PORT, Lab};
+use util::{ADMIN, Reaped, Server, bin, client, eventually};
 
 fn post_ban(server: &Server, body: Value) -> (u16, Value) {
     let r = client().post(format!("{}/api/v1/decisions", server.url)).bearer_auth(ADMIN).json(&body).send().unwrap();
@@ -196,7 +58,7 @@ fn brute_force(log: &std::path::Path, ip: &str) {
 
 #[test]
 fn bans_block_until_deleted_or_expired_ranges_count_allowlists_win_and_restarts_reconcile() {
-    let lab = Lab::new();
+    let lab = Lab::with_tcp_server();
     let dir = tempfile::tempdir().unwrap();
     let config = "[sinks]\nstdout = false\n\n[respond]\nallowlist = [\"192.0.2.0/24\"]\n";
     let server = lab.serve(dir.path(), config);
@@ -272,7 +134,7 @@ fn bans_block_until_deleted_or_expired_ranges_count_allowlists_win_and_restarts_
 
 #[test]
 fn a_brute_force_written_to_a_log_gets_the_attacker_banned() {
-    let lab = Lab::new();
+    let lab = Lab::with_tcp_server();
     let dir = tempfile::tempdir().unwrap();
     let (log, config) = followed_log(dir.path());
     let server = lab.serve(dir.path(), &config);
@@ -292,7 +154,7 @@ fn a_brute_force_written_to_a_log_gets_the_attacker_banned() {
 
 #[test]
 fn observe_mode_records_decisions_without_touching_the_firewall() {
-    let lab = Lab::new();
+    let lab = Lab::with_tcp_server();
     let dir = tempfile::tempdir().unwrap();
     let (log, config) = followed_log(dir.path());
     // No --enforce: observe is the default.
@@ -309,19 +171,9 @@ fn observe_mode_records_decisions_without_touching_the_firewall() {
     assert!(!String::from_utf8_lossy(&tables.stdout).contains("rampart"));
 }
 
-/// Kills a child process on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn an_agent_applies_the_servers_bans_and_ships_its_logs_for_detection() {
-    let lab = Lab::new();
+    let lab = Lab::with_tcp_server();
     let dir = tempfile::tempdir().unwrap();
     // The server runs in the test's own namespace, observing only: it
     // enforces nothing itself; the agent enforces on the defender.
@@ -338,7 +190,7 @@ fn an_agent_applies_the_servers_bans_and_ships_its_logs_for_detection() {
     let config_path = agent_dir.join("agent.toml");
     std::fs::write(&config_path, format!("data_dir = \"{}\"\n{agent_config}", agent_dir.join("data").display()))
         .unwrap();
-    let _agent = Running(
+    let _agent = Reaped(
         Command::new("ip")
             .args(["netns", "exec", &lab.defender])
             .arg(bin())
@@ -368,7 +220,7 @@ fn an_agent_applies_the_servers_bans_and_ships_its_logs_for_detection() {
 
 #[test]
 fn a_rate_limit_lets_a_few_connections_through_and_drops_the_rest() {
-    let lab = Lab::new();
+    let lab = Lab::with_tcp_server();
     let dir = tempfile::tempdir().unwrap();
     let config = "[sinks]\nstdout = false\n\n[respond.nftables]\nrate_limit_per_sec = 2\n";
     let server = lab.serve(dir.path(), config);
@@ -386,7 +238,7 @@ fn a_rate_limit_lets_a_few_connections_through_and_drops_the_rest() {
 
 #[test]
 fn the_ipset_fallback_bans_ranges_lifts_on_delete_and_reconciles() {
-    let lab = Lab::new();
+    let lab = Lab::with_tcp_server();
     let dir = tempfile::tempdir().unwrap();
     let config = "[sinks]\nstdout = false\n\n[respond]\nfirewall = \"ipset\"\n";
     let server = lab.serve(dir.path(), config);

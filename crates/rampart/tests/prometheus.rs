@@ -9,33 +9,23 @@
 mod util;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use util::{Server, api_get, client, eventually};
-
-/// Stops the child when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use util::{Reaped, Server, api_get, client, eventually};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn(program: &str, args: &[String]) -> Running {
+fn spawn(program: &str, args: &[String]) -> Reaped {
     let child = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {program} ({e}); scripts/deps prometheus prometheus-node-exporter"));
-    Running(child)
+    Reaped(child)
 }
 
 fn wait_http(url: &str) {

@@ -12,12 +12,11 @@ mod util;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use util::{Server, api_get, client, eventually, http_recorder, logged_addr, standalone_proxy as standalone};
+use util::{Server, api_get, client, eventually, http_recorder, logged_addr, nginx, standalone_proxy as standalone};
 
 /// A real HTTP/1.1 server on loopback that records every request it gets,
 /// raw (head and body), and answers 200 `ok`, closing the connection.
@@ -260,29 +259,19 @@ fn nginx_with_auth_request_blocks_the_same_attacks() {
     let (mut gate, proxy, _) = standalone(&["--mode", "block"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let root = dir.path();
-    let conf = format!(
-        "user root;\nworker_processes 1;\npid {root}/nginx.pid;\nerror_log {root}/error.log;\n\
-         events {{ worker_connections 64; }}\n\
-         http {{\n  access_log {root}/access.log;\n  client_body_temp_path {root}/body;\n  proxy_temp_path {root}/proxy;\n\
-           fastcgi_temp_path {root}/fastcgi;\n  uwsgi_temp_path {root}/uwsgi;\n  scgi_temp_path {root}/scgi;\n\
-           server {{\n    listen 127.0.0.1:{port};\n\
-             location = /_rampart_auth {{\n      internal;\n      proxy_pass {proxy}/_rampart/auth;\n\
-               proxy_pass_request_body off;\n      proxy_set_header Content-Length \"\";\n\
-               proxy_set_header X-Original-URI $request_uri;\n      proxy_set_header X-Original-Method $request_method;\n\
-               proxy_set_header X-Real-IP $remote_addr;\n    }}\n\
-             location / {{\n      auth_request /_rampart_auth;\n      root {root}/www;\n      try_files /index.html =404;\n    }}\n  }}\n}}\n",
+    let server = format!(
+        "server {{\n    listen 127.0.0.1:{port};\n\
+           location = /_rampart_auth {{\n      internal;\n      proxy_pass {proxy}/_rampart/auth;\n\
+             proxy_pass_request_body off;\n      proxy_set_header Content-Length \"\";\n\
+             proxy_set_header X-Original-URI $request_uri;\n      proxy_set_header X-Original-Method $request_method;\n\
+             proxy_set_header X-Real-IP $remote_addr;\n    }}\n\
+           location / {{\n      auth_request /_rampart_auth;\n      root {root}/www;\n      try_files /index.html =404;\n    }}\n  }}",
         root = root.display()
     );
-    std::fs::write(root.join("nginx.conf"), conf).unwrap();
     // A static page: `return` would answer before auth_request's access phase runs.
     std::fs::create_dir_all(root.join("www")).unwrap();
     std::fs::write(root.join("www/index.html"), "app\n").unwrap();
-    let mut nginx = Command::new("nginx")
-        .args(["-p", root.to_str().unwrap(), "-c", root.join("nginx.conf").to_str().unwrap(), "-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run nginx ({e}); scripts/deps nginx"));
+    let nginx = nginx(root, &[], &server);
     let site = format!("http://127.0.0.1:{port}");
     let http = client();
     eventually(30, "nginx", || http.get(format!("{site}/")).send().ok().map(|_| ()));
@@ -299,9 +288,7 @@ fn nginx_with_auth_request_blocks_the_same_attacks() {
     let cookie =
         send(http.get(format!("{site}/")).header("cookie", "id=1%27%20union%20select%20password%20from%20users--"));
     assert_eq!(cookie.status, 403, "cookies travel with the subrequest");
-    // SIGTERM, not SIGKILL: the master then stops its worker (a killed master leaves it running).
-    let _ = Command::new("kill").args(["-TERM", &nginx.id().to_string()]).status();
-    let _ = nginx.wait();
+    drop(nginx);
     let _ = gate.kill();
     let _ = gate.wait();
 }

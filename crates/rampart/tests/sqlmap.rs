@@ -11,20 +11,9 @@ mod util;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use util::standalone_proxy;
-
-/// A child process that ends with the test, passed or failed (a child left
-/// running would hold the test's output pipes open).
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use util::{Reaped, standalone_proxy};
 
 /// The injectable app on a free loopback port, and its URL.
 fn injectable_app() -> (Reaped, String) {

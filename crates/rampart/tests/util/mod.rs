@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod lab;
+
 pub const ADMIN: &str = "test-admin-token-5f0c9e2a7b1d4c38";
 
 pub fn bin() -> PathBuf {
@@ -93,6 +95,53 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A child process that ends with the test, passed or failed: a child left
+/// running would hold the test's output pipes open. SIGTERM first, so a
+/// master process (nginx) takes its workers with it; SIGKILL after 5 s.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Debian's nginx with `server` (an nginx `server { … }` block) as its one
+/// site, everything it writes under `root` (its access log is
+/// `root/access.log`, combined format), started through `wrapper` (e.g.
+/// `ip netns exec NS`). It is not yet ready to answer when this returns.
+pub fn nginx(root: &Path, wrapper: &[&str], server: &str) -> Reaped {
+    let conf = format!(
+        "user root;\nworker_processes 1;\npid {root}/nginx.pid;\nerror_log {root}/error.log;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n  access_log {root}/access.log combined;\n  client_body_temp_path {root}/body;\n  proxy_temp_path {root}/proxy;\n\
+           fastcgi_temp_path {root}/fastcgi;\n  uwsgi_temp_path {root}/uwsgi;\n  scgi_temp_path {root}/scgi;\n\
+           {server}\n}}\n",
+        root = root.display()
+    );
+    let conf_path = root.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let mut argv: Vec<&str> = wrapper.to_vec();
+    argv.extend(["nginx", "-p", root.to_str().unwrap(), "-c", conf_path.to_str().unwrap(), "-g", "daemon off;"]);
+    let child = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run nginx ({e}); scripts/deps nginx"));
+    Reaped(child)
 }
 
 /// The `addr` field of the JSON log line whose message is `message`,
