@@ -3,13 +3,16 @@
 //! (attacks and benign values mixed, as they come), the values people
 //! typed among them (most of a site's traffic; most never reach the
 //! forest), and the decode + lex stage alone, which is what libinjection's
-//! C does per value. The median
+//! C does per value; beside them, the same values with the whole forest
+//! walked for each (no early stop) and how many verdicts the early stop
+//! changed (it must be none). The median
 //! of several passes, so one slow pass on a noisy machine does not make it.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use rampart_ml::payload::model::decide;
 use rampart_ml::payload::{Lexes, PayloadModel, decode};
 use serde_json::json;
 
@@ -57,19 +60,32 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
             std::hint::black_box(scorer.judge(&s.value, s.context));
         }
     };
+    let whole_forest = || {
+        for s in &values {
+            std::hint::black_box(decide(&scorer.probabilities(&s.value, s.context), scorer.threshold()));
+        }
+    };
     let lex_only = || {
         for s in &values {
             let decoded = decode(&s.value, s.context);
             std::hint::black_box(Lexes::of(&decoded.text));
         }
     };
-    judge(); // warm caches
-    let (judged, lexed) = (timed(&judge), timed(&lex_only));
+    // Also warms the caches.
+    let changed = values
+        .iter()
+        .filter(|s| {
+            let full = decide(&scorer.probabilities(&s.value, s.context), scorer.threshold()).0;
+            scorer.judge(&s.value, s.context).class != full
+        })
+        .count();
+    let (judged, whole, lexed) = (timed(&judge), timed(&whole_forest), timed(&lex_only));
     let typed_rate = timed(&judge_typed) * typed.len() as f64 / values.len() as f64;
     let bytes: usize = values.iter().map(|s| s.value.len()).sum();
     let report = json!({
         "values": values.len(), "mean_bytes": bytes as f64 / values.len() as f64, "passes": args.passes,
         "judged_per_sec": judged, "us_per_value": 1e6 / judged,
+        "whole_forest_us_per_value": 1e6 / whole, "verdicts_changed_by_early_stop": changed,
         "decode_and_lex_per_sec": lexed, "decode_and_lex_us_per_value": 1e6 / lexed,
         "typed_values": typed.len(), "typed_judged_per_sec": typed_rate, "typed_us_per_value": 1e6 / typed_rate,
     });
@@ -77,12 +93,14 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
         println!("{report}");
     } else {
         println!(
-            "{} values (mean {:.0} bytes): judged {:.0}/s ({:.2} µs each); decode + lex alone {:.0}/s ({:.2} µs); \
+            "{} values (mean {:.0} bytes): judged {:.0}/s ({:.2} µs each; {:.2} µs walking the whole forest, \
+             {changed} verdicts changed by stopping early); decode + lex alone {:.0}/s ({:.2} µs); \
              the {} typed benign values among them: {:.0}/s ({:.2} µs)",
             values.len(),
             bytes as f64 / values.len() as f64,
             judged,
             1e6 / judged,
+            1e6 / whole,
             lexed,
             1e6 / lexed,
             typed.len(),

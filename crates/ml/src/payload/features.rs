@@ -36,6 +36,17 @@ pub const TOKENS: [Token; 21] = [
     Token::Command,
     Token::Markup,
 ];
+/// Per token letter, 1 + its position in `TOKENS` (0: none).
+const TOKEN_SLOT: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < TOKENS.len() {
+        table[TOKENS[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    table
+};
+
 /// Buckets for pairs of consecutive token classes (with start and end).
 pub const PAIR_BUCKETS: usize = 256;
 /// Buckets for character trigrams of the decoded text's skeleton.
@@ -81,24 +92,25 @@ pub fn features(decoded: &Decoded, lexes: &Lexes, out: &mut Vec<f32>) {
     // the two readings' counts and pairs stay apart.
     let readings = std::iter::once((&lexes.plain, 0, b'^')).chain(lexes.quoted.iter().map(|q| (q, QUOTED_AT, b'\'')));
     for (lexed, counts_at, start_mark) in readings {
-        for token in &lexed.tokens {
-            if let Some(i) = TOKENS.iter().position(|t| t == token) {
-                row[counts_at + i] += 1.0;
-            }
-        }
         // `^` and `$` mark the ends, so a value that starts with a closing quote differs from one that contains it.
-        let letters: Vec<u8> = std::iter::once(start_mark)
-            .chain(lexed.tokens.iter().map(|t| *t as u8))
-            .chain(std::iter::once(b'$'))
-            .collect();
-        for pair in letters.windows(2) {
-            row[PAIRS_AT + fnv1a(pair) as usize % PAIR_BUCKETS] += 1.0;
+        let mut before = start_mark;
+        for token in &lexed.tokens {
+            let letter = *token as u8;
+            if let Some(i) = TOKEN_SLOT[usize::from(letter)].checked_sub(1) {
+                row[counts_at + usize::from(i)] += 1.0;
+            }
+            row[PAIRS_AT + fnv1a(&[before, letter]) as usize % PAIR_BUCKETS] += 1.0;
+            before = letter;
         }
+        row[PAIRS_AT + fnv1a(&[before, b'$']) as usize % PAIR_BUCKETS] += 1.0;
     }
     let text = decoded.text.as_bytes();
-    let skeleton = skeleton(text);
-    for trigram in skeleton.windows(3) {
-        row[TRIGRAMS_AT + fnv1a(trigram) as usize % TRIGRAM_BUCKETS] += 1.0;
+    let mut window = [0u8; 3];
+    for (n, class) in skeleton(text).enumerate() {
+        window = [window[1], window[2], class];
+        if n >= 2 {
+            row[TRIGRAMS_AT + fnv1a(&window) as usize % TRIGRAM_BUCKETS] += 1.0;
+        }
     }
     for (i, flag) in FLAGS.iter().enumerate() {
         if decoded.flags.contains(*flag) {
@@ -116,20 +128,19 @@ pub fn features(decoded: &Decoded, lexes: &Lexes, out: &mut Vec<f32>) {
 /// this see `' a 0=0 --` in `' or 1=1 --` and `0' a 0' a` in `4' x 4' wood`:
 /// the structure an injection needs, not the words and language of the
 /// corpus it came from — which a model fits and then fails on the next corpus.
-fn skeleton(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    for &b in text {
+fn skeleton(text: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let mut last = 0u8;
+    text.iter().filter_map(move |&b| {
         let class = match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => b'a',
             b'0'..=b'9' => b'0',
             0x80.. => b'u',
             other => other,
         };
-        if !(matches!(class, b'a' | b'0' | b'u') && out.last() == Some(&class)) {
-            out.push(class);
-        }
-    }
-    out
+        let repeat = matches!(class, b'a' | b'0' | b'u') && last == class;
+        last = class;
+        (!repeat).then_some(class)
+    })
 }
 
 /// The features' names, in order (for model files and reports).

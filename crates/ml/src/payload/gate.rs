@@ -11,7 +11,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 #[cfg(test)]
 use super::PayloadClass;
@@ -20,7 +20,14 @@ use super::lexer::{Lexes, Token};
 /// One automaton for a list of markers, built on first use.
 fn any_of(cell: &'static OnceLock<AhoCorasick>, markers: &[&str], text: &str) -> bool {
     // The markers are fixed literals: building cannot fail.
-    cell.get_or_init(|| AhoCorasick::new(markers).unwrap_or_else(|e| panic!("gate markers: {e}"))).is_match(text)
+    cell.get_or_init(|| {
+        // A full DFA: the marker lists are small, and a value is searched once per judgement.
+        AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(markers)
+            .unwrap_or_else(|e| panic!("gate markers: {e}"))
+    })
+    .is_match(text)
 }
 
 /// Markup that runs or loads script without a handler attribute.

@@ -249,6 +249,24 @@ const SENSITIVE: &[&str] = &[
 ];
 const SCHEMES: &[&str] = &["javascript:", "vbscript:", "data:text/html", "livescript:"];
 
+/// Which bytes start an entry of `list`: most positions of a value start
+/// none, and a table lookup is cheaper than trying each entry there.
+const fn first_bytes(list: &[&str]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < list.len() {
+        let bytes = list[i].as_bytes();
+        if !bytes.is_empty() {
+            table[bytes[0] as usize] = true;
+        }
+        i += 1;
+    }
+    table
+}
+
+const SCHEME_FIRST: [bool; 256] = first_bytes(SCHEMES);
+const SENSITIVE_FIRST: [bool; 256] = first_bytes(SENSITIVE);
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$' || b >= 0x80
 }
@@ -305,12 +323,18 @@ fn lex_from(text: &str, start: usize) -> Lexed {
             i += 1;
             continue;
         }
-        if let Some(len) = SCHEMES.iter().find(|s| rest.starts_with(*s)).map(|s| s.len()) {
+        if let Some(len) = SCHEME_FIRST[usize::from(b)]
+            .then(|| SCHEMES.iter().find(|s| rest.starts_with(*s)).map(|s| s.len()))
+            .flatten()
+        {
             tokens.push(Token::Scheme);
             i += len;
             continue;
         }
-        if let Some(len) = SENSITIVE.iter().find(|s| rest.starts_with(*s)).map(|s| s.len()) {
+        if let Some(len) = SENSITIVE_FIRST[usize::from(b)]
+            .then(|| SENSITIVE.iter().find(|s| rest.starts_with(*s)).map(|s| s.len()))
+            .flatten()
+        {
             tokens.push(Token::SensitivePath);
             i += len;
             continue;
@@ -405,29 +429,52 @@ fn word_len(bytes: &[u8]) -> usize {
     bytes.iter().take_while(|c| is_word_byte(**c)).count()
 }
 
+/// Which of the word lists a word is on, a bit each.
+const KEYWORD: u8 = 1;
+const LOGICAL: u8 = 2;
+const FUNCTION: u8 = 4;
+const COMMAND: u8 = 8;
+
+/// The lists `word` is on: one hash lookup instead of a scan of each list
+/// (every word of every value is looked up; the lists hold ~170 words).
+fn lists_of(word: &str) -> u8 {
+    type Table = std::collections::HashMap<&'static str, u8, foldhash::fast::FixedState>;
+    static TABLE: std::sync::LazyLock<Table> = std::sync::LazyLock::new(|| {
+        let mut table = Table::default();
+        for (list, bit) in [(KEYWORDS, KEYWORD), (LOGIC, LOGICAL), (FUNCTIONS, FUNCTION), (COMMANDS, COMMAND)] {
+            for word in list {
+                *table.entry(*word).or_insert(0) |= bit;
+            }
+        }
+        table
+    });
+    TABLE.get(word).copied().unwrap_or(0)
+}
+
 fn starts_command(text: &str) -> bool {
     let len = word_len(text.as_bytes());
-    COMMANDS.contains(&&text[..len])
+    lists_of(&text[..len]) & COMMAND != 0
 }
 
 /// A word's class, given the next non-space byte after it.
 fn classify(word: &str, next: Option<u8>, after_separator: bool) -> Token {
-    if after_separator && COMMANDS.contains(&word) && next != Some(b'=') {
+    let lists = lists_of(word);
+    if after_separator && lists & COMMAND != 0 && next != Some(b'=') {
         return Token::Command;
     }
     if word.starts_with("on") && word.len() > 3 && next == Some(b'=') {
         return Token::Handler;
     }
-    if next == Some(b'(') && (FUNCTIONS.contains(&word) || word.ends_with(".fromcharcode")) {
+    if next == Some(b'(') && (lists & FUNCTION != 0 || word.ends_with(".fromcharcode")) {
         return Token::Function;
     }
     if word == "union" {
         return Token::Union;
     }
-    if LOGIC.contains(&word) {
+    if lists & LOGICAL != 0 {
         return Token::Logic;
     }
-    if KEYWORDS.contains(&word) {
+    if lists & KEYWORD != 0 {
         return Token::Keyword;
     }
     Token::Word

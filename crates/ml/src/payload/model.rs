@@ -97,6 +97,11 @@ impl PayloadModel {
     }
 }
 
+thread_local! {
+    /// One feature row per thread, reused: a row is 3 KiB, judged in microseconds.
+    static ROW: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Judges values with a loaded model.
 pub struct PayloadScorer {
     trees: Compiled,
@@ -115,29 +120,37 @@ impl PayloadScorer {
     /// Decodes, lexes and scores one value. A value the gate allows no
     /// attack class is benign without asking the forest — the same answer
     /// (the gate would give the forest's attack mass to benign), most
-    /// values, and the forest is nine tenths of the cost.
+    /// values. The forest stops as soon as the trees not yet walked could
+    /// no longer change the verdict (`settled`): the class is always the
+    /// whole forest's; the score is then the mean of the trees walked.
     pub fn judge(&self, raw: &str, context: Context) -> Verdict {
-        let (decoded, lexes, proba) = self.assess(raw, context);
+        let (decoded, lexes, proba) = self.assess(raw, context, true);
         let shape = lexes.plain.fingerprint(12);
         let (class, score) = decide(&proba, self.threshold);
         Verdict { class, score, attack: attack_probability(&proba), shape, decoded }
     }
 
     /// One value's class probabilities (`PayloadClass::ALL` order), after
-    /// the gate: what `judge` decides on, for evaluation at any threshold.
+    /// the gate, from the whole forest: what `judge` decides on, for
+    /// evaluation at any threshold.
     pub fn probabilities(&self, raw: &str, context: Context) -> [f32; 5] {
-        self.assess(raw, context).2
+        self.assess(raw, context, false).2
     }
 
-    fn assess(&self, raw: &str, context: Context) -> (Decoded, Lexes, [f32; 5]) {
+    fn assess(&self, raw: &str, context: Context, early: bool) -> (Decoded, Lexes, [f32; 5]) {
         let decoded = decode(raw, context);
         let lexes = Lexes::of(&decoded.text);
         let possible = gate::possible(&decoded.text, &lexes);
         let mut proba = [1.0, 0.0, 0.0, 0.0, 0.0];
         if possible[1..].contains(&true) {
-            let mut row = Vec::with_capacity(features::WIDTH);
-            features::features(&decoded, &lexes, &mut row);
-            let predicted = self.trees.predict_row(&row);
+            let total = self.trees.trees();
+            let (predicted, _) = ROW.with_borrow_mut(|row| {
+                row.clear();
+                features::features(&decoded, &lexes, row);
+                self.trees.predict_row_until(row, |sums, walked| {
+                    early && settled(sums, total - walked, total, &possible, self.threshold)
+                })
+            });
             proba.iter_mut().zip(&predicted).for_each(|(p, q)| *p = *q);
             gate::apply(&mut proba, &possible);
         }
@@ -149,6 +162,36 @@ impl PayloadScorer {
     pub fn predict(&self, x: &[f32], out: &mut Vec<f32>) {
         self.trees.predict(x, out);
     }
+}
+
+/// Whether `judge`'s verdict is already the whole forest's, given the
+/// summed class probabilities `sums` of the trees walked, `left` trees to
+/// go of `total`, the classes the gate allows and the threshold. Each tree
+/// left adds between 0 and 1 to any class's sum, so: benign when even all
+/// of them voting for the possible attack classes stays under the
+/// threshold; an attack when it is reached already and the leading
+/// possible class leads by more than the trees left could overturn. A
+/// margin of a thousandth keeps float rounding out of it.
+fn settled(sums: &[f32], left: usize, total: usize, possible: &[bool; 5], threshold: f32) -> bool {
+    let (left, total) = (left as f32, total as f32);
+    let margin = 1e-3 * total;
+    let allowed = || sums.iter().zip(possible).skip(1).filter(|(_, ok)| **ok).map(|(s, _)| *s);
+    let attack: f32 = allowed().sum();
+    if attack + left < threshold * total - margin {
+        return true;
+    }
+    if attack < threshold * total + margin {
+        return false;
+    }
+    let (mut first, mut second) = (f32::MIN, f32::MIN);
+    for s in allowed() {
+        if s > first {
+            (first, second) = (s, first);
+        } else if s > second {
+            second = s;
+        }
+    }
+    second == f32::MIN || first - second > left + margin
 }
 
 /// The probability that a row is any attack: 1 − P(benign).
@@ -179,5 +222,69 @@ mod tests {
         for benign in ["john smith", "red shoes size 42", "it's a 4' x 6' rug", "2024-01-31"] {
             assert_eq!(scorer.judge(benign, Context::Form).class, PayloadClass::Benign, "{benign}");
         }
+    }
+
+    /// Values near and far from the threshold, of every class: stopping
+    /// the forest early never changes a verdict's class.
+    #[test]
+    fn stopping_early_gives_the_whole_forests_class() {
+        let scorer = PayloadModel::shipped().scorer();
+        let seeds = [
+            "1' or '1'='1",
+            "admin'--",
+            "1;select 1",
+            "1 and 1=1",
+            "1950 or 1960",
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "javascript:alert(1)",
+            "<b>bold</b>",
+            "../../etc/passwd",
+            "....//....//etc/hosts",
+            ";cat /etc/passwd",
+            "|sleep 60;",
+            "a`sleep 60`",
+            ";env;",
+            "O'Brien",
+            "rock & roll",
+            "1/2\" button",
+            "50% off",
+            "select a size",
+            "john@example.com",
+            "it's a 4' x 6' rug",
+            "${7*7}",
+            "{{7*7}}",
+            "%27%20or%201%3D1--",
+        ];
+        let mut checked = 0;
+        for seed in seeds {
+            // The seed, and variants that move it about the threshold.
+            for value in
+                [seed.to_owned(), format!("x{seed}"), format!("{seed} and more words"), seed.replace(' ', "/**/")]
+            {
+                for context in [Context::Form, Context::Other] {
+                    let full = decide(&scorer.probabilities(&value, context), scorer.threshold());
+                    assert_eq!(scorer.judge(&value, context).class, full.0, "{value:?} in {context:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, seeds.len() * 8);
+    }
+
+    #[test]
+    fn settled_only_when_the_trees_left_cannot_change_the_verdict() {
+        let all = [true; 5];
+        // 60 of 100 walked, all benign: 40 left cannot reach 0.5.
+        assert!(settled(&[60.0, 0.0, 0.0, 0.0, 0.0], 40, 100, &all, 0.5));
+        // 50 walked, all benign: 50 left could reach it exactly.
+        assert!(!settled(&[50.0, 0.0, 0.0, 0.0, 0.0], 50, 100, &all, 0.5));
+        // 60 walked, all SQLi: an attack already, and 40 left cannot overturn a lead of 60.
+        assert!(settled(&[0.0, 60.0, 0.0, 0.0, 0.0], 40, 100, &all, 0.5));
+        // SQLi 35, XSS 25: an attack, but which one is not settled.
+        assert!(!settled(&[0.0, 35.0, 25.0, 0.0, 0.0], 40, 100, &all, 0.5));
+        // …unless the gate rules XSS out; then its votes count as benign.
+        assert!(!settled(&[0.0, 35.0, 25.0, 0.0, 0.0], 40, 100, &[true, true, false, true, true], 0.5));
+        assert!(settled(&[0.0, 55.0, 5.0, 0.0, 0.0], 40, 100, &[true, true, false, true, true], 0.5));
     }
 }

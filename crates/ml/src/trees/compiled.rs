@@ -26,7 +26,7 @@
 //! Models too wide for the window (over 1,024 features) or with a tree of
 //! more than 65,535 nodes are scored one row at a time instead.
 
-use super::ensemble::Ensemble;
+use super::ensemble::{Algo, Ensemble};
 use super::single::SingleRow;
 
 /// Rows scored together (their keys take 64 × 4 bytes per feature).
@@ -220,6 +220,28 @@ impl Compiled {
             Some(single) => single.predict(&self.ensemble, row),
             None => self.ensemble.predict_one(row),
         }
+    }
+
+    /// For a forest (votes averaged), one row's probabilities from the
+    /// first trees only, when `stop(sums, walked)` — asked after each group
+    /// of trees with the summed probabilities so far — says the rest cannot
+    /// change what the caller decides; and how many trees were walked.
+    /// Boosted models, whose trees are not votes, are always walked whole.
+    pub fn predict_row_until(&self, row: &[f32], stop: impl FnMut(&[f32], usize) -> bool) -> (Vec<f32>, usize) {
+        let all = self.ensemble.trees.len();
+        match &self.single {
+            Some(single) if self.ensemble.algo != Algo::Gbdt => {
+                let (mut acc, walked) = single.walk(&self.ensemble, row, stop);
+                let n = walked.max(1) as f32;
+                acc.iter_mut().for_each(|a| *a /= n);
+                (acc, walked)
+            }
+            _ => (self.predict_row(row), all),
+        }
+    }
+
+    pub fn trees(&self) -> usize {
+        self.ensemble.trees.len()
     }
 
     /// Class probabilities for row-major `x` (`width` per row), `k` per row

@@ -7,19 +7,23 @@
 //! Here a node is one 8-byte record whose children sit side by side
 //! (breadth-first order, so `right = left + 1` and a step is
 //! `n += to_left[n] + (x[feature[n]] > cut[n])`, a compare and two adds, no
-//! branch), a leaf points at itself with a cut nothing exceeds, and sixteen
+//! branch), a leaf points at itself with a cut nothing exceeds — a NaN,
+//! whose payload bits say where the leaf's values are in one array for the
+//! whole forest, so reaching them costs no further lookups — and sixteen
 //! trees walk together: independent load chains keep the core busy where
 //! one chain would stall on memory. Models with a tree too large for the
-//! 16-bit offsets (over 32,767 nodes) or more than 65,536 features are
-//! walked tree by tree instead (`SingleRow::new` gives `None`). Leaves are summed in tree order, so the
-//! result is bit for bit `Ensemble::predict_one`'s.
+//! 16-bit offsets (over 32,767 nodes), more than 65,536 features or 2²²
+//! leaves are walked tree by tree instead (`SingleRow::new` gives `None`).
+//! Leaves are summed in tree order, so the result is bit for bit
+//! `Ensemble::predict_one`'s.
 
 use super::ensemble::Ensemble;
 
 /// Trees walked side by side.
 const LANES: usize = 16;
 
-/// A split, or a leaf (`cut` is +∞ and `to_left` 0: it points at itself).
+/// A split, or a leaf: `cut` a NaN (no comparison with it is true) and
+/// `to_left` 0, so it points at itself; see `leaf_cut`.
 #[derive(Debug, Clone, Copy)]
 struct Node {
     cut: f32,
@@ -28,12 +32,25 @@ struct Node {
     to_left: u16,
 }
 
+/// Leaf values addressable by a NaN's payload (22 bits below the quiet bit).
+const MAX_LEAVES: usize = 1 << 22;
+
+/// The cut of the leaf whose values start at `values[k * index]`: a quiet
+/// NaN carrying `index`.
+fn leaf_cut(index: usize) -> f32 {
+    f32::from_bits(0x7fc0_0000 | index as u32)
+}
+
+fn leaf_index(cut: f32) -> usize {
+    (cut.to_bits() & 0x003f_ffff) as usize
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct SingleRow {
     /// Position 0 is a leaf of no tree: idle lanes of the last group park there.
     nodes: Vec<Node>,
-    /// Per node, its leaf's index into its tree's values (0 for splits).
-    leaf: Vec<u32>,
+    /// Every leaf's `k` values, tree after tree.
+    values: Vec<f32>,
     /// Per tree, its root's position.
     roots: Vec<u32>,
     /// Per group of `LANES` trees, the deepest of them (steps to walk).
@@ -42,11 +59,17 @@ pub(crate) struct SingleRow {
 
 impl SingleRow {
     pub(crate) fn new(ensemble: &Ensemble) -> Option<SingleRow> {
-        if ensemble.width > 1 << 16 || ensemble.trees.iter().any(|t| t.len() > i16::MAX as usize) {
+        let leaves: usize = ensemble.trees.iter().map(|t| t.values.len() / ensemble.k.max(1)).sum();
+        if ensemble.width > 1 << 16
+            || leaves >= MAX_LEAVES
+            || ensemble.trees.iter().any(|t| t.len() > i16::MAX as usize)
+        {
             return None;
         }
-        let mut nodes = vec![Node { cut: f32::INFINITY, feature: 0, to_left: 0 }];
-        let mut leaf = vec![0];
+        let k = ensemble.k;
+        // Leaf 0 is the parking place; its values are never summed.
+        let mut nodes = vec![Node { cut: leaf_cut(0), feature: 0, to_left: 0 }];
+        let mut values = vec![0.0; k];
         let mut roots = Vec::with_capacity(ensemble.trees.len());
         for tree in &ensemble.trees {
             let base = nodes.len() as u32;
@@ -68,44 +91,59 @@ impl SingleRow {
                     // Both fit: checked above (a child is fewer than 32,768 nodes ahead, a feature below 65,536).
                     let (feature, to_left) = (tree.feature[n] as u16, (next_child - at) as u16);
                     nodes.push(Node { cut: tree.cut[n], feature, to_left });
-                    leaf.push(0);
                     next_child += 2;
                 } else {
-                    nodes.push(Node { cut: f32::INFINITY, feature: 0, to_left: 0 });
-                    leaf.push(tree.left[n]);
+                    let index = values.len() / k.max(1);
+                    values.extend_from_slice(&tree.values[tree.left[n] as usize * k..][..k]);
+                    nodes.push(Node { cut: leaf_cut(index), feature: 0, to_left: 0 });
                 }
             }
         }
         let depths = ensemble.trees.chunks(LANES).map(|g| g.iter().map(|t| t.depth()).max().unwrap_or(0)).collect();
-        Some(SingleRow { nodes, leaf, roots, depths })
+        Some(SingleRow { nodes, values, roots, depths })
     }
 
     /// `ensemble`'s probabilities for `row` (`ensemble.width` features);
     /// `ensemble` must be the one this layout was made from.
     pub(crate) fn predict(&self, ensemble: &Ensemble, row: &[f32]) -> Vec<f32> {
+        let (mut acc, _) = self.walk(ensemble, row, |_, _| false);
+        ensemble.finish(&mut acc);
+        acc
+    }
+
+    /// The summed leaf values of the trees walked (in tree order) and how
+    /// many were walked: after each group of trees, `stop(sums, walked)`
+    /// may end the walk.
+    pub(crate) fn walk(
+        &self,
+        ensemble: &Ensemble,
+        row: &[f32],
+        mut stop: impl FnMut(&[f32], usize) -> bool,
+    ) -> (Vec<f32>, usize) {
         let k = ensemble.k;
-        let mut reached = vec![0u32; self.roots.len()];
-        for ((roots, &depth), reached) in self.roots.chunks(LANES).zip(&self.depths).zip(reached.chunks_mut(LANES)) {
+        let mut acc = vec![0.0f32; k];
+        let mut walked = 0;
+        for ((roots, &depth), trees) in self.roots.chunks(LANES).zip(&self.depths).zip(ensemble.trees.chunks(LANES)) {
             let mut at = [0u32; LANES];
             at[..roots.len()].copy_from_slice(roots);
             for _ in 0..depth {
                 for a in &mut at {
                     let node = self.nodes[*a as usize];
-                    // NaN and +∞ compare false, as `Tree::leaf_of` sends NaN left.
+                    // NaN compares false, as `Tree::leaf_of` sends NaN left.
                     *a += u32::from(node.to_left) + u32::from(row[usize::from(node.feature)] > node.cut);
                 }
             }
-            for (r, a) in reached.iter_mut().zip(at) {
-                *r = self.leaf[a as usize];
+            for &a in &at[..trees.len()] {
+                let leaf = leaf_index(self.nodes[a as usize].cut);
+                for (s, v) in acc.iter_mut().zip(&self.values[leaf * k..][..k]) {
+                    *s += v;
+                }
+            }
+            walked += trees.len();
+            if walked < ensemble.trees.len() && stop(&acc, walked) {
+                break;
             }
         }
-        let mut acc = vec![0.0f32; k];
-        for (tree, &leaf) in ensemble.trees.iter().zip(&reached) {
-            for (a, v) in acc.iter_mut().zip(&tree.values[leaf as usize * k..][..k]) {
-                *a += v;
-            }
-        }
-        ensemble.finish(&mut acc);
-        acc
+        (acc, walked)
     }
 }
