@@ -1,11 +1,12 @@
 //! Web values as the gatekeeper will judge them: every decoding layer, the
 //! lexer in both readings and the shipped model, on any bytes, within
-//! their bounds.
+//! their bounds; and stopping the forest early never changes a verdict.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use rampart_ml::payload::model::decide;
 use rampart_ml::payload::{Context, PayloadModel, PayloadScorer, decode, lex, lex_quoted};
 use rampart_ml::payload::{decode::MAX_VALUE_BYTES, lexer::MAX_TOKENS};
 
@@ -23,5 +24,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(lex_quoted(&decoded.text).is_none_or(|q| q.tokens.len() <= MAX_TOKENS));
         let verdict = scorer().judge(&raw, context);
         assert!((0.0..=1.0).contains(&verdict.score) && (0.0..=1.0).contains(&verdict.attack));
+        let whole = decide(&scorer().probabilities(&raw, context), scorer().threshold()).0;
+        assert_eq!(verdict.class, whole, "the early stop changed the verdict on {raw:?}");
     }
 });

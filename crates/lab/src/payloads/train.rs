@@ -14,7 +14,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use rampart_ml::payload::model::attack_probability;
 use rampart_ml::payload::model::{FORMAT, FORMAT_VERSION};
-use rampart_ml::payload::{Context, Lexes, PayloadClass, PayloadModel, PayloadScorer, decode, features, gate};
+use rampart_ml::payload::{
+    Context, Lexes, PayloadClass, PayloadModel, PayloadScorer, breakout, decode, features, gate,
+};
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
 use rampart_ml::validation::{ClassWeighting, class_weights};
 use serde_json::{Value, json};
@@ -23,17 +25,20 @@ use super::corpus::{self, Sample};
 use super::figures::{pooled_figures, tally};
 use crate::args::TrainPayloadsArgs;
 
-/// Feature rows for `samples`, row-major, and the classes each can be (`gate`).
-fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>) {
+/// Feature rows for `samples`, row-major, the classes each can be
+/// (`gate`), and whether each is a SQL breakout (`breakout`).
+fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>, Vec<bool>) {
     let mut x = Vec::with_capacity(samples.len() * features::WIDTH);
     let mut possible = Vec::with_capacity(samples.len());
+    let mut breakouts = Vec::with_capacity(samples.len());
     for s in samples {
         let decoded = decode(&s.value, s.context);
         let lexes = Lexes::of(&decoded.text);
         features::features(&decoded, &lexes, &mut x);
         possible.push(gate::possible(&decoded.text, &lexes));
+        breakouts.push(breakout::sql_breakout(&decoded));
     }
-    (x, possible)
+    (x, possible, breakouts)
 }
 
 fn fit(x: &[f32], y: &[u32], params: &TrainParams) -> anyhow::Result<Ensemble> {
@@ -98,7 +103,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     params.trees = args.trees;
     params.max_depth = args.max_depth;
     let all: Vec<&Sample> = corpus.samples.iter().collect();
-    let (x, possible) = featurize(&all);
+    let (x, possible, breakouts) = featurize(&all);
     let y: Vec<u32> = all.iter().map(|s| s.class.index() as u32).collect();
     let mut sources: Vec<&'static str> = all.iter().map(|s| s.source).collect();
     sources.sort_unstable();
@@ -156,7 +161,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
             let mut proba = Vec::new();
             scorer.predict(&test_x, &mut proba);
             for (row, &r) in proba.chunks_exact_mut(k).zip(&test) {
-                gate::apply(row, &possible[r]);
+                gate::settle(row, &possible[r], breakouts[r]);
             }
             scored.push((source, test_y, proba));
         }

@@ -4,9 +4,11 @@
 //! turns the decoded text into token classes across SQL, HTML,
 //! JavaScript, shell and paths; `features` makes a fixed-width row of
 //! them (token counts, token pairs, hashed trigrams of its skeleton, decoder flags);
-//! `gate` says which classes a value's structure allows, and `model` is
+//! `gate` says which classes a value's structure allows, `breakout` which
+//! SQL injections are certain by their shape alone, and `model` is
 //! the versioned model file and the scorer that judges a value.
 
+pub mod breakout;
 pub mod decode;
 pub mod features;
 pub mod gate;

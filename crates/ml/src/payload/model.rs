@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Decoded, Lexes, PayloadClass, decode, features, gate};
+use super::{Context, Decoded, Lexes, PayloadClass, breakout, decode, features, gate};
 use crate::ModelFileError;
 use crate::trees::{Compiled, Ensemble, TrainParams};
 
@@ -142,7 +142,9 @@ impl PayloadScorer {
         let lexes = Lexes::of(&decoded.text);
         let possible = gate::possible(&decoded.text, &lexes);
         let mut proba = [1.0, 0.0, 0.0, 0.0, 0.0];
-        if possible[1..].contains(&true) {
+        if possible[1] && breakout::sql_breakout(&decoded) {
+            gate::settle(&mut proba, &possible, true);
+        } else if possible[1..].contains(&true) {
             let total = self.trees.trees();
             let (predicted, _) = ROW.with_borrow_mut(|row| {
                 row.clear();
@@ -196,7 +198,7 @@ fn settled(sums: &[f32], left: usize, total: usize, possible: &[bool; 5], thresh
 
 /// The probability that a row is any attack: 1 − P(benign).
 pub fn attack_probability(proba: &[f32]) -> f32 {
-    1.0 - proba.first().copied().unwrap_or(1.0)
+    (1.0 - proba.first().copied().unwrap_or(1.0)).clamp(0.0, 1.0)
 }
 
 /// The class and its probability for one row's class probabilities:

@@ -233,7 +233,8 @@ impl Compiled {
             Some(single) if self.ensemble.algo != Algo::Gbdt => {
                 let (mut acc, walked) = single.walk(&self.ensemble, row, stop);
                 let n = walked.max(1) as f32;
-                acc.iter_mut().for_each(|a| *a /= n);
+                // A mean of rounded sums can land a hair outside [0, 1] (found by fuzzing: 1.0000001).
+                acc.iter_mut().for_each(|a| *a = (*a / n).clamp(0.0, 1.0));
                 (acc, walked)
             }
             _ => (self.predict_row(row), all),
