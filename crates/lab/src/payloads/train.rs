@@ -26,8 +26,8 @@ use super::figures::{pooled_figures, tally};
 use crate::args::TrainPayloadsArgs;
 
 /// Feature rows for `samples`, row-major, the classes each can be
-/// (`gate`), and whether each is a SQL breakout (`breakout`).
-fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>, Vec<bool>) {
+/// (`gate`), and the class each is certain of by its shape (`breakout`).
+fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>, Vec<Option<PayloadClass>>) {
     let mut x = Vec::with_capacity(samples.len() * features::WIDTH);
     let mut possible = Vec::with_capacity(samples.len());
     let mut breakouts = Vec::with_capacity(samples.len());
@@ -36,7 +36,7 @@ fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>, Vec<bool>) {
         let lexes = Lexes::of(&decoded.text);
         features::features(&decoded, &lexes, &mut x);
         possible.push(gate::possible(&decoded.text, &lexes));
-        breakouts.push(breakout::sql_breakout(&decoded));
+        breakouts.push(breakout::certain(&decoded));
     }
     (x, possible, breakouts)
 }

@@ -1,15 +1,66 @@
-//! SQL injections that are injections by their shape alone, whatever a
-//! model makes of their few tokens: a value that closes the string it was
-//! put in and comments out the rest of the query (`admin'--`, the login
-//! bypass), or that ends the statement it was put in and starts another
-//! (`1;select 1`, `x'; drop table users`). Too short for the forest to be
-//! sure of (it called both benign), and nothing anyone types: a person's
-//! text does not close a quote it never opened and then comment out the
-//! rest, nor follow a number with `;` and `drop table`. Shapes only, on
-//! the decoded text: the second statement must read as SQL (`drop table`,
-//! `delete from`, `select 1`), so `3; select a size` is not one.
+//! Injections by their shape alone, whatever a model makes of their few
+//! tokens. SQL: a value that closes the string it was put in and comments
+//! out the rest of the query (`admin'--`, the login bypass), or that ends
+//! the statement it was put in and starts another (`1;select 1`,
+//! `x'; drop table users`). Script: a value that opens a `<script>`
+//! element, gives a tag an event handler (`<img src=x onerror=…>`) or is
+//! a `javascript:` URL. Too short or too plain for the forest to be sure
+//! of (it called `admin'--`, `1;select 1` and `<script src=//x/1.js>`
+//! benign), and nothing anyone types: a person's text does not close a
+//! quote it never opened and then comment out the rest, follow a number
+//! with `;` and `drop table`, or write event handlers into tags. Shapes
+//! only, on the decoded text: the second statement must read as SQL (`drop
+//! table`, `delete from`, `select 1`), so `3; select a size` is not one.
 
+use super::PayloadClass;
 use super::decode::{Decoded, Flags};
+
+/// The class `decoded` is by its shape alone, if any.
+pub fn certain(decoded: &Decoded) -> Option<PayloadClass> {
+    if sql_breakout(decoded) {
+        Some(PayloadClass::Sqli)
+    } else if script_breakout(&decoded.text) {
+        Some(PayloadClass::Xss)
+    } else {
+        None
+    }
+}
+
+/// Whether `text` (decoded: lowercase, whitespace folded) opens script:
+/// a `<script` element, a tag with an event-handler attribute, or a value
+/// that is a `javascript:`/`vbscript:` URL.
+pub fn script_breakout(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let url = text.trim_start_matches([' ', '"', '\'']);
+    if ["javascript:", "vbscript:"].iter().any(|s| url.strip_prefix(s).is_some_and(|rest| !rest.starts_with(' '))) {
+        return true;
+    }
+    bytes.iter().enumerate().filter(|(_, b)| **b == b'<').any(|(at, _)| {
+        let tag = &bytes[at + 1..];
+        let name = tag.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if name == 0 || !tag[0].is_ascii_alphabetic() {
+            return false;
+        }
+        if &tag[..name] == b"script" && tag.get(name).is_none_or(|b| matches!(b, b'>' | b' ' | b'/')) {
+            return true;
+        }
+        // The tag's attributes, up to its end: one of them an event handler.
+        let end = tag.iter().position(|b| *b == b'>').unwrap_or(tag.len());
+        handler_in(&tag[name..end])
+    })
+}
+
+/// `on…=` opening an attribute (after a space, `/` or quote) in a tag's text.
+fn handler_in(attributes: &[u8]) -> bool {
+    attributes.windows(2).enumerate().any(|(at, pair)| {
+        if pair != b"on" || at == 0 || !matches!(attributes[at - 1], b' ' | b'/' | b'"' | b'\'') {
+            return false;
+        }
+        let rest = &attributes[at + 2..];
+        let letters = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        letters >= 3 && rest[letters..].iter().find(|b| **b != b' ') == Some(&b'=')
+    })
+}
 
 /// Whether `decoded` breaks out of its SQL context in one of the two ways.
 pub fn sql_breakout(decoded: &Decoded) -> bool {
@@ -85,7 +136,50 @@ mod tests {
     use crate::payload::{Context, decode};
 
     fn breaks_out(raw: &str) -> bool {
-        sql_breakout(&decode(raw, Context::Form))
+        certain(&decode(raw, Context::Form)) == Some(PayloadClass::Sqli)
+    }
+
+    fn opens_script(raw: &str) -> bool {
+        certain(&decode(raw, Context::Form)) == Some(PayloadClass::Xss)
+    }
+
+    #[test]
+    fn script_elements_handlers_and_script_urls_open_script() {
+        for attack in [
+            "<script>alert(1)</script>",
+            "<script src=//brutelogic.com.br/1.js>",
+            "<SCRIPT/SRC=x>",
+            "<img src=x onerror=alert(1)>",
+            "<svg/onload=alert(1)>",
+            "<body onload = x()>",
+            "\"><img src=x onerror=alert(1)>",
+            "<a href=\"#\" onclick=\"go()\">x</a>",
+            "javascript:alert(1)",
+            "\"javascript:alert(1)",
+            "%3Cscript%3Ealert(1)%3C/script%3E",
+            "&lt;img src=x onerror=alert(1)&gt;",
+        ] {
+            assert!(opens_script(attack), "{attack}");
+        }
+    }
+
+    #[test]
+    fn markup_and_words_about_script_do_not() {
+        for text in [
+            "<b>bold</b> and <i>italic</i>",
+            "<p>javascript: the good parts</p>",
+            "javascript: the good parts",
+            "<a href=\"https://example.org/\">link</a>",
+            "<descriptions>",
+            "<scripts and notes>",
+            "I put the onion=2 tomatoes",
+            "<p>Call onboarding = tomorrow</p>",
+            "oncall=alice",
+            "1 < 2 onload",
+            "<onion = 3>",
+        ] {
+            assert!(!opens_script(text), "{text}");
+        }
     }
 
     #[test]

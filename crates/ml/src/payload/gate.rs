@@ -153,15 +153,16 @@ pub fn apply(proba: &mut [f32], possible: &[bool; 5]) {
     }
 }
 
-/// `apply`, except that a SQL breakout (`breakout::sql_breakout`) is SQL
-/// injection whatever the model said: its shape decides, as the gate's
-/// decides what a value cannot be.
-pub fn settle(proba: &mut [f32], possible: &[bool; 5], sql_breakout: bool) {
-    if sql_breakout && possible[1] {
-        proba.fill(0.0);
-        proba[1] = 1.0;
-    } else {
-        apply(proba, possible);
+/// `apply`, except that a value whose shape makes it certain of a class
+/// it can be (`breakout::certain`) is of that class whatever the model
+/// said: its shape decides, as the gate's decides what a value cannot be.
+pub fn settle(proba: &mut [f32], possible: &[bool; 5], certain: Option<super::PayloadClass>) {
+    match certain.map(|c| c.index()).filter(|&c| possible[c]) {
+        Some(class) => {
+            proba.fill(0.0);
+            proba[class] = 1.0;
+        }
+        None => apply(proba, possible),
     }
 }
 

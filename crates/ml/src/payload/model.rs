@@ -142,8 +142,9 @@ impl PayloadScorer {
         let lexes = Lexes::of(&decoded.text);
         let possible = gate::possible(&decoded.text, &lexes);
         let mut proba = [1.0, 0.0, 0.0, 0.0, 0.0];
-        if possible[1] && breakout::sql_breakout(&decoded) {
-            gate::settle(&mut proba, &possible, true);
+        let certain = breakout::certain(&decoded).filter(|c| possible[c.index()]);
+        if certain.is_some() {
+            gate::settle(&mut proba, &possible, certain);
         } else if possible[1..].contains(&true) {
             let total = self.trees.trees();
             let (predicted, _) = ROW.with_borrow_mut(|row| {
