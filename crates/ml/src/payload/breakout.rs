@@ -65,7 +65,7 @@ fn handler_in(attributes: &[u8]) -> bool {
 /// Whether `decoded` breaks out of its SQL context in one of the two ways.
 pub fn sql_breakout(decoded: &Decoded) -> bool {
     let text = decoded.text.trim();
-    login_bypass(text, decoded.flags.contains(Flags::SQL_COMMENT)) || stacked_statement(text)
+    login_bypass(text, decoded.flags.contains(Flags::SQL_COMMENT)) || stacked_statement(text) || tautology(text)
 }
 
 /// Bytes of a bare login or number: what precedes the quote in `admin'--`.
@@ -92,6 +92,36 @@ fn login_bypass(text: &str, comment_removed: bool) -> bool {
     }
     let rest = text[at + 1..].trim_start_matches([' ', ')']);
     rest.starts_with("--") || rest.starts_with('#') || (rest.is_empty() && comment_removed)
+}
+
+/// The leading number of `text` (digits), and what follows it.
+fn number(text: &str) -> Option<&str> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 0).then(|| &text[digits..])
+}
+
+/// `1 and 3798=3798`, `-6784 && 6784>2870`, `x' or 1=1--`: a number or a
+/// closed string, a logical operator, and a comparison of two numbers —
+/// the boolean probe scanners build (sqlmap's), not `1950 or 1960`.
+fn tautology(text: &str) -> bool {
+    let Some((at, len)) =
+        [" and ", " or ", " xor ", "&&", "||"].iter().filter_map(|op| text.find(op).map(|at| (at, op.len()))).min()
+    else {
+        return false;
+    };
+    let head = text[..at].trim().trim_start_matches('-').trim_end_matches([')', ' ']);
+    if !(number(head).is_some_and(str::is_empty) || closes_string(text[..at].trim())) {
+        return false;
+    }
+    let tail = text[at + len..].trim_start().trim_start_matches('(');
+    let Some(rest) = number(tail) else { return false };
+    let rest = rest.trim_start();
+    let Some(op) = ["<=", ">=", "<>", "!=", "=", "<", ">"].iter().find(|op| rest.starts_with(**op)) else {
+        return false;
+    };
+    let Some(after) = number(rest[op.len()..].trim_start()) else { return false };
+    let after = after.trim_start();
+    after.is_empty() || ["--", "#", "/*", ")", "and ", "or "].iter().any(|end| after.starts_with(end))
 }
 
 /// The first word of `text` and what follows it (trimmed).
@@ -202,6 +232,13 @@ mod tests {
             "1; select password from users",
             "1;shutdown--",
             "1; declare @x int",
+            "1 and 3798=3798",
+            "1505 || 1505=1505",
+            "-6784 && 6784>2870",
+            "1 or 1=1",
+            "x' or 1=1--",
+            "1) and (5=5",
+            "1 AND 3798=3798 -- x",
         ] {
             assert!(breaks_out(attack), "{attack}");
         }
@@ -223,6 +260,10 @@ mod tests {
             "red shoes; select size 42",
             "\"exact phrase\" -- note",
             "a;b",
+            "1950 or 1960",
+            "1 or 2 of them = 3",
+            "size 8 or 9=large",
+            "12 and 1/2 inch",
             "",
         ] {
             assert!(!breaks_out(text), "{text}");
