@@ -49,13 +49,13 @@ pub enum TreeError {
 pub enum ModelFileError {
     #[error("not a JSON document: {0}")]
     Json(String),
-    #[error("not a Rampart flow model (no \"format\": \"{0}\")")]
+    #[error("not a Rampart model of this kind (no \"format\": \"{0}\")")]
     NotAModel(&'static str),
     #[error(
         "model format version {found} (written by rampart {writer}); this rampart ({ours}) reads version {reads}: \
-         retrain it with `rampart train flows`"
+         retrain it with `{retrain}`"
     )]
-    Version { found: String, writer: String, ours: &'static str, reads: u32 },
+    Version { found: String, writer: String, ours: &'static str, reads: u32, retrain: &'static str },
     #[error("malformed model file: {0}")]
     Malformed(String),
     #[error(transparent)]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ModelFileError;
 use crate::dataset::Format;
+use crate::model_file::{self, Header};
 use crate::novelty::Novelty;
 use crate::preprocess::{Cell, Preprocessor};
 use crate::trees::{Algo, Compiled, Ensemble, TrainParams};
@@ -51,22 +52,8 @@ impl FlowModel {
 
     /// Reads a model file's text, refusing other formats and versions.
     pub fn from_json(text: &str) -> Result<FlowModel, ModelFileError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ModelFileError::Json(e.to_string()))?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(ModelFileError::NotAModel(FORMAT));
-        }
-        let version = value.get("format_version").and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(FORMAT_VERSION)) {
-            let writer = value.get("rampart_version").and_then(|v| v.as_str()).unwrap_or("unknown");
-            return Err(ModelFileError::Version {
-                found: version.map_or("missing".to_owned(), |v| v.to_string()),
-                writer: writer.to_owned(),
-                ours: env!("CARGO_PKG_VERSION"),
-                reads: FORMAT_VERSION,
-            });
-        }
-        let mut model: FlowModel =
-            serde_json::from_value(value).map_err(|e| ModelFileError::Malformed(e.to_string()))?;
+        let header = Header { format: FORMAT, version: FORMAT_VERSION, retrain: "rampart train flows" };
+        let mut model: FlowModel = model_file::read(text, &header)?;
         model.preprocessing.index();
         model.model.validate()?;
         if model.preprocessing.width() != model.model.width

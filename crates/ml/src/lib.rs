@@ -9,6 +9,7 @@ mod error;
 mod evaluation;
 pub mod flow_model;
 mod iforest;
+mod model_file;
 pub mod novelty;
 pub mod payload;
 pub mod preprocess;

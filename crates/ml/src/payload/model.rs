@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Context, Decoded, Lexes, PayloadClass, breakout, decode, features, gate};
 use crate::ModelFileError;
+use crate::model_file::{self, Header};
 use crate::trees::{Compiled, Ensemble, TrainParams};
 
 pub const FORMAT: &str = "rampart-payload-model";
@@ -47,18 +48,8 @@ impl PayloadModel {
     /// Reads a model file's text, refusing other formats and versions and
     /// a feature layout this build does not make.
     pub fn from_json(text: &str) -> Result<PayloadModel, ModelFileError> {
-        let model: PayloadModel = serde_json::from_str(text).map_err(|e| ModelFileError::Malformed(e.to_string()))?;
-        if model.format != FORMAT {
-            return Err(ModelFileError::NotAModel(FORMAT));
-        }
-        if model.format_version != FORMAT_VERSION {
-            return Err(ModelFileError::Version {
-                found: model.format_version.to_string(),
-                writer: model.rampart_version.clone(),
-                ours: env!("CARGO_PKG_VERSION"),
-                reads: FORMAT_VERSION,
-            });
-        }
+        let header = Header { format: FORMAT, version: FORMAT_VERSION, retrain: "rampart train payloads" };
+        let model: PayloadModel = model_file::read(text, &header)?;
         model.model.validate()?;
         if model.model.width != features::WIDTH || model.model.k != PayloadClass::ALL.len() {
             return Err(ModelFileError::Inconsistent);
@@ -215,6 +206,20 @@ pub fn decide(proba: &[f32], threshold: f32) -> (PayloadClass, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_versions_and_other_files_are_refused_with_the_reason() {
+        let mut doc: serde_json::Value = serde_json::from_str(&PayloadModel::shipped().to_json()).unwrap();
+        doc["format_version"] = 9.into();
+        // A later version's fields may differ: the version is what is reported, with the command that rebuilds it.
+        doc["model"] = serde_json::json!({"something": "else"});
+        let err = PayloadModel::from_json(&doc.to_string()).unwrap_err().to_string();
+        assert!(err.starts_with("model format version 9 (written by rampart"), "{err}");
+        assert!(err.ends_with("retrain it with `rampart train payloads`"), "{err}");
+        let flows = serde_json::json!({"format": "rampart-flow-model", "format_version": 1}).to_string();
+        assert!(matches!(PayloadModel::from_json(&flows), Err(ModelFileError::NotAModel(FORMAT))));
+        assert!(matches!(PayloadModel::from_json("nope"), Err(ModelFileError::Json(_))));
+    }
 
     #[test]
     fn the_shipped_model_loads_and_tells_attacks_from_text() {
