@@ -15,7 +15,7 @@ use crate::evaluate::load_model;
 use crate::files;
 
 /// Rows per second of each pass of `score` over `rows` rows.
-fn passes(count: usize, rows: usize, mut score: impl FnMut()) -> Vec<f64> {
+pub(crate) fn passes(count: usize, rows: usize, mut score: impl FnMut()) -> Vec<f64> {
     (0..count)
         .map(|_| {
             let started = Instant::now();
@@ -25,7 +25,8 @@ fn passes(count: usize, rows: usize, mut score: impl FnMut()) -> Vec<f64> {
         .collect()
 }
 
-fn median(rates: &[f64]) -> f64 {
+/// The median rate: one slow pass on a noisy machine does not make the figure.
+pub(crate) fn median(rates: &[f64]) -> f64 {
     let mut sorted = rates.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)

@@ -9,7 +9,6 @@
 //! of several passes, so one slow pass on a noisy machine does not make it.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context as _;
 use rampart_ml::payload::model::decide;
@@ -18,11 +17,7 @@ use serde_json::json;
 
 use super::corpus;
 use crate::args::BenchPayloadsArgs;
-
-fn median(mut rates: Vec<f64>) -> f64 {
-    rates.sort_by(f64::total_cmp);
-    rates.get(rates.len() / 2).copied().unwrap_or(0.0)
-}
+use crate::bench::{median, passes};
 
 pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.passes > 0, "--passes must be at least 1");
@@ -38,16 +33,7 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let scorer = PayloadModel::shipped().scorer();
-    let timed = |work: &dyn Fn()| {
-        let rates: Vec<f64> = (0..args.passes)
-            .map(|_| {
-                let started = Instant::now();
-                work();
-                values.len() as f64 / started.elapsed().as_secs_f64().max(1e-9)
-            })
-            .collect();
-        median(rates)
-    };
+    let timed = |work: &dyn Fn()| median(&passes(args.passes, values.len(), work));
     let judge = || {
         for s in &values {
             std::hint::black_box(scorer.judge(&s.value, s.context));

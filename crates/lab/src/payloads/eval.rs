@@ -38,13 +38,14 @@ pub fn run(args: &EvalPayloadsArgs) -> anyhow::Result<ExitCode> {
     for (name, samples) in &sources {
         let y: Vec<u32> = samples.iter().map(|s| s.class.index() as u32).collect();
         let proba: Vec<f32> = samples.iter().flat_map(|s| scorer.probabilities(&s.value, s.context)).collect();
-        let mut figures = json!({ "classes": tally(&y, &proba, threshold) });
-        let one = [("", y.clone(), proba.clone())];
+        scored.push(("", y, proba));
+        let this = &scored[scored.len() - 1..];
+        let (_, y, proba) = &this[0];
+        let mut figures = json!({ "classes": tally(y, proba, threshold) });
         if y.contains(&0) && y.iter().any(|&c| c != 0) {
-            figures["pooled"] = pooled_figures(&one, threshold);
+            figures["pooled"] = pooled_figures(this, threshold);
         }
         report.insert(name.clone(), figures);
-        scored.push(("", y, proba));
     }
     let pooled = pooled_figures(&scored, threshold);
     if args.json {
