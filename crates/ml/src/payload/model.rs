@@ -133,12 +133,11 @@ impl PayloadScorer {
         let lexes = Lexes::of(&decoded.text);
         let possible = gate::possible(&decoded.text, &lexes);
         let mut proba = [1.0, 0.0, 0.0, 0.0, 0.0];
+        // A value its shape decides, or one with no attack class possible, never asks the forest.
         let certain = breakout::certain(&decoded).filter(|c| possible[c.index()]);
-        if certain.is_some() {
-            gate::settle(&mut proba, &possible, certain);
-        } else if possible[1..].contains(&true) {
+        if certain.is_none() && possible[1..].contains(&true) {
             let total = self.trees.trees();
-            let (predicted, _) = ROW.with_borrow_mut(|row| {
+            let predicted = ROW.with_borrow_mut(|row| {
                 row.clear();
                 features::features(&decoded, &lexes, row);
                 self.trees.predict_row_until(row, |sums, walked| {
@@ -146,8 +145,8 @@ impl PayloadScorer {
                 })
             });
             proba.iter_mut().zip(&predicted).for_each(|(p, q)| *p = *q);
-            gate::apply(&mut proba, &possible);
         }
+        gate::settle(&mut proba, &possible, certain);
         (decoded, lexes, proba)
     }
 
@@ -190,7 +189,7 @@ fn settled(sums: &[f32], left: usize, total: usize, possible: &[bool; 5], thresh
 
 /// The probability that a row is any attack: 1 − P(benign).
 pub fn attack_probability(proba: &[f32]) -> f32 {
-    (1.0 - proba.first().copied().unwrap_or(1.0)).clamp(0.0, 1.0)
+    1.0 - proba.first().copied().unwrap_or(1.0)
 }
 
 /// The class and its probability for one row's class probabilities:

@@ -225,19 +225,18 @@ impl Compiled {
     /// For a forest (votes averaged), one row's probabilities from the
     /// first trees only, when `stop(sums, walked)` — asked after each group
     /// of trees with the summed probabilities so far — says the rest cannot
-    /// change what the caller decides; and how many trees were walked.
-    /// Boosted models, whose trees are not votes, are always walked whole.
-    pub fn predict_row_until(&self, row: &[f32], stop: impl FnMut(&[f32], usize) -> bool) -> (Vec<f32>, usize) {
-        let all = self.ensemble.trees.len();
+    /// change what the caller decides. Boosted models, whose trees are not
+    /// votes, are always walked whole.
+    pub fn predict_row_until(&self, row: &[f32], stop: impl FnMut(&[f32], usize) -> bool) -> Vec<f32> {
         match &self.single {
             Some(single) if self.ensemble.algo != Algo::Gbdt => {
                 let (mut acc, walked) = single.walk(&self.ensemble, row, stop);
                 let n = walked.max(1) as f32;
                 // A mean of rounded sums can land a hair outside [0, 1] (found by fuzzing: 1.0000001).
                 acc.iter_mut().for_each(|a| *a = (*a / n).clamp(0.0, 1.0));
-                (acc, walked)
+                acc
             }
-            _ => (self.predict_row(row), all),
+            _ => self.predict_row(row),
         }
     }
 

@@ -123,7 +123,7 @@ impl SingleRow {
         let k = ensemble.k;
         let mut acc = vec![0.0f32; k];
         let mut walked = 0;
-        for ((roots, &depth), trees) in self.roots.chunks(LANES).zip(&self.depths).zip(ensemble.trees.chunks(LANES)) {
+        for (roots, &depth) in self.roots.chunks(LANES).zip(&self.depths) {
             let mut at = [0u32; LANES];
             at[..roots.len()].copy_from_slice(roots);
             for _ in 0..depth {
@@ -133,14 +133,14 @@ impl SingleRow {
                     *a += u32::from(node.to_left) + u32::from(row[usize::from(node.feature)] > node.cut);
                 }
             }
-            for &a in &at[..trees.len()] {
+            for &a in &at[..roots.len()] {
                 let leaf = leaf_index(self.nodes[a as usize].cut);
                 for (s, v) in acc.iter_mut().zip(&self.values[leaf * k..][..k]) {
                     *s += v;
                 }
             }
-            walked += trees.len();
-            if walked < ensemble.trees.len() && stop(&acc, walked) {
+            walked += roots.len();
+            if walked < self.roots.len() && stop(&acc, walked) {
                 break;
             }
         }
