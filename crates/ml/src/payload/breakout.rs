@@ -14,6 +14,7 @@
 
 use super::PayloadClass;
 use super::decode::{Decoded, Flags};
+use super::gate;
 
 /// The class `decoded` is by its shape alone, if any.
 pub fn certain(decoded: &Decoded) -> Option<PayloadClass> {
@@ -52,14 +53,7 @@ pub fn script_breakout(text: &str) -> bool {
 
 /// `on…=` opening an attribute (after a space, `/` or quote) in a tag's text.
 fn handler_in(attributes: &[u8]) -> bool {
-    attributes.windows(2).enumerate().any(|(at, pair)| {
-        if pair != b"on" || at == 0 || !matches!(attributes[at - 1], b' ' | b'/' | b'"' | b'\'') {
-            return false;
-        }
-        let rest = &attributes[at + 2..];
-        let letters = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        letters >= 3 && rest[letters..].iter().find(|b| **b != b' ') == Some(&b'=')
-    })
+    gate::handler_after(attributes, |before| matches!(before, Some(b' ' | b'/' | b'"' | b'\'')))
 }
 
 /// Whether `decoded` breaks out of its SQL context in one of the two ways.

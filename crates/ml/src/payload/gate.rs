@@ -75,8 +75,15 @@ const SCRIPT_MARKUP: &[&str] = &[
 
 /// `on…=` after a non-letter: an event-handler attribute, wherever it is.
 fn handler_attribute(text: &[u8]) -> bool {
+    handler_after(text, |before| before.is_none_or(|b| !b.is_ascii_alphanumeric()))
+}
+
+/// Whether `text` has `on` + three or more letters + `=` (spaces allowed
+/// before it) where the byte before `on` (`None` at the start) is one
+/// `opens` accepts: an event-handler attribute.
+pub(super) fn handler_after(text: &[u8], opens: impl Fn(Option<u8>) -> bool) -> bool {
     text.windows(2).enumerate().any(|(at, pair)| {
-        if pair != b"on" || (at > 0 && text[at - 1].is_ascii_alphanumeric()) {
+        if pair != b"on" || !opens(at.checked_sub(1).map(|i| text[i])) {
             return false;
         }
         let rest = &text[at + 2..];

@@ -267,6 +267,16 @@ const fn first_bytes(list: &[&str]) -> [bool; 256] {
 const SCHEME_FIRST: [bool; 256] = first_bytes(SCHEMES);
 const SENSITIVE_FIRST: [bool; 256] = first_bytes(SENSITIVE);
 
+/// The length of the entry of `list` that `rest` starts with, if any
+/// (`first` is `first_bytes(list)`).
+fn listed_prefix(rest: &str, list: &[&str], first: &[bool; 256]) -> Option<usize> {
+    let b = *rest.as_bytes().first()?;
+    if !first[usize::from(b)] {
+        return None;
+    }
+    list.iter().find(|s| rest.starts_with(**s)).map(|s| s.len())
+}
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$' || b >= 0x80
 }
@@ -323,18 +333,12 @@ fn lex_from(text: &str, start: usize) -> Lexed {
             i += 1;
             continue;
         }
-        if let Some(len) = SCHEME_FIRST[usize::from(b)]
-            .then(|| SCHEMES.iter().find(|s| rest.starts_with(*s)).map(|s| s.len()))
-            .flatten()
-        {
+        if let Some(len) = listed_prefix(rest, SCHEMES, &SCHEME_FIRST) {
             tokens.push(Token::Scheme);
             i += len;
             continue;
         }
-        if let Some(len) = SENSITIVE_FIRST[usize::from(b)]
-            .then(|| SENSITIVE.iter().find(|s| rest.starts_with(*s)).map(|s| s.len()))
-            .flatten()
-        {
+        if let Some(len) = listed_prefix(rest, SENSITIVE, &SENSITIVE_FIRST) {
             tokens.push(Token::SensitivePath);
             i += len;
             continue;
