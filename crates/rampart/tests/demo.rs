@@ -6,32 +6,16 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[test]
 fn demo_raises_brute_force_and_scan_alerts_and_reports_the_host() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(util::bin())
-        .args(["--log-format", "json", "demo", "--listen", "127.0.0.1:0", "--data-dir"])
+    let mut demo = Command::new(util::bin());
+    demo.args(["--log-format", "json", "demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
-        .env("RAMPART_ADMIN_TOKEN", util::ADMIN)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut lines = stderr.lines().map_while(Result::ok);
-    let addr = lines
-        .find_map(|line| {
-            let v: serde_json::Value = serde_json::from_str(&line).ok()?;
-            (v["fields"]["message"] == "Rampart is listening.")
-                .then(|| v["fields"]["addr"].as_str().unwrap().to_owned())
-        })
-        .expect("the demo did not start");
-    std::thread::spawn(move || lines.for_each(drop));
+        .env("RAMPART_ADMIN_TOKEN", util::ADMIN);
+    let (mut child, addr, _, _) = util::spawn_listening(demo, "Rampart is listening.");
     let url = format!("http://{addr}");
     let client = util::client();
     let get = |path: &str| -> serde_json::Value {
