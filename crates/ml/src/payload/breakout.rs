@@ -98,11 +98,7 @@ fn number(text: &str) -> Option<&str> {
 /// closed string, a logical operator, and a comparison of two numbers —
 /// the boolean probe scanners build (sqlmap's), not `1950 or 1960`.
 fn tautology(text: &str) -> bool {
-    let Some((at, len)) =
-        [" and ", " or ", " xor ", "&&", "||"].iter().filter_map(|op| text.find(op).map(|at| (at, op.len()))).min()
-    else {
-        return false;
-    };
+    let Some((at, len)) = first_logic(text) else { return false };
     let head = text[..at].trim().trim_start_matches('-').trim_end_matches([')', ' ']);
     if !(number(head).is_some_and(str::is_empty) || closes_string(text[..at].trim())) {
         return false;
@@ -116,6 +112,21 @@ fn tautology(text: &str) -> bool {
     let Some(after) = number(rest[op.len()..].trim_start()) else { return false };
     let after = after.trim_start();
     after.is_empty() || ["--", "#", "/*", ")", "and ", "or "].iter().any(|end| after.starts_with(end))
+}
+
+/// Where the first `and`, `or`, `xor`, `&&` or `||` of `text` is, and its
+/// length: one pass, as most values have none.
+fn first_logic(text: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().find_map(|(at, b)| {
+        let ops: &[&str] = match b {
+            b' ' => &[" and ", " or ", " xor "],
+            b'&' => &["&&"],
+            b'|' => &["||"],
+            _ => return None,
+        };
+        ops.iter().find(|op| bytes[at..].starts_with(op.as_bytes())).map(|op| (at, op.len()))
+    })
 }
 
 /// The first word of `text` and what follows it (trimmed).

@@ -108,9 +108,12 @@ pub fn inert(text: &str) -> bool {
 /// Per class (`PayloadClass::ALL` order), whether `text` with these tokens
 /// can be of it. Benign is always possible.
 pub fn possible(text: &str, lexes: &Lexes) -> [bool; 5] {
-    let has = |wanted: &[Token]| lexes.tokens().any(|t| wanted.contains(t));
+    // Which token classes and which ASCII bytes occur, each found in one pass.
+    let tokens = lexes.tokens().fold(0u128, |seen, t| seen | ascii_bit(*t as u8));
+    let has = |wanted: &[Token]| wanted.iter().any(|t| tokens & ascii_bit(*t as u8) != 0);
     let bytes = text.as_bytes();
-    let any_byte = |set: &[u8]| bytes.iter().any(|b| set.contains(b));
+    let present = bytes.iter().fold(0u128, |seen, &b| seen | ascii_bit(b));
+    let any_byte = |set: &[u8]| set.iter().any(|&b| present & ascii_bit(b) != 0);
     let sqli = has(&[
         Token::Str,
         Token::Comment,
@@ -131,13 +134,19 @@ pub fn possible(text: &str, lexes: &Lexes) -> [bool; 5] {
         }
         || handler_attribute(bytes);
     // Scanners mangle the separators (`..%c0%9v`, `%bg%qf`), not the file they are after.
-    let traversal = has(&[Token::Traversal, Token::SensitivePath]) || text.contains("..") || {
+    let traversal = has(&[Token::Traversal, Token::SensitivePath]) || (any_byte(b".") && text.contains("..")) || {
         static FILES: OnceLock<AhoCorasick> = OnceLock::new();
         any_of(&FILES, SENSITIVE_FILES, text)
     };
-    let command =
-        has(&[Token::Command]) || any_byte(b";|`&\n") || ["$(", "${", "{{", "<?"].iter().any(|s| text.contains(s));
+    let command = has(&[Token::Command])
+        || any_byte(b";|`&\n")
+        || (any_byte(b"${<") && ["$(", "${", "{{", "<?"].iter().any(|s| text.contains(s)));
     [true, sqli, xss, traversal, command]
+}
+
+/// `b`'s bit in a set of ASCII bytes (none for other bytes).
+fn ascii_bit(b: u8) -> u128 {
+    1u128.checked_shl(u32::from(b)).unwrap_or(0)
 }
 
 /// Class probabilities given what the value can be: an impossible class's
