@@ -32,7 +32,7 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
         let text: String = values.iter().map(|s| format!("{}\n", s.value)).collect();
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let scorer = PayloadModel::shipped().scorer();
+    let scorer = PayloadModel::load_or_shipped(args.model.as_deref()).map_err(anyhow::Error::msg)?.scorer();
     let timed = |work: &dyn Fn()| median(&passes(args.passes, values.len(), work));
     let judge = || {
         for s in &values {
