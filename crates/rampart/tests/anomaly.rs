@@ -17,6 +17,21 @@ use util::{ADMIN, Server, api_get, client, eventually};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The nftables table enforce mode sets up: these servers run in the
+/// host's network namespace (the kill switch needs no other), so the table
+/// is the test's own and is deleted after it, not left on the machine.
+fn table() -> String {
+    format!("rampart_anomaly_test_{}", std::process::id())
+}
+
+struct DropTable(String);
+
+impl Drop for DropTable {
+    fn drop(&mut self) {
+        let _ = Command::new("nft").args(["delete", "table", "inet", &self.0]).stderr(Stdio::null()).status();
+    }
+}
+
 fn config(mode: &str, protected: &[&str]) -> String {
     // The test harness and cargo must never be a false positive's victim.
     let mut protected: Vec<String> = protected.iter().map(|p| format!("{p:?}")).collect();
@@ -35,13 +50,16 @@ warmup_secs = 8
 mode = "{mode}"
 kill_grace_secs = 1
 protected_processes = [{}]
+[respond.nftables]
+table = "{}"
 [[respond.playbooks]]
 name = "kill-runaway"
 rules = ["host-anomaly"]
 action = "kill_process"
 min_score = 75
 "#,
-        protected.join(", ")
+        protected.join(", "),
+        table()
     )
 }
 
@@ -110,6 +128,7 @@ fn running(child: &mut Child) -> bool {
 fn enforce_kills_the_burner_and_the_host_returns_to_normal_but_an_allowlisted_one_lives() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
+    let _table = DropTable(table());
     let server = Server::start(dir.path(), &config("enforce", &["protected-burn"]));
     wait_for_baseline(&server);
 
