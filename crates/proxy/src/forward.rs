@@ -1,8 +1,8 @@
 //! Passing a judged request to the application and its answer back: the
 //! same method, target, headers and body, less the hop-by-hop headers a
 //! proxy must not forward (RFC 9110 §7.6.1), plus `X-Forwarded-For` and
-//! `X-Forwarded-Proto`. One pooled HTTP/1.1 client with keep-alive; the
-//! answer streams back as it comes.
+//! `X-Forwarded-Proto`. One pooled HTTP/1.1 client with keep-alive, whether
+//! the client spoke HTTP/1.1 or HTTP/2; the answer streams back as it comes.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -93,6 +93,13 @@ impl Upstream {
         let uri: Uri = format!("{}{target}", self.base).parse().map_err(|e| ForwardError::Request(format!("{e}")))?;
         let mut headers = parts.headers.clone();
         strip_hop_by_hop(&mut headers);
+        // An HTTP/2 client names the site in `:authority`, not `Host`; the
+        // application behind reads `Host`.
+        if let Some(authority) = parts.uri.authority().filter(|_| !headers.contains_key(header::HOST))
+            && let Ok(host) = HeaderValue::from_str(authority.as_str())
+        {
+            headers.insert(header::HOST, host);
+        }
         let forwarded = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
             Some(chain) => format!("{chain}, {peer}"),
             None => peer.to_string(),

@@ -15,7 +15,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
-use util::{ADMIN, Server, client, eventually};
+use util::{ADMIN, Server, client, eventually, h2_client};
 
 /// Opens `n` connections that each send the start of a request header and
 /// then stop, as a slow-loris client does.
@@ -60,6 +60,23 @@ fn slow_clients_are_dropped_and_health_checks_still_answer() {
     });
     let metrics = client().get(format!("{}/metrics", server.url)).send().unwrap().text().unwrap();
     assert!(metrics.contains("rampart_http_connections_total{lane=\"overflow\"}"), "{metrics}");
+    server.terminate();
+}
+
+#[test]
+fn a_client_that_stops_inside_the_http2_preface_is_dropped_by_the_header_deadline() {
+    // Telling HTTP/2 from HTTP/1 reads bytes before hyper's own header
+    // timer starts: a client trickling a prefix of the preface must still
+    // meet the header deadline (the idle timeout, 60 s, is far later).
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[sinks]\nstdout = false\n[http]\nheader_timeout_ms = 1000\n";
+    let server = Server::start(dir.path(), config);
+    let mut stream = TcpStream::connect(server.url.trim_start_matches("http://")).unwrap();
+    stream.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    eventually(20, "the half-sent preface to be dropped", || closed_by_server(&mut stream).then_some(()));
+    // A whole HTTP/2 request still works (prior knowledge).
+    let health = h2_client().get(format!("{}/healthz", server.url)).send().unwrap();
+    assert_eq!((health.version(), health.status().as_u16()), (reqwest::Version::HTTP_2, 200));
     server.terminate();
 }
 

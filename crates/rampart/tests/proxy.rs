@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use util::{Server, api_get, client, eventually, http_recorder, logged_addr, nginx, standalone_proxy as standalone};
+use util::{
+    Server, api_get, client, eventually, h2_client, http_recorder, logged_addr, nginx, standalone_proxy as standalone,
+};
 
 /// A real HTTP/1.1 server on loopback that records every request it gets,
 /// raw (head and body), and answers 200 `ok`, closing the connection.
@@ -230,6 +232,29 @@ fn detect_mode_forwards_everything_and_records_what_it_would_have_blocked() {
     assert_eq!(event["event"]["action"], "web-attack", "{event}");
     let flat = event.to_string();
     assert!(flat.contains("would_block") && flat.contains("sqli") && flat.contains("query id"), "{event}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// HTTP/2 in clear (prior knowledge): judged like HTTP/1.1, forwarded to
+/// the application over HTTP/1.1 with the site in `Host`.
+#[test]
+fn http2_clients_are_judged_and_forwarded_over_http1() {
+    let app = upstream();
+    let (mut child, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block"]);
+    let h2 = h2_client();
+    let r = h2.get(format!("{proxy}/shop?q=red+shoes")).header("cookie", "theme=dark").send().unwrap();
+    assert_eq!((r.version(), r.status().as_u16()), (reqwest::Version::HTTP_2, 200));
+    assert_eq!(r.text().unwrap(), "ok");
+    let (head, _) = app.last();
+    assert!(head.starts_with("GET /shop?q=red+shoes HTTP/1.1\r\n"), "{head}");
+    let host = proxy.trim_start_matches("http://");
+    assert!(head.to_ascii_lowercase().contains(&format!("host: {host}\r\n")), "{head}");
+    let before = app.count();
+    let attack = h2.get(format!("{proxy}/item")).header("cookie", "id=1' or '1'='1").send().unwrap();
+    assert_eq!((attack.version(), attack.status().as_u16()), (reqwest::Version::HTTP_2, 403));
+    assert!(attack.headers().contains_key("x-rampart-incident"));
+    assert_eq!(app.count(), before, "a blocked request never reaches the application");
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -14,6 +14,8 @@
 //!   either way for that long closes the connection; hyper has none);
 //! - TLS with rustls when a certificate is configured, the handshake under
 //!   the header deadline;
+//! - HTTP/2 beside HTTP/1.1 (prior knowledge, or ALPN over TLS), at most
+//!   100 streams a connection and the same header-block bound;
 //! - on shutdown, requests in flight get a grace period, then every
 //!   connection still open is dropped: shutdown never waits on a client.
 
@@ -22,13 +24,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -45,6 +48,8 @@ const OVERFLOW_CONNECTIONS: usize = 64;
 const OVERFLOW_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 /// hyper's read buffer, which bounds a request's header block.
 const MAX_HEADER_BUFFER: usize = 64 * 1024;
+/// Requests in flight on one HTTP/2 connection.
+const MAX_STREAMS: u32 = 100;
 
 /// How the listener treats its clients.
 #[derive(Clone)]
@@ -93,7 +98,7 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Config(e.to_string()))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -227,17 +232,36 @@ impl Connection {
         let io = Watched::new(io);
         let activity = io.activity.clone();
         let (app, remote) = (self.app.clone(), self.remote);
+        // hyper's header timeout starts once the protocol is known; the
+        // bytes that tell HTTP/2's preface from an HTTP/1 request line come
+        // before it, so the first request's whole head is timed here too.
+        let first_request = Arc::new(AtomicBool::new(false));
+        let arrived = first_request.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            arrived.store(true, Ordering::Relaxed);
             let mut request = request.map(axum::body::Body::new);
             request.extensions_mut().insert(ConnectInfo(remote));
             app.clone().oneshot(request)
         });
-        let mut builder = hyper::server::conn::http1::Builder::new();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
+            .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .keep_alive(!overflow)
             .max_buf_size(MAX_HEADER_BUFFER);
+        // HTTP/2 (prior knowledge in clear, or ALPN `h2`): streams per
+        // connection are capped as connections are, the header block is
+        // bounded like HTTP/1's, and hyper's own reset-flood limits stay on.
+        // No keep-alive pings: they would count as activity, and an idle
+        // connection must still reach the idle timeout.
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(MAX_STREAMS)
+            .max_header_list_size(MAX_HEADER_BUFFER as u32);
+        // The overflow lane serves one request and closes: HTTP/1.1 only.
+        let builder = if overflow { builder.http1_only() } else { builder };
         let connection = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -257,6 +281,9 @@ impl Connection {
                 _ = tick.tick() => {
                     if activity.idle_for() > self.options.idle_timeout {
                         return "idle";
+                    }
+                    if !first_request.load(Ordering::Relaxed) && activity.opened.elapsed() > header_timeout {
+                        return "header_timeout";
                     }
                 }
             }

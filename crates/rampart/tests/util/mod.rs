@@ -169,6 +169,12 @@ pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
+/// A client that speaks HTTP/2 in clear from the first byte (prior knowledge).
+pub fn h2_client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder().http2_prior_knowledge().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
 /// `GET path` with the admin token, as JSON; a non-2xx answer fails the test.
 pub fn api_get(server: &Server, path: &str) -> serde_json::Value {
     let response = client().get(format!("{}{path}", server.url)).bearer_auth(ADMIN).send().unwrap();
