@@ -27,6 +27,10 @@ use crate::inspect::{self, Inspector, Judgement, Seen, Taken};
 /// The path nginx's `auth_request` subrequests go to.
 pub const AUTH_PATH: &str = "/_rampart/auth";
 
+/// Requests whose target and body are longer than this are judged on a
+/// blocking thread rather than the async worker (a few hundred µs of work).
+const JUDGE_APART_BYTES: usize = 16 * 1024;
+
 /// Where verdict events go: the node's ingest bus inside `serve`, stdout
 /// for a standalone proxy. Never waits on the request path.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
@@ -132,7 +136,21 @@ async fn handle(
         Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request: the body could not be read.\n".into()),
     };
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let judgement = gate.inspector.judge(&target, &parts.headers, &body);
+    let judgement = if target.len() + body.len() > JUDGE_APART_BYTES {
+        // A big request is milliseconds of judging: on a thread of its own,
+        // so the connections sharing this worker are not held up meanwhile.
+        let (judge, headers, body) = (gate.clone(), parts.headers.clone(), body.clone());
+        let target = target.clone();
+        match tokio::task::spawn_blocking(move || judge.inspector.judge(&target, &headers, &body)).await {
+            Ok(judgement) => judgement,
+            Err(error) => {
+                tracing::error!(%error, "Judging a request failed.");
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n".into());
+            }
+        }
+    } else {
+        gate.inspector.judge(&target, &parts.headers, &body)
+    };
     let seen = Seen {
         client,
         method: parts.method.as_str(),

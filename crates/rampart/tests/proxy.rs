@@ -236,6 +236,29 @@ fn detect_mode_forwards_everything_and_records_what_it_would_have_blocked() {
     let _ = child.wait();
 }
 
+/// Requests past 16 KiB are judged off the async worker: the same verdicts.
+#[test]
+fn big_requests_are_judged_whole_and_forwarded_intact() {
+    let app = upstream();
+    let (mut child, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block"]);
+    let http = client();
+    let fields: Vec<String> = (0..600).map(|i| format!("note{i}=plain+words+about+item+{i}")).collect();
+    let benign = fields.join("&");
+    assert!(benign.len() > 16 * 1024);
+    let form = |body: String| {
+        send(http.post(format!("{proxy}/bulk")).header("content-type", "application/x-www-form-urlencoded").body(body))
+    };
+    assert_eq!(form(benign.clone()).status, 200);
+    assert_eq!(app.last().1, benign.as_bytes(), "the body arrives byte-identical");
+    let before = app.count();
+    let attack = form(format!("{benign}&last=1%27%20or%20%271%27%3D%271"));
+    assert_eq!(attack.status, 403, "the attack in the last field is found");
+    assert!(attack.incident.is_some());
+    assert_eq!(app.count(), before);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// HTTP/2 in clear (prior knowledge): judged like HTTP/1.1, forwarded to
 /// the application over HTTP/1.1 with the site in `Host`.
 #[test]
