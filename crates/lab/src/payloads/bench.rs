@@ -4,8 +4,9 @@
 //! typed among them (most of a site's traffic; most never reach the
 //! forest), and the decode + lex stage alone, which is what libinjection's
 //! C does per value; beside them, the same values with the whole forest
-//! walked for each (no early stop) and how many verdicts the early stop
-//! changed (it must be none). The median
+//! walked for each (no early stop), how many verdicts the early stop
+//! changed (it must be none), and how many values reach the forest and how
+//! many trees they walk on average. The median
 //! of several passes, so one slow pass on a noisy machine does not make it.
 
 use std::process::ExitCode;
@@ -65,6 +66,10 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
             scorer.judge(&s.value, s.context).class != full
         })
         .count();
+    // The forest is most of a judged value's cost: how many values reach it, and how far they walk.
+    let walks: Vec<usize> =
+        values.iter().map(|s| scorer.trees_walked(&s.value, s.context)).filter(|&w| w > 0).collect();
+    let mean_walked = walks.iter().sum::<usize>() as f64 / walks.len().max(1) as f64;
     let (judged, whole, lexed) = (timed(&judge), timed(&whole_forest), timed(&lex_only));
     let typed_rate = timed(&judge_typed) * typed.len() as f64 / values.len() as f64;
     let bytes: usize = values.iter().map(|s| s.value.len()).sum();
@@ -74,6 +79,7 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
         "whole_forest_us_per_value": 1e6 / whole, "verdicts_changed_by_early_stop": changed,
         "decode_and_lex_per_sec": lexed, "decode_and_lex_us_per_value": 1e6 / lexed,
         "typed_values": typed.len(), "typed_judged_per_sec": typed_rate, "typed_us_per_value": 1e6 / typed_rate,
+        "values_reaching_the_forest": walks.len(), "mean_trees_walked": mean_walked,
     });
     if args.json {
         println!("{report}");
@@ -81,7 +87,8 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{} values (mean {:.0} bytes): judged {:.0}/s ({:.2} µs each; {:.2} µs walking the whole forest, \
              {changed} verdicts changed by stopping early); decode + lex alone {:.0}/s ({:.2} µs); \
-             the {} typed benign values among them: {:.0}/s ({:.2} µs)",
+             the {} typed benign values among them: {:.0}/s ({:.2} µs); {} values reached the forest and walked \
+             {:.1} trees on average",
             values.len(),
             bytes as f64 / values.len() as f64,
             judged,
@@ -91,7 +98,9 @@ pub fn run(args: &BenchPayloadsArgs) -> anyhow::Result<ExitCode> {
             1e6 / lexed,
             typed.len(),
             typed_rate,
-            1e6 / typed_rate
+            1e6 / typed_rate,
+            walks.len(),
+            mean_walked
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -115,7 +115,7 @@ impl PayloadScorer {
     /// no longer change the verdict (`settled`): the class is always the
     /// whole forest's; the score is then the mean of the trees walked.
     pub fn judge(&self, raw: &str, context: Context) -> Verdict {
-        let (decoded, lexes, proba) = self.assess(raw, context, true);
+        let (decoded, lexes, proba, _) = self.assess(raw, context, true);
         let shape = lexes.plain.fingerprint(12);
         let (class, score) = decide(&proba, self.threshold);
         Verdict { class, score, attack: attack_probability(&proba), shape, decoded }
@@ -128,26 +128,40 @@ impl PayloadScorer {
         self.assess(raw, context, false).2
     }
 
-    fn assess(&self, raw: &str, context: Context, early: bool) -> (Decoded, Lexes, [f32; 5]) {
+    /// How many trees `judge` walks for this value: 0 when the gate or a
+    /// shape decides, fewer than all when the early stop ends the walk
+    /// (for benchmarks: the forest is most of a judged value's cost).
+    pub fn trees_walked(&self, raw: &str, context: Context) -> usize {
+        self.assess(raw, context, true).3
+    }
+
+    /// The value decoded and lexed, its class probabilities and the trees walked.
+    fn assess(&self, raw: &str, context: Context, early: bool) -> (Decoded, Lexes, [f32; 5], usize) {
         let decoded = decode(raw, context);
         let lexes = Lexes::of(&decoded.text);
         let possible = gate::possible(&decoded.text, &lexes);
         let mut proba = [1.0, 0.0, 0.0, 0.0, 0.0];
+        let mut walked = 0;
         // A value its shape decides, or one with no attack class possible, never asks the forest.
         let certain = breakout::certain(&decoded).filter(|c| possible[c.index()]);
         if certain.is_none() && possible[1..].contains(&true) {
             let total = self.trees.trees();
+            walked = total;
             let predicted = ROW.with_borrow_mut(|row| {
                 row.clear();
                 features::features(&decoded, &lexes, row);
-                self.trees.predict_row_until(row, |sums, walked| {
-                    early && settled(sums, total - walked, total, &possible, self.threshold)
+                self.trees.predict_row_until(row, |sums, so_far| {
+                    let stop = early && settled(sums, total - so_far, total, &possible, self.threshold);
+                    if stop {
+                        walked = so_far;
+                    }
+                    stop
                 })
             });
             proba.iter_mut().zip(&predicted).for_each(|(p, q)| *p = *q);
         }
         gate::settle(&mut proba, &possible, certain);
-        (decoded, lexes, proba)
+        (decoded, lexes, proba, walked)
     }
 
     /// The model's class probabilities for row-major feature rows
@@ -277,6 +291,18 @@ mod tests {
             }
         }
         assert_eq!(checked, seeds.len() * 8);
+    }
+
+    #[test]
+    fn trees_walked_counts_what_the_judgement_walked() {
+        let scorer = PayloadModel::shipped().scorer();
+        let total = scorer.trees.trees();
+        // No attack machinery, or a shape that decides: the forest is not asked.
+        assert_eq!(scorer.trees_walked("red shoes", Context::Form), 0);
+        assert_eq!(scorer.trees_walked("admin'--", Context::Form), 0);
+        // Plain text with a quote reaches the forest, which stops once benign is certain.
+        let walked = scorer.trees_walked("it's a 4' x 6' rug", Context::Form);
+        assert!(walked > 0 && walked < total, "{walked} of {total}");
     }
 
     #[test]
