@@ -221,7 +221,7 @@ fn the_gatekeeper_in_serve_blocks_attacks_everywhere_forwards_the_rest_and_bans_
 #[test]
 fn detect_mode_forwards_everything_and_records_what_it_would_have_blocked() {
     let app = upstream();
-    let (mut child, proxy, events) = standalone(&["--upstream", &app.url, "--mode", "detect"]);
+    let (_gate, proxy, events) = standalone(&["--upstream", &app.url, "--mode", "detect"]);
     let http = client();
     let r = send(http.get(format!("{proxy}/item?id=1%27%20or%20%271%27%3D%271")));
     assert_eq!((r.status, r.body.as_str()), (200, "ok"), "detect mode forwards");
@@ -232,15 +232,13 @@ fn detect_mode_forwards_everything_and_records_what_it_would_have_blocked() {
     assert_eq!(event["event"]["action"], "web-attack", "{event}");
     let flat = event.to_string();
     assert!(flat.contains("would_block") && flat.contains("sqli") && flat.contains("query id"), "{event}");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Requests past 16 KiB are judged off the async worker: the same verdicts.
 #[test]
 fn big_requests_are_judged_whole_and_forwarded_intact() {
     let app = upstream();
-    let (mut child, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block"]);
+    let (_gate, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block"]);
     let http = client();
     let fields: Vec<String> = (0..600).map(|i| format!("note{i}=plain+words+about+item+{i}")).collect();
     let benign = fields.join("&");
@@ -255,8 +253,6 @@ fn big_requests_are_judged_whole_and_forwarded_intact() {
     assert_eq!(attack.status, 403, "the attack in the last field is found");
     assert!(attack.incident.is_some());
     assert_eq!(app.count(), before);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// HTTP/2 in clear (prior knowledge): judged like HTTP/1.1, forwarded to
@@ -264,7 +260,7 @@ fn big_requests_are_judged_whole_and_forwarded_intact() {
 #[test]
 fn http2_clients_are_judged_and_forwarded_over_http1() {
     let app = upstream();
-    let (mut child, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block"]);
+    let (_gate, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block"]);
     let h2 = h2_client();
     let r = h2.get(format!("{proxy}/shop?q=red+shoes")).header("cookie", "theme=dark").send().unwrap();
     assert_eq!((r.version(), r.status().as_u16()), (reqwest::Version::HTTP_2, 200));
@@ -278,13 +274,11 @@ fn http2_clients_are_judged_and_forwarded_over_http1() {
     assert_eq!((attack.version(), attack.status().as_u16()), (reqwest::Version::HTTP_2, 403));
     assert!(attack.headers().contains_key("x-rampart-incident"));
     assert_eq!(app.count(), before, "a blocked request never reaches the application");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
 fn the_auth_request_endpoint_answers_204_or_403_for_the_original_uri() {
-    let (mut child, proxy, _) = standalone(&["--mode", "block"]);
+    let (_gate, proxy, _) = standalone(&["--mode", "block"]);
     let http = client();
     let auth = |uri: &str| {
         send(http.get(format!("{proxy}/_rampart/auth")).header("x-original-uri", uri).header("x-real-ip", "192.0.2.7"))
@@ -295,8 +289,6 @@ fn the_auth_request_endpoint_answers_204_or_403_for_the_original_uri() {
     assert!(blocked.incident.is_some());
     assert_eq!(send(http.get(format!("{proxy}/_rampart/auth"))).status, 400, "X-Original-URI is required");
     assert_eq!(send(http.get(format!("{proxy}/anything"))).status, 404, "no upstream: nothing to forward to");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Debian's nginx in front, asking the gatekeeper about every request with
@@ -304,7 +296,7 @@ fn the_auth_request_endpoint_answers_204_or_403_for_the_original_uri() {
 #[test]
 fn nginx_with_auth_request_blocks_the_same_attacks() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut gate, proxy, _) = standalone(&["--mode", "block"]);
+    let (_gate, proxy, _) = standalone(&["--mode", "block"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let root = dir.path();
     let server = format!(
@@ -337,6 +329,4 @@ fn nginx_with_auth_request_blocks_the_same_attacks() {
         send(http.get(format!("{site}/")).header("cookie", "id=1%27%20union%20select%20password%20from%20users--"));
     assert_eq!(cookie.status, 403, "cookies travel with the subrequest");
     drop(nginx);
-    let _ = gate.kill();
-    let _ = gate.wait();
 }

@@ -54,15 +54,13 @@ fn sqlmap_finds_the_injection_through_detect_mode_and_not_through_block_mode() {
     let (_app, app_url) = injectable_app();
 
     let (watching, proxy, events) = standalone_proxy(&["--upstream", &app_url, "--mode", "detect"]);
-    let watching = Reaped(watching);
     let (report, found) = sqlmap(&proxy, &dir.path().join("detect"));
     assert!(found, "the app is injectable and detect mode forwards everything:\n{report}");
     let would = events.lock().unwrap().iter().filter(|l| l.contains("\"action\":\"would_block\"")).count();
     assert!(would > 0, "detect mode records what it would have blocked: {:?}", events.lock().unwrap());
     drop(watching);
 
-    let (blocking, proxy, events) = standalone_proxy(&["--upstream", &app_url, "--mode", "block"]);
-    let _blocking = Reaped(blocking);
+    let (_blocking, proxy, events) = standalone_proxy(&["--upstream", &app_url, "--mode", "block"]);
     let (report, found) = sqlmap(&proxy, &dir.path().join("block"));
     assert!(!found, "block mode stops sqlmap's payloads before the app:\n{report}");
     let blocked = events.lock().unwrap().iter().filter(|l| l.contains("\"action\":\"blocked\"")).count();

@@ -246,13 +246,14 @@ pub fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("{url}/hook"), bodies)
 }
 
-/// `rampart proxy` on a free loopback port with `args`: the child, its
-/// URL, and its stdout lines (the verdict events).
-pub fn standalone_proxy(args: &[&str]) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+/// `rampart proxy` on a free loopback port with `args`: the child (stopped
+/// when dropped, a failed assertion included), its URL, and its stdout
+/// lines (the verdict events).
+pub fn standalone_proxy(args: &[&str]) -> (Reaped, String, Arc<Mutex<Vec<String>>>) {
     let mut command = Command::new(bin());
     command.args(["--log-format", "json", "proxy", "--listen", "127.0.0.1:0"]).args(args);
     let (child, addr, stdout, _) = spawn_listening(command, "The web gatekeeper is listening.");
-    (child, format!("http://{addr}"), stdout)
+    (Reaped(child), format!("http://{addr}"), stdout)
 }
 
 /// Starts `command` (a rampart that logs JSON) with its output collected
