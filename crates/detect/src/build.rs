@@ -57,7 +57,7 @@ pub fn detection(
     let models = Arc::new(ModelRegistry::new(store, slot.clone()));
     if config.flows.enabled {
         models.sync()?;
-        detectors.push(Box::new(FlowDetector::new(slot, config.flows.min_probability)));
+        detectors.push(Box::new(FlowDetector::new(slot, config.flows.min_attack_score)));
     }
     Ok(Detection { detectors, catalog, models })
 }

@@ -63,16 +63,11 @@ impl LiveModel {
         );
     }
 
-    /// The most likely class and its probability for each encoded row.
+    /// The class the model decides and the attack score (1 − P(normal))
+    /// for each encoded row.
     fn classify(&self, features: &[f32], scratch: &mut Vec<f32>) -> Vec<(usize, f32)> {
         self.scorer.predict(features, scratch);
-        scratch
-            .chunks(self.classes.len())
-            .map(|p| {
-                let c = rampart_ml::argmax(p);
-                (c, p[c])
-            })
-            .collect()
+        scratch.chunks(self.classes.len()).map(|p| (self.scorer.decide(p), 1.0 - p[self.normal])).collect()
     }
 }
 
@@ -149,17 +144,17 @@ impl ModelSlot {
 pub struct FlowDetector {
     slot: Arc<ModelSlot>,
     /// Attack classes below this probability raise nothing.
-    min_probability: f32,
+    min_attack_score: f32,
     features: Vec<f32>,
     scratch: Vec<f32>,
     flows: Vec<usize>,
 }
 
 impl FlowDetector {
-    pub fn new(slot: Arc<ModelSlot>, min_probability: f64) -> FlowDetector {
+    pub fn new(slot: Arc<ModelSlot>, min_attack_score: f64) -> FlowDetector {
         FlowDetector {
             slot,
-            min_probability: min_probability as f32,
+            min_attack_score: min_attack_score as f32,
             features: Vec::new(),
             scratch: Vec::new(),
             flows: Vec::new(),
@@ -193,7 +188,7 @@ impl rampart_core::Detector for FlowDetector {
         let mut counts: HashMap<usize, u64> = HashMap::new();
         for (&i, &(class, p)) in self.flows.iter().zip(&verdicts) {
             *counts.entry(class).or_default() += 1;
-            if class != active.normal && p >= self.min_probability {
+            if class != active.normal && p >= self.min_attack_score {
                 out.push(finding(&events[i], &active, class, p));
             }
         }
@@ -237,7 +232,7 @@ fn finding(event: &Event, model: &LiveModel, class: usize, p: f32) -> Finding {
     let context = json!({
         "model": model.name,
         "class": model.classes[class],
-        "probability": p,
+        "attack_score": p,
         "flow": {
             "source.ip": ip(&event.source), "source.port": event.source.port,
             "destination.ip": ip(&event.destination), "destination.port": event.destination.port,

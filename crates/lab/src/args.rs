@@ -96,6 +96,16 @@ pub struct TrainFlowsArgs {
     /// measures how the model does on attack types it has never seen.
     #[arg(long, value_delimiter = ',', value_name = "LABELS")]
     pub unseen: Vec<String>,
+    /// The bound on the false-positive rate (held-out normal rows, mean
+    /// over the leave-family-out folds) under which the decision threshold
+    /// is chosen.
+    #[arg(long, default_value_t = 0.02)]
+    pub max_fpr: f64,
+    /// Skip the leave-attack-family-out folds (one training per attack
+    /// family): the model then decides by its likeliest class and the file
+    /// records no operating point.
+    #[arg(long)]
+    pub no_family_folds: bool,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The model's name in the registry [default: the file's stem].

@@ -11,6 +11,7 @@ pub mod anomaly;
 pub mod args;
 pub mod bench;
 pub mod evaluate;
+mod families;
 pub mod files;
 pub mod payloads;
 mod report;

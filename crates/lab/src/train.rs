@@ -11,6 +11,7 @@ use rampart_ml::flow_model::Scorer;
 use rampart_ml::flow_model::{FORMAT, FlowModel};
 use rampart_ml::novelty::{ANOMALY_CLASS, Novelty};
 use rampart_ml::preprocess::Preprocessor;
+use rampart_ml::training_rows::TrainingRows;
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
 use serde_json::json;
 
@@ -20,6 +21,7 @@ use rampart_ml::validation::{
 
 use crate::args::{AlgoArg, ClassScheme, ClassWeight, TrainFlowsArgs};
 use crate::evaluate::{measure, print_summary};
+use crate::families;
 use crate::files::{self, Loaded};
 
 /// The command line's weighting, as the learners take it.
@@ -47,20 +49,20 @@ pub fn params_of(args: &TrainFlowsArgs) -> TrainParams {
     params
 }
 
-struct Fitted {
-    scorer: Scorer,
+pub(crate) struct Fitted {
+    pub scorer: Scorer,
     weights: Vec<f64>,
     secs: f64,
 }
 
 /// Class numbers of training rows, how many classes, which is normal.
-struct Target<'a> {
-    y: &'a [u32],
-    k: usize,
-    normal: usize,
+pub(crate) struct Target<'a> {
+    pub y: &'a [u32],
+    pub k: usize,
+    pub normal: usize,
 }
 
-fn fit(
+pub(crate) fn fit(
     table: &Table,
     Target { y, k, normal }: Target<'_>,
     format: &Format,
@@ -124,6 +126,14 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             .progress_chars("=> "),
     );
 
+    anyhow::ensure!((0.0..0.5).contains(&args.max_fpr), "--max-fpr must be in [0, 0.5)");
+    let family_folds = if args.no_family_folds {
+        None
+    } else {
+        families::run(&table, &labelled, &format, &train_rows, &test_rows, args, &params, &bar)?
+    };
+    let threshold = family_folds.as_ref().map(|f| f.point.threshold);
+
     let mut folds = Vec::new();
     if let Some(cv) = args.cv {
         anyhow::ensure!((2..=20).contains(&cv), "--cv must be between 2 and 20");
@@ -134,23 +144,25 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
                 (0..train_rows.len()).partition(|&i| fold_of[i] != f);
             let fit_table = subset(&train, &fit_rows);
             let fit_y: Vec<u32> = fit_rows.iter().map(|&i| train_y[i]).collect();
-            let fitted =
+            let mut fitted =
                 fit(&fit_table, Target { y: &fit_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
+            fitted.scorer = fitted.scorer.with_threshold(threshold);
             let check_y: Vec<u32> = check_rows.iter().map(|&i| train_y[i]).collect();
-            let (e, _) =
+            let (e, ..) =
                 measure(&fitted.scorer, &subset(&train, &check_rows), &check_y, &labelled.classes, labelled.normal)?;
             folds.push(e);
         }
     }
 
     bar.set_message("training");
-    let fitted = fit(&train, Target { y: &train_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
+    let mut fitted = fit(&train, Target { y: &train_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
+    fitted.scorer = fitted.scorer.with_threshold(threshold);
     bar.finish_and_clear();
     let mut metrics = json!({ "held_out_rows": test_rows.len() });
     let mut held_out = None;
     if !test_rows.is_empty() {
         let test_y: Vec<u32> = test_rows.iter().map(|&r| labelled.y[r]).collect();
-        let (e, rate) =
+        let (e, rate, _) =
             measure(&fitted.scorer, &subset(&table, &test_rows), &test_y, &labelled.classes, labelled.normal)?;
         metrics = serde_json::to_value(&e).context("cannot record the metrics")?;
         metrics["held_out_rows"] = json!(test_rows.len());
@@ -164,12 +176,15 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     for label in &args.unseen {
         let rows: Vec<usize> = (0..table.rows.len()).filter(|&r| table.labels[r] == *label).collect();
         let y: Vec<u32> = rows.iter().map(|&r| labelled.y[r]).collect();
-        let (e, _) = measure(&fitted.scorer, &subset(&table, &rows), &y, &labelled.classes, labelled.normal)?;
+        let (e, ..) = measure(&fitted.scorer, &subset(&table, &rows), &y, &labelled.classes, labelled.normal)?;
         // Every row is an attack, so recall is the share flagged as one.
         unseen.insert(label.clone(), json!({ "rows": rows.len(), "detected": e.recall, "class_accuracy": e.accuracy }));
     }
     if !unseen.is_empty() {
         metrics["unseen"] = serde_json::Value::Object(unseen.clone());
+    }
+    if let Some(f) = &family_folds {
+        metrics["leave_family_out"] = serde_json::to_value(f).context("cannot record the family folds")?;
     }
     let name = args
         .name
@@ -197,6 +212,8 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         preprocessing,
         model: ensemble,
         novelty,
+        operating_point: family_folds.as_ref().map(|f| f.point.clone()),
+        training_rows: Some(TrainingRows::new(train.rows.iter().map(Vec::as_slice))),
     };
     rampart_core::atomic_file::write_atomically(&args.out, model.to_json().as_bytes())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
@@ -224,6 +241,13 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         println!("  read in {load_secs:.1}s; trained on {} rows in {:.1}s", train_rows.len(), fit_secs);
         if let Some(e) = &held_out {
             print_summary(e, &format!("held out {} rows (stratified {:.0}%)", e.rows, args.holdout * 100.0));
+        }
+        match &family_folds {
+            Some(f) => families::print(f),
+            None if !args.no_family_folds => {
+                println!("  no leave-family-out folds: they need two attack families and held-out normal rows")
+            }
+            None => {}
         }
         for (label, u) in &unseen {
             println!(

@@ -47,15 +47,16 @@ pub struct Evaluation {
 }
 
 /// `y[i]` is row i's true class; `proba` holds `classes.len()` values per
-/// row; `normal` is the benign class's index.
-pub fn evaluate(y: &[u32], proba: &[f32], classes: &[String], normal: usize) -> Evaluation {
+/// row; `normal` is the benign class's index; `threshold` is the model's
+/// operating point on the attack score, if it has one (see `decide`).
+pub fn evaluate(y: &[u32], proba: &[f32], classes: &[String], normal: usize, threshold: Option<f32>) -> Evaluation {
     let k = classes.len();
     let rows = y.len();
     let mut confusion = vec![vec![0u64; k]; k];
     let mut predicted = Vec::with_capacity(rows);
     for (r, &truth) in y.iter().enumerate() {
         let p = &proba[r * k..][..k];
-        let best = crate::argmax(p);
+        let best = crate::operating_point::decide(p, normal, threshold);
         predicted.push(best);
         confusion[truth as usize][best] += 1;
     }

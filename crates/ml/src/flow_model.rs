@@ -10,7 +10,9 @@ use crate::ModelFileError;
 use crate::dataset::Format;
 use crate::model_file::{self, Header};
 use crate::novelty::Novelty;
+use crate::operating_point::{OperatingPoint, decide};
 use crate::preprocess::{Cell, Preprocessor};
+use crate::training_rows::TrainingRows;
 use crate::trees::{Algo, Compiled, Ensemble, TrainParams};
 
 pub const FORMAT: &str = "rampart-flow-model";
@@ -42,6 +44,13 @@ pub struct FlowModel {
     /// When set, `classes` ends with `anomaly` (see `novelty`).
     #[serde(default)]
     pub novelty: Option<Novelty>,
+    /// The threshold on the attack score that leave-family-out validation
+    /// chose; without one (files from before it), the likeliest class wins.
+    #[serde(default)]
+    pub operating_point: Option<OperatingPoint>,
+    /// Which rows training saw, so `eval` can warn when it is given them.
+    #[serde(default)]
+    pub training_rows: Option<TrainingRows>,
 }
 
 impl FlowModel {
@@ -72,6 +81,7 @@ impl FlowModel {
 
     pub fn compile(&self) -> Scorer {
         Scorer::new(self.preprocessing.clone(), self.model.clone(), self.novelty.clone(), self.normal_class)
+            .with_threshold(self.operating_point.as_ref().map(|p| p.threshold))
     }
 }
 
@@ -82,11 +92,31 @@ pub struct Scorer {
     preprocessing: Preprocessor,
     novelty: Option<Novelty>,
     normal: usize,
+    threshold: Option<f32>,
 }
 
 impl Scorer {
     pub fn new(preprocessing: Preprocessor, model: Ensemble, novelty: Option<Novelty>, normal: usize) -> Scorer {
-        Scorer { compiled: Compiled::new(model), preprocessing, novelty, normal }
+        Scorer { compiled: Compiled::new(model), preprocessing, novelty, normal, threshold: None }
+    }
+
+    /// Decides with a threshold on the attack score (see `operating_point`).
+    pub fn with_threshold(mut self, threshold: Option<f32>) -> Scorer {
+        self.threshold = threshold;
+        self
+    }
+
+    pub fn normal(&self) -> usize {
+        self.normal
+    }
+
+    pub fn threshold(&self) -> Option<f32> {
+        self.threshold
+    }
+
+    /// The class one row of `predict`'s probabilities is given.
+    pub fn decide(&self, p: &[f32]) -> usize {
+        decide(p, self.normal, self.threshold)
     }
 
     pub fn preprocessing(&self) -> &Preprocessor {
@@ -172,6 +202,8 @@ mod tests {
             preprocessing,
             model,
             novelty: None,
+            operating_point: None,
+            training_rows: None,
         }
     }
 

@@ -11,10 +11,12 @@ pub mod flow_model;
 mod iforest;
 mod model_file;
 pub mod novelty;
+pub mod operating_point;
 pub mod payload;
 pub mod preprocess;
 mod scoring;
 pub mod tabular;
+pub mod training_rows;
 pub mod trees;
 pub mod validation;
 

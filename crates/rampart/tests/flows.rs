@@ -256,7 +256,7 @@ fn a_registered_model_goes_live_without_a_restart_and_replay_delivers_each_row_o
     });
     assert_eq!(alert["context"]["class"], "DoS");
     assert_eq!(alert["context"]["model"], "forest");
-    assert!(alert["context"]["probability"].as_f64().unwrap() >= 0.5);
+    assert!(alert["context"]["attack_score"].as_f64().unwrap() > 0.0);
     assert_eq!(alert["context"]["flow"]["network.transport"], "tcp");
     assert!(alert["entity"]["value"].as_str().unwrap().starts_with("198.18."));
     // The novelty guard may call a few of the 400 normal rows novel (1%
@@ -277,4 +277,56 @@ fn a_registered_model_goes_live_without_a_restart_and_replay_delivers_each_row_o
     let models = api_get(&server, "/api/v1/models");
     assert_eq!(models["live"]["active"], Value::Null);
     server.terminate();
+}
+
+#[test]
+fn families_left_out_choose_the_threshold_and_eval_flags_training_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kdd.txt");
+    std::fs::write(&data, kdd_rows(900)).unwrap();
+    let model = dir.path().join("m.json");
+    let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
+    let trained = train(d, m, &["--max-fpr", "0.05"]);
+    let folds = &trained["held_out"]["leave_family_out"];
+    let families: Vec<(&str, u64)> = folds["point"]["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["family"].as_str().unwrap(), f["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(families, [("DoS", 150), ("Probe", 150)], "every row of a family is scored by the model without it");
+    assert!(folds["point"]["mean_fpr"].as_f64().unwrap() <= 0.05, "{folds}");
+    let threshold = folds["point"]["threshold"].as_f64().unwrap();
+    assert!(threshold > 0.0 && threshold < 1.0, "{folds}");
+    assert!(folds["at_likeliest_class"]["families"].as_array().unwrap().len() == 2);
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let kept = file["operating_point"]["threshold"].as_f64().unwrap();
+    assert!((kept - threshold).abs() < 1e-6, "the model file keeps the line: {kept} vs {threshold}");
+
+    // Eval decides at the model's threshold and knows its training rows.
+    let eval = |data: &str| {
+        ok_json(&rampart(&["eval", "flows", "--model", m, "--data", data, "--format", "nsl-kdd", "--json"], None))
+    };
+    let on_training = eval(d);
+    assert!((on_training["threshold"].as_f64().unwrap() - threshold).abs() < 1e-6, "{on_training}");
+    let seen = on_training["training_rows_seen"]["share"].as_f64().unwrap();
+    // 80% of the rows trained the model, and some held-out attack rows
+    // repeat training rows exactly (the generator cycles).
+    assert!((0.8..0.95).contains(&seen), "{on_training}");
+    let by_family = on_training["detected_by_family"].as_array().unwrap();
+    assert_eq!(by_family.iter().map(|f| f["family"].as_str().unwrap()).collect::<Vec<_>>(), ["DoS", "Probe"]);
+    let fresh = dir.path().join("fresh.txt");
+    let unseen: String = kdd_rows(60).lines().map(|l| format!("7{}\n", &l[1..])).collect();
+    std::fs::write(&fresh, unseen).unwrap();
+    assert!(eval(fresh.to_str().unwrap())["training_rows_seen"]["rows"].as_u64().unwrap() <= 1);
+    let text = rampart(&["eval", "flows", "--model", m, "--data", d, "--format", "nsl-kdd"], None);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("warning:") && text.contains("not held-out figures"), "{text}");
+    assert!(text.contains("novelty guard:") && !text.contains("\n  anomaly "), "{text}");
+
+    let without = dir.path().join("plain.json");
+    let plain = train(d, without.to_str().unwrap(), &["--no-family-folds"]);
+    assert!(plain["held_out"]["leave_family_out"].is_null());
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&without).unwrap()).unwrap();
+    assert!(file["operating_point"].is_null());
 }

@@ -28,8 +28,12 @@ pub struct DetectConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct FlowDetectConfig {
     pub enabled: bool,
-    /// An attack class below this probability raises no alert.
-    pub min_probability: f64,
+    /// A flow whose attack score (1 − P(normal)) is below this raises no
+    /// alert, whatever the model decides; 0 leaves the decision to the
+    /// model's operating point. (Called `min_probability` before
+    /// operating points; the old name is still read.)
+    #[serde(alias = "min_probability")]
+    pub min_attack_score: f64,
     /// How often the registry is checked for models activated from the
     /// command line (the API swaps at once).
     pub registry_poll_secs: u64,
@@ -37,7 +41,7 @@ pub struct FlowDetectConfig {
 
 impl Default for FlowDetectConfig {
     fn default() -> FlowDetectConfig {
-        FlowDetectConfig { enabled: true, min_probability: 0.5, registry_poll_secs: 5 }
+        FlowDetectConfig { enabled: true, min_attack_score: 0.0, registry_poll_secs: 5 }
     }
 }
 

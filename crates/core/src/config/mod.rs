@@ -111,8 +111,8 @@ impl Config {
         if self.ingest.max_future_skew_secs == 0 {
             return err("ingest.max_future_skew_secs", "must be at least 1");
         }
-        if !(0.0..=1.0).contains(&self.detect.flows.min_probability) {
-            return err("detect.flows.min_probability", "must be between 0 and 1");
+        if !(0.0..=1.0).contains(&self.detect.flows.min_attack_score) {
+            return err("detect.flows.min_attack_score", "must be between 0 and 1");
         }
         if self.detect.flows.registry_poll_secs == 0 {
             return err("detect.flows.registry_poll_secs", "must be at least 1");

@@ -268,5 +268,43 @@ pub fn class_of(label: &str, format: &Format, multi: bool) -> Result<String, cra
     }
 }
 
+/// The attack family a row's label belongs to, for leave-family-out
+/// validation; `None` for normal rows. NSL-KDD's families are its four
+/// categories; CIC-IDS2017's are its attack groups (the DoS tools, DDoS,
+/// port scans, password guessing, web attacks, and the botnet,
+/// infiltration and Heartbleed on their own); any other layout's are its
+/// labels.
+pub fn family_of(label: &str, format: &Format) -> Option<String> {
+    if is_normal(label, format) {
+        return None;
+    }
+    let family = match format {
+        Format::NslKdd => nsl_kdd_category(label).unwrap_or(label),
+        Format::CicIds2017 => {
+            let lower = label.to_ascii_lowercase();
+            let has = |w: &str| lower.contains(w);
+            if has("ddos") {
+                "DDoS"
+            } else if has("dos") {
+                "DoS"
+            } else if has("portscan") {
+                "Portscan"
+            } else if has("patator") {
+                "Brute force"
+            } else if has("web attack") {
+                "Web attack"
+            } else if has("bot") {
+                "Botnet"
+            } else if has("infiltration") {
+                "Infiltration"
+            } else {
+                label
+            }
+        }
+        Format::Csv { .. } => label,
+    };
+    Some(family.to_owned())
+}
+
 #[cfg(test)]
 mod tests;

@@ -142,3 +142,20 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn attack_labels_fall_into_the_families_left_out_together() {
+    let cic = Format::CicIds2017;
+    let family = |label: &str, format: &Format| family_of(label, format);
+    assert_eq!(family("BENIGN", &cic), None);
+    assert_eq!(family("DoS Slowloris", &cic).as_deref(), Some("DoS"));
+    assert_eq!(family("DDoS", &cic).as_deref(), Some("DDoS"));
+    assert_eq!(family("Infiltration - Portscan", &cic).as_deref(), Some("Portscan"), "the same scan as Portscan");
+    assert_eq!(family("Infiltration", &cic).as_deref(), Some("Infiltration"));
+    assert_eq!(family("SSH-Patator", &cic).as_deref(), Some("Brute force"));
+    assert_eq!(family("Web Attack - XSS", &cic).as_deref(), Some("Web attack"));
+    assert_eq!(family("Heartbleed", &cic).as_deref(), Some("Heartbleed"));
+    assert_eq!(family("normal", &Format::NslKdd), None);
+    assert_eq!(family("guess_passwd", &Format::NslKdd).as_deref(), Some("R2L"));
+    assert_eq!(family("worm", &Format::Csv { label: "Label".into() }).as_deref(), Some("worm"));
+}
