@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rampart_ml::dataset::Table;
+use std::collections::BTreeMap;
+
+use rampart_ml::dataset::{Format, Table, family_of};
 use rampart_ml::tabular::Encoder;
 use rampart_ml::{Confusion, ForestParams, IsolationForest, SplitMix64, roc_auc};
 use serde_json::json;
@@ -27,6 +29,29 @@ fn hold_out(rows: Table, seed: u64) -> (Table, Table) {
     rng.shuffle(&mut order);
     let cut = order.len() * 7 / 10;
     (subset(&rows, &order[..cut]), subset(&rows, &order[cut..]))
+}
+
+/// Each attack family's rows against the normal rows: which kinds of
+/// attack the forest separates and which look normal to it.
+fn auc_by_family(scores: &[f64], labels: &[String], normal: &str, format: &str) -> Vec<(String, usize, f64)> {
+    let format = if format == "nsl-kdd" { Format::NslKdd } else { Format::Csv { label: String::new() } };
+    let normals: Vec<(f64, bool)> =
+        scores.iter().zip(labels).filter(|(_, l)| *l == normal).map(|(s, _)| (*s, false)).collect();
+    let mut families: BTreeMap<String, Vec<(f64, bool)>> = BTreeMap::new();
+    for (s, label) in scores.iter().zip(labels) {
+        if label != normal {
+            let family = family_of(label, &format).unwrap_or_else(|| label.clone());
+            families.entry(family).or_default().push((*s, true));
+        }
+    }
+    families
+        .into_iter()
+        .map(|(family, mut rows)| {
+            let n = rows.len();
+            rows.extend_from_slice(&normals);
+            (family, n, roc_auc(&rows))
+        })
+        .collect()
 }
 
 pub fn run(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
@@ -72,6 +97,7 @@ pub fn run(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
     let score_secs = started.elapsed().as_secs_f64();
     let scored: Vec<(f64, bool)> = scores.iter().zip(&test.labels).map(|(s, l)| (*s, *l != normal_label)).collect();
     let auc = roc_auc(&scored);
+    let by_family = auc_by_family(&scores, &test.labels, &normal_label, &args.format);
     let c = Confusion::at(&scored, threshold);
     let rate = points.len() as f64 / score_secs.max(1e-9);
     let attacks = scored.iter().filter(|(_, a)| *a).count();
@@ -84,7 +110,7 @@ pub fn run(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
                 "train_normal_rows": normal_rows.len(), "test_rows": points.len(), "test_anomalies": attacks,
                 "features": encoder.width(), "trees": args.trees, "subsample": args.subsample, "seed": args.seed,
                 "fit_secs": fit_secs, "points_per_sec": rate,
-                "held_out": args.test.is_none(), "skipped_rows": skipped,
+                "held_out": args.test.is_none(), "skipped_rows": skipped, "roc_auc_by_family": by_family,
             })
         );
     } else {
@@ -114,6 +140,9 @@ pub fn run(args: &EvalAnomalyArgs) -> anyhow::Result<ExitCode> {
             c.f1(),
             c.false_positive_rate()
         );
+        for (family, rows, auc) in &by_family {
+            println!("  {family:<16} {rows:>8} rows  ROC AUC {auc:.4} (against the normal rows)");
+        }
         println!("  scoring: {rate:.0} points/s on one core");
     }
     Ok(ExitCode::SUCCESS)

@@ -127,12 +127,27 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     );
 
     anyhow::ensure!((0.0..0.5).contains(&args.max_fpr), "--max-fpr must be in [0, 0.5)");
-    let family_folds = if args.no_family_folds {
+    let folds = if args.no_family_folds {
         None
     } else {
         families::run(&table, &labelled, &format, &train_rows, &test_rows, args, &params, &bar)?
     };
+
+    bar.set_message("training");
+    let mut fitted = fit(&train, Target { y: &train_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
+    let family_folds = match folds {
+        Some(folds) => {
+            let normals = subset(&table, &families::normal_rows(&test_rows, &labelled));
+            let x = fitted.scorer.preprocessing().encode_table(&normals).map_err(anyhow::Error::msg)?;
+            let mut proba = Vec::new();
+            fitted.scorer.predict(&x, &mut proba);
+            let scores: Vec<f32> = proba.chunks(labelled.classes.len()).map(|p| 1.0 - p[labelled.normal]).collect();
+            Some(folds.choose(&scores, args.max_fpr))
+        }
+        None => None,
+    };
     let threshold = family_folds.as_ref().map(|f| f.point.threshold);
+    fitted.scorer = fitted.scorer.with_threshold(threshold);
 
     let mut folds = Vec::new();
     if let Some(cv) = args.cv {
@@ -153,10 +168,6 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             folds.push(e);
         }
     }
-
-    bar.set_message("training");
-    let mut fitted = fit(&train, Target { y: &train_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
-    fitted.scorer = fitted.scorer.with_threshold(threshold);
     bar.finish_and_clear();
     let mut metrics = json!({ "held_out_rows": test_rows.len() });
     let mut held_out = None;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ModelFileError;
 use crate::dataset::Format;
 use crate::model_file::{self, Header};
-use crate::novelty::Novelty;
+use crate::novelty::{Guard, Novelty};
 use crate::operating_point::{OperatingPoint, decide};
 use crate::preprocess::{Cell, Preprocessor};
 use crate::training_rows::TrainingRows;
@@ -91,13 +91,16 @@ pub struct Scorer {
     compiled: Compiled,
     preprocessing: Preprocessor,
     novelty: Option<Novelty>,
+    /// The novelty guard laid out for scoring, built once.
+    guard: Option<Guard>,
     normal: usize,
     threshold: Option<f32>,
 }
 
 impl Scorer {
     pub fn new(preprocessing: Preprocessor, model: Ensemble, novelty: Option<Novelty>, normal: usize) -> Scorer {
-        Scorer { compiled: Compiled::new(model), preprocessing, novelty, normal, threshold: None }
+        let guard = novelty.as_ref().map(Novelty::guard);
+        Scorer { compiled: Compiled::new(model), preprocessing, novelty, guard, normal, threshold: None }
     }
 
     /// Decides with a threshold on the attack score (see `operating_point`).
@@ -137,9 +140,8 @@ impl Scorer {
     /// Probabilities for encoded rows, one per class (`anomaly` last when
     /// the model has a novelty guard).
     pub fn predict(&self, features: &[f32], out: &mut Vec<f32>) {
-        match &self.novelty {
-            None => self.compiled.predict(features, out),
-            Some(novelty) => {
+        match (&self.novelty, &self.guard) {
+            (Some(novelty), Some(guard)) => {
                 let mut known = Vec::new();
                 self.compiled.predict(features, &mut known);
                 // Only rows the classifier calls normal can become `anomaly`.
@@ -149,11 +151,12 @@ impl Scorer {
                     (0..scores.len()).filter(|&r| crate::argmax(&known[r * k..][..k]) == self.normal).collect();
                 let picked: Vec<f32> =
                     normal_rows.iter().flat_map(|&r| features[r * w..][..w].iter().copied()).collect();
-                for (&r, s) in normal_rows.iter().zip(novelty.score(&picked)) {
+                for (&r, s) in normal_rows.iter().zip(guard.score(&picked)) {
                     scores[r] = s;
                 }
                 novelty.apply(&known, k, self.normal, &scores, out);
             }
+            _ => self.compiled.predict(features, out),
         }
     }
 

@@ -199,6 +199,37 @@ impl IsolationForest {
         self.grown.features
     }
 
+    /// The same forest with each split value `v` of feature `f` replaced
+    /// by `map(f, v)`: for a monotone transform that the caller would
+    /// otherwise apply to every point, its inverse applied once to the
+    /// splits (only the scoring layout changes; the saved trees do not).
+    pub fn map_splits(&self, map: impl Fn(usize, f32) -> f32) -> IsolationForest {
+        let mut forest = self.clone();
+        for node in &mut forest.dense.nodes {
+            node.value = map(usize::from(node.feature), node.value);
+        }
+        forest
+    }
+
+    /// Scores row-major `f32` rows of `width` values (no conversion to
+    /// `f64` vectors: the live path's layout).
+    pub fn score_rows(&self, x: &[f32], width: usize, out: &mut Vec<f64>) {
+        out.clear();
+        let mut scratch = Scratch::new();
+        let c = average_path_length(self.grown.psi);
+        let trees = self.grown.trees.len() as f64;
+        let features = self.grown.features.min(width);
+        for row in x.chunks_exact(width.max(1)) {
+            if c == 0.0 {
+                out.push(0.5);
+                continue;
+            }
+            scratch.0[..features].copy_from_slice(&row[..features]);
+            let mean = self.path_length_sum(&scratch.0) / trees;
+            out.push((-mean / c).exp2());
+        }
+    }
+
     pub fn params(&self) -> ForestParams {
         self.grown.params
     }

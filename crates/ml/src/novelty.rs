@@ -56,32 +56,37 @@ impl Novelty {
                 hi[f] = hi[f].max(v);
             }
         }
-        let mut scores = forest.score_many(&points);
+        let mut novelty = Novelty { forest, log, threshold: 1.0, lo, hi };
+        // The threshold from the scores the live path computes.
+        let mut scores = novelty.guard().score(x);
         scores.sort_by(f64::total_cmp);
         let at = ((1.0 - fpr.clamp(0.0, 1.0)) * scores.len() as f64) as usize;
-        let threshold = scores.get(at.min(scores.len().saturating_sub(1))).copied().unwrap_or(1.0);
-        Ok(Novelty { forest, log, threshold, lo, hi })
+        novelty.threshold = scores.get(at.min(scores.len().saturating_sub(1))).copied().unwrap_or(1.0);
+        Ok(novelty)
     }
 
     /// Novelty scores (0..1) of row-major rows; a row outside the normal
     /// range scores at least half-way from the threshold to 1.
     pub fn score(&self, x: &[f32]) -> Vec<f64> {
-        let width = self.log.len().max(1);
-        let points: Vec<Vec<f64>> = x.chunks(width).map(|row| transform(row, &self.log)).collect();
-        let mut scores = self.forest.score_many(&points);
-        for (s, p) in scores.iter_mut().zip(&points) {
-            if self.out_of_range(p) {
-                *s = s.max((self.threshold + 1.0) / 2.0);
-            }
-        }
-        scores
+        self.guard().score(x)
     }
 
-    fn out_of_range(&self, point: &[f64]) -> bool {
-        point.iter().zip(self.lo.iter().zip(&self.hi)).any(|(&v, (&lo, &hi))| {
-            let margin = (RANGE_MARGIN * (hi - lo)).max(MIN_MARGIN);
-            v > hi + margin || v < lo - margin
-        })
+    /// The guard laid out for scoring rows as they are encoded.
+    pub fn guard(&self) -> Guard {
+        let log = self.log.clone();
+        // ln(1 + x) < v exactly when x < e^v − 1: the transform moves from
+        // every point's features to the forest's splits, once.
+        let forest = self
+            .forest
+            .map_splits(|f, v| if log.get(f).copied().unwrap_or(false) { f64::from(v).exp_m1() as f32 } else { v });
+        let raw = |f: usize, v: f64| if log[f] { v.exp_m1() } else { v };
+        let (mut lo, mut hi) = (Vec::with_capacity(log.len()), Vec::with_capacity(log.len()));
+        for f in 0..log.len() {
+            let margin = (RANGE_MARGIN * (self.hi[f] - self.lo[f])).max(MIN_MARGIN);
+            lo.push(raw(f, self.lo[f] - margin));
+            hi.push(raw(f, self.hi[f] + margin));
+        }
+        Guard { forest, log, lo, hi, threshold: self.threshold }
     }
 
     /// Rewrites `k` class probabilities per row into `k + 1`: a row the
@@ -98,6 +103,47 @@ impl Novelty {
             out.extend(p.iter().map(|v| v * (1.0 - a)));
             out.push(a);
         }
+    }
+}
+
+/// A `Novelty` ready to score encoded rows: splits and range bounds moved
+/// into the raw features' scale (see `Novelty::guard`).
+#[derive(Debug, Clone)]
+pub struct Guard {
+    forest: IsolationForest,
+    log: Vec<bool>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    pub threshold: f64,
+}
+
+impl Guard {
+    /// Novelty scores of row-major rows (see `Novelty::score`).
+    pub fn score(&self, x: &[f32]) -> Vec<f64> {
+        let width = self.log.len().max(1);
+        // What the transform does besides the log: missing is 0, and a
+        // log feature is never below 0.
+        let prepared: Vec<f32> = x
+            .chunks_exact(width)
+            .flat_map(|row| {
+                row.iter().zip(&self.log).map(|(&v, &log)| {
+                    let v = if v.is_nan() { 0.0 } else { v };
+                    if log { v.max(0.0) } else { v }
+                })
+            })
+            .collect();
+        let mut scores = Vec::with_capacity(prepared.len() / width);
+        self.forest.score_rows(&prepared, width, &mut scores);
+        for (s, row) in scores.iter_mut().zip(prepared.chunks_exact(width)) {
+            let outside = row.iter().zip(self.lo.iter().zip(&self.hi)).any(|(&v, (&lo, &hi))| {
+                let v = f64::from(v);
+                v > hi || v < lo
+            });
+            if outside {
+                *s = s.max((self.threshold + 1.0) / 2.0);
+            }
+        }
+        scores
     }
 }
 
@@ -136,5 +182,31 @@ mod tests {
         // A row the classifier already calls an attack is left alone.
         guard.apply(&[0.2, 0.8], 2, 0, &scores[1..], &mut out);
         assert_eq!(out, [0.2, 0.8, 0.0]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_guard_scores_raw_rows_as_the_forest_scores_transformed_ones(
+            train in proptest::collection::vec(0.0f32..1e6, 3 * 40..3 * 41),
+            rows in proptest::collection::vec(proptest::prop_oneof![-5.0f32..2e6, proptest::strategy::Just(f32::NAN)], 3 * 20..3 * 21),
+        ) {
+            let novelty = Novelty::fit(&train, 3, 0.05, 9).unwrap();
+            let guard = novelty.guard();
+            let points: Vec<Vec<f64>> = rows.chunks_exact(3).map(|r| transform(r, &novelty.log)).collect();
+            let mut expected = novelty.forest.score_many(&points);
+            for (e, p) in expected.iter_mut().zip(&points) {
+                let outside = p.iter().enumerate().any(|(f, &v)| {
+                    let margin = (RANGE_MARGIN * (novelty.hi[f] - novelty.lo[f])).max(MIN_MARGIN);
+                    v > novelty.hi[f] + margin || v < novelty.lo[f] - margin
+                });
+                if outside {
+                    *e = e.max((novelty.threshold + 1.0) / 2.0);
+                }
+            }
+            let got = guard.score(&rows);
+            for (g, e) in got.iter().zip(&expected) {
+                proptest::prop_assert!((g - e).abs() < 1e-12, "{g} vs {e}");
+            }
+        }
     }
 }
