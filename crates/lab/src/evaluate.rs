@@ -138,8 +138,10 @@ pub fn print_summary(e: &Evaluation, what: &str) {
             continue;
         }
         if let Some(c) = e.per_class.get(name) {
+            let interval =
+                c.recall_interval.map(|(lo, hi)| format!("  recall 95% CI {lo:.2}–{hi:.2}")).unwrap_or_default();
             println!(
-                "  {:<28} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                "  {:<28} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>8}{interval}",
                 name, c.precision, c.recall, c.f1, c.fpr, c.roc_auc, c.support
             );
         }

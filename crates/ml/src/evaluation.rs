@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::scoring::{Confusion, roc_auc};
+use crate::scoring::{Confusion, roc_auc, wilson_interval};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassScores {
@@ -14,6 +14,9 @@ pub struct ClassScores {
     pub fpr: f64,
     pub roc_auc: f64,
     pub support: u64,
+    /// Recall's 95% Wilson interval, for classes of fewer than 50 rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recall_interval: Option<(f64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,6 +84,7 @@ pub fn evaluate(y: &[u32], proba: &[f32], classes: &[String], normal: usize, thr
             fpr: m.false_positive_rate(),
             roc_auc: roc_auc(&scored),
             support,
+            recall_interval: (support > 0 && support < 50).then(|| wilson_interval(tp, support)),
         };
         if support > 0 {
             present += 1.0;

@@ -24,7 +24,7 @@ pub use error::{FitError, MissingColumns, ModelFileError, TreeError, UnknownLabe
 pub use evaluation::{Averages, ClassScores, Evaluation, evaluate};
 pub use iforest::{ForestParams, IsolationForest, average_path_length};
 pub use rampart_core::rng::SplitMix64;
-pub use scoring::{Confusion, roc_auc};
+pub use scoring::{Confusion, roc_auc, wilson_interval};
 
 /// The most likely class: the first of the highest probabilities.
 pub fn argmax(p: &[f32]) -> usize {

@@ -73,6 +73,20 @@ impl Confusion {
     }
 }
 
+/// The Wilson score interval (95%) for `hits` out of `n`: what a rate
+/// measured on a handful of rows (a class of 8 or 25) can honestly claim.
+pub fn wilson_interval(hits: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let (n, p) = (n as f64, hits as f64 / n as f64);
+    let denominator = 1.0 + Z * Z / n;
+    let centre = (p + Z * Z / (2.0 * n)) / denominator;
+    let half = Z * (p * (1.0 - p) / n + Z * Z / (4.0 * n * n)).sqrt() / denominator;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +107,14 @@ mod tests {
         let c = Confusion::at(&scored, 0.5);
         assert_eq!(c, Confusion { tp: 1, fp: 1, tn: 1, fn_: 1 });
         assert_eq!((c.precision(), c.recall(), c.false_positive_rate(), c.f1()), (0.5, 0.5, 0.5, 0.5));
+    }
+
+    #[test]
+    fn wilson_intervals_match_the_textbook_values() {
+        // 8 of 10: (0.490, 0.943); 0 of 4: (0, 0.490); 100 of 100: (0.963, 1).
+        let close = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() < 1e-3 && (a.1 - b.1).abs() < 1e-3;
+        assert!(close(wilson_interval(8, 10), (0.4902, 0.9433)), "{:?}", wilson_interval(8, 10));
+        assert!(close(wilson_interval(0, 4), (0.0, 0.4899)), "{:?}", wilson_interval(0, 4));
+        assert!(close(wilson_interval(100, 100), (0.9630, 1.0)), "{:?}", wilson_interval(100, 100));
     }
 }

@@ -318,7 +318,12 @@ fn families_left_out_choose_the_threshold_and_eval_flags_training_rows() {
     let fresh = dir.path().join("fresh.txt");
     let unseen: String = kdd_rows(60).lines().map(|l| format!("7{}\n", &l[1..])).collect();
     std::fs::write(&fresh, unseen).unwrap();
-    assert!(eval(fresh.to_str().unwrap())["training_rows_seen"]["rows"].as_u64().unwrap() <= 1);
+    let on_fresh = eval(fresh.to_str().unwrap());
+    assert!(on_fresh["training_rows_seen"]["rows"].as_u64().unwrap() <= 1);
+    // A class of 10 rows gets an interval around its recall, not a bare rate.
+    let interval = on_fresh["per_class"]["DoS"]["recall_interval"].as_array().unwrap();
+    assert!(interval[0].as_f64().unwrap() < interval[1].as_f64().unwrap(), "{on_fresh}");
+    assert!(on_training["per_class"]["DoS"]["recall_interval"].is_null(), "150 rows need none");
     let text = rampart(&["eval", "flows", "--model", m, "--data", d, "--format", "nsl-kdd"], None);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("warning:") && text.contains("not held-out figures"), "{text}");
