@@ -61,6 +61,15 @@ pub enum ClassWeight {
     None,
 }
 
+fn parse_merge(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+            Ok((from.trim().to_owned(), to.trim().to_owned()))
+        }
+        _ => Err(format!("{text:?}: expected FROM=TO, two labels")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct TrainFlowsArgs {
     #[command(flatten)]
@@ -94,6 +103,17 @@ pub struct TrainFlowsArgs {
     /// turns the guard off.
     #[arg(long, default_value_t = 0.01)]
     pub novelty_fpr: f64,
+    /// Trees in the novelty guard's Isolation Forest (its scoring time
+    /// grows with them; 50 detected as much of the left-out families as
+    /// 100, docs/DETECTION.md).
+    #[arg(long, default_value_t = 50)]
+    pub novelty_trees: usize,
+    /// Labels to train as one class, `FROM=TO` (repeatable): for attacks the
+    /// flow features cannot tell apart, e.g.
+    /// `"Infiltration - Portscan=Portscan"` (the same scan, told apart only
+    /// by where it came from). Kept in the model file; `eval` applies it.
+    #[arg(long = "merge", value_name = "FROM=TO", value_parser = parse_merge)]
+    pub merges: Vec<(String, String)>,
     /// Attack labels to keep out of training entirely (comma-separated raw
     /// labels, e.g. `smurf,teardrop`): their rows are only scored, which
     /// measures how the model does on attack types it has never seen.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use rampart_ml::dataset::{Format, Table, family_of};
+use rampart_ml::dataset::{Format, Table, family_of, merge_labels};
 use rampart_ml::flow_model::{FlowModel, Scorer};
 use rampart_ml::novelty::ANOMALY_CLASS;
 use rampart_ml::{Evaluation, evaluate};
@@ -23,7 +23,8 @@ pub fn load_model(path: &std::path::Path) -> anyhow::Result<FlowModel> {
 
 pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
     let model = load_model(&args.model)?;
-    let loaded = files::load(&args.data)?;
+    let mut loaded = files::load(&args.data)?;
+    merge_labels(&mut loaded.table, &model.label_merges);
     let known: Vec<&String> = model.classes.iter().filter(|c| *c != ANOMALY_CLASS).collect();
     let multi = known != ["normal", "attack"];
     // A binary model scores any layout's rows as normal / attack; a

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use rampart_ml::dataset::{Format, Table};
+use rampart_ml::dataset::{Format, Table, merge_labels};
 use rampart_ml::flow_model::Scorer;
 use rampart_ml::flow_model::{FORMAT, FlowModel};
 use rampart_ml::novelty::{ANOMALY_CLASS, Novelty};
@@ -89,7 +89,10 @@ pub(crate) fn fit(
             .filter(|(_, c)| **c as usize == normal)
             .flat_map(|(r, _)| x[r * w..][..w].iter().copied())
             .collect();
-        Some(Novelty::fit(&normal_x, w, args.novelty_fpr, params.seed).map_err(anyhow::Error::msg)?)
+        Some(
+            Novelty::fit(&normal_x, w, args.novelty_fpr, args.novelty_trees, params.seed)
+                .map_err(anyhow::Error::msg)?,
+        )
     } else {
         None
     };
@@ -100,8 +103,12 @@ pub(crate) fn fit(
 pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!((0.0..0.9).contains(&args.holdout), "--holdout must be in [0, 0.9)");
     let loaded_at = Instant::now();
-    let Loaded { table, files, format, skipped, sha256 } = files::load(&args.data)?;
+    let Loaded { mut table, files, format, skipped, sha256 } = files::load(&args.data)?;
     let load_secs = loaded_at.elapsed().as_secs_f64();
+    for (from, _) in &args.merges {
+        anyhow::ensure!(table.labels.contains(from), "--merge {from:?}: no row has this label");
+    }
+    merge_labels(&mut table, &args.merges);
     let multi = args.classes == ClassScheme::Multi;
     let mut labelled = label_rows(&table, &format, multi)?;
     let k = labelled.classes.len();
@@ -224,6 +231,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         model: ensemble,
         novelty,
         operating_point: family_folds.as_ref().map(|f| f.point.clone()),
+        label_merges: args.merges.clone(),
         training_rows: Some(TrainingRows::new(train.rows.iter().map(Vec::as_slice))),
     };
     rampart_core::atomic_file::write_atomically(&args.out, model.to_json().as_bytes())

@@ -48,6 +48,9 @@ pub struct FlowModel {
     /// chose; without one (files from before it), the likeliest class wins.
     #[serde(default)]
     pub operating_point: Option<OperatingPoint>,
+    /// Labels trained as another (`from`, `to`): `eval` reads them so.
+    #[serde(default)]
+    pub label_merges: Vec<(String, String)>,
     /// Which rows training saw, so `eval` can warn when it is given them.
     #[serde(default)]
     pub training_rows: Option<TrainingRows>,
@@ -207,6 +210,7 @@ mod tests {
             novelty: None,
             operating_point: None,
             training_rows: None,
+            label_merges: Vec::new(),
         }
     }
 

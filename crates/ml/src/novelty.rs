@@ -38,8 +38,8 @@ const MIN_MARGIN: f64 = 0.5;
 
 impl Novelty {
     /// Fits on row-major normal rows; `fpr` is the share of normal training
-    /// rows allowed over the threshold.
-    pub fn fit(x: &[f32], width: usize, fpr: f64, seed: u64) -> Result<Novelty, crate::FitError> {
+    /// rows allowed over the threshold; `trees` the forest's size.
+    pub fn fit(x: &[f32], width: usize, fpr: f64, trees: usize, seed: u64) -> Result<Novelty, crate::FitError> {
         let rows = x.len() / width.max(1);
         let log: Vec<bool> =
             (0..width).map(|f| (0..rows).all(|r| x[r * width + f].is_nan() || x[r * width + f] >= 0.0)).collect();
@@ -47,7 +47,7 @@ impl Novelty {
         for r in 0..rows {
             points.push(transform(&x[r * width..][..width], &log));
         }
-        let forest = IsolationForest::fit(&points, ForestParams { trees: 100, subsample: 256, seed })?;
+        let forest = IsolationForest::fit(&points, ForestParams { trees, subsample: 256, seed })?;
         let mut lo = vec![f64::INFINITY; width];
         let mut hi = vec![f64::NEG_INFINITY; width];
         for p in &points {
@@ -169,7 +169,7 @@ mod tests {
         let mut rng = SplitMix64::new(4);
         let normal: Vec<f32> =
             (0..2000).flat_map(|_| [100.0 + rng.next_f64() as f32 * 50.0, rng.next_f64() as f32]).collect();
-        let guard = Novelty::fit(&normal, 2, 0.01, 1).unwrap();
+        let guard = Novelty::fit(&normal, 2, 0.01, 100, 1).unwrap();
         let rows = [120.0, 0.5, 5.0e8, 0.5];
         let scores = guard.score(&rows);
         assert!(scores[1] > guard.threshold && scores[0] < guard.threshold, "{scores:?} vs {}", guard.threshold);
@@ -190,7 +190,7 @@ mod tests {
             train in proptest::collection::vec(0.0f32..1e6, 3 * 40..3 * 41),
             rows in proptest::collection::vec(proptest::prop_oneof![-5.0f32..2e6, proptest::strategy::Just(f32::NAN)], 3 * 20..3 * 21),
         ) {
-            let novelty = Novelty::fit(&train, 3, 0.05, 9).unwrap();
+            let novelty = Novelty::fit(&train, 3, 0.05, 100, 9).unwrap();
             let guard = novelty.guard();
             let points: Vec<Vec<f64>> = rows.chunks_exact(3).map(|r| transform(r, &novelty.log)).collect();
             let mut expected = novelty.forest.score_many(&points);

@@ -329,6 +329,19 @@ fn families_left_out_choose_the_threshold_and_eval_flags_training_rows() {
     assert!(text.contains("warning:") && text.contains("not held-out figures"), "{text}");
     assert!(text.contains("novelty guard:") && !text.contains("\n  anomaly "), "{text}");
 
+    // Merged labels train as one class, and eval reads its rows the same way.
+    let merged = dir.path().join("merged.json");
+    let one = train(d, merged.to_str().unwrap(), &["--merge", "satan=neptune"]);
+    assert_eq!(one["held_out"]["per_class"]["Probe"]["support"], 0, "{one}");
+    assert_eq!(one["held_out"]["per_class"]["DoS"]["support"], 60);
+    let merged_eval = ok_json(&rampart(
+        &["eval", "flows", "--model", merged.to_str().unwrap(), "--data", d, "--format", "nsl-kdd", "--json"],
+        None,
+    ));
+    assert_eq!(merged_eval["per_class"]["DoS"]["support"], 300);
+    let bad = rampart(&["train", "flows", "--data", d, "--format", "nsl-kdd", "--merge", "satan", "--out", m], None);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected FROM=TO"));
+
     let without = dir.path().join("plain.json");
     let plain = train(d, without.to_str().unwrap(), &["--no-family-folds"]);
     assert!(plain["held_out"]["leave_family_out"].is_null());

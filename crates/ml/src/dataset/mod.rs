@@ -268,6 +268,15 @@ pub fn class_of(label: &str, format: &Format, multi: bool) -> Result<String, cra
     }
 }
 
+/// Relabels rows: each `(from, to)` pair makes `from` rows `to` rows.
+pub fn merge_labels(table: &mut Table, merges: &[(String, String)]) {
+    for label in &mut table.labels {
+        if let Some((_, to)) = merges.iter().find(|(from, _)| from == label) {
+            label.clone_from(to);
+        }
+    }
+}
+
 /// The attack family a row's label belongs to, for leave-family-out
 /// validation; `None` for normal rows. NSL-KDD's families are its four
 /// categories; CIC-IDS2017's are its attack groups (the DoS tools, DDoS,
