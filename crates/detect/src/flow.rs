@@ -143,7 +143,7 @@ impl ModelSlot {
 
 pub struct FlowDetector {
     slot: Arc<ModelSlot>,
-    /// Attack classes below this probability raise nothing.
+    /// Attacks with an attack score (1 − P(normal)) below this raise nothing.
     min_attack_score: f32,
     features: Vec<f32>,
     scratch: Vec<f32>,

@@ -97,7 +97,7 @@ pub fn run(
         fitted.scorer.predict(&x, &mut proba);
         let width = labelled.classes.len();
         let (attack_p, normal_p) = proba.split_at(rows.len() * width);
-        let score = |p: &[f32]| -> Vec<f32> { p.chunks(width).map(|p| 1.0 - p[labelled.normal]).collect() };
+        let score = |p: &[f32]| operating_point::attack_scores(p, width, labelled.normal);
         let flagged = |p: &[f32]| -> f64 {
             let n = p.len() / width;
             p.chunks(width).filter(|p| rampart_ml::argmax(p) != labelled.normal).count() as f64 / n.max(1) as f64

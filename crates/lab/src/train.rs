@@ -10,6 +10,7 @@ use rampart_ml::dataset::{Format, Table, merge_labels};
 use rampart_ml::flow_model::Scorer;
 use rampart_ml::flow_model::{FORMAT, FlowModel};
 use rampart_ml::novelty::{ANOMALY_CLASS, Novelty};
+use rampart_ml::operating_point::attack_scores;
 use rampart_ml::preprocess::Preprocessor;
 use rampart_ml::training_rows::TrainingRows;
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
@@ -148,7 +149,7 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             let x = fitted.scorer.preprocessing().encode_table(&normals).map_err(anyhow::Error::msg)?;
             let mut proba = Vec::new();
             fitted.scorer.predict(&x, &mut proba);
-            let scores: Vec<f32> = proba.chunks(labelled.classes.len()).map(|p| 1.0 - p[labelled.normal]).collect();
+            let scores = attack_scores(&proba, labelled.classes.len(), labelled.normal);
             Some(folds.choose(&scores, args.max_fpr))
         }
         None => None,

@@ -110,6 +110,11 @@ pub fn choose(folds: &[FoldScores], shipped_normals: &[f32], max_fpr: f64) -> Op
     OperatingPoint { threshold, max_fpr, held_out_fpr, mean_detected, mean_fpr, families }
 }
 
+/// Each row's attack score, 1 − P(normal), from `k` probabilities per row.
+pub fn attack_scores(proba: &[f32], k: usize, normal: usize) -> Vec<f32> {
+    proba.chunks(k.max(1)).map(|p| 1.0 - p[normal]).collect()
+}
+
 /// The class a row of probabilities is given: without an operating point,
 /// the most probable one; with one, an attack when 1 − P(normal) reaches
 /// the threshold — then the most probable of the other classes — and

@@ -249,7 +249,7 @@ fn a_registered_model_goes_live_without_a_restart_and_replay_delivers_each_row_o
     }
     assert_eq!(sources.len(), 600);
 
-    // The SYN floods were called DoS, with the class, probability and 5-tuple.
+    // The SYN floods were called DoS, with the class, attack score and 5-tuple.
     let alert = eventually(20, "a flow-dos alert", || {
         let alerts = api_get(&server, "/api/v1/alerts?rule=flow-dos");
         alerts["alerts"].as_array().unwrap().first().cloned()
