@@ -6,7 +6,7 @@
 
 use indicatif::ProgressBar;
 use rampart_ml::dataset::{Format, Table, family_of};
-use rampart_ml::operating_point::{self, FamilyResult, FoldScores, OperatingPoint};
+use rampart_ml::operating_point::{self, FoldScores, OperatingPoint};
 use rampart_ml::trees::TrainParams;
 use rampart_ml::validation::{Labelled, subset};
 use serde::Serialize;
@@ -26,7 +26,16 @@ pub struct FamilyFolds {
 pub struct Likeliest {
     pub mean_detected: f64,
     pub mean_fpr: f64,
-    pub families: Vec<FamilyResult>,
+    pub families: Vec<Flagged>,
+}
+
+/// One fold judged by its model's likeliest class (rows and ROC AUC are
+/// the operating point's: the same scores).
+#[derive(Debug, Serialize)]
+pub struct Flagged {
+    pub family: String,
+    pub detected: f64,
+    pub fpr: f64,
 }
 
 /// The rows' families, in name order (rows of `unseen` labels excluded).
@@ -103,10 +112,7 @@ pub fn run(
             p.chunks(width).filter(|p| rampart_ml::argmax(p) != labelled.normal).count() as f64 / n.max(1) as f64
         };
         let fold = FoldScores { family: family.clone(), attacks: score(attack_p), normals: score(normal_p) };
-        let mut at_argmax = operating_point::at_threshold(std::slice::from_ref(&fold), 0.5).remove(0);
-        at_argmax.detected = flagged(attack_p);
-        at_argmax.fpr = flagged(normal_p);
-        likeliest.push(at_argmax);
+        likeliest.push(Flagged { family: family.clone(), detected: flagged(attack_p), fpr: flagged(normal_p) });
         folds.push(fold);
     }
     let n = likeliest.len() as f64;

@@ -28,7 +28,8 @@ use crate::inspect::{self, Inspector, Judgement, Seen, Taken};
 pub const AUTH_PATH: &str = "/_rampart/auth";
 
 /// Requests whose target and body are longer than this are judged on a
-/// blocking thread rather than the async worker (a few hundred µs of work).
+/// blocking thread rather than the async worker (hundreds of µs of work
+/// and more).
 const JUDGE_APART_BYTES: usize = 16 * 1024;
 
 /// Where verdict events go: the node's ingest bus inside `serve`, stdout
@@ -137,7 +138,7 @@ async fn handle(
     };
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let judgement = if target.len() + body.len() > JUDGE_APART_BYTES {
-        // A big request is milliseconds of judging: on a thread of its own,
+        // A big request is long to judge: on a thread of its own,
         // so the connections sharing this worker are not held up meanwhile.
         let (judge, headers, body) = (gate.clone(), parts.headers.clone(), body.clone());
         let target = target.clone();
