@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ModelFileError;
+use crate::PointBuffer;
 use crate::dataset::Format;
 use crate::model_file::{self, Header};
 use crate::novelty::{Guard, Novelty};
@@ -141,25 +142,28 @@ impl Scorer {
     }
 
     /// Probabilities for encoded rows, one per class (`anomaly` last when
-    /// the model has a novelty guard).
+    /// the model has a novelty guard). The guard judges only the rows the
+    /// model decides are normal (`decide`): the rest are attacks already.
+    /// Row by row, in place: copying the picked rows out first cost more
+    /// than scoring them.
     pub fn predict(&self, features: &[f32], out: &mut Vec<f32>) {
-        match (&self.novelty, &self.guard) {
-            (Some(novelty), Some(guard)) => {
-                let mut known = Vec::new();
-                self.compiled.predict(features, &mut known);
-                // Only rows the classifier calls normal can become `anomaly`.
-                let (k, w) = (self.compiled.classes(), self.preprocessing.width().max(1));
-                let mut scores = vec![0.0; known.len() / k];
-                let normal_rows: Vec<usize> =
-                    (0..scores.len()).filter(|&r| crate::argmax(&known[r * k..][..k]) == self.normal).collect();
-                let picked: Vec<f32> =
-                    normal_rows.iter().flat_map(|&r| features[r * w..][..w].iter().copied()).collect();
-                for (&r, s) in normal_rows.iter().zip(guard.score(&picked)) {
-                    scores[r] = s;
-                }
-                novelty.apply(&known, k, self.normal, &scores, out);
-            }
-            _ => self.compiled.predict(features, out),
+        let (Some(novelty), Some(guard)) = (&self.novelty, &self.guard) else {
+            return self.compiled.predict(features, out);
+        };
+        let mut known = Vec::new();
+        self.compiled.predict(features, &mut known);
+        let (k, w) = (self.compiled.classes(), self.preprocessing.width().max(1));
+        out.clear();
+        out.reserve(known.len() / k * (k + 1));
+        let mut buffer = PointBuffer::new();
+        for (p, row) in known.chunks_exact(k).zip(features.chunks_exact(w)) {
+            let a = if self.decide(p) == self.normal {
+                guard.novel_score(row, &mut buffer).map_or(0.0, |s| novelty.anomaly_mass(s))
+            } else {
+                0.0
+            };
+            out.extend(p.iter().map(|v| v * (1.0 - a)));
+            out.push(a);
         }
     }
 

@@ -22,7 +22,7 @@ pub mod validation;
 
 pub use error::{FitError, MissingColumns, ModelFileError, TreeError, UnknownLabel};
 pub use evaluation::{Averages, ClassScores, Evaluation, evaluate};
-pub use iforest::{ForestParams, IsolationForest, average_path_length};
+pub use iforest::{ForestParams, IsolationForest, PointBuffer, average_path_length};
 pub use rampart_core::rng::SplitMix64;
 pub use scoring::{Confusion, roc_auc, wilson_interval};
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ForestParams, IsolationForest};
+use crate::{ForestParams, IsolationForest, PointBuffer};
 
 /// The class name novel flows get.
 pub const ANOMALY_CLASS: &str = "anomaly";
@@ -77,26 +77,21 @@ impl Novelty {
         let (mut lo, mut hi) = (Vec::with_capacity(log.len()), Vec::with_capacity(log.len()));
         for f in 0..log.len() {
             let margin = (RANGE_MARGIN * (self.hi[f] - self.lo[f])).max(MIN_MARGIN);
-            lo.push(raw(f, self.lo[f] - margin));
-            hi.push(raw(f, self.hi[f] + margin));
+            lo.push(f32_at_least(raw(f, self.lo[f] - margin)));
+            hi.push(f32_at_most(raw(f, self.hi[f] + margin)));
         }
-        Guard { forest, log, lo, hi, threshold: self.threshold }
+        let floor = log.iter().map(|&l| if l { 0.0 } else { f32::NEG_INFINITY }).collect();
+        Guard { forest, floor, lo, hi, threshold: self.threshold }
     }
 
-    /// Rewrites `k` class probabilities per row into `k + 1`: a row the
-    /// classifier calls `normal` whose score reaches the threshold moves
-    /// its mass to the last class (`anomaly`), by how far past it is.
-    pub fn apply(&self, proba: &[f32], k: usize, normal: usize, scores: &[f64], out: &mut Vec<f32>) {
-        out.clear();
-        for (p, &s) in proba.chunks(k).zip(scores) {
-            let a = if crate::argmax(p) == normal && s >= self.threshold {
-                (0.5 + 0.5 * (s - self.threshold) / (1.0 - self.threshold).max(1e-9)).clamp(0.5, 1.0) as f32
-            } else {
-                0.0
-            };
-            out.extend(p.iter().map(|v| v * (1.0 - a)));
-            out.push(a);
+    /// The probability mass a row with novelty score `score` moves to
+    /// `anomaly` when the classifier calls it normal: none under the
+    /// threshold, then from one half to all of it by how far past it is.
+    pub fn anomaly_mass(&self, score: f64) -> f32 {
+        if score < self.threshold {
+            return 0.0;
         }
+        (0.5 + 0.5 * (score - self.threshold) / (1.0 - self.threshold).max(1e-9)).clamp(0.5, 1.0) as f32
     }
 }
 
@@ -105,40 +100,71 @@ impl Novelty {
 #[derive(Debug, Clone)]
 pub struct Guard {
     forest: IsolationForest,
-    log: Vec<bool>,
-    lo: Vec<f64>,
-    hi: Vec<f64>,
+    /// Per feature the least value the forest sees: 0 for a log feature
+    /// (ln(1 + x) is read for x ≥ 0), −∞ for the others.
+    floor: Vec<f32>,
+    /// The normal range with its margin, as f32 bounds that compare with
+    /// an f32 value exactly as the f64 bounds would.
+    lo: Vec<f32>,
+    hi: Vec<f32>,
     pub threshold: f64,
 }
 
+/// The least f32 `f` with `v < f as f64` equivalent to `v < f` for every
+/// f32 `v`: `x` rounded up.
+fn f32_at_least(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) < x { f.next_up() } else { f }
+}
+
+/// `x` rounded down to an f32, so `v > x` ⇔ `v > f32_at_most(x)`.
+fn f32_at_most(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) > x { f.next_down() } else { f }
+}
+
 impl Guard {
-    /// Novelty scores (0..1) of row-major rows; a row outside the normal
-    /// range scores at least half-way from the threshold to 1.
+    /// Novelty scores (0..1) of row-major rows (see `score_row`).
     pub fn score(&self, x: &[f32]) -> Vec<f64> {
-        let width = self.log.len().max(1);
-        // What the transform does besides the log: missing is 0, and a
-        // log feature is never below 0.
-        let prepared: Vec<f32> = x
-            .chunks_exact(width)
-            .flat_map(|row| {
-                row.iter().zip(&self.log).map(|(&v, &log)| {
-                    let v = if v.is_nan() { 0.0 } else { v };
-                    if log { v.max(0.0) } else { v }
-                })
-            })
-            .collect();
-        let mut scores = Vec::with_capacity(prepared.len() / width);
-        self.forest.score_rows(&prepared, width, &mut scores);
-        for (s, row) in scores.iter_mut().zip(prepared.chunks_exact(width)) {
-            let outside = row.iter().zip(self.lo.iter().zip(&self.hi)).any(|(&v, (&lo, &hi))| {
-                let v = f64::from(v);
-                v > hi || v < lo
-            });
-            if outside {
-                *s = s.max((self.threshold + 1.0) / 2.0);
-            }
+        let mut buffer = PointBuffer::new();
+        x.chunks_exact(self.floor.len().max(1)).map(|row| self.score_row(row, &mut buffer)).collect()
+    }
+
+    /// One encoded row's novelty score (0..1), prepared in `buffer` (reused
+    /// from row to row); a row outside the normal range scores at least
+    /// half-way from the threshold to 1.
+    pub fn score_row(&self, row: &[f32], buffer: &mut PointBuffer) -> f64 {
+        let outside = self.prepare(row, buffer);
+        let s = self.forest.score_buffer(buffer);
+        if outside { s.max(self.outside_score()) } else { s }
+    }
+
+    /// `score_row` when it reaches the threshold, `None` otherwise — found
+    /// without walking every tree for most normal rows.
+    pub fn novel_score(&self, row: &[f32], buffer: &mut PointBuffer) -> Option<f64> {
+        if self.prepare(row, buffer) {
+            return Some(self.forest.score_buffer(buffer).max(self.outside_score()));
         }
-        scores
+        self.forest.score_buffer_at_least(buffer, self.threshold)
+    }
+
+    fn outside_score(&self) -> f64 {
+        (self.threshold + 1.0) / 2.0
+    }
+
+    /// Writes `row` into `buffer` as the forest reads it; true when a value
+    /// is outside the normal range.
+    fn prepare(&self, row: &[f32], buffer: &mut PointBuffer) -> bool {
+        let mut outside = false;
+        let slots = buffer.features(self.floor.len());
+        let bounds = self.lo.iter().zip(&self.hi);
+        for (((slot, &v), &floor), (&lo, &hi)) in slots.iter_mut().zip(row).zip(&self.floor).zip(bounds) {
+            // What the transform does besides the log: missing is 0.
+            let v = if v.is_nan() { 0.0 } else { v }.max(floor);
+            *slot = v;
+            outside |= v > hi || v < lo;
+        }
+        outside
     }
 }
 
@@ -168,15 +194,9 @@ mod tests {
         let rows = [120.0, 0.5, 5.0e8, 0.5];
         let scores = guard.guard().score(&rows);
         assert!(scores[1] > guard.threshold && scores[0] < guard.threshold, "{scores:?} vs {}", guard.threshold);
-        // Both rows look normal to the classifier (class 0 of 2).
-        let mut out = Vec::new();
-        guard.apply(&[0.9, 0.1, 0.8, 0.2], 2, 0, &scores, &mut out);
-        assert_eq!(out.len(), 6);
-        assert_eq!(out[2], 0.0, "a normal row keeps its class");
-        assert!(out[5] >= 0.5 && out[5] > out[3] && out[5] > out[4], "{out:?}");
-        // A row the classifier already calls an attack is left alone.
-        guard.apply(&[0.2, 0.8], 2, 0, &scores[1..], &mut out);
-        assert_eq!(out, [0.2, 0.8, 0.0]);
+        assert_eq!(guard.anomaly_mass(scores[0]), 0.0, "a normal row keeps its class");
+        assert!(guard.anomaly_mass(scores[1]) >= 0.5, "{scores:?}");
+        assert_eq!(guard.anomaly_mass(1.0), 1.0);
     }
 
     proptest::proptest! {
@@ -207,6 +227,12 @@ mod tests {
             proptest::prop_assert!(exact * 10 >= got.len() * 9, "{exact} of {} rows exact", got.len());
             for (g, e) in got.iter().zip(&expected) {
                 proptest::prop_assert!((g - e).abs() < 0.02, "{g} vs {e}");
+            }
+            // Stopping early never changes which rows are novel, nor their score.
+            let mut buffer = PointBuffer::new();
+            for (row, &full) in rows.chunks_exact(3).zip(&got) {
+                let early = guard.novel_score(row, &mut buffer);
+                proptest::prop_assert_eq!(early, (full >= guard.threshold).then_some(full));
             }
         }
     }
