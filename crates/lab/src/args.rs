@@ -150,7 +150,7 @@ pub struct EvalFlowsArgs {
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Write report.md with confusion-matrix and ROC PNGs into this directory.
+    /// Write report.md with SVG charts (confusion matrix, ROC, precision-recall, detection by family) into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 }

@@ -58,7 +58,7 @@ pub fn run(args: &EvalFlowsArgs) -> anyhow::Result<ExitCode> {
     let overlap = seen as f64 / loaded.table.rows.len().max(1) as f64;
     let by_family = detection_by_family(&scorer, &proba, &loaded.table, &loaded.format);
     if let Some(dir) = &args.report {
-        crate::report::write(dir, &model, &args.model, &e, rate, &loaded.files)?;
+        crate::report::write(dir, &model, &args.model, &e, &by_family, rate, &loaded.files)?;
     }
     if args.json {
         let mut out = serde_json::to_value(&e).context("cannot render the metrics")?;

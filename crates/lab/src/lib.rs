@@ -3,7 +3,7 @@
 //! (`files`), trains a flow classifier with a held-out measurement,
 //! leave-attack-family-out folds that choose its decision threshold
 //! (`families`) and optional cross-validation (`train`), scores a model file on data it did
-//! not train on (`evaluate`, with a Markdown + PNG `report`), measures the
+//! not train on (`evaluate`, with a Markdown + SVG `report`), measures the
 //! Isolation Forest on a labelled set (`anomaly`) and a model's scoring
 //! speed (`bench`). The algorithms are rampart-ml's; this crate is the
 //! work around them, off the detection path.

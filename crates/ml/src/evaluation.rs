@@ -47,6 +47,12 @@ pub struct Evaluation {
     /// (false-positive rate, true-positive rate) points of the binary ROC.
     #[serde(skip)]
     pub roc_curve: Vec<(f64, f64)>,
+    /// (recall, precision) points of the binary precision-recall curve.
+    #[serde(skip)]
+    pub pr_curve: Vec<(f64, f64)>,
+    /// Attack vs normal: the area under the precision-recall curve as
+    /// scikit-learn's `average_precision_score` sums it.
+    pub average_precision: f64,
 }
 
 /// `y[i]` is row i's true class; `proba` holds `classes.len()` values per
@@ -103,6 +109,7 @@ pub fn evaluate(y: &[u32], proba: &[f32], classes: &[String], normal: usize, thr
     };
     let scored: Vec<(f64, bool)> =
         y.iter().enumerate().map(|(r, &t)| (1.0 - f64::from(proba[r * k + normal]), t as usize != normal)).collect();
+    let curves = Curves::of(&scored);
     let mut binary = Confusion::default();
     for (r, &t) in y.iter().enumerate() {
         match (predicted[r] != normal, t as usize != normal) {
@@ -125,30 +132,68 @@ pub fn evaluate(y: &[u32], proba: &[f32], classes: &[String], normal: usize, thr
         weighted_avg: avg(weighted_sum, rows as f64),
         classes: classes.to_vec(),
         confusion,
-        roc_curve: roc_curve(&scored),
+        roc_curve: curves.roc,
+        pr_curve: curves.pr,
+        average_precision: curves.average_precision,
     }
 }
 
-/// The ROC curve's corner points, thinned to about 500 for plotting.
-fn roc_curve(scored: &[(f64, bool)]) -> Vec<(f64, f64)> {
-    let mut sorted = scored.to_vec();
-    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let positives = sorted.iter().filter(|s| s.1).count().max(1) as f64;
-    let negatives = sorted.iter().filter(|s| !s.1).count().max(1) as f64;
-    let mut points = vec![(0.0, 0.0)];
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let step = (sorted.len() / 500).max(1);
-    for (i, (score, positive)) in sorted.iter().enumerate() {
-        if *positive {
-            tp += 1.0
-        } else {
-            fp += 1.0
+/// The binary ROC and precision-recall curves, one sweep down the scores.
+struct Curves {
+    /// Corner points, thinned to about 500 for plotting.
+    roc: Vec<(f64, f64)>,
+    pr: Vec<(f64, f64)>,
+    /// Σ (Rₙ − Rₙ₋₁) Pₙ over every distinct score, not the thinned points.
+    average_precision: f64,
+}
+
+impl Curves {
+    fn of(scored: &[(f64, bool)]) -> Curves {
+        let mut sorted = scored.to_vec();
+        sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let positives = sorted.iter().filter(|s| s.1).count().max(1) as f64;
+        let negatives = sorted.iter().filter(|s| !s.1).count().max(1) as f64;
+        let mut curves = Curves { roc: vec![(0.0, 0.0)], pr: vec![(0.0, 1.0)], average_precision: 0.0 };
+        let (mut tp, mut fp, mut last_recall) = (0.0, 0.0, 0.0);
+        let step = (sorted.len() / 500).max(1);
+        for (i, (score, positive)) in sorted.iter().enumerate() {
+            if *positive {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
+            // Tied scores are one threshold: only the last of them is a point.
+            if sorted.get(i + 1).is_some_and(|n| n.0 == *score) {
+                continue;
+            }
+            let (recall, precision) = (tp / positives, tp / (tp + fp));
+            curves.average_precision += (recall - last_recall) * precision;
+            last_recall = recall;
+            if i % step == 0 || i + 1 == sorted.len() {
+                curves.roc.push((fp / negatives, recall));
+                curves.pr.push((recall, precision));
+            }
         }
-        let last_of_tie = sorted.get(i + 1).is_none_or(|n| n.0 != *score);
-        if last_of_tie && (i % step == 0 || i + 1 == sorted.len()) {
-            points.push((fp / negatives, tp / positives));
-        }
+        curves.roc.push((1.0, 1.0));
+        curves
     }
-    points.push((1.0, 1.0));
-    points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn average_precision_sums_as_scikit_learn_does() {
+        // average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.8333…
+        let curves = Curves::of(&[(0.1, false), (0.4, false), (0.35, true), (0.8, true)]);
+        assert!((curves.average_precision - 5.0 / 6.0).abs() < 1e-12, "{}", curves.average_precision);
+        assert_eq!(curves.pr, [(0.0, 1.0), (0.5, 1.0), (0.5, 0.5), (1.0, 2.0 / 3.0), (1.0, 0.5)]);
+        assert_eq!(curves.roc.first(), Some(&(0.0, 0.0)));
+        assert_eq!(curves.roc.last(), Some(&(1.0, 1.0)));
+        // Tied scores are one point: all attacks and normals at 0.5.
+        let tied = Curves::of(&[(0.5, true), (0.5, false)]);
+        assert_eq!(tied.pr, [(0.0, 1.0), (1.0, 0.5)]);
+        assert!((tied.average_precision - 0.5).abs() < 1e-12);
+    }
 }

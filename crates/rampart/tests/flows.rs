@@ -132,9 +132,20 @@ fn train_eval_report_and_refusals() {
         assert!(bench[key].as_f64().unwrap() > 0.0, "{key} in {bench}");
     }
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
-    assert!(md.contains("![confusion matrix](confusion.png)") && md.contains("| DoS |"), "{md}");
-    for png in ["confusion.png", "roc.png"] {
-        assert!(std::fs::read(report.join(png)).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(md.contains("![confusion matrix](confusion.svg)") && md.contains("| DoS |"), "{md}");
+    assert!(md.contains("average precision") && md.contains("![detection by attack family](families.svg)"), "{md}");
+    // Each chart is an SVG document that names what it shows.
+    for (chart, names) in [
+        ("confusion.svg", &["normal", "DoS", "predicted class"][..]),
+        ("roc.svg", &["ROC", "false-positive rate", "where the model decides"][..]),
+        ("precision-recall.svg", &["precision", "recall"][..]),
+        ("families.svg", &["DoS", "Probe", "rows flagged"][..]),
+    ] {
+        let svg = std::fs::read_to_string(report.join(chart)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{chart}: {svg}");
+        for name in names {
+            assert!(svg.contains(name), "{chart} does not show {name}: {svg}");
+        }
     }
 
     // A model file from another format version is refused by name.

@@ -1,5 +1,6 @@
-//! `eval flows --report DIR`: report.md with a confusion matrix and a ROC
-//! curve as PNGs, and the per-class table.
+//! `eval flows --report DIR`: report.md with its charts as SVG (confusion
+//! matrix, ROC and precision-recall curves, detection per attack family)
+//! and the per-class table.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,21 +9,30 @@ use anyhow::Context;
 use rampart_ml::Evaluation;
 use rampart_ml::flow_model::FlowModel;
 
-mod canvas;
+use crate::evaluate::FamilyDetection;
 
-use canvas::{BLACK, BLUE, Canvas, GREY, WHITE};
+mod charts;
 
 pub fn write(
     dir: &Path,
     model: &FlowModel,
     model_path: &Path,
     e: &Evaluation,
+    families: &[FamilyDetection],
     rate: f64,
     files: &[PathBuf],
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    confusion_png(e).save(&dir.join("confusion.png"))?;
-    roc_png(e).save(&dir.join("roc.png"))?;
+    let chart = |name: &str, draw: &dyn Fn(&Path) -> charts::Result| {
+        let path = dir.join(name);
+        draw(&path).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", path.display()))
+    };
+    chart("confusion.svg", &|p| charts::confusion(e, p))?;
+    chart("roc.svg", &|p| charts::roc(e, p))?;
+    chart("precision-recall.svg", &|p| charts::precision_recall(e, p))?;
+    if !families.is_empty() {
+        chart("families.svg", &|p| charts::families(families, p))?;
+    }
     let mut md = String::new();
     let _ = writeln!(md, "# Flow model evaluation: {}\n", model.name);
     let _ = writeln!(
@@ -48,6 +58,7 @@ pub fn write(
         ("attack F1", e.f1),
         ("false-positive rate", e.fpr),
         ("ROC AUC (attack vs normal)", e.roc_auc),
+        ("average precision (attack vs normal)", e.average_precision),
         ("macro F1", e.macro_avg.f1),
         ("weighted F1", e.weighted_avg.f1),
     ] {
@@ -58,8 +69,20 @@ pub fn write(
         md,
         "\n## Confusion matrix\n\nRows are the true class, columns the predicted one; shading is the share of the row.\n"
     );
-    let _ = writeln!(md, "![confusion matrix](confusion.png)\n");
-    let _ = writeln!(md, "## ROC curve (attack vs normal)\n\n![ROC curve](roc.png)\n");
+    let _ = writeln!(md, "![confusion matrix](confusion.svg)\n");
+    let _ = writeln!(
+        md,
+        "## ROC and precision-recall (attack vs normal)\n\nThe red dot is where the model decides (its operating point).\n"
+    );
+    let _ = writeln!(md, "![ROC curve](roc.svg)\n\n![precision-recall curve](precision-recall.svg)\n");
+    if !families.is_empty() {
+        let _ = writeln!(md, "## By attack family\n\n![detection by attack family](families.svg)\n");
+        let _ = writeln!(md, "| family | rows | detected |\n|---|---|---|");
+        for f in families {
+            let _ = writeln!(md, "| {} | {} | {:.1}% |", f.family, f.rows, f.detected * 100.0);
+        }
+        let _ = writeln!(md);
+    }
     let _ = writeln!(
         md,
         "## Per class\n\n| class | precision | recall | F1 | FPR | ROC AUC | support |\n|---|---|---|---|---|---|---|"
@@ -75,74 +98,4 @@ pub fn write(
     }
     let path = dir.join("report.md");
     std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn shade(share: f64) -> [u8; 3] {
-    let s = share.clamp(0.0, 1.0);
-    let mix = |from: f64, to: f64| (from + (to - from) * s).round() as u8;
-    [mix(247.0, 8.0), mix(251.0, 48.0), mix(255.0, 107.0)]
-}
-
-fn confusion_png(e: &Evaluation) -> Canvas {
-    let k = e.classes.len() as i64;
-    let cell = (560 / k.max(1)).clamp(28, 110);
-    let label_w = e.classes.iter().map(|c| Canvas::text_width(short(c), 1)).max().unwrap_or(0) + 16;
-    let (left, top) = (label_w + 24, 70);
-    let width = (left + cell * k + 20) as u32;
-    let height = (top + cell * k + 60) as u32;
-    let mut c = Canvas::new(width, height);
-    c.text(10, 10, "Confusion matrix (row = true class)", 2, BLACK);
-    for (t, row) in e.confusion.iter().enumerate() {
-        let total: u64 = row.iter().sum();
-        let t = t as i64;
-        c.text(10, top + t * cell + cell / 2 - 4, short(&e.classes[t as usize]), 1, BLACK);
-        for (p, &n) in row.iter().enumerate() {
-            let p = p as i64;
-            let share = if total == 0 { 0.0 } else { n as f64 / total as f64 };
-            let (x, y) = (left + p * cell, top + t * cell);
-            c.rect(x, y, cell - 1, cell - 1, shade(share));
-            let label = n.to_string();
-            let ink = if share > 0.5 { WHITE } else { BLACK };
-            let w = Canvas::text_width(&label, 1);
-            if w < cell {
-                c.text(x + (cell - w) / 2, y + cell / 2 - 4, &label, 1, ink);
-            }
-        }
-    }
-    for (p, name) in e.classes.iter().enumerate() {
-        let x = left + p as i64 * cell + 2;
-        let text: String = short(name).chars().take(((cell - 4) / 8).max(1) as usize).collect();
-        c.text(x, top + k * cell + 8, &text, 1, BLACK);
-    }
-    c.text(left, top + k * cell + 30, "predicted class", 1, GREY);
-    c
-}
-
-fn short(name: &str) -> &str {
-    name.get(..name.len().min(28)).unwrap_or(name)
-}
-
-fn roc_png(e: &Evaluation) -> Canvas {
-    let (size, left, top) = (440.0, 70.0, 60.0);
-    let mut c = Canvas::new((left + size + 30.0) as u32, (top + size + 60.0) as u32);
-    c.text(10, 10, &format!("ROC: attack vs normal, AUC {:.4}", e.roc_auc), 2, BLACK);
-    let at = |fpr: f64, tpr: f64| (left + fpr * size, top + size - tpr * size);
-    for v in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        c.line(at(v, 0.0), at(v, 1.0), 1, [230, 230, 230], 0);
-        c.line(at(0.0, v), at(1.0, v), 1, [230, 230, 230], 0);
-        let label = format!("{v:.2}");
-        let (x, y) = at(v, 0.0);
-        c.text(x as i64 - 16, y as i64 + 8, &label, 1, BLACK);
-        let (x, y) = at(0.0, v);
-        c.text(x as i64 - 40, y as i64 - 4, &label, 1, BLACK);
-    }
-    c.line(at(0.0, 0.0), at(1.0, 0.0), 2, BLACK, 0);
-    c.line(at(0.0, 0.0), at(0.0, 1.0), 2, BLACK, 0);
-    c.line(at(0.0, 0.0), at(1.0, 1.0), 1, GREY, 6);
-    for w in e.roc_curve.windows(2) {
-        c.line(at(w[0].0, w[0].1), at(w[1].0, w[1].1), 3, BLUE, 0);
-    }
-    c.text(left as i64 + 140, (top + size + 32.0) as i64, "false-positive rate", 1, BLACK);
-    c.text(4, (top - 20.0) as i64, "true-positive rate", 1, BLACK);
-    c
 }
