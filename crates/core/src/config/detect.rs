@@ -66,6 +66,18 @@ pub struct HostAnomalyConfig {
     pub enabled: bool,
     /// How long the baseline is learnt before anything is scored.
     pub warmup_secs: u64,
+    /// Nor before this many samples: the threshold is the score the
+    /// `contamination` share of them exceed, so at 1% a baseline needs 100
+    /// points for one to lie above it; 200 puts two there and fills most
+    /// of a tree's 256-point subsample (~7 min at the 2 s default interval).
+    pub min_baseline_points: usize,
+    /// A job that stands out the same way (same top process name) in this
+    /// many separate episodes is learnt: inside the range its episodes
+    /// covered it is no longer alerted on (a nightly backup, a build).
+    /// 0 never learns.
+    pub learn_recurring_after: u32,
+    /// Episodes closer than this count as one.
+    pub recurring_gap_secs: u64,
     /// The model is refitted this often on the normal points kept.
     pub retrain_interval_secs: u64,
     /// Normal points kept for refitting (the sliding window).
@@ -92,6 +104,9 @@ impl Default for HostAnomalyConfig {
         HostAnomalyConfig {
             enabled: true,
             warmup_secs: 600,
+            min_baseline_points: 200,
+            learn_recurring_after: 3,
+            recurring_gap_secs: 600,
             retrain_interval_secs: 3_600,
             window_points: 8_192,
             threshold: None,

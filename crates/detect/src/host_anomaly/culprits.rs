@@ -54,9 +54,16 @@ struct Tracked {
 pub struct ProcessTracker {
     /// By (pid, start ticks): a reused pid is another process.
     procs: HashMap<(u32, u64), Tracked>,
+    /// A process never ranked (Rampart itself).
+    ignored: Option<u32>,
 }
 
 impl ProcessTracker {
+    /// A tracker that never names `pid`.
+    pub fn ignoring(pid: u32) -> ProcessTracker {
+        ProcessTracker { procs: HashMap::new(), ignored: Some(pid) }
+    }
+
     /// Takes in a `process_sample` event; anything else is ignored.
     pub fn observe(&mut self, event: &Event) {
         let (Some(pid), Some(Body::Process { command_line, start_ms, cpu_pct, rss_bytes, .. })) =
@@ -64,6 +71,9 @@ impl ProcessTracker {
         else {
             return;
         };
+        if self.ignored == Some(pid) {
+            return;
+        }
         let number = |key: &str| event.extra.get(key).and_then(serde_json::Value::as_f64);
         let start_ticks = number("process.start_ticks").unwrap_or(0.0) as u64;
         let mut now: Usage = [0.0; RESOURCES.len()];

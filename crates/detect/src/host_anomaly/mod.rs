@@ -7,6 +7,7 @@
 mod baseline;
 mod culprits;
 mod features;
+mod recurring;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ pub use baseline::Baseline;
 pub use culprits::{Culprit, ProcessTracker};
 pub use features::FEATURES;
 use features::{RESOURCES, model_vector, raw_vector, resource_of};
+use recurring::Recurring;
 
 pub const RULE_ID: &str = "host-anomaly";
 
@@ -44,9 +46,13 @@ pub const SCORE: &str = "rampart_host_anomaly_score";
 pub const THRESHOLD: &str = "rampart_host_anomaly_threshold";
 /// 0 while learning the baseline, 1 once scoring.
 pub const TRAINED: &str = "rampart_host_anomaly_trained";
+/// Anomalous samples not alerted on because a learnt recurring job explains them.
+pub const LEARNT_SAMPLES: &str = "rampart_host_anomaly_learnt_samples_total";
+/// Recurring jobs learnt so far.
+pub const LEARNT_JOBS: &str = "rampart_host_anomaly_learnt_jobs";
 
-/// Fewer points than this make no baseline, however long the warm-up.
-const MIN_POINTS: usize = 16;
+/// A forest needs some points whatever the configuration says.
+const LEAST_POINTS: usize = 16;
 
 /// A culprit with at least this share becomes the alert's entity (so a
 /// `kill_process` playbook can act on it); below, the alert is about the host.
@@ -64,6 +70,7 @@ pub struct HostAnomalyDetector {
     model_path: Option<PathBuf>,
     phase: Phase,
     processes: ProcessTracker,
+    recurring: Recurring,
     anomalous_run: u32,
 }
 
@@ -89,11 +96,13 @@ impl HostAnomalyDetector {
             }
         };
         HostAnomalyDetector {
+            recurring: Recurring::new(config.learn_recurring_after, config.recurring_gap_secs),
             config,
             host_name,
             model_path,
             phase,
-            processes: ProcessTracker::default(),
+            // Rampart's own work (a refit, a burst of ingest) is never the culprit.
+            processes: ProcessTracker::ignoring(std::process::id()),
             anomalous_run: 0,
         }
     }
@@ -112,7 +121,7 @@ impl HostAnomalyDetector {
                 points.push_back(point);
                 self.processes.settle(at);
                 let learnt = at.saturating_sub(*started_ms) >= self.config.warmup_secs as i64 * 1000;
-                if learnt && points.len() >= MIN_POINTS {
+                if learnt && points.len() >= self.config.min_baseline_points.max(LEAST_POINTS) {
                     let points = std::mem::take(points);
                     self.refit(points, at);
                 }
@@ -125,6 +134,10 @@ impl HostAnomalyDetector {
                 let limit = self.config.feature_z_limit;
                 if score < baseline.threshold && (limit <= 0.0 || z_max < limit) {
                     self.anomalous_run = 0;
+                    if let Some(job) = self.recurring.normal(at) {
+                        tracing::info!(job = %rampart_core::escape::for_terminal(&job), "A recurring job is learnt: its usual range no longer alerts.");
+                        metrics::gauge!(LEARNT_JOBS).set(self.recurring.learnt() as f64);
+                    }
                     self.processes.settle(at);
                     baseline.window.push_back(point);
                     while baseline.window.len() > self.config.window_points {
@@ -136,6 +149,15 @@ impl HostAnomalyDetector {
                     }
                     return;
                 }
+                let key = episode_key(&self.processes, at, &standing_out);
+                if self.recurring.is_learnt(&key, &point) {
+                    // Not alerted on, and not taught to the forest either:
+                    // the job is known only inside the range it showed.
+                    self.anomalous_run = 0;
+                    metrics::counter!(LEARNT_SAMPLES).increment(1);
+                    return;
+                }
+                self.recurring.anomalous(&key, &point, at);
                 self.anomalous_run += 1;
                 if self.anomalous_run >= self.config.consecutive {
                     let judged = Judged { raw: &raw, score, standing_out: &standing_out };
@@ -172,17 +194,30 @@ struct Judged<'a> {
     standing_out: &'a [(usize, f64)],
 }
 
-fn finding(baseline: &Baseline, processes: &ProcessTracker, event: &Event, judged: &Judged) -> Finding {
-    let Judged { raw, score, standing_out } = *judged;
-    let z_max = standing_out.first().map_or(0.0, |&(_, z)| z);
-    // Each resource weighs as much as its most unusual metric.
+/// Each resource weighs as much as its most unusual metric.
+fn resource_weights(standing_out: &[(usize, f64)]) -> [f64; RESOURCES.len()] {
     let mut weights = [0.0; RESOURCES.len()];
     for &(i, z) in standing_out {
         if let Some(r) = resource_of(FEATURES[i]) {
             weights[r as usize] = f64::max(weights[r as usize], z);
         }
     }
-    let culprits = processes.rank(event.timestamp_ms, weights, 3);
+    weights
+}
+
+/// What kind of episode an anomalous sample belongs to: its top culprit's
+/// name, or failing one the metric that stood out most.
+fn episode_key(processes: &ProcessTracker, at: i64, standing_out: &[(usize, f64)]) -> String {
+    match processes.rank(at, resource_weights(standing_out), 1).first() {
+        Some(top) => format!("process:{}", top.name),
+        None => format!("metric:{}", standing_out.first().map_or("", |&(i, _)| FEATURES[i])),
+    }
+}
+
+fn finding(baseline: &Baseline, processes: &ProcessTracker, event: &Event, judged: &Judged) -> Finding {
+    let Judged { raw, score, standing_out } = *judged;
+    let z_max = standing_out.first().map_or(0.0, |&(_, z)| z);
+    let culprits = processes.rank(event.timestamp_ms, resource_weights(standing_out), 3);
     let features: Vec<serde_json::Value> = standing_out
         .iter()
         .take(5)

@@ -57,13 +57,24 @@ fn proc_event(pid: u32, name: &str, at: i64, cpu: f64) -> Event {
 /// Feeds `samples` two-second samples from `from_ms`; `burn` makes them busy
 /// with a `burner` process. Returns the findings.
 fn run(d: &mut HostAnomalyDetector, rng: &mut SplitMix64, from_ms: i64, samples: i64, burn: bool) -> Vec<Finding> {
+    run_busy(d, rng, from_ms, samples, burn.then_some((4242, "burner")))
+}
+
+/// `run` with the busy process's pid and name chosen.
+fn run_busy(
+    d: &mut HostAnomalyDetector,
+    rng: &mut SplitMix64,
+    from_ms: i64,
+    samples: i64,
+    busy: Option<(u32, &str)>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for i in 0..samples {
         let at = from_ms + i * 2_000;
         d.detect(&proc_event(100, "postgres", at, 3.0), &mut out);
         let mut metrics = normal_metrics(rng);
-        if burn {
-            d.detect(&proc_event(4242, "burner", at, 99.0), &mut out);
+        if let Some((pid, name)) = busy {
+            d.detect(&proc_event(pid, name, at, 99.0), &mut out);
             for (k, v) in [("cpu.total.pct", 55.0), ("cpu.core.1.pct", 100.0), ("cpu.user.pct", 53.0), ("load.1", 1.2)]
             {
                 metrics.insert(k.into(), v);
@@ -106,7 +117,8 @@ fn the_baseline_survives_a_restart_and_is_refitted_on_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("host-baseline.json");
     let mut rng = SplitMix64::new(3);
-    let cfg = HostAnomalyConfig { retrain_interval_secs: 60, window_points: 40, ..config(60) };
+    // A small baseline on purpose: this test is about saving and refitting.
+    let cfg = HostAnomalyConfig { retrain_interval_secs: 60, window_points: 40, min_baseline_points: 30, ..config(60) };
     let mut d = HostAnomalyDetector::new(cfg.clone(), Some(HOST.into()), Some(path.clone()));
     run(&mut d, &mut rng, 0, 31, false);
     assert!(d.is_scoring() && path.exists());
@@ -167,4 +179,50 @@ fn the_forest_alone_misses_a_burner_beyond_its_range_and_the_z_guard_catches_it(
     );
     assert!(score < b.threshold, "the forest alone does not flag it");
     assert!(z_max >= HostAnomalyConfig::default().feature_z_limit, "the guard does");
+}
+
+/// An hour after the warm-up with a two-minute backup every ten minutes:
+/// the first three backups alert, the rest are a learnt recurring job; a
+/// miner with the same footprint under another name still alerts at once.
+/// Prints the false-alarm figures DETECTION.md reports.
+#[test]
+fn a_recurring_job_is_learnt_and_a_miner_is_still_caught() {
+    let mut rng = SplitMix64::new(11);
+    let mut d = HostAnomalyDetector::new(config(600), Some(HOST.into()), None);
+    assert!(run(&mut d, &mut rng, 0, 301, false).is_empty());
+    assert!(d.is_scoring());
+    let (mut at, mut alerted, mut quiet_samples, mut quiet_findings) = (602_000, Vec::new(), 0, 0);
+    for episode in 0..6u32 {
+        let quiet = run(&mut d, &mut rng, at, 240, false);
+        (quiet_samples, quiet_findings, at) = (quiet_samples + 240, quiet_findings + quiet.len(), at + 480_000);
+        let backup = run_busy(&mut d, &mut rng, at, 60, Some((5000 + episode, "backup")));
+        alerted.push(!backup.is_empty());
+        at += 120_000;
+    }
+    println!(
+        "backups alerted: {alerted:?}; findings on {quiet_samples} normal samples: {quiet_findings} ({:.2}%)",
+        100.0 * quiet_findings as f64 / quiet_samples as f64
+    );
+    assert_eq!(alerted, [true, true, true, false, false, false], "learnt after three separate episodes");
+    assert!(quiet_findings * 100 <= quiet_samples, "at most 1% of normal samples flagged: {quiet_findings}");
+    let miner = run_busy(&mut d, &mut rng, at, 3, Some((6666, "xmrig")));
+    assert_eq!(miner.len(), 2, "the miner alerts on its second sample, as the first backup did");
+    assert_eq!(miner[0].entity.value, "6666");
+}
+
+#[test]
+fn rampart_never_names_itself_and_a_short_warmup_is_not_a_baseline() {
+    let mut rng = SplitMix64::new(5);
+    let mut d = HostAnomalyDetector::new(config(30), Some(HOST.into()), None);
+    run(&mut d, &mut rng, 0, 120, false);
+    assert!(!d.is_scoring(), "120 points are not a baseline, however long the warm-up (min_baseline_points)");
+    run(&mut d, &mut rng, 240_000, 100, false);
+    assert!(d.is_scoring());
+    let findings = run_busy(&mut d, &mut rng, 500_000, 3, Some((std::process::id(), "rampart")));
+    assert!(!findings.is_empty(), "the host is still anomalous");
+    assert!(findings.iter().all(|f| f.entity.field == "host.name"), "the alert is about the host, not Rampart");
+    for f in &findings {
+        let culprits = f.context.as_deref().unwrap()["culprits"].as_array().unwrap().clone();
+        assert!(culprits.iter().all(|c| c["pid"] != std::process::id()), "{culprits:?}");
+    }
 }
