@@ -85,7 +85,7 @@ impl Novelty {
     }
 
     /// The probability mass a row with novelty score `score` moves to
-    /// `anomaly` when the classifier calls it normal: none under the
+    /// `anomaly` when the model decides it is normal: none under the
     /// threshold, then from one half to all of it by how far past it is.
     pub fn anomaly_mass(&self, score: f64) -> f32 {
         if score < self.threshold {
@@ -110,8 +110,7 @@ pub struct Guard {
     pub threshold: f64,
 }
 
-/// The least f32 `f` with `v < f as f64` equivalent to `v < f` for every
-/// f32 `v`: `x` rounded up.
+/// `x` rounded up to an f32, so `v < x` ⇔ `v < f32_at_least(x)` for every f32 `v`.
 fn f32_at_least(x: f64) -> f32 {
     let f = x as f32;
     if f64::from(f) < x { f.next_up() } else { f }

@@ -19,6 +19,12 @@ const BASELINE_WEIGHT: f64 = 0.3;
 /// CPU %, RSS bytes, open fds, TCP connections: indexed by `Resource`.
 pub type Usage = [f64; RESOURCES.len()];
 
+/// The least increase over its baseline, per resource, that can make a
+/// process a culprit: 5% of a core, 64 MiB, 64 fds, 16 connections. Below
+/// all of them a process is only the biggest of small changes — as a
+/// script that wakes up just when a heavy job's last sample is read.
+const MATERIAL: Usage = [5.0, 64.0 * 1024.0 * 1024.0, 64.0, 16.0];
+
 /// A process named as (part of) the cause, as the alert carries it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Culprit {
@@ -146,6 +152,10 @@ impl ProcessTracker {
                 }
             })
             .filter(|c| c.share > 0.01)
+            .filter(|c| {
+                let p = &self.procs[&(c.pid, c.start_ticks)];
+                (0..RESOURCES.len()).any(|r| increase(p, r) >= MATERIAL[r])
+            })
             .collect();
         ranked.sort_by(|a, b| b.share.total_cmp(&a.share).then(a.pid.cmp(&b.pid)));
         ranked.truncate(top);

@@ -135,7 +135,8 @@ impl HostAnomalyDetector {
                 if score < baseline.threshold && (limit <= 0.0 || z_max < limit) {
                     self.anomalous_run = 0;
                     if let Some(job) = self.recurring.normal(at) {
-                        tracing::info!(job = %rampart_core::escape::for_terminal(&job), "A recurring job is learnt: its usual range no longer alerts.");
+                        let job = rampart_core::escape::for_terminal(&job);
+                        tracing::info!(%job, "A recurring job is learnt: its usual range no longer alerts.");
                         metrics::gauge!(LEARNT_JOBS).set(self.recurring.learnt() as f64);
                     }
                     self.processes.settle(at);
@@ -149,7 +150,7 @@ impl HostAnomalyDetector {
                     }
                     return;
                 }
-                let key = episode_key(&self.processes, at, &standing_out);
+                let key = episode_key(&self.processes, at, &standing_out, self.recurring.ongoing());
                 if self.recurring.is_learnt(&key, &point) {
                     // Not alerted on, and not taught to the forest either:
                     // the job is known only inside the range it showed.
@@ -206,11 +207,14 @@ fn resource_weights(standing_out: &[(usize, f64)]) -> [f64; RESOURCES.len()] {
 }
 
 /// What kind of episode an anomalous sample belongs to: its top culprit's
-/// name, or failing one the metric that stood out most.
-fn episode_key(processes: &ProcessTracker, at: i64, standing_out: &[(usize, f64)]) -> String {
-    match processes.rank(at, resource_weights(standing_out), 1).first() {
-        Some(top) => format!("process:{}", top.name),
-        None => format!("metric:{}", standing_out.first().map_or("", |&(i, _)| FEATURES[i])),
+/// name; failing one, the episode in progress (the samples just after a job
+/// ends still carry its load, and the job is gone from them); failing that,
+/// the metric that stood out most.
+fn episode_key(processes: &ProcessTracker, at: i64, standing_out: &[(usize, f64)], open: Option<&str>) -> String {
+    match (processes.rank(at, resource_weights(standing_out), 1).first(), open) {
+        (Some(top), _) => format!("process:{}", top.name),
+        (None, Some(open)) => open.to_owned(),
+        (None, None) => format!("metric:{}", standing_out.first().map_or("", |&(i, _)| FEATURES[i])),
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Recurring {
     learn_after: u32,
     gap_ms: i64,
     open: Option<Episode>,
+    /// The kind of the anomalous stretch in progress, learnt or not.
+    ongoing: Option<String>,
     kinds: HashMap<String, Kind>,
 }
 
@@ -42,24 +44,36 @@ impl Recurring {
             learn_after,
             gap_ms: i64::try_from(gap_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
             open: None,
+            ongoing: None,
             kinds: HashMap::new(),
         }
     }
 
     /// Whether `point` is an episode of a learnt kind, inside the range its
-    /// episodes covered.
-    pub fn is_learnt(&self, key: &str, point: &[f64]) -> bool {
+    /// episodes covered. A learnt sample is not part of any episode (the
+    /// range must not creep), but it is the stretch in progress.
+    pub fn is_learnt(&mut self, key: &str, point: &[f64]) -> bool {
         let Some(kind) = self.kinds.get(key) else { return false };
-        self.learn_after > 0
+        let learnt = self.learn_after > 0
             && kind.episodes >= self.learn_after
             && point
                 .iter()
                 .zip(kind.lo.iter().zip(&kind.hi))
-                .all(|(v, (lo, hi))| *v >= lo - RANGE_MARGIN && *v <= hi + RANGE_MARGIN)
+                .all(|(v, (lo, hi))| *v >= lo - RANGE_MARGIN && *v <= hi + RANGE_MARGIN);
+        if learnt {
+            self.ongoing = Some(key.to_owned());
+        }
+        learnt
+    }
+
+    /// The kind of the anomalous stretch in progress.
+    pub fn ongoing(&self) -> Option<&str> {
+        self.ongoing.as_deref()
     }
 
     /// An anomalous sample whose top culprit (or standing-out feature) is `key`.
     pub fn anomalous(&mut self, key: &str, point: &[f64], at_ms: i64) {
+        self.ongoing = Some(key.to_owned());
         if self.open.as_ref().is_some_and(|e| e.key != key) {
             self.close(at_ms);
         }
@@ -81,6 +95,7 @@ impl Recurring {
     /// A normal sample: the open episode, if any, has ended. Returns the
     /// key of a kind this episode made learnt.
     pub fn normal(&mut self, at_ms: i64) -> Option<String> {
+        self.ongoing = None;
         self.close(at_ms)
     }
 
