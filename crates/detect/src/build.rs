@@ -9,7 +9,10 @@ use rampart_core::config::{AlertsConfig, DetectConfig};
 use rampart_core::{Detector, ModelError, RuleCard, Store};
 
 use crate::error::RuleError;
-use crate::{Aggregator, FlowDetector, HostAnomalyDetector, ModelRegistry, ModelSlot, RuleEngine, load_rules};
+use crate::{
+    Aggregator, EntityAnomalyDetector, FlowDetector, HostAnomalyDetector, ModelRegistry, ModelSlot, RuleEngine,
+    load_rules,
+};
 
 /// The detectors a node runs and what the API shows of them.
 pub struct Detection {
@@ -33,7 +36,8 @@ pub enum DetectBuildError {
 
 /// Builds what `[detect]` turns on: the rules (built-in and from
 /// `rules_dir`), the host anomaly detector (its baseline saved in
-/// `data_dir`, named after `host`), and the flow detector with its
+/// `data_dir`, named after `host`), the address and user anomaly
+/// detector, and the flow detector with its
 /// registry over `store`, loaded with the models the store marks.
 pub fn detection(
     config: &DetectConfig,
@@ -52,6 +56,10 @@ pub fn detection(
             host,
             Some(data_dir.join("host-baseline.json")),
         )));
+    }
+    if config.entity_anomaly.enabled {
+        catalog.extend(crate::entity_anomaly::rule_cards().map(Arc::new));
+        detectors.push(Box::new(EntityAnomalyDetector::new(config.entity_anomaly.clone())));
     }
     let slot = Arc::new(ModelSlot::default());
     let models = Arc::new(ModelRegistry::new(store, slot.clone()));

@@ -202,12 +202,42 @@ pub enum EvalCommand {
     Anomaly(EvalAnomalyArgs),
     /// Score a flow model file on labelled flows: accuracy, precision,
     /// recall, F1, false-positive rate per class, ROC AUC, confusion matrix,
-    /// inference speed; --report writes Markdown with PNG charts.
+    /// inference speed; --report writes Markdown with SVG charts.
     Flows(EvalFlowsArgs),
     /// Score a payload model (the shipped one by default) on labelled web
     /// values: per source and class detection and false-positive rates,
     /// pooled precision, recall, F1, false-positive rate and ROC AUC.
     Payloads(EvalPayloadsArgs),
+    /// Run the address and user anomaly detector over log files, in the
+    /// order given, beside the built-in rules: what each flags and why;
+    /// with --labels (`address,label`, as `rampart simulate --labels`
+    /// writes), detection and false alarms per label.
+    Entities(EvalEntitiesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalEntitiesArgs {
+    /// Log files, learnt from and judged in this order.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// `address,label` lines (a header first).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// The log format; `auto` decides per file from its first lines.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "syslog", "combined", "json"])]
+    pub format: String,
+    /// Log time learnt before anything is judged (default: the server's, 3,600).
+    #[arg(long, value_name = "SECS")]
+    pub warmup_secs: Option<u64>,
+    /// Profiles learnt before anything is judged (default: the server's, 200).
+    #[arg(long, value_name = "N")]
+    pub min_profiles: Option<usize>,
+    /// Events a profile needs to be learnt from or judged (default 2).
+    #[arg(long, value_name = "N")]
+    pub min_events: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +320,11 @@ pub struct SimulateArgs {
     /// Share of the addresses that attack.
     #[arg(long, default_value_t = 0.1)]
     pub attacker_share: f64,
+    /// Web only: this many more addresses discover content slowly (a
+    /// request every 15–40 s, a browser's user agent, no sensitive paths),
+    /// under every rule's threshold; labelled `slow_scanner`.
+    #[arg(long, default_value_t = 0)]
+    pub slow_scanners: u64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Log lines per second of simulated time (sets the timestamps).

@@ -17,11 +17,21 @@ fn simulate(
     lines: &str,
     addresses: &str,
 ) -> (std::path::PathBuf, BTreeMap<String, String>) {
+    simulate_with(
+        dir,
+        kind,
+        &["--lines", lines, "--addresses", addresses, "--seed", "3", "--start", "2026-11-20T10:00:00Z"],
+    )
+}
+
+/// `rampart simulate KIND ARGS` into `dir`: the log and its labels.
+fn simulate_with(dir: &std::path::Path, kind: &str, args: &[&str]) -> (std::path::PathBuf, BTreeMap<String, String>) {
     let log = dir.join(format!("{kind}.log"));
     let labels = dir.join(format!("{kind}.csv"));
     let status = Command::new(util::bin())
-        .args(["simulate", kind, "--lines", lines, "--addresses", addresses, "--seed", "3"])
-        .args(["--start", "2026-11-20T10:00:00Z", "--out"])
+        .args(["simulate", kind])
+        .args(args)
+        .arg("--out")
         .arg(&log)
         .arg("--labels")
         .arg(&labels)
@@ -103,4 +113,34 @@ fn web_scenarios_fire_on_attackers_only() {
     for (rule, flagged) in &fired {
         assert!(!flagged.contains("normal"), "{rule} flagged a normal address");
     }
+}
+
+/// `rampart eval entities` on simulated web traffic with slow scanners:
+/// the address anomaly detector catches the scanners no rule sees, and
+/// almost no ordinary visitor.
+#[test]
+fn slow_scanners_are_caught_by_the_entity_anomaly_detector_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--lines", "40000", "--addresses", "1500", "--seed", "12", "--slow-scanners", "40", "--log-rate", "2"];
+    let (log, _) = simulate_with(dir.path(), "web", &[&args[..], &["--start", "2026-11-02T00:00:00Z"]].concat());
+    let labels = dir.path().join("web.csv");
+    let out = Command::new(util::bin())
+        .args(["eval", "entities", "--json", "--warmup-secs", "1800", "--labels"])
+        .arg(&labels)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row =
+        |label: &str| report["by_label"].as_array().unwrap().iter().find(|r| r["label"] == label).unwrap().clone();
+    let (slow, normal) = (row("slow_scanner"), row("normal"));
+    println!("slow scanners: {slow}\nnormal: {normal}");
+    assert!(slow["addresses"].as_u64().unwrap() >= 10, "enough scanners come after the warm-up");
+    assert_eq!(slow["rules"], 0, "no rule sees them");
+    assert!(slow["anomaly_share"].as_f64().unwrap() >= 0.9);
+    assert!(normal["anomaly_share"].as_f64().unwrap() <= 0.01);
+    let flagged = report["flagged"].as_array().unwrap();
+    let scanner = flagged.iter().find(|f| f["label"] == "slow_scanner").unwrap();
+    assert!(scanner["title"].as_str().unwrap().contains("client_error_share 1 (typical 0)"), "{scanner}");
 }

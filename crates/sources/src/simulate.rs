@@ -64,6 +64,11 @@ pub struct Plan {
     /// Simulated start, epoch ms, and lines per simulated second.
     pub start_ms: i64,
     pub lines_per_second: f64,
+    /// Web only: addresses that discover content slowly (one request every
+    /// 15–40 s, a browser's user agent, no sensitive paths), under every
+    /// rule's threshold; their lines come on top of the others, interleaved
+    /// by time. 0 leaves the rest of the log as it was.
+    pub slow_scanners: u64,
 }
 
 /// Generated lines and each address's label.
@@ -267,10 +272,12 @@ pub fn web_access_log(plan: &Plan) -> Simulated {
     let mut out = Simulated::default();
     let mut clock = Clock { ms: plan.start_ms as f64, step: 1000.0 / plan.lines_per_second.max(0.001) };
     let attackers = ((plan.addresses as f64 * plan.attacker_share).round() as u64).min(plan.addresses);
+    let mut stamps: Vec<i64> = Vec::new();
     while out.lines.len() < plan.lines {
         let n = rng.below(plan.addresses);
         let ip = address(n);
-        let request = |out: &mut Simulated, rng: &mut Rng, at: i64, path: &str, status: u16, agent: &str| {
+        let mut request = |out: &mut Simulated, rng: &mut Rng, at: i64, path: &str, status: u16, agent: &str| {
+            stamps.push(at);
             out.lines.push(format!(
                 r#"{ip} - - [{}] "GET {path} HTTP/1.1" {status} {} "-" "{agent}""#,
                 clf_stamp(at),
@@ -326,7 +333,58 @@ pub fn web_access_log(plan: &Plan) -> Simulated {
         }
     }
     out.lines.truncate(plan.lines);
+    stamps.truncate(plan.lines);
+    if plan.slow_scanners > 0 {
+        let end = stamps.iter().copied().max().unwrap_or(plan.start_ms);
+        add_slow_scanners(&mut out, &mut stamps, plan, end);
+    }
     out
+}
+
+/// Content discovery with a wordlist, none of it on the sensitive-path list.
+const DISCOVERY: &[&str] = &[
+    "old", "test", "dev", "staging", "tmp", "private", "upload", "files", "portal", "manager", "console", "db",
+    "install", "setup", "internal", "beta", "demo", "legacy", "v2", "cms",
+];
+const DISCOVERY_ENDINGS: &[&str] = &["/", ".php", ".bak", ".zip", ".asp", ".old"];
+
+/// Interleaves `plan.slow_scanners` slow scanners' requests (their own
+/// generator: the other lines stay as they were) into `out` by time.
+fn add_slow_scanners(out: &mut Simulated, stamps: &mut Vec<i64>, plan: &Plan, end_ms: i64) {
+    let mut rng = Rng::new(plan.seed ^ 0x5105_5CA7);
+    let mut probes: Vec<(i64, String)> = Vec::new();
+    let span = (end_ms - plan.start_ms).max(1) as u64;
+    for k in 0..plan.slow_scanners {
+        let ip = address(plan.addresses + k);
+        out.labels.insert(ip, "slow_scanner");
+        let mut at = plan.start_ms + rng.below(span) as i64;
+        let agent = *rng.pick(BROWSERS);
+        for _ in 0..(12 + rng.below(9)) {
+            let path = format!("/{}{}", rng.pick(DISCOVERY), rng.pick(DISCOVERY_ENDINGS));
+            probes.push((
+                at,
+                format!(
+                    r#"{ip} - - [{}] "GET {path} HTTP/1.1" 404 {} "-" "{agent}""#,
+                    clf_stamp(at),
+                    150 + rng.below(100)
+                ),
+            ));
+            at += 15_000 + rng.below(25_000) as i64;
+        }
+    }
+    probes.sort_by_key(|p| p.0);
+    let lines = std::mem::take(&mut out.lines);
+    let mut merged = Vec::with_capacity(lines.len() + probes.len());
+    let mut probes = probes.into_iter().peekable();
+    for (line, at) in lines.into_iter().zip(stamps.iter()) {
+        while let Some((_, probe)) = probes.next_if(|p| p.0 <= *at) {
+            merged.push(probe);
+        }
+        merged.push(line);
+    }
+    merged.extend(probes.map(|p| p.1));
+    out.lines = merged;
+    stamps.clear();
 }
 
 #[cfg(test)]
@@ -334,7 +392,15 @@ mod tests {
     use super::*;
 
     fn plan(lines: usize, addresses: u64) -> Plan {
-        Plan { lines, addresses, attacker_share: 0.1, seed: 7, start_ms: 1_700_000_000_000, lines_per_second: 10.0 }
+        Plan {
+            lines,
+            addresses,
+            attacker_share: 0.1,
+            seed: 7,
+            start_ms: 1_700_000_000_000,
+            lines_per_second: 10.0,
+            slow_scanners: 0,
+        }
     }
 
     #[test]
@@ -366,5 +432,27 @@ mod tests {
             "{:?}",
             web.lines.iter().find(|l| p.parse(l, 0).is_err())
         );
+    }
+
+    #[test]
+    fn slow_scanners_are_interleaved_by_time_and_leave_the_rest_as_it_was() {
+        let plain = web_access_log(&plan(3_000, 100));
+        let with = web_access_log(&Plan { slow_scanners: 3, ..plan(3_000, 100) });
+        let scanners: Vec<String> =
+            with.labels.iter().filter(|(_, l)| **l == "slow_scanner").map(|(ip, _)| format!("{ip} ")).collect();
+        assert_eq!(scanners.len(), 3);
+        let others: Vec<&String> = with.lines.iter().filter(|l| !scanners.iter().any(|s| l.starts_with(s))).collect();
+        assert_eq!(others, plain.lines.iter().collect::<Vec<_>>());
+        let probes = with.lines.len() - plain.lines.len();
+        assert!((36..=60).contains(&probes), "{probes}");
+        // Each probe comes just before the first other line stamped at or after it.
+        let p = crate::parse::LineParser::new(crate::parse::LogFormat::Combined, 2023);
+        let at: Vec<i64> = with.lines.iter().map(|l| p.parse(l, 0).unwrap().event.timestamp_ms).collect();
+        let is_probe = |i: usize| scanners.iter().any(|s| with.lines[i].starts_with(s));
+        for i in (0..with.lines.len()).filter(|&i| is_probe(i)) {
+            if let Some(next) = (i + 1..with.lines.len()).find(|&j| !is_probe(j)) {
+                assert!(at[next] >= at[i], "{}", with.lines[i]);
+            }
+        }
     }
 }

@@ -21,7 +21,7 @@ mod sources;
 mod store;
 
 pub use alerts::AlertsConfig;
-pub use detect::{DetectConfig, FlowDetectConfig, HostAnomalyConfig};
+pub use detect::{DetectConfig, EntityAnomalyConfig, FlowDetectConfig, HostAnomalyConfig};
 pub use http::HttpConfig;
 pub use ingest::IngestConfig;
 pub use proxy::{ProxyConfig, ProxyMode};

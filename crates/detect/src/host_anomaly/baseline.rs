@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::FEATURES;
 use crate::error::BaselineError;
+use crate::robust::RobustScale;
 
 /// Bumped when the file's meaning changes; an older file is refitted, not misread.
 const FORMAT: u32 = 1;
@@ -26,9 +27,9 @@ pub struct Baseline {
     features: Vec<String>,
     pub forest: IsolationForest,
     pub threshold: f64,
-    median: Vec<f64>,
-    /// 1.4826 × the median absolute deviation (σ for normal data), at least `MIN_SCALE`.
-    scale: Vec<f64>,
+    /// Flattened: the file keeps its `median` and `scale` keys.
+    #[serde(flatten)]
+    robust: RobustScale,
     /// Model vectors of points scored normal, oldest first.
     pub window: VecDeque<Vec<f64>>,
     pub trained_at_ms: i64,
@@ -48,21 +49,12 @@ impl Baseline {
                 scores[at.clamp(1, scores.len()) - 1]
             }
         };
-        let (mut median, mut scale) = (Vec::new(), Vec::new());
-        for f in 0..FEATURES.len() {
-            let mut column: Vec<f64> = rows.iter().map(|r| r[f]).collect();
-            let m = middle(&mut column);
-            let mut deviations: Vec<f64> = column.iter().map(|v| (v - m).abs()).collect();
-            median.push(m);
-            scale.push((1.4826 * middle(&mut deviations)).max(MIN_SCALE));
-        }
         Ok(Baseline {
             format: FORMAT,
             features: FEATURES.iter().map(|f| f.to_string()).collect(),
             forest,
             threshold,
-            median,
-            scale,
+            robust: RobustScale::fit(&rows, FEATURES.len(), MIN_SCALE),
             window,
             trained_at_ms: at_ms,
         })
@@ -71,19 +63,12 @@ impl Baseline {
     /// Features above their normal range by at least three spreads, most
     /// unusual first: (index, robust z-score).
     pub fn standing_out(&self, point: &[f64]) -> Vec<(usize, f64)> {
-        let mut out: Vec<(usize, f64)> = point
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i, (v - self.median[i]) / self.scale[i]))
-            .filter(|(_, z)| *z >= 3.0)
-            .collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1));
-        out
+        self.robust.standing_out(point)
     }
 
     /// The median in the feature's own units (undoing ln(1 + x)).
     pub fn typical(&self, feature: usize) -> f64 {
-        self.median[feature].exp_m1()
+        self.robust.median(feature).exp_m1()
     }
 
     /// `Ok(None)` when there is no file yet, or one from another format
@@ -106,17 +91,5 @@ impl Baseline {
             .map_err(|e| BaselineError::Format { path: path.to_owned(), reason: e.to_string() })?;
         rampart_core::atomic_file::write_atomically(path, text.as_bytes())
             .map_err(|source| BaselineError::Io { path: path.to_owned(), source })
-    }
-}
-
-fn middle(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
     }
 }

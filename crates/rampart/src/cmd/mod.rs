@@ -3,6 +3,7 @@
 mod agent;
 mod decisions;
 mod demo;
+mod eval_entities;
 mod firewall;
 mod flows;
 mod models;
@@ -84,6 +85,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(crate::cli::EvalCommand::Flows(args)) => {
             quiet_logging(&cli)?;
             rampart_lab::evaluate::run(args)
+        }
+        Command::Eval(crate::cli::EvalCommand::Entities(args)) => {
+            quiet_logging(&cli)?;
+            let defaults = rampart_core::config::EntityAnomalyConfig::default();
+            let config = rampart_core::config::EntityAnomalyConfig {
+                warmup_secs: args.warmup_secs.unwrap_or(defaults.warmup_secs),
+                min_profiles: args.min_profiles.unwrap_or(defaults.min_profiles),
+                min_events: args.min_events.unwrap_or(defaults.min_events),
+                ..defaults
+            };
+            eval_entities::run(args, config)
         }
         Command::Eval(crate::cli::EvalCommand::Payloads(args)) => {
             quiet_logging(&cli)?;

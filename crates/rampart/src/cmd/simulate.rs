@@ -31,6 +31,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             None => time::now_ms() - duration_ms,
         },
         lines_per_second: args.log_rate,
+        slow_scanners: args.slow_scanners,
     };
     let (sim, format) = match args.kind.as_str() {
         "ssh" => (ssh_auth_log(&plan), LogFormat::Syslog),
