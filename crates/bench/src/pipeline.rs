@@ -93,7 +93,7 @@ pub fn pipeline(args: &BenchPipelineArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(true, None).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut engine = RuleEngine::new(rules, 100_000);
     // On by default in `serve`, so it is part of the figure (and timed apart).
-    let mut entities = EntityAnomalyDetector::new(EntityAnomalyConfig::default());
+    let mut entities = EntityAnomalyDetector::new(EntityAnomalyConfig::default(), None);
     let mut aggregator = Aggregator::new(600, 20, 50_000);
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let start_ms = rampart_core::time::now_ms();

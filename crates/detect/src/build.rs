@@ -59,7 +59,10 @@ pub fn detection(
     }
     if config.entity_anomaly.enabled {
         catalog.extend(crate::entity_anomaly::rule_cards().map(Arc::new));
-        detectors.push(Box::new(EntityAnomalyDetector::new(config.entity_anomaly.clone())));
+        detectors.push(Box::new(EntityAnomalyDetector::new(
+            config.entity_anomaly.clone(),
+            Some(data_dir.join("entity-baseline.json")),
+        )));
     }
     let slot = Arc::new(ModelSlot::default());
     let models = Arc::new(ModelRegistry::new(store, slot.clone()));

@@ -1,5 +1,5 @@
 //! Errors of detection: rules that do not load (naming the file, the rule
-//! and the field) and host baselines that cannot be fitted, read or saved.
+//! and the field) and baselines that cannot be fitted, read or saved.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
-/// A host baseline that cannot be fitted, read or saved.
+/// A baseline (host, or entity forests) that cannot be fitted, read or saved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BaselineError {
@@ -38,6 +38,6 @@ pub enum BaselineError {
     Fit(#[from] rampart_ml::FitError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{}: not a host baseline: {reason}", path.display())]
+    #[error("{}: not a baseline file: {reason}", path.display())]
     Format { path: PathBuf, reason: String },
 }

@@ -15,14 +15,18 @@ mod model;
 mod profile;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rampart_core::config::EntityAnomalyConfig;
 use rampart_core::{Body, Detector, Entity, Event, Finding, RuleCard, Severity};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::error::BaselineError;
+
 use history::UserHistory;
-use model::{Judgement, KindModel};
+use model::{Judgement, KindModel, SavedKind};
 pub use profile::{ADDRESS_FEATURES, Kind, USER_FEATURES};
 use profile::{PathPopularity, Profile, model_vector};
 
@@ -33,6 +37,18 @@ pub const USER_RULE: &str = "user-anomaly";
 pub const PROFILES: &str = "rampart_entity_anomaly_profiles_total";
 /// New entities not followed because `max_entities` were followed already.
 pub const UNTRACKED: &str = "rampart_entity_anomaly_untracked_total";
+
+/// Bumped when the saved file's meaning changes; an older file is learnt
+/// afresh, not misread.
+const FORMAT: u32 = 1;
+
+/// The forests as saved in the data directory, so a restart judges at once.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    format: u32,
+    address: Option<SavedKind>,
+    user: Option<SavedKind>,
+}
 
 /// How often (in log time) open profiles are checked for closing.
 const SWEEP_MS: i64 = 5_000;
@@ -67,6 +83,7 @@ pub fn rule_cards() -> [RuleCard; 2] {
 
 pub struct EntityAnomalyDetector {
     config: EntityAnomalyConfig,
+    model_path: Option<PathBuf>,
     hasher: std::hash::RandomState,
     popularity: PathPopularity,
     history: UserHistory,
@@ -84,15 +101,29 @@ pub struct EntityAnomalyDetector {
 }
 
 impl EntityAnomalyDetector {
-    pub fn new(config: EntityAnomalyConfig) -> EntityAnomalyDetector {
+    /// Loads the forests saved at `model_path` if there are any (user
+    /// histories and path counts are not saved: they are learnt again).
+    pub fn new(config: EntityAnomalyConfig, model_path: Option<PathBuf>) -> EntityAnomalyDetector {
+        let saved = model_path.as_deref().and_then(|path| match load(path) {
+            Ok(saved) => saved,
+            Err(error) => {
+                tracing::warn!(%error, "Cannot read the saved entity baselines; learning afresh.");
+                None
+            }
+        });
+        let (address, user) = saved.map_or((None, None), |s| (s.address, s.user));
+        let restore = |kind, saved: Option<SavedKind>| {
+            saved.and_then(|s| KindModel::restore(kind, s)).unwrap_or_else(|| KindModel::new(kind))
+        };
         EntityAnomalyDetector {
+            addresses: restore(Kind::Address, address),
+            users: restore(Kind::User, user),
+            model_path,
             popularity: PathPopularity::new(config.max_paths),
             history: UserHistory::new(config.max_entities),
             config,
             hasher: Default::default(),
             open: HashMap::new(),
-            addresses: KindModel::new(Kind::Address),
-            users: KindModel::new(Kind::User),
             cards: rule_cards().map(Arc::new),
             now_ms: i64::MIN,
             next_sweep_ms: i64::MIN,
@@ -185,7 +216,11 @@ impl EntityAnomalyDetector {
             Kind::Address => &mut self.addresses,
             Kind::User => &mut self.users,
         };
-        let Some(judgement) = model.observe(point, profile.last_ms, &self.config) else {
+        let judgement = model.observe(point, profile.last_ms, &self.config);
+        if model.take_refitted() {
+            self.save();
+        }
+        let Some(judgement) = judgement else {
             self.warming += 1;
             return;
         };
@@ -195,6 +230,20 @@ impl EntityAnomalyDetector {
         }
         if judgement.is_anomalous() {
             out.push(self.finding(kind, entity, &profile, &raw, &judgement));
+        }
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.model_path else { return };
+        let saved = Saved { format: FORMAT, address: self.addresses.saved(), user: self.users.saved() };
+        let written = serde_json::to_vec(&saved)
+            .map_err(|e| BaselineError::Format { path: path.clone(), reason: e.to_string() })
+            .and_then(|bytes| {
+                rampart_core::atomic_file::write_atomically(path, &bytes)
+                    .map_err(|source| BaselineError::Io { path: path.clone(), source })
+            });
+        if let Err(error) = written {
+            tracing::warn!(%error, "Cannot save the entity baselines; a restart will learn them again.");
         }
     }
 
@@ -253,6 +302,18 @@ impl EntityAnomalyDetector {
             context: Some(Arc::new(context)),
         }
     }
+}
+
+/// `Ok(None)` when there is no file yet or it is of another format.
+fn load(path: &Path) -> Result<Option<Saved>, BaselineError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(BaselineError::Io { path: path.to_owned(), source }),
+    };
+    let saved: Saved = serde_json::from_slice(&bytes)
+        .map_err(|e| BaselineError::Format { path: path.to_owned(), reason: e.to_string() })?;
+    Ok((saved.format == FORMAT).then_some(saved))
 }
 
 /// A feature value as a title shows it: shares with two decimals, counts whole.

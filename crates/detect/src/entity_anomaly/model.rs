@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use rampart_core::config::EntityAnomalyConfig;
 use rampart_ml::{ForestParams, IsolationForest};
+use serde::{Deserialize, Serialize};
 
 use super::profile::Kind;
 use crate::robust::RobustScale;
@@ -18,13 +19,14 @@ const TRIM_SHARE: f64 = 0.1;
 const MIN_SCALE: f64 = 0.1;
 /// A count is beyond what the forest learnt when 1 + x is at least three
 /// times the most any training profile had — one failed login where none
-/// had any is not (a share or flag: half its range past the most): a forest draws its splits inside the training range, so it
-/// ranks a point far past it no higher than the training extremes — twelve
-/// failed logins score like one, and a feature that was always 0 is never
-/// split on at all.
+/// had any is not (a share or flag: half its range past the most): a
+/// forest draws its splits inside the training range, so it ranks a point
+/// far past it no higher than the training extremes — twelve failed logins
+/// score like one, and a feature that was always 0 is never split on.
 const BEYOND_COUNT: f64 = 1.098_612_288_668_109_8 - 1e-9; // ln 3
 const BEYOND_SHARE: f64 = 0.5;
 
+#[derive(Clone, Serialize, Deserialize)]
 struct Fitted {
     forest: IsolationForest,
     threshold: f64,
@@ -58,9 +60,20 @@ impl Judgement {
     }
 }
 
+/// A kind's model as saved: the forest and what judges with it, and the
+/// window its next refit uses.
+#[derive(Serialize, Deserialize)]
+pub struct SavedKind {
+    features: Vec<String>,
+    fitted: Fitted,
+    window: VecDeque<Vec<f64>>,
+}
+
 pub struct KindModel {
     kind: Kind,
     fitted: Option<Fitted>,
+    /// Set by a fit, taken by whoever saves the model.
+    refitted: bool,
     /// Warm-up profiles, then the profiles scored normal (the refit window).
     window: VecDeque<Vec<f64>>,
     first_ms: Option<i64>,
@@ -68,7 +81,35 @@ pub struct KindModel {
 
 impl KindModel {
     pub fn new(kind: Kind) -> KindModel {
-        KindModel { kind, fitted: None, window: VecDeque::new(), first_ms: None }
+        KindModel { kind, fitted: None, refitted: false, window: VecDeque::new(), first_ms: None }
+    }
+
+    /// A saved model, judging from the first profile; `None` when it was
+    /// saved with other features (it is learnt afresh).
+    pub fn restore(kind: Kind, saved: SavedKind) -> Option<KindModel> {
+        let same = saved.features.iter().map(String::as_str).eq(kind.features().iter().copied());
+        same.then_some(KindModel {
+            kind,
+            fitted: Some(saved.fitted),
+            refitted: false,
+            window: saved.window,
+            first_ms: None,
+        })
+    }
+
+    /// The model to save, once there is one.
+    pub fn saved(&self) -> Option<SavedKind> {
+        let f = self.fitted.as_ref()?;
+        Some(SavedKind {
+            features: self.kind.features().iter().map(|f| f.to_string()).collect(),
+            fitted: f.clone(),
+            window: self.window.clone(),
+        })
+    }
+
+    /// Whether the model was refitted since the last call.
+    pub fn take_refitted(&mut self) -> bool {
+        std::mem::take(&mut self.refitted)
     }
 
     pub fn is_scoring(&self) -> bool {
@@ -153,6 +194,7 @@ impl KindModel {
                 let max = (0..n).map(|i| rows.iter().map(|r| r[i]).fold(f64::MIN, f64::max)).collect();
                 tracing::info!(?kind, profiles = rows.len(), threshold, "Entity baseline fitted.");
                 self.fitted = Some(Fitted { forest, threshold, robust, max, trained_at_ms: at_ms });
+                self.refitted = true;
             }
             Err(error) => tracing::error!(%error, ?kind, "Cannot fit the entity baseline."),
         }

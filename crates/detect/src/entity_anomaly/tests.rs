@@ -98,10 +98,20 @@ fn merge(mut a: Vec<Event>, b: Vec<Event>) -> Vec<Event> {
 #[test]
 fn a_slow_scanner_under_every_rule_is_caught_and_visitors_are_not() {
     let mut rng = SplitMix64::new(3);
-    let mut d = EntityAnomalyDetector::new(config());
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("entity-baseline.json");
+    let mut d = EntityAnomalyDetector::new(config(), Some(saved.clone()));
     let warmup = visitors(&mut rng, 0, 2_400);
     assert!(run(&mut d, &warmup).is_empty(), "nothing is judged while learning");
     assert!(d.is_scoring(Kind::Address));
+    // A restart judges at once with the saved forest.
+    let mut d = EntityAnomalyDetector::new(config(), Some(saved.clone()));
+    assert!(d.is_scoring(Kind::Address) && !d.is_scoring(Kind::User));
+    std::fs::write(&saved, b"{not json").unwrap();
+    assert!(
+        !EntityAnomalyDetector::new(config(), Some(saved)).is_scoring(Kind::Address),
+        "a bad file is learnt afresh"
+    );
 
     let scanner = Ipv4Addr::new(198, 51, 100, 7);
     let probes: Vec<Event> = DISCOVERY
@@ -137,12 +147,12 @@ fn a_slow_scanner_under_every_rule_is_caught_and_visitors_are_not() {
 #[test]
 fn small_profiles_are_ignored_and_nothing_is_judged_before_the_warmup() {
     let mut rng = SplitMix64::new(4);
-    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { min_profiles: 32, ..config() });
+    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { min_profiles: 32, ..config() }, None);
     // Plenty of profiles, too little time.
     let events = visitors(&mut rng, 0, 1_200);
     run(&mut d, &events);
     assert!(!d.is_scoring(Kind::Address), "20 minutes is not the 30-minute warm-up");
-    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { min_events: 50, ..config() });
+    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { min_events: 50, ..config() }, None);
     let events = visitors(&mut rng, 0, 2_400);
     run(&mut d, &events);
     assert!(!d.is_scoring(Kind::Address), "no visitor makes 50 requests: no profile counts");
@@ -150,7 +160,7 @@ fn small_profiles_are_ignored_and_nothing_is_judged_before_the_warmup() {
 
 #[test]
 fn entities_followed_at_once_are_capped() {
-    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { max_entities: 10, ..config() });
+    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { max_entities: 10, ..config() }, None);
     let events: Vec<Event> = (0..100u32).map(|i| web(Ipv4Addr::from(i + 1), 1_000, "/", 200, BROWSER)).collect();
     run(&mut d, &events);
     assert_eq!(d.open.len(), 10);
@@ -159,7 +169,7 @@ fn entities_followed_at_once_are_capped() {
 #[test]
 fn a_user_tried_from_many_places_stands_out_and_its_name_is_escaped() {
     let mut rng = SplitMix64::new(5);
-    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { min_events: 3, ..config() });
+    let mut d = EntityAnomalyDetector::new(EntityAnomalyConfig { min_events: 3, ..config() }, None);
     let mut events = Vec::new();
     // Staff log in a few times an hour from their own address, now and then mistyping.
     for n in 0..600i64 {

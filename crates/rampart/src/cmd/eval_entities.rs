@@ -30,7 +30,7 @@ struct Flags {
 }
 
 pub fn run(args: &EvalEntitiesArgs, config: rampart_core::config::EntityAnomalyConfig) -> anyhow::Result<ExitCode> {
-    let mut detector = EntityAnomalyDetector::new(config);
+    let mut detector = EntityAnomalyDetector::new(config, None);
     detector.record_judged();
     let mut rules = RuleEngine::new(load_rules(true, None).map_err(|e| anyhow::anyhow!("{e}"))?, 1_000_000);
     let (mut findings, mut rule_findings) = (Vec::new(), Vec::new());
