@@ -47,6 +47,16 @@ impl RobustScale {
     }
 }
 
+/// The value `q` (0..1) of the way up `values` once sorted: at
+/// `q = 1 − contamination`, the score only that share of them exceed — an
+/// anomaly threshold.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = (q * sorted.len() as f64).ceil() as usize;
+    sorted[at.clamp(1, sorted.len()) - 1]
+}
+
 fn middle(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();

@@ -9,7 +9,7 @@ use rampart_ml::{ForestParams, IsolationForest};
 use serde::{Deserialize, Serialize};
 
 use super::profile::Kind;
-use crate::robust::RobustScale;
+use crate::robust::{RobustScale, quantile};
 
 /// A forest needs some points whatever the configuration says.
 const LEAST_PROFILES: usize = 32;
@@ -199,13 +199,4 @@ impl KindModel {
             Err(error) => tracing::error!(%error, ?kind, "Cannot fit the entity baseline."),
         }
     }
-}
-
-/// The value `q` (0..1) of the way up `values` sorted: the score only a
-/// 1 − q share of them exceed.
-fn quantile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let at = (q * sorted.len() as f64).ceil() as usize;
-    sorted[at.clamp(1, sorted.len()) - 1]
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::FEATURES;
 use crate::error::BaselineError;
-use crate::robust::RobustScale;
+use crate::robust::{RobustScale, quantile};
 
 /// Bumped when the file's meaning changes; an older file is refitted, not misread.
 const FORMAT: u32 = 1;
@@ -42,12 +42,7 @@ impl Baseline {
         let forest = IsolationForest::fit(&rows, params)?;
         let threshold = match config.threshold {
             Some(t) => t,
-            None => {
-                let mut scores = forest.score_many(&rows);
-                scores.sort_by(f64::total_cmp);
-                let at = ((1.0 - config.contamination) * scores.len() as f64).ceil() as usize;
-                scores[at.clamp(1, scores.len()) - 1]
-            }
+            None => quantile(&forest.score_many(&rows), 1.0 - config.contamination),
         };
         Ok(Baseline {
             format: FORMAT,
