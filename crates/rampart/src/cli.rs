@@ -83,6 +83,9 @@ pub enum Command {
     Models(ModelsCommand),
     /// Stream a labelled flow dataset into a running server as flow events.
     Replay(ReplayArgs),
+    /// Packet captures to flow records.
+    #[command(subcommand)]
+    Flows(FlowsCommand),
     /// Measure throughput and latency (see docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(BenchCommand),

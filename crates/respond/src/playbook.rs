@@ -96,8 +96,9 @@ fn culprit_start(alert: &Alert, pid: u32) -> Option<u64> {
     culprit.get("start_ticks")?.as_u64()
 }
 
-/// The shipped playbooks: ban addresses behind the built-in attack rules,
-/// 10 minutes, then an hour, then a day for repeat offenders.
+/// The shipped playbooks: ban addresses behind the built-in attack rules
+/// and the flow model's attack verdicts, 10 minutes, then an hour, then a
+/// day for repeat offenders.
 pub fn builtin_playbooks() -> Vec<Playbook> {
     let ban = |name: &str, rules: &[&str]| Playbook {
         name: name.into(),
@@ -109,6 +110,11 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
         durations_ms: vec![600_000, 3_600_000, 86_400_000],
         enforce: None,
         sink: None,
+    };
+    let network = Playbook {
+        tags: vec!["flow-model".into()],
+        min_severity: Some(Severity::Medium),
+        ..ban("ban-network-attackers", &[])
     };
     vec![
         ban(
@@ -132,6 +138,9 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                 "web-probing",
             ],
         ),
+        // The flow model's verdicts on metered or posted flows (scans,
+        // floods, brute force seen as traffic), whatever class it names.
+        network,
     ]
 }
 

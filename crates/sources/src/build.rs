@@ -11,6 +11,7 @@ use std::time::Duration;
 use rampart_core::config::SourcesConfig;
 use rampart_core::{IngestSender, Source};
 
+use crate::capture::CaptureSource;
 use crate::error::{BuildError, SourceError};
 use crate::host::{HostSource, HostSpec};
 use crate::journal::JournalSource;
@@ -51,6 +52,12 @@ pub fn build(
             let source = PrometheusSource::new(spec, client.clone(), ingest.clone());
             sources.push(named(format!("prometheus-{i}"), move |rt, stop| source.run(rt, stop)));
         }
+    }
+    for (i, capture) in config.capture.iter().enumerate() {
+        let name = format!("capture-{i}");
+        let source = CaptureSource::new(name.clone(), capture, ingest.clone())
+            .map_err(|e| config_error(format!("sources.capture[{i}]"), e))?;
+        sources.push(named(name, move |rt, stop| source.run(rt, stop)));
     }
     if config.host.enabled {
         let spec =

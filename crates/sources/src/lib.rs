@@ -2,10 +2,11 @@
 //!
 //! For now the log side: pure parsers from one line to one ECS event
 //! (`parse/`), format detection, file followers (`tail/`) and the systemd
-//! journal (`journal`). The parsers do no I/O, so `rampart scan`,
+//! journal (`journal`); packets metered into flows (`capture`). The parsers do no I/O, so `rampart scan`,
 //! the file tailers and the tests share them unchanged.
 
 mod build;
+pub mod capture;
 mod error;
 mod handoff;
 pub mod host;

@@ -29,8 +29,8 @@ pub use respond::{FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, 
 
 pub use sinks::{DeliveryConfig, SinksConfig, SlackConfig, WebhookConfig};
 pub use sources::{
-    FileFormat, FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery, PrometheusSourceConfig,
-    SourcesConfig, StartAt,
+    CaptureSourceConfig, FileFormat, FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery,
+    PrometheusSourceConfig, SourcesConfig, StartAt,
 };
 pub use store::{Durability, StoreConfig};
 

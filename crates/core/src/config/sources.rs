@@ -18,6 +18,79 @@ pub struct SourcesConfig {
     pub host: HostSourceConfig,
     /// Exporters to scrape and Prometheus servers to query (`[[sources.prometheus]]`).
     pub prometheus: Vec<PrometheusSourceConfig>,
+    /// Packets metered into flows (`[[sources.capture]]`): an interface, or
+    /// a capture file replayed once.
+    pub capture: Vec<CaptureSourceConfig>,
+}
+
+/// Live packets (or a pcap/pcapng file) metered into flows with the
+/// CIC-IDS2017 features, each flow a `network flow` event for the flow model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSourceConfig {
+    /// The interface to capture on, e.g. `eth0` (`any`: every interface).
+    #[serde(default)]
+    pub interface: Option<String>,
+    /// A pcap or pcapng file read once instead, at its own pace.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// A BPF filter, e.g. `not port 22` (tcpdump's syntax).
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// Bytes kept per packet: headers are all the meter reads.
+    #[serde(default = "default_snaplen")]
+    pub snaplen: u32,
+    /// The kernel ring for the capture, MiB.
+    #[serde(default = "default_buffer_mb")]
+    pub buffer_mb: u32,
+    #[serde(default)]
+    pub promiscuous: bool,
+    /// Longest a flow lasts before it is reported and continued (CICFlowMeter: 120).
+    #[serde(default = "default_flow_timeout")]
+    pub flow_timeout_secs: u64,
+    /// A flow with no packet for this long is reported.
+    #[serde(default = "default_flow_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Gap that splits a flow's active and idle periods (CICFlowMeter: 5).
+    #[serde(default = "default_activity_timeout")]
+    pub activity_timeout_secs: u64,
+    /// Flows tracked at once; beyond it the idlest are evicted (counted).
+    #[serde(default = "default_max_flows")]
+    pub max_flows: usize,
+    /// A running flow is also judged once after this many packets (0: never)…
+    #[serde(default = "default_early_packets")]
+    pub early_packets: u64,
+    /// …or once it is this old, seconds (0: never).
+    #[serde(default = "default_early_after")]
+    pub early_after_secs: u64,
+}
+
+fn default_snaplen() -> u32 {
+    256
+}
+
+fn default_buffer_mb() -> u32 {
+    32
+}
+
+fn default_flow_timeout() -> u64 {
+    120
+}
+
+fn default_activity_timeout() -> u64 {
+    5
+}
+
+fn default_max_flows() -> usize {
+    1 << 20
+}
+
+fn default_early_packets() -> u64 {
+    256
+}
+
+fn default_early_after() -> u64 {
+    10
 }
 
 /// Where a source begins when it has no saved position.
@@ -173,6 +246,35 @@ impl SourcesConfig {
         }
         if self.host.enabled && self.host.interval_ms < 100 {
             return err("sources.host.interval_ms", "must be at least 100");
+        }
+        for (i, cap) in self.capture.iter().enumerate() {
+            let key = |k: &str| format!("sources.capture[{i}].{k}");
+            match (&cap.interface, &cap.file) {
+                (Some(_), Some(_)) => return err(&key("file"), "give an interface or a file, not both"),
+                (None, None) => return err(&key("interface"), "give an interface (or a capture file)"),
+                (Some(name), None) if name.is_empty() || name.len() > 64 || name.contains(['/', ' ', '\0']) => {
+                    return err(&key("interface"), "is not an interface name");
+                }
+                _ => {}
+            }
+            if !(64..=65_535).contains(&cap.snaplen) {
+                return err(&key("snaplen"), "must be between 64 and 65535");
+            }
+            if !(1..=1024).contains(&cap.buffer_mb) {
+                return err(&key("buffer_mb"), "must be between 1 and 1024");
+            }
+            if !(1..=3600).contains(&cap.flow_timeout_secs) {
+                return err(&key("flow_timeout_secs"), "must be between 1 and 3600");
+            }
+            if !(1..=3600).contains(&cap.idle_timeout_secs) {
+                return err(&key("idle_timeout_secs"), "must be between 1 and 3600");
+            }
+            if !(1..=3600).contains(&cap.activity_timeout_secs) {
+                return err(&key("activity_timeout_secs"), "must be between 1 and 3600");
+            }
+            if !(1..=100_000_000).contains(&cap.max_flows) {
+                return err(&key("max_flows"), "must be between 1 and 100000000");
+            }
         }
         for (i, prom) in self.prometheus.iter().enumerate() {
             let key = |k: &str| format!("sources.prometheus[{i}].{k}");

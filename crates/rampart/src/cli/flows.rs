@@ -77,3 +77,46 @@ pub struct ReplayArgs {
     #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
     pub token: String,
 }
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// Meter a pcap or pcapng file into flows with the CIC-IDS2017
+    /// features, written as a CSV that `train flows` and `eval flows` read.
+    Extract(ExtractArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// The capture to read (pcap or pcapng, e.g. from tcpdump -w).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: PathBuf,
+    /// Where to write the flows (`-`: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Only packets this BPF filter passes (tcpdump's syntax).
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// The label of every flow not matched by --label-address.
+    #[arg(long, default_value = "BENIGN")]
+    pub label: String,
+    /// ADDR=LABEL: flows with ADDR at either end get LABEL (an attacker's
+    /// address in a lab capture). Repeatable.
+    #[arg(long = "label-address", value_name = "ADDR=LABEL")]
+    pub label_address: Vec<String>,
+    /// Also write the early snapshots of long flows (what the live source
+    /// judges before a flow ends), as rows of their own.
+    #[arg(long)]
+    pub snapshots: bool,
+    /// Longest a flow lasts before it is cut (CICFlowMeter: 120).
+    #[arg(long, default_value_t = 120)]
+    pub flow_timeout_secs: u64,
+    /// A flow with no packet for this long ends.
+    #[arg(long, default_value_t = 120)]
+    pub idle_timeout_secs: u64,
+    /// Gap that splits active and idle periods (CICFlowMeter: 5).
+    #[arg(long, default_value_t = 5)]
+    pub activity_timeout_secs: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

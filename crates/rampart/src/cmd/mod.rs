@@ -114,6 +114,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = settings::load(&cli, &Overrides::default())?;
             models::run(&config, command)
         }
+        Command::Flows(crate::cli::FlowsCommand::Extract(args)) => {
+            quiet_logging(&cli)?;
+            flows::extract::run(args)
+        }
         Command::Replay(args) => {
             quiet_logging(&cli)?;
             flows::replay::run(args)

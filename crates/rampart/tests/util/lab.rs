@@ -19,6 +19,9 @@ pub const API_PORT: u16 = 18080;
 pub struct Lab {
     pub defender: String,
     pub attacker: String,
+    /// The veth ends on the attacker link, in the defender and the attacker.
+    pub defender_if: String,
+    pub attacker_if: String,
     host_link: String,
     /// The defender's address on the attacker link.
     pub defender_ip: String,
@@ -49,6 +52,8 @@ impl Lab {
         let lab = Lab {
             defender: format!("rdef{tag}"),
             attacker: format!("ratt{tag}"),
+            defender_if: format!("rd{tag}"),
+            attacker_if: format!("ra{tag}"),
             host_link: format!("rh{tag}"),
             defender_ip: format!("10.231.{subnet}.1"),
             attacker_ip: format!("10.231.{subnet}.2"),
@@ -60,7 +65,7 @@ impl Lab {
         let (d, a) = (lab.defender.as_str(), lab.attacker.as_str());
         ip(&["netns", "add", d]);
         ip(&["netns", "add", a]);
-        let (vd, va, hd) = (format!("rd{tag}"), format!("ra{tag}"), format!("rx{tag}"));
+        let (vd, va, hd) = (lab.defender_if.clone(), lab.attacker_if.clone(), format!("rx{tag}"));
         ip(&["link", "add", &vd, "type", "veth", "peer", "name", &va]);
         ip(&["link", "set", &vd, "netns", d]);
         ip(&["link", "set", &va, "netns", a]);

@@ -1,4 +1,6 @@
-//! The flow-model command the binary keeps: `replay` (the rest are
-//! rampart-lab's).
+//! The flow commands the binary keeps: `replay` (a dataset into a
+//! server) and `flows extract` (a capture into a dataset); the rest are
+//! rampart-lab's.
 
+pub mod extract;
 pub mod replay;

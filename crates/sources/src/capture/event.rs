@@ -1,0 +1,36 @@
+//! A metered flow as a `network flow` event: the 5-tuple in ECS fields,
+//! the features under their dataset names (`flow.features.*`), why it was
+//! reported (`flow.reason`: closed, idle, early…).
+
+use std::collections::BTreeMap;
+
+use rampart_core::{Body, Event, EventKind};
+use rampart_meter::Ended;
+use rampart_meter::decode::{ICMP, ICMPV6, TCP, UDP};
+use serde_json::json;
+
+pub fn flow_event(flow: &Ended) -> Event {
+    let mut e = Event::new(EventKind::Event, flow.last_us.div_euclid(1000));
+    e.category = vec!["network".into()];
+    e.action = Some("flow".into());
+    e.source.ip = Some(flow.key.src);
+    e.destination.ip = Some(flow.key.dst);
+    if matches!(flow.key.protocol, TCP | UDP) {
+        e.source.port = Some(flow.key.src_port);
+        e.destination.port = Some(flow.key.dst_port);
+    }
+    let transport = match flow.key.protocol {
+        TCP => Some("tcp"),
+        UDP => Some("udp"),
+        ICMP => Some("icmp"),
+        ICMPV6 => Some("ipv6-icmp"),
+        _ => None,
+    };
+    let features: BTreeMap<String, f64> = flow.named().map(|(name, value)| (name.to_owned(), value)).collect();
+    e.body = Some(Body::Flow { transport: transport.map(str::to_owned), features });
+    e.extra.insert("event.dataset".into(), json!("capture"));
+    e.extra.insert("event.start".into(), json!(flow.start_us.div_euclid(1000)));
+    e.extra.insert("flow.reason".into(), json!(flow.reason.as_str()));
+    e.extra.insert("network.packets".into(), json!(flow.packets));
+    e
+}
