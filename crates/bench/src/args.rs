@@ -62,3 +62,21 @@ pub struct BenchLatencyArgs {
     #[arg(long, default_value_t = 100)]
     pub requests_per_second: u32,
 }
+
+#[derive(Debug, Args)]
+pub struct BenchMeterArgs {
+    /// A capture to meter (pcap or pcapng), read into memory first.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: std::path::PathBuf,
+    /// How many times the capture is metered (shifted in time each pass).
+    #[arg(long, default_value_t = 20)]
+    pub passes: usize,
+    /// Also score every flow record with this flow model, as the live
+    /// source's events are.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<std::path::PathBuf>,
+    /// Then fill a table with this many concurrent flows and report the
+    /// memory they take (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub concurrent: usize,
+}

@@ -7,10 +7,13 @@
 //!   `sample`: the synthetic events both use, for scripts/bench-http.
 //! * `respond`: bans into nftables, and log line → ban in force.
 //! * `host`: what the host collector costs per read of /proc.
+//! * `meter`: packets metered into flows (and scored) per second on one
+//!   core, and the memory a million open flows take.
 //!
 //! Model scoring speed (`bench flows`) is rampart-lab's.
 
 pub mod args;
 pub mod host;
+pub mod meter;
 pub mod pipeline;
 pub mod respond;

@@ -86,6 +86,9 @@ pub struct Endpoint {
     pub port: Option<u16>,
 }
 
+/// A flow feature's name.
+pub type FeatureName = std::borrow::Cow<'static, str>;
+
 /// The typed part of an event. Which variant an event carries follows from
 /// the fields it was given (see `ecs.rs`); an event has at most one.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +100,9 @@ pub enum Body {
     /// An HTTP exchange beyond the envelope's method, URL and status.
     Http { version: Option<String>, request_bytes: Option<u64>, response_bytes: Option<u64>, referrer: Option<String> },
     /// A network flow record with named numeric features (`flow.features.*`).
-    Flow { transport: Option<String>, features: BTreeMap<String, f64> },
+    /// Names are borrowed where a source knows them up front (the packet
+    /// meter's fixed columns): a flow event then allocates no key.
+    Flow { transport: Option<String>, features: BTreeMap<FeatureName, f64> },
     /// A process snapshot beyond the envelope's pid and name.
     Process {
         command_line: Option<String>,

@@ -36,7 +36,7 @@ pub use decision::{
 pub use detector::{Detector, Finding, RuleCard};
 pub use ecs::{EventError, Limits};
 pub use error::ParseError;
-pub use event::{Body, Endpoint, Event, EventKind, FieldValue, Outcome};
+pub use event::{Body, Endpoint, Event, EventKind, FeatureName, FieldValue, Outcome};
 pub use iptext::{ip_string, push_ip};
 pub use model_control::{ModelControl, ModelError};
 pub use rate::RateMeter;

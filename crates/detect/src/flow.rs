@@ -23,6 +23,10 @@ pub struct LiveModel {
     rules: Vec<Arc<RuleCard>>,
     /// `flow.attributes.<input>` per input, made once rather than per event.
     attribute_keys: Vec<String>,
+    /// The inputs' names in sorted order with their positions: a flow's
+    /// features (a sorted map) are matched in one merge walk, not one
+    /// search per input.
+    sorted_inputs: Vec<(String, usize)>,
 }
 
 impl LiveModel {
@@ -30,8 +34,12 @@ impl LiveModel {
     pub fn new(model: &FlowModel, name: &str) -> LiveModel {
         let rules = model.classes.iter().map(|c| Arc::new(rule_for(c, name))).collect();
         let attribute_keys = model.preprocessing.inputs.iter().map(|i| format!("flow.attributes.{}", i.name)).collect();
+        let mut sorted_inputs: Vec<(String, usize)> =
+            model.preprocessing.inputs.iter().enumerate().map(|(i, input)| (input.name.clone(), i)).collect();
+        sorted_inputs.sort();
         LiveModel {
             attribute_keys,
+            sorted_inputs,
             name: name.to_owned(),
             classes: model.classes.clone(),
             normal: model.normal_class,
@@ -43,14 +51,30 @@ impl LiveModel {
     /// Features of one flow event in the model's input order: numeric
     /// inputs from `flow.features.*`, symbolic ones from
     /// `flow.attributes.*` (or `network.transport` for the protocol).
-    fn encode(&self, event: &Event, out: &mut Vec<f32>) {
+    fn encode(&self, event: &Event, out: &mut Vec<f32>, numbers: &mut Vec<Option<f64>>) {
         let Some(Body::Flow { transport, features }) = &event.body else { return };
         let inputs = &self.scorer.preprocessing().inputs;
+        numbers.clear();
+        numbers.resize(inputs.len(), None);
+        let mut wanted = self.sorted_inputs.iter().peekable();
+        for (name, value) in features {
+            while let Some((input, _)) = wanted.peek() {
+                if input.as_str() < name.as_ref() {
+                    wanted.next();
+                } else {
+                    break;
+                }
+            }
+            if let Some((_, i)) = wanted.peek().filter(|(input, _)| input.as_str() == name.as_ref()) {
+                numbers[*i] = Some(*value);
+                wanted.next();
+            }
+        }
         self.scorer.encode(
             |i| {
                 let name = &inputs[i].name;
-                if let Some(v) = features.get(name) {
-                    return Cell::Num(*v);
+                if let Some(v) = numbers[i] {
+                    return Cell::Num(v);
                 }
                 match event.extra.get(&self.attribute_keys[i]) {
                     Some(serde_json::Value::String(s)) => Cell::Text(s),
@@ -148,6 +172,7 @@ pub struct FlowDetector {
     features: Vec<f32>,
     scratch: Vec<f32>,
     flows: Vec<usize>,
+    numbers: Vec<Option<f64>>,
 }
 
 impl FlowDetector {
@@ -158,6 +183,7 @@ impl FlowDetector {
             features: Vec::new(),
             scratch: Vec::new(),
             flows: Vec::new(),
+            numbers: Vec::new(),
         }
     }
 }
@@ -182,7 +208,7 @@ impl rampart_core::Detector for FlowDetector {
         }
         self.features.clear();
         for &i in &self.flows {
-            active.encode(&events[i], &mut self.features);
+            active.encode(&events[i], &mut self.features, &mut self.numbers);
         }
         let verdicts = active.classify(&self.features, &mut self.scratch);
         let mut counts: HashMap<usize, u64> = HashMap::new();
@@ -199,7 +225,7 @@ impl rampart_core::Detector for FlowDetector {
         if let Some(shadow) = shadow {
             self.features.clear();
             for &i in &self.flows {
-                shadow.encode(&events[i], &mut self.features);
+                shadow.encode(&events[i], &mut self.features, &mut self.numbers);
             }
             let theirs = shadow.classify(&self.features, &mut self.scratch);
             // Compared as verdicts (attack or not) and as class names.

@@ -71,6 +71,10 @@ pub struct Packet {
     pub header_len: u32,
     /// TCP flags byte, 0 for other protocols.
     pub flags: u8,
+    /// TCP sequence and acknowledgement numbers (0 otherwise): a flow ends
+    /// when both FINs are acknowledged.
+    pub seq: u32,
+    pub ack: u32,
     pub window: u16,
     /// ICMP type and code.
     pub icmp: Option<(u8, u8)>,
@@ -104,6 +108,13 @@ const ETHERTYPE_VLAN: [u16; 3] = [0x8100, 0x88A8, 0x9100];
 fn u16_at(b: &[u8], at: usize) -> Result<u16, Skip> {
     match b.get(at..at + 2) {
         Some(s) => Ok(u16::from_be_bytes([s[0], s[1]])),
+        None => Err(Skip::Truncated),
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> Result<u32, Skip> {
+    match b.get(at..at + 4) {
+        Some(s) => Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]])),
         None => Err(Skip::Truncated),
     }
 }
@@ -163,6 +174,8 @@ pub fn decode(link: LinkType, frame: &[u8], ts_us: i64) -> Result<Packet, Skip> 
         payload_len: 0,
         header_len: 0,
         flags: 0,
+        seq: 0,
+        ack: 0,
         window: 0,
         icmp: None,
     };
@@ -175,6 +188,8 @@ pub fn decode(link: LinkType, frame: &[u8], ts_us: i64) -> Result<Packet, Skip> 
                 return Err(Skip::Malformed);
             }
             packet.flags = byte_at(transport, 13)?;
+            packet.seq = u32_at(transport, 4)?;
+            packet.ack = u32_at(transport, 8)?;
             packet.window = u16_at(transport, 14)?;
             packet.header_len = header_len;
             packet.payload_len = ip_payload_len - header_len;

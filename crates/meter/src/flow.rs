@@ -155,12 +155,24 @@ const BWD: usize = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TcpState {
     Open,
-    /// A FIN from one side.
-    FinOne,
-    /// FINs from both sides; the next ACK closes.
-    FinBoth,
-    /// Closed by RST or by the ACK of the second FIN.
+    /// A FIN seen, not both acknowledged.
+    Closing,
+    /// Closed by RST, or both FINs acknowledged (by sequence number: the
+    /// last ACK is the flow's last packet, as CICFlowMeter counts it).
     Closed,
+}
+
+/// One direction's FIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fin {
+    None,
+    Sent,
+    Acked,
+}
+
+/// `a` at or after `b` in sequence space.
+fn seq_reached(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) >= 0
 }
 
 /// Bulk transfer in one direction: four or more data packets with no
@@ -235,6 +247,9 @@ pub struct Flow {
     /// connection cut by the flow timeout, and the gaps between them.
     pub carried_us: i64,
     pub tcp: TcpState,
+    fin: [Fin; 2],
+    /// The sequence number that acknowledges each direction's FIN.
+    fin_end: [u32; 2],
     /// An early-verdict snapshot of this flow has been sent.
     pub early_sent: bool,
     /// Already reported (closed by FIN/RST); the entry only absorbs
@@ -271,6 +286,8 @@ impl Flow {
             start_us: packet.ts_us,
             carried_us: 0,
             tcp: TcpState::Open,
+            fin: [Fin::None; 2],
+            fin_end: [0; 2],
             early_sent: false,
             reported: false,
             last: 0,
@@ -371,15 +388,25 @@ impl Flow {
     }
 
     fn track_teardown(&mut self, packet: &Packet, dir: usize) {
-        if packet.protocol != crate::decode::TCP {
+        if packet.protocol != crate::decode::TCP || self.tcp == TcpState::Closed {
             return;
         }
-        self.tcp = match self.tcp {
-            _ if packet.has(flag::RST) => TcpState::Closed,
-            TcpState::Open if packet.has(flag::FIN) => TcpState::FinOne,
-            TcpState::FinOne if packet.has(flag::FIN) && self.dir_flags[1 - dir][FIN] > 0 => TcpState::FinBoth,
-            TcpState::FinBoth if packet.has(flag::ACK) && !packet.has(flag::FIN) => TcpState::Closed,
-            state => state,
+        if packet.has(flag::RST) {
+            self.tcp = TcpState::Closed;
+            return;
+        }
+        let other = 1 - dir;
+        if packet.has(flag::ACK) && self.fin[other] == Fin::Sent && seq_reached(packet.ack, self.fin_end[other]) {
+            self.fin[other] = Fin::Acked;
+        }
+        if packet.has(flag::FIN) && self.fin[dir] == Fin::None {
+            self.fin[dir] = Fin::Sent;
+            self.fin_end[dir] = packet.seq.wrapping_add(packet.payload_len).wrapping_add(1);
+        }
+        self.tcp = match self.fin {
+            [Fin::Acked, Fin::Acked] => TcpState::Closed,
+            [Fin::None, Fin::None] => TcpState::Open,
+            _ => TcpState::Closing,
         };
     }
 

@@ -40,6 +40,13 @@ fn tcp_frame(
     f
 }
 
+/// The frame with its TCP sequence and acknowledgement numbers set.
+fn numbered(mut frame: Vec<u8>, seq: u32, ack: u32) -> Vec<u8> {
+    frame[38..42].copy_from_slice(&seq.to_be_bytes());
+    frame[42..46].copy_from_slice(&ack.to_be_bytes());
+    frame
+}
+
 fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: usize) -> Vec<u8> {
     let total = 20 + 8 + payload;
     let mut f = vec![0u8; 14];
@@ -187,20 +194,20 @@ fn a_refused_probe_matches_the_datasets_features() {
 #[test]
 fn a_whole_connection_is_one_flow_closed_by_the_last_ack() {
     let mut table = FlowTable::new(MeterConfig::default());
-    let c = |f: u8, w: u16, n: usize| tcp_frame(A, B, (40000, 80), f, w, 0, n);
-    let s = |f: u8, w: u16, n: usize| tcp_frame(B, A, (80, 40000), f, w, 0, n);
+    let c = |f: u8, w: u16, n: usize, seq: u32, ack: u32| numbered(tcp_frame(A, B, (40000, 80), f, w, 0, n), seq, ack);
+    let s = |f: u8, w: u16, n: usize, seq: u32, ack: u32| numbered(tcp_frame(B, A, (80, 40000), f, w, 0, n), seq, ack);
     let out = meter(
         &mut table,
         &[
-            (0, c(flag::SYN, 64240, 0)),
-            (100, s(flag::SYN | flag::ACK, 65160, 0)),
-            (200, c(flag::ACK, 502, 0)),
-            (300, c(flag::PSH | flag::ACK, 502, 120)),
-            (1_300, s(flag::ACK, 509, 0)),
-            (2_300, s(flag::PSH | flag::ACK, 509, 1448)),
-            (2_400, c(flag::FIN | flag::ACK, 502, 0)),
-            (2_500, s(flag::FIN | flag::ACK, 509, 0)),
-            (2_600, c(flag::ACK, 502, 0)),
+            (0, c(flag::SYN, 64240, 0, 1000, 0)),
+            (100, s(flag::SYN | flag::ACK, 65160, 0, 5000, 1001)),
+            (200, c(flag::ACK, 502, 0, 1001, 5001)),
+            (300, c(flag::PSH | flag::ACK, 502, 120, 1001, 5001)),
+            (1_300, s(flag::ACK, 509, 0, 5001, 1121)),
+            (2_300, s(flag::PSH | flag::ACK, 509, 1448, 5001, 1121)),
+            (2_400, c(flag::FIN | flag::ACK, 502, 0, 1121, 6449)),
+            (2_500, s(flag::FIN | flag::ACK, 509, 0, 6449, 1122)),
+            (2_600, c(flag::ACK, 502, 0, 1122, 6450)),
         ],
     );
     assert_eq!(out.len(), 1);
@@ -228,11 +235,37 @@ fn a_whole_connection_is_one_flow_closed_by_the_last_ack() {
     assert!((feature(r, "Packet Length Variance") - var).abs() < 1e-6);
     assert!((feature(r, "Average Packet Size") - 1568.0 / 9.0).abs() < 1e-9);
     // A straggler after the close does not start a flow of its own.
-    let late = meter(&mut table, &[(2_700, c(flag::ACK, 502, 0))]);
+    let late = meter(&mut table, &[(2_700, c(flag::ACK, 502, 0, 1122, 6450))]);
     assert!(late.is_empty());
     let mut rest = Vec::new();
     table.flush(&mut rest);
     assert!(rest.is_empty(), "the lingering entry was already reported: {rest:?}");
+}
+
+/// The server closes first and the client's FIN does not yet acknowledge
+/// it: the flow ends with the ACK of the second FIN, not the first ACK
+/// after two FINs (the packet CICFlowMeter also counts).
+#[test]
+fn a_close_ends_when_both_fins_are_acknowledged() {
+    let mut table = FlowTable::new(MeterConfig::default());
+    let c = |f: u8, seq: u32, ack: u32| numbered(tcp_frame(A, B, (40001, 80), f, 502, 0, 0), seq, ack);
+    let s = |f: u8, seq: u32, ack: u32| numbered(tcp_frame(B, A, (80, 40001), f, 509, 0, 0), seq, ack);
+    let out = meter(
+        &mut table,
+        &[
+            (0, c(flag::SYN, 10, 0)),
+            (10, s(flag::SYN | flag::ACK, 90, 11)),
+            (20, c(flag::ACK, 11, 91)),
+            (30, s(flag::FIN | flag::ACK, 91, 11)),
+            (40, c(flag::FIN | flag::ACK, 11, 91)),
+            (50, s(flag::ACK, 92, 12)),
+        ],
+    );
+    assert!(out.is_empty(), "the server's FIN is not acknowledged yet: {out:?}");
+    let out = meter(&mut table, &[(60, c(flag::ACK, 12, 92))]);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].reason, out[0].packets), (EndReason::Closed, 7));
+    assert_eq!(feature(&out[0], "Total Fwd Packet"), 4.0);
 }
 
 #[test]
@@ -383,5 +416,6 @@ proptest! {
 fn a_flow_entry_stays_small() {
     // The floor is 512 bytes per tracked flow, table included.
     let entry = std::mem::size_of::<crate::flow::Flow>() + std::mem::size_of::<crate::flow::FlowKey>();
+    eprintln!("a flow entry is {entry} bytes");
     assert!(entry <= 480, "a flow entry is {entry} bytes");
 }

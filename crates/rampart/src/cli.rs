@@ -450,6 +450,9 @@ pub enum BenchCommand {
     /// What the host collector costs: CPU time per read of /proc, and the
     /// share of one core that is at an interval.
     Host(BenchHostArgs),
+    /// Packets metered into flows per second on one core from a capture
+    /// (and scored, with --model), and the memory of a million open flows.
+    Meter(rampart_bench::args::BenchMeterArgs),
     /// Flow-model predictions per second on one core: the batch scorer
     /// against one row at a time, over a dataset's rows.
     Flows(BenchFlowsArgs),

@@ -210,7 +210,7 @@ impl Field<'_> {
 #[derive(Default)]
 struct BodyParts {
     metrics: BTreeMap<String, f64>,
-    features: BTreeMap<String, f64>,
+    features: BTreeMap<crate::FeatureName, f64>,
     flow: Vec<(String, Value)>,
     process: Vec<(String, Value)>,
     http: Vec<(String, Value)>,
@@ -225,7 +225,7 @@ impl BodyParts {
             return Ok(true);
         }
         if let Some(key) = name.strip_prefix("flow.features.") {
-            self.features.insert(key.to_owned(), f.number(value)?);
+            self.features.insert(key.to_owned().into(), f.number(value)?);
             return Ok(true);
         }
         let group = match name {

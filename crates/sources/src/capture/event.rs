@@ -3,11 +3,22 @@
 //! reported (`flow.reason`: closed, idle, early…).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use rampart_core::{Body, Event, EventKind};
-use rampart_meter::Ended;
+use rampart_core::{Body, Event, EventKind, FeatureName};
 use rampart_meter::decode::{ICMP, ICMPV6, TCP, UDP};
+use rampart_meter::{Ended, FEATURE_NAMES};
 use serde_json::json;
+
+/// The feature names in sorted order, with their positions.
+fn sorted_names() -> &'static [(&'static str, usize)] {
+    static SORTED: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut names: Vec<_> = FEATURE_NAMES.iter().copied().enumerate().map(|(i, n)| (n, i)).collect();
+        names.sort();
+        names
+    })
+}
 
 pub fn flow_event(flow: &Ended) -> Event {
     let mut e = Event::new(EventKind::Event, flow.last_us.div_euclid(1000));
@@ -26,7 +37,9 @@ pub fn flow_event(flow: &Ended) -> Event {
         ICMPV6 => Some("ipv6-icmp"),
         _ => None,
     };
-    let features: BTreeMap<String, f64> = flow.named().map(|(name, value)| (name.to_owned(), value)).collect();
+    // Inserted in key order: the map is then built without a sort.
+    let features: BTreeMap<FeatureName, f64> =
+        sorted_names().iter().map(|&(name, i)| (FeatureName::Borrowed(name), flow.features[i])).collect();
     e.body = Some(Body::Flow { transport: transport.map(str::to_owned), features });
     e.extra.insert("event.dataset".into(), json!("capture"));
     e.extra.insert("event.start".into(), json!(flow.start_us.div_euclid(1000)));
