@@ -16,6 +16,7 @@ pub mod csv;
 pub mod decode;
 pub mod flow;
 pub mod stats;
+mod store;
 pub mod table;
 
 pub use decode::{LinkType, Packet, decode};

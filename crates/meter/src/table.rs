@@ -10,12 +10,9 @@
 //! a flood is judged while it runs. Time is the packets' own (offline) or
 //! the wall clock passed to `advance` (live).
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{Hash, Hasher};
-
 use crate::decode::{Packet, flag};
 use crate::flow::{FEATURE_NAMES, Flow, FlowKey, TcpState};
+use crate::store::FlowStore;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeterConfig {
@@ -133,31 +130,9 @@ pub struct MeterCounters {
     pub refused: u64,
 }
 
-/// A flow's key (as oriented when it opened) that hashes and compares as
-/// its conversation, so a packet's key finds the flow in either direction
-/// with one lookup and the key is stored once.
-#[derive(Debug, Clone, Copy)]
-struct Conversation(FlowKey);
-
-impl PartialEq for Conversation {
-    fn eq(&self, other: &Conversation) -> bool {
-        self.0.canonical() == other.0.canonical()
-    }
-}
-
-impl Eq for Conversation {}
-
-impl Hash for Conversation {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.canonical().hash(state);
-    }
-}
-
-type Map = HashMap<Conversation, Flow, foldhash::fast::RandomState>;
-
 pub struct FlowTable {
     config: MeterConfig,
-    flows: Map,
+    flows: FlowStore,
     counters: MeterCounters,
     clock_us: i64,
     next_sweep_us: i64,
@@ -172,7 +147,7 @@ const SWEEP_EVERY_US: i64 = 1_000_000;
 impl FlowTable {
     pub fn new(config: MeterConfig) -> FlowTable {
         FlowTable {
-            flows: Map::default(),
+            flows: FlowStore::new(),
             config,
             counters: MeterCounters::default(),
             clock_us: i64::MIN,
@@ -191,7 +166,7 @@ impl FlowTable {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.flows.len() == 0
     }
 
     /// Meters one packet; finished records go to `out`.
@@ -202,9 +177,7 @@ impl FlowTable {
         }
         let key = FlowKey::of(packet);
         let activity = self.config.activity_timeout_us;
-        if let Entry::Occupied(mut entry) = self.flows.entry(Conversation(key)) {
-            let stored = entry.key().0;
-            let flow = entry.get_mut();
+        if let Some((slot, (stored, flow))) = self.flows.find(&key).and_then(|i| Some((i, self.flows.slot_mut(i)?))) {
             let opening = packet.has(flag::SYN) && !packet.has(flag::ACK);
             if !flow.reported && packet.ts_us - flow.start_us > self.config.flow_timeout_us {
                 out.push(Ended::of(&stored, flow, EndReason::FlowTimeout));
@@ -226,7 +199,7 @@ impl FlowTable {
             }
             // A new connection on the same 5-tuple (or a straggler long
             // after): the old entry was already reported.
-            entry.remove();
+            self.flows.remove(slot);
         }
         if self.flows.len() >= self.config.max_flows && !self.make_room(packet.ts_us, out) {
             self.counters.refused += 1;
@@ -237,7 +210,7 @@ impl FlowTable {
         self.counters.flows_started += 1;
         let mut flow = Flow::new(&oriented, packet);
         Self::after_packet(&self.config, &mut self.counters, &oriented, &mut flow, out);
-        self.flows.insert(Conversation(oriented), flow);
+        self.flows.insert(oriented, flow);
     }
 
     fn after_packet(
@@ -287,7 +260,7 @@ impl FlowTable {
                 (quiet > idle_us, reason)
             };
             if expired {
-                out.push(Ended::of(&key.0, flow, why));
+                out.push(Ended::of(key, flow, why));
                 counters.flows_reported += 1;
                 if why == EndReason::Evicted {
                     counters.evicted += 1;
@@ -295,7 +268,7 @@ impl FlowTable {
                 return false;
             }
             if !flow.early_sent && config.early_after_us > 0 && now - flow.start_us >= config.early_after_us {
-                out.push(Ended::of(&key.0, flow, EndReason::Early));
+                out.push(Ended::of(key, flow, EndReason::Early));
                 counters.early_snapshots += 1;
                 flow.early_sent = true;
             }
@@ -317,10 +290,11 @@ impl FlowTable {
 
     /// Reports every flow still open (end of a capture file, shutdown).
     pub fn flush(&mut self, out: &mut Vec<Ended>) {
+        let counters = &mut self.counters;
         for (key, flow) in self.flows.drain() {
             if !flow.reported {
-                out.push(Ended::of(&key.0, &flow, EndReason::Flush));
-                self.counters.flows_reported += 1;
+                out.push(Ended::of(&key, &flow, EndReason::Flush));
+                counters.flows_reported += 1;
             }
         }
     }
