@@ -71,7 +71,7 @@ fn run_passes(frames: &Frames, passes: usize, mut detector: Option<&mut FlowDete
             if out.len() >= 512 {
                 records += out.len() as u64;
                 if let Some(d) = detector.as_deref_mut() {
-                    let events: Vec<_> = out.iter().map(flow_event).collect();
+                    let events: Vec<_> = out.iter().map(|f| flow_event(f, &[])).collect();
                     d.detect_batch(&events, &mut findings);
                     findings_total += findings.len() as u64;
                     findings.clear();
@@ -83,7 +83,7 @@ fn run_passes(frames: &Frames, passes: usize, mut detector: Option<&mut FlowDete
     table.flush(&mut out);
     records += out.len() as u64;
     if let Some(d) = detector {
-        let events: Vec<_> = out.iter().map(flow_event).collect();
+        let events: Vec<_> = out.iter().map(|f| flow_event(f, &[])).collect();
         d.detect_batch(&events, &mut findings);
         findings_total += findings.len() as u64;
     }

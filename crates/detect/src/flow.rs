@@ -132,7 +132,10 @@ fn rule_for(class: &str, model: &str) -> RuleCard {
             _ => 55.0,
         },
         technique: technique.map(str::to_owned),
-        tags: vec!["network".into(), "flow-model".into()],
+        // The novelty guard's "unlike any normal training flow" is for an
+        // analyst to look at; only a known attack class carries the tag the
+        // built-in ban playbook acts on.
+        tags: vec!["network".into(), if has(&["anomaly"]) { "flow-novelty" } else { "flow-model" }.into()],
     }
 }
 
@@ -249,11 +252,13 @@ fn finding(event: &Event, model: &LiveModel, class: usize, p: f32) -> Finding {
         Some(Body::Flow { transport, .. }) => transport.clone(),
         _ => None,
     };
+    // A flow this host opened (the capture source says `outbound`) is the
+    // host's doing: blame the host, never ban the peer it talked to — nor,
+    // with the source address, the host itself.
+    let outbound = event.extra.get("network.direction").and_then(|v| v.as_str()) == Some("outbound");
     let entity = match ip(&event.source) {
-        Some(src) => Entity { field: "source.ip".into(), value: src },
-        None => {
-            Entity { field: "host.name".into(), value: event.host_name.clone().unwrap_or_else(|| "unknown".into()) }
-        }
+        Some(src) if !outbound => Entity { field: "source.ip".into(), value: src },
+        _ => Entity { field: "host.name".into(), value: event.host_name.clone().unwrap_or_else(|| "this host".into()) },
     };
     let context = json!({
         "model": model.name,

@@ -205,8 +205,7 @@ impl FlowTable {
             self.counters.refused += 1;
             return;
         }
-        // A SYN-ACK seen first means its SYN was missed: the receiver opened.
-        let oriented = if packet.has(flag::SYN) && packet.has(flag::ACK) { key.reversed() } else { key };
+        let oriented = if opened_by_receiver(packet) { key.reversed() } else { key };
         self.counters.flows_started += 1;
         let mut flow = Flow::new(&oriented, packet);
         Self::after_packet(&self.config, &mut self.counters, &oriented, &mut flow, out);
@@ -298,4 +297,22 @@ impl FlowTable {
             }
         }
     }
+}
+
+/// Whether the first packet seen of a flow was sent by its responder: a
+/// SYN-ACK (its SYN was missed), or a TCP segment in mid-connection (no
+/// SYN: the capture started late, or the client's side of the flow was
+/// reported and it goes on retransmitting) from a service port to an
+/// ephemeral one. CICFlowMeter takes such a packet's sender as the
+/// initiator; judging the server as the one who opened would put the
+/// server's address where the attacker's belongs.
+fn opened_by_receiver(packet: &Packet) -> bool {
+    if packet.protocol != crate::decode::TCP {
+        return false;
+    }
+    if packet.has(flag::SYN) {
+        return packet.has(flag::ACK);
+    }
+    let (from, to) = (packet.src_port, packet.dst_port);
+    (from < 1024 && to >= 1024) || (from < 32_768 && to >= 32_768)
 }

@@ -419,3 +419,15 @@ fn a_flow_entry_stays_small() {
     eprintln!("a flow entry is {entry} bytes");
     assert!(entry <= 480, "a flow entry is {entry} bytes");
 }
+
+#[test]
+fn a_mid_connection_segment_from_a_service_port_is_the_servers() {
+    // A server retransmitting to a client whose side was already reported
+    // (or a capture that started late): the client is still the initiator.
+    let mut table = FlowTable::new(MeterConfig::default());
+    let mut out = meter(&mut table, &[(0, tcp_frame(B, A, (22, 48458), flag::PSH | flag::ACK, 509, 0, 36))]);
+    table.flush(&mut out);
+    assert_eq!(out[0].key.src, IpAddr::V4(Ipv4Addr::from(A)));
+    assert_eq!((out[0].key.src_port, out[0].key.dst_port), (48458, 22));
+    assert_eq!(feature(&out[0], "Total Bwd packets"), 1.0);
+}

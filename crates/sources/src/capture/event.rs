@@ -1,8 +1,10 @@
 //! A metered flow as a `network flow` event: the 5-tuple in ECS fields,
 //! the features under their dataset names (`flow.features.*`), why it was
-//! reported (`flow.reason`: closed, idle, early…).
+//! reported (`flow.reason`: closed, idle, early…), and which way it went
+//! relative to the capturing host (`network.direction`).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use rampart_core::{Body, Event, EventKind, FeatureName};
@@ -20,7 +22,10 @@ fn sorted_names() -> &'static [(&'static str, usize)] {
     })
 }
 
-pub fn flow_event(flow: &Ended) -> Event {
+/// `locals`: the capturing host's addresses; a flow one of them opened is
+/// `network.direction = "outbound"` (the flow detector then blames the
+/// host, never bans its peer), one it received `inbound`.
+pub fn flow_event(flow: &Ended, locals: &[IpAddr]) -> Event {
     let mut e = Event::new(EventKind::Event, flow.last_us.div_euclid(1000));
     e.category = vec!["network".into()];
     e.action = Some("flow".into());
@@ -45,5 +50,15 @@ pub fn flow_event(flow: &Ended) -> Event {
     e.extra.insert("event.start".into(), json!(flow.start_us.div_euclid(1000)));
     e.extra.insert("flow.reason".into(), json!(flow.reason.as_str()));
     e.extra.insert("network.packets".into(), json!(flow.packets));
+    let (from_here, to_here) = (locals.contains(&flow.key.src), locals.contains(&flow.key.dst));
+    let direction = match (from_here, to_here) {
+        (true, true) => Some("internal"),
+        (true, false) => Some("outbound"),
+        (false, true) => Some("inbound"),
+        (false, false) => None,
+    };
+    if let Some(d) = direction {
+        e.extra.insert("network.direction".into(), json!(d));
+    }
     e
 }

@@ -12,6 +12,7 @@
 mod event;
 mod reader;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
@@ -63,8 +64,20 @@ pub struct CaptureSource {
 }
 
 enum Opened {
-    Live(Capture<Active>),
+    /// The capture and the interface's own addresses.
+    Live(Capture<Active>, Vec<IpAddr>),
     File(Capture<pcap::Offline>),
+}
+
+/// The addresses of `interface` (every interface's for `any`): a flow one
+/// of them opened is this host's own doing, not an attacker's.
+fn local_addresses(interface: &str) -> Vec<IpAddr> {
+    let devices = pcap::Device::list().unwrap_or_default();
+    devices
+        .into_iter()
+        .filter(|d| interface == "any" || d.name == interface)
+        .flat_map(|d| d.addresses.into_iter().map(|a| a.addr))
+        .collect()
 }
 
 impl CaptureSource {
@@ -104,7 +117,7 @@ impl CaptureSource {
         if let Some(f) = &self.config.filter {
             cap.filter(f, true).map_err(filtered)?;
         }
-        Ok(Opened::Live(cap))
+        Ok(Opened::Live(cap, local_addresses(&interface)))
     }
 
     pub fn run(self, runtime: tokio::runtime::Handle, stop: Arc<AtomicBool>) {
@@ -117,9 +130,13 @@ impl CaptureSource {
         };
         let (tx, rx) = sync_channel::<Vec<Ended>>(QUEUE_BATCHES);
         let (ingest, delivery_stop, name) = (self.ingest.clone(), stop.clone(), self.name.clone());
+        let locals = match &opened {
+            Opened::Live(_, locals) => locals.clone(),
+            Opened::File(_) => Vec::new(),
+        };
         let delivery = std::thread::Builder::new()
             .name(format!("rampart-{}-deliver", self.name))
-            .spawn(move || deliver_records(rx, &ingest, &runtime, &delivery_stop));
+            .spawn(move || deliver_records(rx, &ingest, &runtime, &delivery_stop, &locals));
         let delivery = match delivery {
             Ok(handle) => handle,
             Err(error) => {
@@ -129,7 +146,7 @@ impl CaptureSource {
         };
         let mut meter = Metering::new(self.name.clone(), meter_config(&self.config), tx);
         let result = match opened {
-            Opened::Live(cap) => meter.live(cap, &stop),
+            Opened::Live(cap, _) => meter.live(cap, &stop),
             Opened::File(cap) => meter.file(cap, &stop),
         };
         if let Err(error) = result {
@@ -252,6 +269,7 @@ fn deliver_records(
     ingest: &IngestSender,
     runtime: &tokio::runtime::Handle,
     stop: &AtomicBool,
+    locals: &[IpAddr],
 ) {
     loop {
         let batch = match rx.recv_timeout(Duration::from_millis(200)) {
@@ -259,7 +277,7 @@ fn deliver_records(
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        let events: Vec<Event> = batch.iter().map(flow_event).collect();
+        let events: Vec<Event> = batch.iter().map(|flow| flow_event(flow, locals)).collect();
         if !deliver(ingest, runtime, &events, "capture", stop) {
             return;
         }
