@@ -15,7 +15,7 @@ use rampart_core::Detector;
 use rampart_detect::{FlowDetector, LiveModel, ModelSlot};
 use rampart_meter::{Ended, FlowTable, LinkType, MeterConfig, Packet, decode};
 use rampart_ml::flow_model::FlowModel;
-use rampart_sources::capture::flow_event;
+use rampart_sources::capture::{flow_event, timestamp_us};
 
 use crate::args::BenchMeterArgs;
 
@@ -35,7 +35,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<Frames> {
         match cap.next_packet() {
             Ok(p) => {
                 bytes += p.data.len();
-                frames.push((p.header.ts.tv_sec * 1_000_000 + p.header.ts.tv_usec, p.data.to_vec()));
+                frames.push((timestamp_us(p.header), p.data.to_vec()));
             }
             Err(pcap::Error::NoMorePackets) => break,
             Err(e) => return Err(e).with_context(|| format!("{} is damaged", path.display())),

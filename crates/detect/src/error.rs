@@ -41,3 +41,15 @@ pub enum BaselineError {
     #[error("{}: not a baseline file: {reason}", path.display())]
     Format { path: PathBuf, reason: String },
 }
+
+/// A saved model file read back: `Ok(None)` when there is none yet.
+pub(crate) fn read_saved<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<Option<T>, BaselineError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(BaselineError::Io { path: path.to_owned(), source }),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| BaselineError::Format { path: path.to_owned(), reason: e.to_string() })
+}

@@ -44,6 +44,18 @@ impl Default for MeterConfig {
 }
 
 impl MeterConfig {
+    /// The timeouts in seconds, as the config and the command line give
+    /// them; the rest as `base`.
+    pub fn with_timeouts(self, flow_secs: u64, idle_secs: u64, activity_secs: u64) -> MeterConfig {
+        let us = |secs: u64| (secs as i64).saturating_mul(1_000_000);
+        MeterConfig {
+            flow_timeout_us: us(flow_secs),
+            idle_timeout_us: us(idle_secs),
+            activity_timeout_us: u32::try_from(us(activity_secs)).unwrap_or(u32::MAX),
+            ..self
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if !(1_000_000..=3_600_000_000).contains(&self.flow_timeout_us) {
             return Err("flow_timeout must be between 1 s and 3600 s".into());

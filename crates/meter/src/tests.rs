@@ -416,7 +416,6 @@ proptest! {
 fn a_flow_entry_stays_small() {
     // The floor is 512 bytes per tracked flow, table included.
     let entry = std::mem::size_of::<crate::flow::Flow>() + std::mem::size_of::<crate::flow::FlowKey>();
-    eprintln!("a flow entry is {entry} bytes");
     assert!(entry <= 480, "a flow entry is {entry} bytes");
 }
 

@@ -306,14 +306,7 @@ impl EntityAnomalyDetector {
 
 /// `Ok(None)` when there is no file yet or it is of another format.
 fn load(path: &Path) -> Result<Option<Saved>, BaselineError> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(BaselineError::Io { path: path.to_owned(), source }),
-    };
-    let saved: Saved = serde_json::from_slice(&bytes)
-        .map_err(|e| BaselineError::Format { path: path.to_owned(), reason: e.to_string() })?;
-    Ok((saved.format == FORMAT).then_some(saved))
+    Ok(crate::error::read_saved::<Saved>(path)?.filter(|saved| saved.format == FORMAT))
 }
 
 /// A feature value as a title shows it: shares with two decimals, counts whole.

@@ -69,15 +69,8 @@ impl Baseline {
     /// `Ok(None)` when there is no file yet, or one from another format
     /// or feature list (the detector then learns afresh).
     pub fn load(path: &Path) -> Result<Option<Baseline>, BaselineError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(BaselineError::Io { path: path.to_owned(), source }),
-        };
-        let baseline: Baseline = serde_json::from_str(&text)
-            .map_err(|e| BaselineError::Format { path: path.to_owned(), reason: e.to_string() })?;
-        let same = baseline.format == FORMAT && baseline.features.iter().map(String::as_str).eq(FEATURES);
-        Ok(same.then_some(baseline))
+        let same = |b: &Baseline| b.format == FORMAT && b.features.iter().map(String::as_str).eq(FEATURES);
+        Ok(crate::error::read_saved::<Baseline>(path)?.filter(same))
     }
 
     /// Written to a temporary file and renamed: a crash leaves the old one whole.

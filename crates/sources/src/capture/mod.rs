@@ -28,7 +28,8 @@ pub use reader::{FileSummary, Skipped, meter_file};
 
 use crate::error::SourceError;
 use crate::handoff::deliver;
-use reader::{link_type, pcap_error, timestamp_us};
+pub use reader::timestamp_us;
+use reader::{link_type, pcap_error};
 
 pub const PACKETS: &str = "rampart_capture_packets_total";
 pub const KERNEL_DROPS: &str = "rampart_capture_dropped_total";
@@ -46,15 +47,13 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// The meter's settings from the config.
 pub fn meter_config(config: &CaptureSourceConfig) -> MeterConfig {
-    let us = |secs: u64| (secs as i64).saturating_mul(1_000_000);
     MeterConfig {
-        flow_timeout_us: us(config.flow_timeout_secs),
-        idle_timeout_us: us(config.idle_timeout_secs),
-        activity_timeout_us: u32::try_from(us(config.activity_timeout_secs)).unwrap_or(u32::MAX),
         max_flows: config.max_flows,
         early_packets: config.early_packets,
-        early_after_us: us(config.early_after_secs),
+        early_after_us: (config.early_after_secs as i64).saturating_mul(1_000_000),
+        ..MeterConfig::default()
     }
+    .with_timeouts(config.flow_timeout_secs, config.idle_timeout_secs, config.activity_timeout_secs)
 }
 
 pub struct CaptureSource {
@@ -238,8 +237,15 @@ impl Metering {
         if !self.out.is_empty() {
             let batch = std::mem::replace(&mut self.out, Vec::with_capacity(BATCH_RECORDS));
             let records = batch.len() as u64;
+            let mut by_reason: Vec<(&'static str, u64)> = Vec::new();
             for r in &batch {
-                metrics::counter!(FLOWS, "source" => self.name.clone(), "reason" => r.reason.as_str()).increment(1);
+                match by_reason.iter_mut().find(|(reason, _)| *reason == r.reason.as_str()) {
+                    Some((_, n)) => *n += 1,
+                    None => by_reason.push((r.reason.as_str(), 1)),
+                }
+            }
+            for (reason, n) in by_reason {
+                metrics::counter!(FLOWS, "source" => self.name.clone(), "reason" => reason).increment(n);
             }
             match self.tx.try_send(batch) {
                 Ok(()) => {}

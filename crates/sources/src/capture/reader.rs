@@ -58,7 +58,7 @@ pub(crate) fn pcap_error(what: &str, e: pcap::Error) -> SourceError {
 
 /// A pcap timestamp in microseconds (files may carry nanoseconds: libpcap
 /// scales them to the precision asked for, microseconds by default).
-pub(crate) fn timestamp_us(header: &pcap::PacketHeader) -> i64 {
+pub fn timestamp_us(header: &pcap::PacketHeader) -> i64 {
     header.ts.tv_sec * 1_000_000 + header.ts.tv_usec
 }
 

@@ -40,15 +40,13 @@ fn check_label(label: &str) -> anyhow::Result<()> {
 
 pub fn run(args: &ExtractArgs) -> anyhow::Result<ExitCode> {
     let labels = address_labels(args)?;
-    let us = |secs: u64| (secs as i64).saturating_mul(1_000_000);
+    let defaults = MeterConfig::default();
     let config = MeterConfig {
-        flow_timeout_us: us(args.flow_timeout_secs),
-        idle_timeout_us: us(args.idle_timeout_secs),
-        activity_timeout_us: u32::try_from(us(args.activity_timeout_secs)).unwrap_or(u32::MAX),
-        early_packets: if args.snapshots { MeterConfig::default().early_packets } else { 0 },
-        early_after_us: if args.snapshots { MeterConfig::default().early_after_us } else { 0 },
-        ..MeterConfig::default()
-    };
+        early_packets: if args.snapshots { defaults.early_packets } else { 0 },
+        early_after_us: if args.snapshots { defaults.early_after_us } else { 0 },
+        ..defaults
+    }
+    .with_timeouts(args.flow_timeout_secs, args.idle_timeout_secs, args.activity_timeout_secs);
     config.validate().map_err(|reason| anyhow::anyhow!("{reason}"))?;
     let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
         Box::new(std::io::stdout().lock())
