@@ -272,7 +272,11 @@ fn train(lab: &Lab, dir: &Path, key: &Path) -> std::path::PathBuf {
     let model = dir.join("lab.json");
     let out = Command::new(bin())
         .args(["train", "flows", "--format", "cic-ids2017", "--classes", "binary", "--algo", "random-forest"])
-        .args(["--trees", "30", "--no-family-folds", "--data"])
+        // No novelty guard: ~85 normal flows are too few to learn what is
+        // unusual, and at its 1% rate it flagged a visitor's connection now
+        // and then (a medium `flow-anomaly`, never a ban). The test is about
+        // the classifier's attack verdicts.
+        .args(["--trees", "30", "--no-family-folds", "--novelty-fpr", "0", "--data"])
         .arg(&csv)
         .arg("--out")
         .arg(&model)
