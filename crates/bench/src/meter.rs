@@ -73,7 +73,7 @@ fn run_passes(frames: &Frames, passes: usize, mut detector: Option<&mut FlowDete
                 if let Some(d) = detector.as_deref_mut() {
                     let events: Vec<_> = out.iter().map(|f| flow_event(f, &[])).collect();
                     d.detect_batch(&events, &mut findings);
-                    findings_total += findings.len() as u64;
+                    findings_total += findings.iter().map(|f| f.count).sum::<u64>();
                     findings.clear();
                 }
                 out.clear();
@@ -85,7 +85,7 @@ fn run_passes(frames: &Frames, passes: usize, mut detector: Option<&mut FlowDete
     if let Some(d) = detector {
         let events: Vec<_> = out.iter().map(|f| flow_event(f, &[])).collect();
         d.detect_batch(&events, &mut findings);
-        findings_total += findings.len() as u64;
+        findings_total += findings.iter().map(|f| f.count).sum::<u64>();
     }
     (started.elapsed().as_secs_f64(), records, findings_total, skipped)
 }

@@ -6,6 +6,7 @@
 //! other field the sender gave, so nothing a shipper adds is lost. JSON
 //! conversion lives in `ecs.rs`.
 
+use crate::FlowFeatures;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -99,10 +100,9 @@ pub enum Body {
     Log { level: Option<String>, file_path: Option<String>, original: Option<String> },
     /// An HTTP exchange beyond the envelope's method, URL and status.
     Http { version: Option<String>, request_bytes: Option<u64>, response_bytes: Option<u64>, referrer: Option<String> },
-    /// A network flow record with named numeric features (`flow.features.*`).
-    /// Names are borrowed where a source knows them up front (the packet
-    /// meter's fixed columns): a flow event then allocates no key.
-    Flow { transport: Option<String>, features: BTreeMap<FeatureName, f64> },
+    /// A network flow record with numeric features (`flow.features.*`):
+    /// named, or the packet meter's vector in its fixed column layout.
+    Flow { transport: Option<String>, features: FlowFeatures },
     /// A process snapshot beyond the envelope's pid and name.
     Process {
         command_line: Option<String>,
@@ -267,7 +267,7 @@ impl Event {
                 "network.transport" => s(transport),
                 _ => {
                     let key = name.strip_prefix("flow.features.")?;
-                    features.get(key).copied().map(FieldValue::Num)
+                    features.get(key).map(FieldValue::Num)
                 }
             },
             Body::Process { command_line, start_ms, cpu_pct, rss_bytes, parent_pid } => match name {

@@ -2,8 +2,11 @@
 //! the format users write) and the phrase lists rules refer to as `@name`.
 //! Both live in `crates/detect/rules/`.
 
-pub(crate) const FILES: &[(&str, &str)] =
-    &[("ssh.yaml", include_str!("../rules/ssh.yaml")), ("web.yaml", include_str!("../rules/web.yaml"))];
+pub(crate) const FILES: &[(&str, &str)] = &[
+    ("ssh.yaml", include_str!("../rules/ssh.yaml")),
+    ("web.yaml", include_str!("../rules/web.yaml")),
+    ("network.yaml", include_str!("../rules/network.yaml")),
+];
 
 const PHRASE_LISTS: &[(&str, &str)] = &[
     ("sensitive-paths", include_str!("../rules/data/sensitive-paths.txt")),

@@ -274,6 +274,32 @@ mod tests {
         assert_eq!(fired(&mut engine, &flood), ["web-http-flood"]);
     }
 
+    fn flow(src: &str, dst_port: u16, direction: &str, at_ms: i64) -> Event {
+        let mut e = Event::new(EventKind::Event, at_ms);
+        e.category = vec!["network".into()];
+        e.action = Some("flow".into());
+        e.source.ip = Some(src.parse().unwrap());
+        e.source.port = Some(40_000 + (at_ms % 20_000) as u16);
+        e.destination.ip = Some("192.0.2.80".parse().unwrap());
+        e.destination.port = Some(dst_port);
+        e.extra.insert("network.direction".into(), serde_json::json!(direction));
+        e
+    }
+
+    #[test]
+    fn a_sweep_of_ports_is_a_scan_and_many_connections_to_few_services_are_not() {
+        let mut engine = RuleEngine::new(load_rules(true, None).unwrap(), 1000);
+        let sweep: Vec<Event> = (0..25).map(|i| flow("203.0.113.30", 1 + i as u16, "inbound", i * 100)).collect();
+        assert_eq!(fired(&mut engine, &sweep), ["net-port-scan"]);
+        // A busy client: hundreds of connections, three services.
+        let client: Vec<Event> =
+            (0..300).map(|i| flow("198.51.100.7", [22, 80, 443][i as usize % 3], "inbound", i * 50)).collect();
+        assert!(fired(&mut engine, &client).is_empty());
+        // The host's own connections out to many ports are not a scan of it.
+        let outbound: Vec<Event> = (0..40).map(|i| flow("192.0.2.80", 1000 + i as u16, "outbound", i * 100)).collect();
+        assert!(fired(&mut engine, &outbound).is_empty());
+    }
+
     #[test]
     fn ssh_scenarios_separate_enumeration_stuffing_and_slow_guessing() {
         let mut engine = RuleEngine::new(load_rules(true, None).unwrap(), 1000);

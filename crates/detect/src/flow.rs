@@ -6,10 +6,10 @@
 //! Models are swapped through `ModelSlot` while the detector runs: the
 //! detector takes the current pair at the start of each batch.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock, RwLock};
 
-use rampart_core::{Body, Entity, Event, Finding, RuleCard, Severity};
+use rampart_core::{Body, Entity, Event, FeatureName, Finding, FlowFeatures, RuleCard, Severity};
 use rampart_ml::flow_model::{FlowModel, Scorer};
 use rampart_ml::preprocess::Cell;
 use serde_json::json;
@@ -23,10 +23,13 @@ pub struct LiveModel {
     rules: Vec<Arc<RuleCard>>,
     /// `flow.attributes.<input>` per input, made once rather than per event.
     attribute_keys: Vec<String>,
-    /// The inputs' names in sorted order with their positions: a flow's
+    /// The inputs' names in sorted order with their positions: named
     /// features (a sorted map) are matched in one merge walk, not one
     /// search per input.
     sorted_inputs: Vec<(String, usize)>,
+    /// For the column layout seen first (the packet meter's): each input's
+    /// column, so the meter's flows are read by position.
+    columns: OnceLock<(usize, Vec<Option<usize>>)>,
 }
 
 impl LiveModel {
@@ -40,6 +43,7 @@ impl LiveModel {
         LiveModel {
             attribute_keys,
             sorted_inputs,
+            columns: OnceLock::new(),
             name: name.to_owned(),
             classes: model.classes.clone(),
             normal: model.normal_class,
@@ -56,18 +60,22 @@ impl LiveModel {
         let inputs = &self.scorer.preprocessing().inputs;
         numbers.clear();
         numbers.resize(inputs.len(), None);
-        let mut wanted = self.sorted_inputs.iter().peekable();
-        for (name, value) in features {
-            while let Some((input, _)) = wanted.peek() {
-                if input.as_str() < name.as_ref() {
-                    wanted.next();
+        match features {
+            FlowFeatures::Named(map) => self.match_names(map, numbers),
+            FlowFeatures::Columns { layout, values } => {
+                let id = layout.as_ptr() as usize;
+                let (seen, positions) = self.columns.get_or_init(|| {
+                    (id, inputs.iter().map(|input| layout.iter().position(|n| *n == input.name)).collect())
+                });
+                if *seen == id {
+                    for (number, at) in numbers.iter_mut().zip(positions) {
+                        *number = at.map(|at| values[at]);
+                    }
                 } else {
-                    break;
+                    for (number, input) in numbers.iter_mut().zip(inputs) {
+                        *number = features.get(&input.name);
+                    }
                 }
-            }
-            if let Some((_, i)) = wanted.peek().filter(|(input, _)| input.as_str() == name.as_ref()) {
-                numbers[*i] = Some(*value);
-                wanted.next();
             }
         }
         self.scorer.encode(
@@ -85,6 +93,23 @@ impl LiveModel {
             },
             out,
         );
+    }
+
+    fn match_names(&self, features: &BTreeMap<FeatureName, f64>, numbers: &mut [Option<f64>]) {
+        let mut wanted = self.sorted_inputs.iter().peekable();
+        for (name, value) in features {
+            while let Some((input, _)) = wanted.peek() {
+                if input.as_str() < name.as_ref() {
+                    wanted.next();
+                } else {
+                    break;
+                }
+            }
+            if let Some((_, i)) = wanted.peek().filter(|(input, _)| input.as_str() == name.as_ref()) {
+                numbers[*i] = Some(*value);
+                wanted.next();
+            }
+        }
     }
 
     /// The class the model decides and the attack score (1 − P(normal))
@@ -215,10 +240,27 @@ impl rampart_core::Detector for FlowDetector {
         }
         let verdicts = active.classify(&self.features, &mut self.scratch);
         let mut counts: HashMap<usize, u64> = HashMap::new();
+        // One finding per class and entity per batch, as the aggregator
+        // would merge them: a scan's hundreds of flows in a batch make one
+        // finding (and one context) rather than hundreds.
+        let mut open: HashMap<(usize, Entity), usize> = HashMap::new();
         for (&i, &(class, p)) in self.flows.iter().zip(&verdicts) {
             *counts.entry(class).or_default() += 1;
             if class != active.normal && p >= self.min_attack_score {
-                out.push(finding(&events[i], &active, class, p));
+                let event = &events[i];
+                let entity = blamed(event);
+                if let Some(&at) = open.get(&(class, entity.clone()))
+                    && event.timestamp_ms.abs_diff(out[at].last_seen_ms) <= MERGE_GAP_MS
+                {
+                    let f = &mut out[at];
+                    f.count += 1;
+                    f.first_seen_ms = f.first_seen_ms.min(event.timestamp_ms);
+                    f.last_seen_ms = f.last_seen_ms.max(event.timestamp_ms);
+                    f.evidence.extend(event.id);
+                    continue;
+                }
+                open.insert((class, entity.clone()), out.len());
+                out.push(finding(event, entity, &active, class, p));
             }
         }
         for (class, n) in counts {
@@ -246,19 +288,26 @@ impl rampart_core::Detector for FlowDetector {
     }
 }
 
-fn finding(event: &Event, model: &LiveModel, class: usize, p: f32) -> Finding {
+/// Flows within this of each other merge into one finding in a batch:
+/// far below any alert deduplication window.
+const MERGE_GAP_MS: u64 = 1_000;
+
+/// Who a flow's verdict is about: its source — unless this host opened it
+/// (the capture source says `outbound`): then the host's doing, so the peer
+/// it talked to is never banned, nor, with the source address, the host.
+fn blamed(event: &Event) -> Entity {
+    let outbound = event.extra.get("network.direction").and_then(|v| v.as_str()) == Some("outbound");
+    match event.source.ip.map(rampart_core::ip_string) {
+        Some(src) if !outbound => Entity { field: "source.ip".into(), value: src },
+        _ => Entity { field: "host.name".into(), value: event.host_name.clone().unwrap_or_else(|| "this host".into()) },
+    }
+}
+
+fn finding(event: &Event, entity: Entity, model: &LiveModel, class: usize, p: f32) -> Finding {
     let ip = |e: &rampart_core::Endpoint| e.ip.map(rampart_core::ip_string);
     let transport = match &event.body {
         Some(Body::Flow { transport, .. }) => transport.clone(),
         _ => None,
-    };
-    // A flow this host opened (the capture source says `outbound`) is the
-    // host's doing: blame the host, never ban the peer it talked to — nor,
-    // with the source address, the host itself.
-    let outbound = event.extra.get("network.direction").and_then(|v| v.as_str()) == Some("outbound");
-    let entity = match ip(&event.source) {
-        Some(src) if !outbound => Entity { field: "source.ip".into(), value: src },
-        _ => Entity { field: "host.name".into(), value: event.host_name.clone().unwrap_or_else(|| "this host".into()) },
     };
     let context = json!({
         "model": model.name,
@@ -278,5 +327,77 @@ fn finding(event: &Event, model: &LiveModel, class: usize, p: f32) -> Finding {
         last_seen_ms: event.timestamp_ms,
         evidence: event.id.into_iter().collect(),
         context: Some(Arc::new(context)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rampart_core::{Detector, EventKind};
+    use rampart_ml::flow_model::FlowModel;
+
+    use super::*;
+
+    static LAYOUT: [&str; 3] = ["Flow Duration", "Total Fwd Packet", "Dst Port"];
+
+    /// A forest that calls one-packet flows to high ports attacks.
+    fn model() -> FlowModel {
+        let mut text = String::from("Flow Duration,Total Fwd Packet,Dst Port,Label\n");
+        for i in 0..40 {
+            text += &format!("{},{},443,BENIGN\n{},1,{},Portscan\n", 50_000 + i * 1000, 10 + i, i, 1000 + i * 7);
+        }
+        FlowModel::fit_small(&text, "Label", "BENIGN").unwrap()
+    }
+
+    fn flow(id: i64, src: &str, values: [f64; 3], named: bool) -> Event {
+        let mut e = Event::new(EventKind::Event, 1_000 + id);
+        e.id = Some(id);
+        e.source.ip = Some(src.parse().unwrap());
+        let features = if named {
+            LAYOUT.iter().zip(values).map(|(n, v)| (FeatureName::Borrowed(n), v)).collect()
+        } else {
+            FlowFeatures::columns(&LAYOUT, &values)
+        };
+        e.body = Some(Body::Flow { transport: Some("tcp".into()), features });
+        e
+    }
+
+    fn detector() -> FlowDetector {
+        let slot = Arc::new(ModelSlot::default());
+        slot.set_active(Some(Arc::new(LiveModel::new(&model(), "t"))));
+        FlowDetector::new(slot, 0.5)
+    }
+
+    #[test]
+    fn columns_and_names_score_alike() {
+        let rows = [[90_000.0, 30.0, 443.0], [1.0, 1.0, 1234.0], [60_000.0, 12.0, 443.0], [3.0, 1.0, 1300.0]];
+        let verdicts = |named: bool| {
+            let mut d = detector();
+            let mut out = Vec::new();
+            // One flow per batch and address: nothing merges.
+            for (i, r) in rows.iter().enumerate() {
+                d.detect_batch(&[flow(i as i64, &format!("203.0.113.{i}"), *r, named)], &mut out);
+            }
+            out.iter().map(|f| (f.evidence.clone(), f.entity.value.clone())).collect::<Vec<_>>()
+        };
+        let by_position = verdicts(false);
+        assert_eq!(by_position, verdicts(true));
+        assert_eq!(by_position.iter().map(|v| v.0[0]).collect::<Vec<_>>(), [1, 3]);
+    }
+
+    #[test]
+    fn a_scans_flows_in_one_batch_make_one_finding_per_address() {
+        let mut events: Vec<Event> =
+            (0..50).map(|i| flow(i, "203.0.113.9", [2.0, 1.0, 1000.0 + i as f64], false)).collect();
+        events.push(flow(50, "198.51.100.4", [2.0, 1.0, 5000.0], false));
+        events.push(flow(51, "192.0.2.7", [80_000.0, 25.0, 443.0], false));
+        let mut out = Vec::new();
+        detector().detect_batch(&events, &mut out);
+        let mut found: Vec<(String, u64, usize)> =
+            out.iter().map(|f| (f.entity.value.clone(), f.count, f.evidence.len())).collect();
+        found.sort();
+        assert_eq!(found, [("198.51.100.4".into(), 1, 1), ("203.0.113.9".into(), 50, 50)]);
+        assert_eq!(out.iter().find(|f| f.count == 50).unwrap().evidence, (0..50).collect::<Vec<_>>());
     }
 }

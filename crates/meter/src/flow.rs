@@ -59,8 +59,9 @@ impl FlowKey {
 
 /// The feature columns, in the improved CIC-IDS2017 layout's order and
 /// spelling (`Dst Port` and `Protocol` included: the loader keeps both as
-/// features).
-pub const FEATURE_NAMES: [&str; 83] = [
+/// features). A static rather than a const: flow events refer to it, and a
+/// model recognises the layout by its address.
+pub static FEATURE_NAMES: [&str; 83] = [
     "Dst Port",
     "Protocol",
     "Flow Duration",

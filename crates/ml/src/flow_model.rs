@@ -79,6 +79,45 @@ impl FlowModel {
     }
 
     /// The version stamp new files carry.
+    /// A three-tree random forest fitted on a small CSV in memory: rows
+    /// labelled `normal` against all others (class `attack`). For tests and
+    /// examples of code that scores flows; `rampart train flows` makes real ones.
+    pub fn fit_small(csv: &str, label: &str, normal: &str) -> Result<FlowModel, String> {
+        let mut table = crate::dataset::Table::default();
+        let format = Format::Csv { label: label.into() };
+        crate::dataset::parse_into(&mut table, csv, &format, "csv", 0, false).map_err(|e| e.to_string())?;
+        let preprocessing = Preprocessor::fit(&table, &[], &[]);
+        let x = preprocessing.encode_table(&table).map_err(|e| e.to_string())?;
+        let y: Vec<u32> = table.labels.iter().map(|l| u32::from(l != normal)).collect();
+        let weight = vec![1.0; y.len()];
+        let set = crate::trees::TrainSet { x: &x, width: preprocessing.width(), y: &y, k: 2, weight: &weight };
+        let params = TrainParams::for_algo(Algo::RandomForest, 3);
+        let model = Ensemble::fit(&set, &params, &|_, _| {}).map_err(|e| e.to_string())?;
+        let (format_version, rampart_version) = FlowModel::current_version();
+        Ok(FlowModel {
+            format: FORMAT.into(),
+            format_version,
+            rampart_version: rampart_version.into(),
+            name: "small".into(),
+            created_ms: 1,
+            algo: Algo::RandomForest,
+            params,
+            dataset: format,
+            classes: vec![normal.into(), "attack".into()],
+            normal_class: 0,
+            data_sha256: "00".into(),
+            train_rows: y.len(),
+            class_weights: vec![1.0, 1.0],
+            metrics: serde_json::json!({}),
+            preprocessing,
+            model,
+            novelty: None,
+            operating_point: None,
+            training_rows: None,
+            label_merges: Vec::new(),
+        })
+    }
+
     pub fn current_version() -> (u32, &'static str) {
         (FORMAT_VERSION, env!("CARGO_PKG_VERSION"))
     }
@@ -178,44 +217,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::dataset::{Table, parse_into};
-    use crate::trees::TrainSet;
 
     fn small_model() -> FlowModel {
-        let mut table = Table::default();
         let text = "proto,bytes,Label\ntcp,10,BENIGN\nudp,12,BENIGN\ntcp,900,DDoS\ntcp,950,DDoS\nudp,11,BENIGN\ntcp,990,DDoS\n";
-        let format = Format::Csv { label: "Label".into() };
-        parse_into(&mut table, text, &format, "t", 0, false).unwrap();
-        let preprocessing = Preprocessor::fit(&table, &[], &[]);
-        let x = preprocessing.encode_table(&table).unwrap();
-        let y: Vec<u32> = table.labels.iter().map(|l| u32::from(l != "BENIGN")).collect();
-        let weight = vec![1.0; y.len()];
-        let set = TrainSet { x: &x, width: preprocessing.width(), y: &y, k: 2, weight: &weight };
-        let params = TrainParams::for_algo(Algo::RandomForest, 3);
-        let model = Ensemble::fit(&set, &params, &|_, _| {}).unwrap();
-        let (format_version, rampart_version) = FlowModel::current_version();
-        FlowModel {
-            format: FORMAT.into(),
-            format_version,
-            rampart_version: rampart_version.into(),
-            name: "t".into(),
-            created_ms: 1,
-            algo: Algo::RandomForest,
-            params,
-            dataset: format,
-            classes: vec!["normal".into(), "attack".into()],
-            normal_class: 0,
-            data_sha256: "00".into(),
-            train_rows: 6,
-            class_weights: vec![1.0, 1.0],
-            metrics: serde_json::json!({"accuracy": 1.0}),
-            preprocessing,
-            model,
-            novelty: None,
-            operating_point: None,
-            training_rows: None,
-            label_merges: Vec::new(),
-        }
+        FlowModel::fit_small(text, "Label", "BENIGN").unwrap()
     }
 
     #[test]

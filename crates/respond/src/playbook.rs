@@ -97,7 +97,8 @@ fn culprit_start(alert: &Alert, pid: u32) -> Option<u64> {
 }
 
 /// The shipped playbooks: ban addresses behind the built-in attack rules
-/// and the flow model's attack verdicts, 10 minutes, then an hour, then a
+/// (log rules and the port-scan rule on flows) and the flow model's attack
+/// verdicts, 10 minutes, then an hour, then a
 /// day for repeat offenders.
 pub fn builtin_playbooks() -> Vec<Playbook> {
     let ban = |name: &str, rules: &[&str]| Playbook {
@@ -138,6 +139,7 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                 "web-probing",
             ],
         ),
+        ban("ban-port-scanners", &["net-port-scan"]),
         // The flow model's verdicts on metered or posted flows (scans,
         // floods, brute force seen as traffic), whatever class it names.
         network,

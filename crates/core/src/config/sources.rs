@@ -65,6 +65,26 @@ pub struct CaptureSourceConfig {
     pub early_after_secs: u64,
 }
 
+impl CaptureSourceConfig {
+    /// A live capture on `interface` with every other setting at its default.
+    pub fn on_interface(interface: &str) -> CaptureSourceConfig {
+        CaptureSourceConfig {
+            interface: Some(interface.to_owned()),
+            file: None,
+            filter: None,
+            snaplen: default_snaplen(),
+            buffer_mb: default_buffer_mb(),
+            promiscuous: false,
+            flow_timeout_secs: default_flow_timeout(),
+            idle_timeout_secs: default_flow_timeout(),
+            activity_timeout_secs: default_activity_timeout(),
+            max_flows: default_max_flows(),
+            early_packets: default_early_packets(),
+            early_after_secs: default_early_after(),
+        }
+    }
+}
+
 fn default_snaplen() -> u32 {
     256
 }

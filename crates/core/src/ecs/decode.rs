@@ -274,7 +274,7 @@ impl BodyParts {
         } else if !features.is_empty() || !flow.is_empty() {
             leftovers.extend(process.into_iter().chain(http).chain(log));
             let transport = text_of(&flow, "network.transport");
-            Some(Body::Flow { transport, features })
+            Some(Body::Flow { transport, features: crate::FlowFeatures::Named(features) })
         } else if !process.is_empty() {
             leftovers.extend(http.into_iter().chain(log));
             Some(Body::Process {

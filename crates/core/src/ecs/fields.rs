@@ -71,8 +71,8 @@ pub(crate) fn walk(event: &Event, w: &mut impl FieldWriter) {
         }
         Some(Body::Flow { transport, features }) => {
             opt_text(w, "network.transport", transport.as_deref());
-            for (k, v) in features {
-                w.float(&format!("flow.features.{k}"), *v);
+            for (k, v) in features.iter() {
+                w.float(&format!("flow.features.{k}"), v);
             }
         }
         Some(Body::Process { command_line, start_ms, cpu_pct, rss_bytes, parent_pid }) => {

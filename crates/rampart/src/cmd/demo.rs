@@ -2,14 +2,18 @@
 //! dashboard view come alive within a minute. Normal web and SSH traffic
 //! flows all the time; every half minute an SSH brute force and a web scan
 //! come from fresh documentation addresses (TEST-NET, RFC 5737); after the
-//! host's warm-up a CPU burner child process runs for 40 s. Decisions stay
-//! in observe mode unless `--enforce` is given. The data goes to
-//! ./rampart-demo-data unless a data directory is set.
+//! host's warm-up a CPU burner child process runs for 40 s. The host's own
+//! packets are metered into flows for the flow panels, and the simulation
+//! adds real ones on loopback: visitors fetch the health page, and every
+//! half minute a scanner sweeps a hundred ports. Decisions stay in observe
+//! mode unless `--enforce` is given. The data goes to ./rampart-demo-data
+//! unless a data directory is set.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rampart_core::config::Config;
+use rampart_core::config::{CaptureSourceConfig, Config};
 use rampart_core::ecs::decode_event;
 use rampart_core::rng::SplitMix64;
 use rampart_core::{Event, IngestSender, Limits};
@@ -26,6 +30,9 @@ pub fn config(mut config: Config) -> Config {
     config.sources.host.interval_ms = 500;
     config.detect.host_anomaly.enabled = true;
     config.detect.host_anomaly.warmup_secs = 100;
+    if config.sources.capture.is_empty() {
+        config.sources.capture.push(CaptureSourceConfig::on_interface("any"));
+    }
     config
 }
 
@@ -33,7 +40,8 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     let warmup = Duration::from_secs(config.detect.host_anomaly.warmup_secs);
     super::serve::run_with(config, |node| {
         eprintln!("Demo running: open http://{}/ and sign in with the admin token.", node.addr);
-        Some(tokio::spawn(simulate(node.state.ingest.clone(), warmup)))
+        eprintln!("Packets on every interface are metered into flows (capturing needs root or CAP_NET_RAW).");
+        Some(tokio::spawn(simulate(node.state.ingest.clone(), warmup, loopback_target(node.addr))))
     })
 }
 
@@ -49,7 +57,18 @@ pub fn burn(secs: u64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn simulate(ingest: IngestSender, warmup: Duration) {
+/// Where the loopback traffic goes: the demo's own server, when it listens
+/// on IPv4 loopback or everywhere (the visitors' addresses are 127.0.0.x).
+fn loopback_target(addr: SocketAddr) -> Option<SocketAddr> {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_loopback() || ip.is_unspecified() => {
+            Some(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()))
+        }
+        _ => None,
+    }
+}
+
+async fn simulate(ingest: IngestSender, warmup: Duration, server: Option<SocketAddr>) {
     let mut rng = SplitMix64::new(7);
     let started = std::time::Instant::now();
     let mut burner: Option<(std::process::Child, std::time::Instant)> = None;
@@ -72,6 +91,15 @@ async fn simulate(ingest: IngestSender, warmup: Duration) {
             );
         }
         deliver(&ingest, batch).await;
+        if let Some(server) = server {
+            for _ in 0..3 {
+                let from = Ipv4Addr::new(127, 0, 0, 20 + (rng.next_u64() % 40) as u8);
+                tokio::spawn(packets::visit(server, from));
+            }
+            if tick % 30 == 20 {
+                tokio::spawn(packets::sweep(server, Ipv4Addr::new(127, 0, 0, 66)));
+            }
+        }
         // The burner starts once the host baseline is learnt, and comes back every five minutes.
         match &mut burner {
             None if started.elapsed() > warmup + Duration::from_secs(10) && tick % 300 < 60 => {
@@ -98,6 +126,44 @@ async fn simulate(ingest: IngestSender, warmup: Duration) {
         }
         tick += 1;
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Real connections on loopback, for the capture to meter.
+mod packets {
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpSocket, TcpStream};
+    use tokio::time::timeout;
+
+    async fn connect(from: Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
+        let socket = TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(from.into(), 0))?;
+        timeout(Duration::from_secs(2), socket.connect(to)).await?
+    }
+
+    /// One visitor's request for the health page.
+    pub async fn visit(server: SocketAddr, from: Ipv4Addr) {
+        let fetch = async {
+            let mut stream = connect(from, server).await?;
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n").await?;
+            let mut answer = Vec::new();
+            timeout(Duration::from_secs(2), stream.read_to_end(&mut answer)).await??;
+            std::io::Result::Ok(())
+        };
+        if let Err(error) = fetch.await {
+            tracing::debug!(%error, "A demo visitor's request failed.");
+        }
+    }
+
+    /// A connect scan of ports 1-100 of the server's address: closed ports
+    /// answer with a reset, each attempt one short flow.
+    pub async fn sweep(server: SocketAddr, from: Ipv4Addr) {
+        for port in (1..=100u16).filter(|p| *p != server.port()) {
+            let _ = connect(from, SocketAddr::new(server.ip(), port)).await;
+        }
     }
 }
 

@@ -3,24 +3,12 @@
 //! reported (`flow.reason`: closed, idle, early…), and which way it went
 //! relative to the capturing host (`network.direction`).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::OnceLock;
 
-use rampart_core::{Body, Event, EventKind, FeatureName};
+use rampart_core::{Body, Event, EventKind, FlowFeatures};
 use rampart_meter::decode::{ICMP, ICMPV6, TCP, UDP};
 use rampart_meter::{Ended, FEATURE_NAMES};
 use serde_json::json;
-
-/// The feature names in sorted order, with their positions.
-fn sorted_names() -> &'static [(&'static str, usize)] {
-    static SORTED: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
-    SORTED.get_or_init(|| {
-        let mut names: Vec<_> = FEATURE_NAMES.iter().copied().enumerate().map(|(i, n)| (n, i)).collect();
-        names.sort();
-        names
-    })
-}
 
 /// `locals`: the capturing host's addresses; a flow one of them opened is
 /// `network.direction = "outbound"` (the flow detector then blames the
@@ -42,9 +30,8 @@ pub fn flow_event(flow: &Ended, locals: &[IpAddr]) -> Event {
         ICMPV6 => Some("ipv6-icmp"),
         _ => None,
     };
-    // Inserted in key order: the map is then built without a sort.
-    let features: BTreeMap<FeatureName, f64> =
-        sorted_names().iter().map(|&(name, i)| (FeatureName::Borrowed(name), flow.features[i])).collect();
+    // The meter's vector as it is: the flow model reads it by position.
+    let features = FlowFeatures::columns(&FEATURE_NAMES, &flow.features);
     e.body = Some(Body::Flow { transport: transport.map(str::to_owned), features });
     e.extra.insert("event.dataset".into(), json!("capture"));
     e.extra.insert("event.start".into(), json!(flow.start_us.div_euclid(1000)));
