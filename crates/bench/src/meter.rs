@@ -58,7 +58,7 @@ fn run_passes(frames: &Frames, passes: usize, mut detector: Option<&mut FlowDete
     let span = frames.frames.last().map_or(0, |f| f.0) - first + 300_000_000;
     let mut table = FlowTable::new(MeterConfig::default());
     let mut out: Vec<Ended> = Vec::new();
-    let (mut records, mut findings_total, mut skipped) = (0u64, 0u64, 0u64);
+    let (mut records, mut attack_flows, mut skipped) = (0u64, 0u64, 0u64);
     let mut findings = Vec::new();
     let started = Instant::now();
     for pass in 0..passes {
@@ -73,7 +73,7 @@ fn run_passes(frames: &Frames, passes: usize, mut detector: Option<&mut FlowDete
                 if let Some(d) = detector.as_deref_mut() {
                     let events: Vec<_> = out.iter().map(|f| flow_event(f, &[])).collect();
                     d.detect_batch(&events, &mut findings);
-                    findings_total += findings.iter().map(|f| f.count).sum::<u64>();
+                    attack_flows += findings.iter().map(|f| f.count).sum::<u64>();
                     findings.clear();
                 }
                 out.clear();
@@ -85,9 +85,9 @@ fn run_passes(frames: &Frames, passes: usize, mut detector: Option<&mut FlowDete
     if let Some(d) = detector {
         let events: Vec<_> = out.iter().map(|f| flow_event(f, &[])).collect();
         d.detect_batch(&events, &mut findings);
-        findings_total += findings.iter().map(|f| f.count).sum::<u64>();
+        attack_flows += findings.iter().map(|f| f.count).sum::<u64>();
     }
-    (started.elapsed().as_secs_f64(), records, findings_total, skipped)
+    (started.elapsed().as_secs_f64(), records, attack_flows, skipped)
 }
 
 pub fn run(args: &BenchMeterArgs) -> anyhow::Result<std::process::ExitCode> {

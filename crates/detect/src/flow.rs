@@ -248,8 +248,8 @@ impl rampart_core::Detector for FlowDetector {
             *counts.entry(class).or_default() += 1;
             if class != active.normal && p >= self.min_attack_score {
                 let event = &events[i];
-                let entity = blamed(event);
-                if let Some(&at) = open.get(&(class, entity.clone()))
+                let key = (class, blamed(event));
+                if let Some(&at) = open.get(&key)
                     && event.timestamp_ms.abs_diff(out[at].last_seen_ms) <= MERGE_GAP_MS
                 {
                     let f = &mut out[at];
@@ -259,8 +259,8 @@ impl rampart_core::Detector for FlowDetector {
                     f.evidence.extend(event.id);
                     continue;
                 }
-                open.insert((class, entity.clone()), out.len());
-                out.push(finding(event, entity, &active, class, p));
+                out.push(finding(event, key.1.clone(), &active, class, p));
+                open.insert(key, out.len() - 1);
             }
         }
         for (class, n) in counts {

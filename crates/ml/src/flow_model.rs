@@ -78,7 +78,6 @@ impl FlowModel {
         Ok(model)
     }
 
-    /// The version stamp new files carry.
     /// A three-tree random forest fitted on a small CSV in memory: rows
     /// labelled `normal` against all others (class `attack`). For tests and
     /// examples of code that scores flows; `rampart train flows` makes real ones.
@@ -118,6 +117,7 @@ impl FlowModel {
         })
     }
 
+    /// The version stamp new files carry.
     pub fn current_version() -> (u32, &'static str) {
         (FORMAT_VERSION, env!("CARGO_PKG_VERSION"))
     }

@@ -18,6 +18,7 @@
 
 mod util;
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -30,20 +31,31 @@ fn run_in(ns: &str, argv: &[&str]) -> Output {
     Command::new("ip").args(["netns", "exec", ns]).args(argv).stdin(Stdio::null()).output().unwrap()
 }
 
+/// `argv` run quietly in the defender's namespace, killed when dropped.
+fn in_defender<'a>(lab: &Lab, argv: impl IntoIterator<Item = &'a OsStr>) -> Reaped {
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.defender])
+        .args(argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Reaped(child)
+}
+
 /// A web server in the defender with a page and a 2 MB file.
 fn web_server(lab: &Lab, root: &Path) -> Reaped {
     std::fs::create_dir_all(root).unwrap();
     std::fs::write(root.join("index.html"), "<html><body>shop</body></html>\n".repeat(40)).unwrap();
     std::fs::write(root.join("big.bin"), vec![7u8; 2 << 20]).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", &lab.defender, "python3", "-m", "http.server", "80", "--bind", &lab.defender_ip])
-        .arg("--directory")
-        .arg(root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Reaped(child);
+    let server = in_defender(
+        lab,
+        ["python3", "-m", "http.server", "80", "--bind", &lab.defender_ip, "--directory"]
+            .map(OsStr::new)
+            .into_iter()
+            .chain([root.as_os_str()]),
+    );
     eventually(20, "the web server", || lab.connects(&lab.visitor_ip, 80).then_some(()));
     server
 }
@@ -95,19 +107,17 @@ fn browse(lab: &Lab, rounds: usize, key: &Path) {
 
 /// tcpdump on the defender's side of the attacker link, until dropped.
 fn record(lab: &Lab, file: &Path) -> Reaped {
-    let child = Command::new("ip")
-        .args(["netns", "exec", &lab.defender, "tcpdump", "-i", &lab.defender_if, "-U", "-s", "256", "-w"])
-        .arg(file)
-        // IPv4 only, as the capture source is told (`filter`): the
-        // namespaces' own IPv6 router solicitations go out when the links
-        // come up, before the training round, and a model that never saw
-        // one has no business judging them.
-        .arg("ip")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let tcpdump = Reaped(child);
+    // IPv4 only, as the capture source is told (`filter`): the namespaces'
+    // own IPv6 router solicitations go out when the links come up, before
+    // the training round, and a model that never saw one has no business
+    // judging them.
+    let tcpdump = in_defender(
+        lab,
+        ["tcpdump", "-i", &lab.defender_if, "-U", "-s", "256", "-w"]
+            .map(OsStr::new)
+            .into_iter()
+            .chain([file.as_os_str(), OsStr::new("ip")]),
+    );
     eventually(10, "tcpdump's file", || file.metadata().ok().filter(|m| m.len() > 0).map(|_| ()));
     // It is listening once the file has its header; give the filter a moment.
     std::thread::sleep(Duration::from_millis(500));
@@ -168,14 +178,9 @@ fn sshd(lab: &Lab, dir: &Path) -> (Reaped, std::path::PathBuf) {
     );
     std::fs::write(dir.join("sshd_config"), config).unwrap();
     std::fs::create_dir_all("/run/sshd").unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", &lab.defender, "/usr/sbin/sshd", "-D", "-f"])
-        .arg(dir.join("sshd_config"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Reaped(child);
+    let config = dir.join("sshd_config");
+    let server =
+        in_defender(lab, ["/usr/sbin/sshd", "-D", "-f"].map(OsStr::new).into_iter().chain([config.as_os_str()]));
     eventually(20, "sshd", || lab.connects(&lab.visitor_ip, 22).then_some(()));
     (server, dir.join("visitor_key"))
 }

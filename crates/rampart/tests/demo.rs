@@ -59,7 +59,7 @@ fn demo_raises_brute_force_and_scan_alerts_and_reports_the_host() {
     }
     // The visitors' health checks are flows too, answered by the server's port.
     let port: u64 = addr.rsplit(':').next().unwrap().parse().unwrap();
-    let visits = util::eventually(20, "a visitor's flow", || {
+    util::eventually(20, "a visitor's flow", || {
         let n: usize = (20..60)
             .map(|i| {
                 let page = get(&format!("/api/v1/events?source.ip=127.0.0.{i}&limit=50"));
@@ -67,9 +67,8 @@ fn demo_raises_brute_force_and_scan_alerts_and_reports_the_host() {
                 events.iter().filter(|e| e["destination"]["port"] == port && e["event"]["dataset"] == "capture").count()
             })
             .sum();
-        (n > 0).then_some(n)
+        (n > 0).then_some(())
     });
-    assert!(visits > 0);
     let _ = child.kill();
     let _ = child.wait();
 }
