@@ -220,6 +220,90 @@ impl ActionResult {
     }
 }
 
+/// A decision as a flat record: the rows of a networked store and the
+/// messages of the fleet's decision topic.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct DecisionRecord {
+    pub id: i64,
+    pub kind: String,
+    pub target: String,
+    pub start_ticks: Option<u64>,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub origin: String,
+    pub reason: String,
+    pub alert_id: Option<String>,
+    pub playbook: Option<String>,
+    pub rate_per_sec: Option<u32>,
+    pub deleted_ms: Option<i64>,
+    /// Read from `true`/`false` or from 1/0 (ClickHouse's booleans are UInt8).
+    #[serde(deserialize_with = "bool_or_bit")]
+    pub enforced: bool,
+}
+
+fn bool_or_bit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Bit(u8),
+    }
+    match Flag::deserialize(d)? {
+        Flag::Bool(b) => Ok(b),
+        Flag::Bit(b) => Ok(b != 0),
+    }
+}
+
+impl From<&Decision> for DecisionRecord {
+    fn from(d: &Decision) -> DecisionRecord {
+        let start_ticks = match d.target {
+            Target::Process { start_ticks, .. } => start_ticks,
+            Target::Net(_) => None,
+        };
+        DecisionRecord {
+            id: d.id,
+            kind: d.kind.as_str().to_owned(),
+            target: d.target.to_string(),
+            start_ticks,
+            created_ms: d.created_ms,
+            expires_ms: d.expires_ms,
+            origin: d.origin.as_str().to_owned(),
+            reason: d.reason.clone(),
+            alert_id: d.alert_id.clone(),
+            playbook: d.playbook.clone(),
+            rate_per_sec: d.rate_per_sec,
+            deleted_ms: d.deleted_ms,
+            enforced: d.enforced,
+        }
+    }
+}
+
+impl DecisionRecord {
+    /// The decision, or which field makes no sense.
+    pub fn into_decision(self) -> Result<Decision, String> {
+        let kind = DecisionKind::parse(&self.kind).ok_or_else(|| format!("kind: unknown {:?}", self.kind))?;
+        let mut target = Target::parse(&self.target).map_err(|e| format!("target: {e}"))?;
+        if let Target::Process { start_ticks, .. } = &mut target {
+            *start_ticks = self.start_ticks;
+        }
+        let origin = Origin::parse(&self.origin).ok_or_else(|| format!("origin: unknown {:?}", self.origin))?;
+        Ok(Decision {
+            id: self.id,
+            kind,
+            target,
+            created_ms: self.created_ms,
+            expires_ms: self.expires_ms,
+            origin,
+            reason: self.reason,
+            alert_id: self.alert_id,
+            playbook: self.playbook,
+            rate_per_sec: self.rate_per_sec,
+            deleted_ms: self.deleted_ms,
+            enforced: self.enforced,
+        })
+    }
+}
+
 /// One audited attempt. `id` is 0 until stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Action {

@@ -21,6 +21,7 @@ mod iptext;
 mod model_control;
 pub mod private_dir;
 mod rate;
+mod record_id;
 pub mod rng;
 mod sink;
 mod source;
@@ -32,7 +33,8 @@ pub use bus::{
     Bus, BusReader, IngestAck, IngestBatch, IngestError, IngestQueueError, IngestReceiver, IngestSender, ingest_queue,
 };
 pub use decision::{
-    Action, ActionResult, Decision, DecisionError, DecisionKind, DecisionRequest, Mitigation, Origin, Target,
+    Action, ActionResult, Decision, DecisionError, DecisionKind, DecisionRecord, DecisionRequest, Mitigation, Origin,
+    Target,
 };
 pub use detector::{Detector, Finding, RuleCard};
 pub use ecs::{EventError, Limits};
@@ -42,6 +44,7 @@ pub use flow_features::FlowFeatures;
 pub use iptext::{ip_string, push_ip};
 pub use model_control::{ModelControl, ModelError};
 pub use rate::RateMeter;
+pub use record_id::{RecordIds, bus_record_id, record_id_ms};
 pub use sink::{BoxFuture, Sink, SinkError};
 pub use source::Source;
 pub use store::{

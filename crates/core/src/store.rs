@@ -159,7 +159,7 @@ pub struct SessionRecord {
 }
 
 /// What a registered flow model is used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelRole {
     /// Classifies live flows and raises alerts.
@@ -186,7 +186,7 @@ impl ModelRole {
 }
 
 /// A model in the registry, without its (large) body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ModelInfo {
     pub name: String,
     pub algo: String,

@@ -105,6 +105,7 @@ impl Node {
         let pipeline = Pipeline::start(
             &PipelineConfig {
                 max_commit_events: config.store.max_commit_events,
+                linger: commit_linger(&config.store),
                 detect_queue_capacity: config.detect.queue_capacity,
             },
             state.pipeline_health(),
@@ -242,6 +243,14 @@ fn listen_options(config: &Config) -> Result<rampart_server::ListenOptions, Node
         idle_timeout: Duration::from_secs(http.idle_timeout_secs),
         shutdown_grace: Duration::from_secs(http.shutdown_grace_secs),
         tls,
+    })
+}
+
+/// ClickHouse wants inserts of thousands of rows: the writer waits for them.
+fn commit_linger(store: &rampart_core::config::StoreConfig) -> Option<crate::pipeline::Linger> {
+    (store.kind == rampart_core::config::StoreKind::Clickhouse).then(|| crate::pipeline::Linger {
+        rows: store.clickhouse.flush_rows,
+        wait: Duration::from_millis(store.clickhouse.flush_ms),
     })
 }
 

@@ -101,7 +101,7 @@ fn start_pipeline(
     on_alert: rampart_node::pipeline::AlertCallback,
 ) -> Pipeline {
     Pipeline::start(
-        &PipelineConfig { max_commit_events: 1_000, detect_queue_capacity: 4 },
+        &PipelineConfig { max_commit_events: 1_000, linger: None, detect_queue_capacity: 4 },
         Arc::new(AtomicBool::new(true)),
         store.clone(),
         bus,

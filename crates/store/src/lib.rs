@@ -1,10 +1,11 @@
 //! Rampart's persistence backends behind the `rampart_core::Store` seam.
 //!
-//! Today one: embedded SQLite (`SqliteStore`), zero-config, in the data
-//! directory. `open` builds the store `[store]` configures with its upkeep
-//! (checkpoints, retention); a ClickHouse backend is one more arm there and
-//! one more implementation of the trait.
+//! Embedded SQLite (`SqliteStore`), zero-config, in the data directory; and
+//! ClickHouse (`ClickHouseStore`) for a fleet's workers and API nodes.
+//! `open` builds the store `[store]` configures with its upkeep
+//! (checkpoints, retention).
 
+mod clickhouse;
 mod maintenance;
 mod metrics;
 mod migrations;
@@ -13,9 +14,10 @@ mod sqlite;
 use std::path::Path;
 use std::sync::Arc;
 
-use rampart_core::config::StoreConfig;
+use rampart_core::config::{StoreConfig, StoreKind};
 use rampart_core::{Store, StoreError};
 
+pub use clickhouse::ClickHouseStore;
 pub use maintenance::Maintenance;
 pub use sqlite::{DB_FILE, SqliteStore};
 
@@ -29,13 +31,33 @@ pub struct OpenedStore {
 /// The store `[store]` configures, without upkeep: for commands that read
 /// or change a few records (`rampart token`, `rampart models`).
 pub fn connect(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SqliteStore::open(data_dir, config.durability)?))
+    Ok(match config.kind {
+        StoreKind::Sqlite => Arc::new(SqliteStore::open(data_dir, config.durability)?),
+        StoreKind::Clickhouse => Arc::new(ClickHouseStore::open(&config.clickhouse)?),
+    })
 }
 
 /// Opens the store `[store]` configures in `data_dir` and starts its upkeep.
 pub fn open(config: &StoreConfig, data_dir: &Path) -> Result<OpenedStore, StoreError> {
-    let sqlite = Arc::new(SqliteStore::open(data_dir, config.durability)?);
-    let maintenance = Maintenance::start(sqlite.clone(), config)
+    let (store, sqlite): (Arc<dyn Store>, _) = match config.kind {
+        StoreKind::Sqlite => {
+            let sqlite = Arc::new(SqliteStore::open(data_dir, config.durability)?);
+            (sqlite.clone(), Some(sqlite))
+        }
+        StoreKind::Clickhouse => (Arc::new(ClickHouseStore::open(&config.clickhouse)?), None),
+    };
+    let maintenance = Maintenance::start(store.clone(), sqlite, config)
         .map_err(|e| StoreError::Backend(format!("cannot start the store's upkeep thread: {e}")))?;
-    Ok(OpenedStore { store: sqlite, maintenance })
+    Ok(OpenedStore { store, maintenance })
+}
+
+/// Cuts a page read with one extra item to `limit`; the cursor is the last
+/// item kept when there was more.
+fn page_cursor<T>(items: &mut Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(cursor_of)
+    } else {
+        None
+    }
 }

@@ -22,7 +22,12 @@ pub struct Maintenance {
 impl Maintenance {
     /// Starts upkeep for `store` as `[store]` configures it: events older
     /// than `retention_days` deleted every `retention_interval_secs`.
-    pub(crate) fn start(store: Arc<SqliteStore>, config: &StoreConfig) -> std::io::Result<Maintenance> {
+    /// `sqlite` is the same store when it is SQLite: it gets WAL checkpoints too.
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        sqlite: Option<Arc<SqliteStore>>,
+        config: &StoreConfig,
+    ) -> std::io::Result<Maintenance> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let (flag, days) = (stop.clone(), config.retention_days);
         let sweep_every = Duration::from_secs(config.retention_interval_secs.max(1));
@@ -34,7 +39,7 @@ impl Maintenance {
                     sweep(store.as_ref(), days);
                     next_sweep = Instant::now() + sweep_every;
                 }
-                if let Err(error) = store.checkpoint_concurrently() {
+                if let Some(Err(error)) = sqlite.as_ref().map(|s| s.checkpoint_concurrently()) {
                     tracing::warn!(%error, "WAL checkpoint failed.");
                 }
                 let (lock, wake) = &*flag;

@@ -32,7 +32,7 @@ pub use sources::{
     CaptureSourceConfig, FileFormat, FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery,
     PrometheusSourceConfig, SourcesConfig, StartAt,
 };
-pub use store::{Durability, StoreConfig};
+pub use store::{ClickHouseConfig, Durability, StoreConfig, StoreKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -131,6 +131,18 @@ impl Config {
         }
         if self.store.max_commit_events == 0 {
             return err("store.max_commit_events", "must be at least 1");
+        }
+        let clickhouse = &self.store.clickhouse;
+        if !(clickhouse.url.starts_with("http://") || clickhouse.url.starts_with("https://")) {
+            return err("store.clickhouse.url", "must start with http:// or https://");
+        }
+        if clickhouse.database.is_empty()
+            || !clickhouse.database.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return err("store.clickhouse.database", "must be letters, digits and underscores");
+        }
+        if clickhouse.flush_rows == 0 || clickhouse.timeout_secs == 0 {
+            return err("store.clickhouse", "flush_rows and timeout_secs must be at least 1");
         }
         if self.detect.max_keys_per_rule == 0 {
             return err("detect.max_keys_per_rule", "must be at least 1");

@@ -1,4 +1,4 @@
-//! `[store]`: retention, durability and the writer's commit size.
+//! `[store]`: which backend, retention, durability and the writer's commit size.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,10 @@ pub enum Durability {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
+    /// `sqlite` (embedded, the default) or `clickhouse` (a server, for fleets).
+    pub kind: StoreKind,
+    /// Where the ClickHouse server is, when `kind = "clickhouse"`.
+    pub clickhouse: ClickHouseConfig,
     /// Events older than this many days are deleted in the background.
     pub retention_days: u32,
     /// How often the retention sweep runs.
@@ -26,10 +30,53 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> StoreConfig {
         StoreConfig {
+            kind: StoreKind::Sqlite,
+            clickhouse: ClickHouseConfig::default(),
             retention_days: 7,
             retention_interval_secs: 3_600,
             durability: Durability::Normal,
             max_commit_events: 20_000,
+        }
+    }
+}
+
+/// The store backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    Sqlite,
+    Clickhouse,
+}
+
+/// `[store.clickhouse]`: a server reached over its HTTP interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClickHouseConfig {
+    /// The HTTP interface, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    /// Created at start when missing, with Rampart's tables.
+    pub database: String,
+    pub user: String,
+    /// The environment variable holding the password (never the password itself).
+    pub password_env: Option<String>,
+    /// Per request; a slower server counts as down.
+    pub timeout_secs: u64,
+    /// The writer waits for this many events, or `flush_ms`, before one
+    /// insert: ClickHouse wants few large inserts, never one row at a time.
+    pub flush_rows: usize,
+    pub flush_ms: u64,
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> ClickHouseConfig {
+        ClickHouseConfig {
+            url: "http://127.0.0.1:8123".into(),
+            database: "rampart".into(),
+            user: "default".into(),
+            password_env: None,
+            timeout_secs: 30,
+            flush_rows: 10_000,
+            flush_ms: 1_000,
         }
     }
 }

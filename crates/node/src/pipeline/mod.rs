@@ -18,6 +18,7 @@ mod detect;
 mod writer;
 
 pub use detect::{Take, persist};
+pub use writer::Linger;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +42,8 @@ pub type AlertCallback = Box<dyn FnMut(&Alert, bool) + Send>;
 
 pub struct PipelineConfig {
     pub max_commit_events: usize,
+    /// Set for stores that want few large inserts.
+    pub linger: Option<Linger>,
     pub detect_queue_capacity: usize,
 }
 
@@ -78,11 +81,11 @@ impl Pipeline {
     ) -> std::io::Result<Pipeline> {
         let (detect_tx, detect_rx) = mpsc::channel(config.detect_queue_capacity.max(1));
         let writer_store = store.clone();
-        let max_commit = config.max_commit_events;
+        let (max_commit, linger) = (config.max_commit_events, config.linger);
         let writer_health = PanicFlag(healthy.clone());
         let writer = std::thread::Builder::new().name("rampart-writer".into()).spawn(move || {
             let _flag = writer_health;
-            writer::run(writer_store, ingest, detect_tx, max_commit, rate);
+            writer::run(writer_store, ingest, detect_tx, max_commit, linger, rate);
         })?;
         let detect_health = PanicFlag(healthy);
         let detect = std::thread::Builder::new().name("rampart-detect".into()).spawn(move || {

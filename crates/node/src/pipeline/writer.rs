@@ -10,6 +10,17 @@ use tokio::sync::mpsc;
 use super::DetectBatch;
 use crate::metrics::{CHECKPOINT_SECONDS, QUEUE_DEPTH};
 
+/// How often a lingering writer looks for more batches.
+const LINGER_POLL: Duration = Duration::from_millis(2);
+
+/// For stores that want few large inserts (ClickHouse): wait up to `wait`
+/// for `rows` events before committing.
+#[derive(Debug, Clone, Copy)]
+pub struct Linger {
+    pub rows: usize,
+    pub wait: Duration,
+}
+
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 const CHECKPOINT_AT_LEAST: Duration = Duration::from_secs(10);
 
@@ -18,19 +29,27 @@ pub(super) fn run(
     mut ingest: IngestReceiver,
     detect: mpsc::Sender<DetectBatch>,
     max_commit: usize,
+    linger: Option<Linger>,
     rate: Arc<RateMeter>,
 ) {
     let mut last_checkpoint = Instant::now();
     while let Some(first) = ingest.blocking_recv() {
         let mut total = first.events.len();
         let mut batches = vec![first];
+        let deadline = linger.map(|l| (Instant::now() + l.wait, l.rows.min(max_commit)));
         while total < max_commit {
             match ingest.try_recv() {
                 Some(batch) => {
                     total += batch.events.len();
                     batches.push(batch);
                 }
-                None => break,
+                // A store that wants large inserts waits a little for more.
+                None => match deadline {
+                    Some((until, rows)) if total < rows && Instant::now() < until => {
+                        std::thread::sleep(LINGER_POLL);
+                    }
+                    _ => break,
+                },
             }
         }
         metrics::gauge!(QUEUE_DEPTH, "queue" => "ingest").set(ingest.len() as f64);

@@ -139,7 +139,7 @@ pub(super) fn actions(conn: &Connection, before_id: Option<i64>, limit: usize) -
         })?;
         items.push(action);
     }
-    let next_cursor = super::page_cursor(&mut items, limit, |a| a.id.to_string());
+    let next_cursor = crate::page_cursor(&mut items, limit, |a| a.id.to_string());
     Ok(Page { items, next_cursor })
 }
 

@@ -175,7 +175,7 @@ impl Store for SqliteStore {
         let limit = q.limit.max(1);
         self.read(|conn| {
             let mut items = events::query(conn, q, limit)?;
-            let next_cursor = page_cursor(&mut items, limit, |e| e.id.unwrap_or(0).to_string());
+            let next_cursor = crate::page_cursor(&mut items, limit, |e| e.id.unwrap_or(0).to_string());
             Ok(Page { items, next_cursor })
         })
     }
@@ -197,7 +197,7 @@ impl Store for SqliteStore {
         let limit = q.limit.max(1);
         self.read(|conn| {
             let mut items = alerts::query(conn, q, limit)?;
-            let next_cursor = page_cursor(&mut items, limit, |a| a.id.clone());
+            let next_cursor = crate::page_cursor(&mut items, limit, |a| a.id.clone());
             Ok(Page { items, next_cursor })
         })
     }
@@ -383,16 +383,6 @@ impl Store for SqliteStore {
 
     fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
-    }
-}
-
-/// Trims the look-ahead row and returns the cursor for the next page.
-fn page_cursor<T>(items: &mut Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Option<String> {
-    if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(cursor_of)
-    } else {
-        None
     }
 }
 

@@ -1,42 +1,17 @@
 //! SqliteStore against a real database file in a temp directory.
 
 use super::*;
-use rampart_core::{Entity, EventKind, Role, SessionRecord, Severity};
+use rampart_core::{EventKind, Role, SessionRecord, Severity};
 use rusqlite::params;
+
+#[path = "../../tests/fixtures/mod.rs"]
+mod fixtures;
+use fixtures::{alert, event};
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap();
     (dir, store)
-}
-
-fn event(ip: &str, message: &str, ts: i64) -> Event {
-    let mut e = Event::new(EventKind::Event, ts);
-    e.source.ip = Some(ip.parse().unwrap());
-    e.message = Some(message.into());
-    e
-}
-
-fn alert(id: &str, count: u64) -> Alert {
-    Alert {
-        id: id.into(),
-        rule_id: "ssh-brute-force".into(),
-        title: "SSH brute force".into(),
-        description: String::new(),
-        severity: Severity::High,
-        score: 75.0,
-        entity: Entity { field: "source.ip".into(), value: "203.0.113.9".into() },
-        count,
-        first_seen_ms: 1,
-        last_seen_ms: 2,
-        evidence: vec![1, 2],
-        technique: Some("T1110.001".into()),
-        tags: vec!["ssh".into()],
-        context: None,
-        status: AlertStatus::Open,
-        created_ms: 3,
-        updated_ms: 3,
-    }
 }
 
 #[test]

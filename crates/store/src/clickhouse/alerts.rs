@@ -1,0 +1,177 @@
+//! Alerts: what detection writes (`alerts`) apart from what people write
+//! (`alert_status`), each a ReplacingMergeTree whose latest version wins.
+//! Kept apart so a worker growing an alert can never overwrite the
+//! acknowledgement an analyst made a moment earlier on an API node.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rampart_core::{Alert, AlertQuery, AlertStatus, RecordIds, RuleFired, SaveOutcome, StoreError};
+use serde::Deserialize;
+
+use super::client::{Client, quote};
+
+pub(super) const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS alerts (
+        id String, version UInt64, created_ms Int64, rule_id String, severity String, count UInt64,
+        last_seen_ms Int64, doc String
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY id",
+    "CREATE TABLE IF NOT EXISTS alert_status (
+        id String, version UInt64, status String, updated_ms Int64
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY id",
+];
+
+/// Every alert with the status people gave it (or the one it opened with).
+const CURRENT: &str = "SELECT id, rule_id, severity, doc, person AS status, status_ms
+    FROM (SELECT id, rule_id, severity, doc FROM alerts FINAL)
+    ANY LEFT JOIN (SELECT id, status AS person, updated_ms AS status_ms FROM alert_status FINAL) USING id";
+
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    doc: String,
+    status: String,
+    status_ms: i64,
+}
+
+fn decode(row: Row) -> Result<Alert, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt { id: format!("alert {}", row.id), reason };
+    let mut alert: Alert = serde_json::from_str(&row.doc).map_err(|e| corrupt(e.to_string()))?;
+    if !row.status.is_empty() {
+        alert.status =
+            AlertStatus::parse(&row.status).ok_or_else(|| corrupt(format!("unknown status {:?}", row.status)))?;
+        alert.updated_ms = alert.updated_ms.max(row.status_ms);
+    }
+    Ok(alert)
+}
+
+fn select(client: &Client, filter: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
+    let sql = format!("SELECT * FROM ({CURRENT}) WHERE 1 = 1{filter} ORDER BY id DESC LIMIT {limit}");
+    client.select::<Row>(&sql)?.into_iter().map(decode).collect()
+}
+
+pub(super) fn get(client: &Client, id: &str) -> Result<Option<Alert>, StoreError> {
+    Ok(select(client, &format!(" AND id = {}", quote(id)), 1)?.pop())
+}
+
+/// Newest first, one more than `limit` so the caller can tell a next page exists.
+pub(super) fn query(client: &Client, q: &AlertQuery, limit: usize) -> Result<Vec<Alert>, StoreError> {
+    let mut filter = String::new();
+    if let Some(status) = q.status {
+        // An alert no one touched has the status it opened with, in its document.
+        filter.push_str(&format!(
+            " AND if(status = '', visitParamExtractString(doc, 'status'), status) = {}",
+            quote(status.as_str())
+        ));
+    }
+    if let Some(severity) = q.severity {
+        filter.push_str(&format!(" AND severity = {}", quote(severity.as_str())));
+    }
+    if let Some(rule) = &q.rule_id {
+        filter.push_str(&format!(" AND rule_id = {}", quote(rule)));
+    }
+    if let Some(before) = &q.before_id {
+        filter.push_str(&format!(" AND id < {}", quote(before)));
+    }
+    select(client, &filter, limit + 1)
+}
+
+/// Saves detection's view of each alert: new ones inserted, open ones
+/// grown (keeping the title, context and status they opened with),
+/// resolved ones left alone.
+pub(super) fn save(client: &Client, ids: &RecordIds, alerts: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
+    let list = alerts.iter().map(|a| quote(&a.id)).collect::<Vec<_>>().join(",");
+    let stored: HashMap<String, Alert> =
+        select(client, &format!(" AND id IN ({list})"), alerts.len())?.into_iter().map(|a| (a.id.clone(), a)).collect();
+    let mut rows = Vec::new();
+    let mut outcomes = Vec::with_capacity(alerts.len());
+    for alert in alerts {
+        let (doc, outcome) = match stored.get(&alert.id) {
+            Some(old) if old.status == AlertStatus::Resolved => {
+                outcomes.push(SaveOutcome::AlreadyResolved);
+                continue;
+            }
+            Some(old) => {
+                let mut grown = old.clone();
+                grown.severity = alert.severity;
+                grown.score = alert.score;
+                grown.count = alert.count;
+                grown.first_seen_ms = alert.first_seen_ms;
+                grown.last_seen_ms = alert.last_seen_ms;
+                grown.updated_ms = alert.updated_ms;
+                grown.evidence.clone_from(&alert.evidence);
+                (grown, SaveOutcome::Updated)
+            }
+            None => (alert.clone(), SaveOutcome::Inserted),
+        };
+        let row = serde_json::json!({
+            "id": doc.id,
+            "version": ids.next(),
+            "created_ms": doc.created_ms,
+            "rule_id": doc.rule_id,
+            "severity": doc.severity.as_str(),
+            "count": doc.count,
+            "last_seen_ms": doc.last_seen_ms,
+            "doc": serde_json::to_string(&doc).map_err(|e| StoreError::Backend(format!("cannot encode alert: {e}")))?,
+        });
+        rows.extend_from_slice(row.to_string().as_bytes());
+        rows.push(b'\n');
+        outcomes.push(outcome);
+    }
+    client.insert("alerts", &rows)?;
+    Ok(outcomes)
+}
+
+pub(super) fn set_status(
+    client: &Client,
+    ids: &RecordIds,
+    id: &str,
+    status: AlertStatus,
+    now_ms: i64,
+) -> Result<Option<Alert>, StoreError> {
+    if get(client, id)?.is_none() {
+        return Ok(None);
+    }
+    let row = serde_json::json!({"id": id, "version": ids.next(), "status": status.as_str(), "updated_ms": now_ms});
+    client.insert("alert_status", format!("{row}\n").as_bytes())?;
+    get(client, id)
+}
+
+#[derive(Deserialize)]
+struct Count {
+    key: String,
+    n: u64,
+}
+
+/// Alerts by severity, by status, and still open by severity.
+pub(super) fn counts(client: &Client) -> Result<[BTreeMap<String, u64>; 3], StoreError> {
+    let base = format!(
+        "SELECT severity, if(status = '', visitParamExtractString(doc, 'status'), status) AS state FROM ({CURRENT})"
+    );
+    let count = |sql: String| -> Result<BTreeMap<String, u64>, StoreError> {
+        Ok(client.select::<Count>(&sql)?.into_iter().map(|c| (c.key, c.n)).collect())
+    };
+    Ok([
+        count(format!("SELECT severity AS key, count() AS n FROM ({base}) GROUP BY key"))?,
+        count(format!("SELECT state AS key, count() AS n FROM ({base}) GROUP BY key"))?,
+        count(format!("SELECT severity AS key, count() AS n FROM ({base}) WHERE state = 'open' GROUP BY key"))?,
+    ])
+}
+
+#[derive(Deserialize)]
+struct Fired {
+    rule_id: String,
+    alerts: u64,
+    events: u64,
+    last_seen_ms: i64,
+}
+
+pub(super) fn rules_fired(client: &Client) -> Result<BTreeMap<String, RuleFired>, StoreError> {
+    let rows: Vec<Fired> = client.select(
+        "SELECT rule_id, count() AS alerts, sum(count) AS events, max(last_seen_ms) AS last_seen_ms
+         FROM alerts FINAL GROUP BY rule_id",
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.rule_id, RuleFired { alerts: r.alerts, events: r.events, last_seen_ms: r.last_seen_ms }))
+        .collect())
+}

@@ -1,0 +1,213 @@
+//! `ClickHouseStore`: the `Store` for fleets, over ClickHouse's HTTP
+//! interface. Many workers and API nodes share one database; ids come from
+//! `RecordIds` (time-ordered, made without coordination) or, for events
+//! read from the bus, from the message's place in its partition.
+//!
+//! Uses only what ClickHouse 18.16 (Debian's) and every later server both
+//! have: MergeTree families, day partitions, `FINAL`, `LIMIT BY`, JSONEachRow.
+
+mod alerts;
+mod client;
+mod events;
+mod records;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rampart_core::config::ClickHouseConfig;
+use rampart_core::{
+    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, ModelInfo, ModelRole, Page,
+    RecordIds, RuleFired, SaveOutcome, SessionRecord, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
+};
+
+use client::{Client, quote};
+
+pub struct ClickHouseStore {
+    client: Client,
+    ids: RecordIds,
+}
+
+impl ClickHouseStore {
+    /// Connects, creating the database and tables when missing.
+    pub fn open(config: &ClickHouseConfig) -> Result<ClickHouseStore, StoreError> {
+        let password = match &config.password_env {
+            Some(var) => std::env::var(var).map_err(|_| {
+                StoreError::Backend(format!("store.clickhouse.password_env: environment variable {var} is not set"))
+            })?,
+            None => String::new(),
+        };
+        let client = Client::new(
+            &config.url,
+            &config.database,
+            &config.user,
+            password,
+            Duration::from_secs(config.timeout_secs),
+        );
+        client.exec_global(&format!("CREATE DATABASE IF NOT EXISTS {}", config.database))?;
+        for statement in [events::SCHEMA].into_iter().chain(alerts::SCHEMA).chain(records::SCHEMA) {
+            client.exec(statement)?;
+        }
+        let mut writer = [0u8; 1];
+        getrandom::fill(&mut writer).map_err(|e| StoreError::Backend(format!("no randomness for record ids: {e}")))?;
+        Ok(ClickHouseStore { client, ids: RecordIds::new(writer[0]) })
+    }
+
+    /// Collapses duplicate rows now rather than in the background: for tests
+    /// and benchmarks that count rows exactly.
+    pub fn merge_now(&self) -> Result<(), StoreError> {
+        self.client.exec("OPTIMIZE TABLE events FINAL")
+    }
+
+    /// Event rows stored (duplicates included until merged) and distinct ids.
+    pub fn event_rows(&self) -> Result<(u64, u64), StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Counts {
+            rows: u64,
+            ids: u64,
+        }
+        let counts: Vec<Counts> = self.client.select("SELECT count() AS rows, uniqExact(id) AS ids FROM events")?;
+        Ok(counts.first().map_or((0, 0), |c| (c.rows, c.ids)))
+    }
+}
+
+impl Store for ClickHouseStore {
+    fn append_events(&self, list: &mut [Event]) -> Result<(), StoreError> {
+        for event in list.iter_mut() {
+            if event.id.is_none() {
+                event.id = Some(self.ids.next());
+            }
+        }
+        self.client.insert("events", &events::rows(list))
+    }
+
+    fn events(&self, q: &EventQuery) -> Result<Page<Event>, StoreError> {
+        let limit = q.limit.max(1);
+        let mut items = events::query(&self.client, q, limit)?;
+        let next_cursor = crate::page_cursor(&mut items, limit, |e| e.id.unwrap_or(0).to_string());
+        Ok(Page { items, next_cursor })
+    }
+
+    fn save_alerts(&self, list: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
+        alerts::save(&self.client, &self.ids, list)
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
+        alerts::get(&self.client, id)
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Page<Alert>, StoreError> {
+        let limit = q.limit.max(1);
+        let mut items = alerts::query(&self.client, q, limit)?;
+        let next_cursor = crate::page_cursor(&mut items, limit, |a| a.id.clone());
+        Ok(Page { items, next_cursor })
+    }
+
+    fn set_alert_status(&self, id: &str, status: AlertStatus) -> Result<Option<Alert>, StoreError> {
+        alerts::set_status(&self.client, &self.ids, id, status, rampart_core::time::now_ms())
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let by_kind = events::counts(&self.client)?;
+        let [alerts_by_severity, alerts_by_status, open_by_severity] = alerts::counts(&self.client)?;
+        Ok(StoreStats {
+            events_total: by_kind.iter().map(|(_, n)| n).sum(),
+            events_by_kind: by_kind.into_iter().map(|(k, n)| (k.as_str().to_owned(), n)).collect(),
+            alerts_total: alerts_by_severity.values().sum(),
+            alerts_by_severity,
+            alerts_by_status,
+            open_by_severity,
+        })
+    }
+
+    fn rules_fired(&self) -> Result<BTreeMap<String, RuleFired>, StoreError> {
+        alerts::rules_fired(&self.client)
+    }
+
+    fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        events::purge(&self.client, cutoff_ms)
+    }
+
+    fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        records::add_token(&self.client, &self.ids, token)
+    }
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(records::tokens(&self.client, &format!(" AND id = {}", quote(id)))?.pop())
+    }
+
+    fn token_count(&self) -> Result<u64, StoreError> {
+        Ok(records::tokens(&self.client, "")?.len() as u64)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        records::tokens(&self.client, "")
+    }
+
+    fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        records::revoke_token(&self.client, &self.ids, id)
+    }
+
+    fn add_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        records::add_session(&self.client, &self.ids, session)
+    }
+
+    fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<SessionRecord>, StoreError> {
+        records::session(&self.client, id_hash, now_ms)
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        records::delete_session(&self.client, &self.ids, id_hash)
+    }
+
+    fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError> {
+        records::add_decision(&self.client, &self.ids, decision)
+    }
+
+    fn decision(&self, id: i64) -> Result<Option<Decision>, StoreError> {
+        records::decision_by_id(&self.client, id)
+    }
+
+    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<Decision>, StoreError> {
+        records::decisions(&self.client, query)
+    }
+
+    fn delete_decision(&self, id: i64, at_ms: i64) -> Result<Option<Decision>, StoreError> {
+        records::delete_decision(&self.client, &self.ids, id, at_ms)
+    }
+
+    fn stream_cursor(&self, caller: &str) -> Result<Option<StreamCursor>, StoreError> {
+        records::stream_cursor(&self.client, caller)
+    }
+
+    fn set_stream_cursor(&self, caller: &str, cursor: StreamCursor) -> Result<(), StoreError> {
+        records::set_stream_cursor(&self.client, &self.ids, caller, cursor)
+    }
+
+    fn record_actions(&self, actions: &[Action]) -> Result<(), StoreError> {
+        records::record_actions(&self.client, &self.ids, actions)
+    }
+
+    fn actions(&self, before_id: Option<i64>, limit: usize) -> Result<Page<Action>, StoreError> {
+        records::actions(&self.client, before_id, limit)
+    }
+
+    fn put_model(&self, info: &ModelInfo, body: &str) -> Result<(), StoreError> {
+        records::put_model(&self.client, &self.ids, info, body)
+    }
+
+    fn models(&self) -> Result<Vec<ModelInfo>, StoreError> {
+        records::models(&self.client)
+    }
+
+    fn model_body(&self, name: &str) -> Result<Option<String>, StoreError> {
+        records::model_body(&self.client, name)
+    }
+
+    fn set_model_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, StoreError> {
+        records::set_model_role(&self.client, &self.ids, name, role)
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.client.exec("SELECT 1")
+    }
+}
