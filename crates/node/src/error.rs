@@ -28,6 +28,8 @@ pub enum NodeError {
     Proxy(#[from] rampart_proxy::ProxyError),
     #[error(transparent)]
     AdminToken(#[from] rampart_server::auth::BootstrapError),
+    #[error("bus: {0}")]
+    Bus(rampart_bus::BusError),
     #[error("cannot start the {name} thread: {source}")]
     Thread { name: String, source: std::io::Error },
 }

@@ -4,11 +4,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rampart_core::config::Config;
-use rampart_core::{Alert, IngestSender, RateMeter, ingest_queue};
+use rampart_core::config::{BusKind, Config};
+use rampart_core::{Alert, IngestReceiver, IngestSender, RateMeter, ingest_queue};
 use rampart_detect::ModelRegistry;
 use rampart_detect::build::Detection;
 use rampart_respond::{NotifierHandle, ResponderInput};
@@ -34,9 +34,14 @@ pub struct Node {
     pub saved_alerts: broadcast::Sender<Alert>,
     pub state: AppState,
     ingest: IngestSender,
+    /// The Kafka producer, flushed at shutdown (`None` on the in-process bus).
+    kafka: Option<Arc<rampart_bus::KafkaBus>>,
+    /// Ends a Kafka reader (an in-process one ends when its senders are gone).
+    stop_reading: Arc<AtomicBool>,
     stop_server: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
-    pipeline: Pipeline,
+    /// Only on nodes that detect (`role` all or worker).
+    pipeline: Option<Pipeline>,
     notifier: Arc<NotifierHandle>,
     /// Checkpoints and retention (store's own thread; stops when dropped).
     store_upkeep: rampart_store::Maintenance,
@@ -88,7 +93,8 @@ impl Node {
         };
 
         let rate = Arc::new(RateMeter::default());
-        let (ingest, ingest_rx) = ingest_queue(config.ingest.queue_capacity);
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let OpenedBus { sender: ingest, reader: ingest_rx, kafka } = open_bus(&config, stop_reading.clone())?;
         let state = AppState::new(
             store.clone(),
             ingest.clone(),
@@ -102,26 +108,31 @@ impl Node {
         .with_rules(catalog)
         .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client)
         .with_http(&config.http);
-        let pipeline = Pipeline::start(
-            &PipelineConfig {
-                max_commit_events: config.store.max_commit_events,
-                linger: commit_linger(&config.store),
-                detect_queue_capacity: config.detect.queue_capacity,
-            },
-            state.pipeline_health(),
-            store.clone(),
-            ingest_rx,
-            detectors,
-            aggregator,
-            rate.clone(),
-            on_alert,
-        )
-        .map_err(|source| NodeError::Thread { name: "pipeline".into(), source })?;
-
-        let sources = start_sources(&config, &ingest)?;
-        let proxy = match blocklist {
-            Some(list) => Some(start_proxy(&config, list, &ingest).await?),
+        let pipeline = match ingest_rx {
+            Some(reader) => Some(
+                Pipeline::start(
+                    &PipelineConfig {
+                        max_commit_events: config.store.max_commit_events,
+                        linger: commit_linger(&config.store),
+                        detect_queue_capacity: config.detect.queue_capacity,
+                    },
+                    state.pipeline_health(),
+                    store.clone(),
+                    reader,
+                    detectors,
+                    aggregator,
+                    rate.clone(),
+                    on_alert,
+                )
+                .map_err(|source| NodeError::Thread { name: "pipeline".into(), source })?,
+            ),
             None => None,
+        };
+
+        let sources = if config.role.collects() { start_sources(&config, &ingest)? } else { Vec::new() };
+        let proxy = match blocklist {
+            Some(list) if config.role.collects() => Some(start_proxy(&config, list, &ingest).await?),
+            _ => None,
         };
         let options = listen_options(&config)?;
         let scheme = if options.tls.is_some() { "https" } else { "http" };
@@ -137,13 +148,15 @@ impl Node {
         let server = tokio::spawn(rampart_server::serve(listener, app, options, async {
             let _ = stopped.await;
         }));
-        tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "Rampart is listening.");
+        tracing::info!(%addr, scheme, role = ?config.role, data_dir = %config.data_dir.display(), "Rampart is listening.");
         Ok(Node {
             addr,
             proxy_addr: proxy.as_ref().map(|p| p.addr),
             saved_alerts: live,
             state,
             ingest,
+            kafka,
+            stop_reading,
             stop_server,
             server,
             pipeline,
@@ -161,6 +174,8 @@ impl Node {
         let Node {
             state,
             ingest,
+            kafka,
+            stop_reading,
             stop_server,
             server,
             pipeline,
@@ -192,10 +207,18 @@ impl Node {
         if let Some(poll) = model_poll {
             poll.abort();
         }
-        // With every sender gone, the writer drains the queue and stops, then detection.
+        // What was published is delivered before the reader stops.
+        if let Some(kafka) = kafka {
+            let _ = tokio::task::spawn_blocking(move || kafka.flush(Duration::from_secs(10))).await;
+        }
+        // With every sender gone (or the Kafka reader told to stop), the
+        // writer drains the queue and stops, then detection.
+        stop_reading.store(true, Ordering::SeqCst);
         drop(state);
         drop(ingest);
-        if tokio::task::spawn_blocking(move || pipeline.join()).await.is_err() {
+        if let Some(pipeline) = pipeline
+            && tokio::task::spawn_blocking(move || pipeline.join()).await.is_err()
+        {
             tracing::error!("Pipeline did not stop cleanly.");
         }
         let _ = tokio::task::spawn_blocking(move || drop(store_upkeep)).await;
@@ -244,6 +267,37 @@ fn listen_options(config: &Config) -> Result<rampart_server::ListenOptions, Node
         shutdown_grace: Duration::from_secs(http.shutdown_grace_secs),
         tls,
     })
+}
+
+/// The bus `[bus]` configures, as this node uses it.
+struct OpenedBus {
+    /// For the sources and the API.
+    sender: IngestSender,
+    /// For the writer, when this node detects.
+    reader: Option<IngestReceiver>,
+    /// The Kafka producer, to flush at shutdown.
+    kafka: Option<Arc<rampart_bus::KafkaBus>>,
+}
+
+fn open_bus(config: &Config, stop_reading: Arc<AtomicBool>) -> Result<OpenedBus, NodeError> {
+    match config.bus.kind {
+        BusKind::Memory => {
+            let (sender, reader) = ingest_queue(config.ingest.queue_capacity);
+            Ok(OpenedBus { sender, reader: Some(reader), kafka: None })
+        }
+        BusKind::Kafka => {
+            let kafka = &config.bus.kafka;
+            let bus = Arc::new(rampart_bus::KafkaBus::new(kafka).map_err(NodeError::Bus)?);
+            let reader = if config.role.detects() {
+                let reader = rampart_bus::KafkaReader::new(kafka, config.ingest.limits(), stop_reading)
+                    .map_err(NodeError::Bus)?;
+                Some(Box::new(reader) as IngestReceiver)
+            } else {
+                None
+            };
+            Ok(OpenedBus { sender: IngestSender::new(bus.clone()), reader, kafka: Some(bus) })
+        }
+    }
 }
 
 /// ClickHouse wants inserts of thousands of rows: the writer waits for them.

@@ -273,6 +273,10 @@ pub struct ProxyArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// This node's part in a fleet: all (the single node), ingest, worker or
+    /// api; the others need `[bus] kind = "kafka"` (role).
+    #[arg(long, value_parser = ["all", "ingest", "worker", "api"])]
+    pub role: Option<String>,
     #[command(flatten)]
     pub overrides: Overrides,
 }

@@ -1,5 +1,6 @@
-//! Rampart on a fleet's parts: ClickHouse as the store (Debian's server,
-//! started here on loopback). The API and the CLI work unchanged on it.
+//! Rampart on a fleet's parts, all real and on loopback: ClickHouse as the
+//! store (Debian's server), a Kafka-protocol broker (nisshi) as the bus,
+//! `serve --role ingest|worker` nodes. The API and the CLI work unchanged.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,6 +10,7 @@ mod util;
 
 use clickhouse_server::ClickHouseServer;
 use serde_json::{Value, json};
+use util::kafka::Broker;
 use util::{ADMIN, Server, api_get, client, eventually};
 
 fn clickhouse_config(clickhouse: &ClickHouseServer, database: &str) -> String {
@@ -82,4 +84,144 @@ fn a_node_on_clickhouse_stores_detects_and_serves_the_api_and_cli() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("admin"), "{}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// A config for one node of a fleet: Kafka bus, ClickHouse store.
+fn fleet_config(clickhouse: &ClickHouseServer, database: &str, broker: &Broker) -> String {
+    format!(
+        "{}\n[sources.host]\nenabled = false\n\n[bus]\nkind = \"kafka\"\n\n[bus.kafka]\nbrokers = \"{}\"\nsession_timeout_ms = 6000\n",
+        clickhouse_config(clickhouse, database),
+        broker.addr
+    )
+}
+
+/// True once the worker logged a non-empty partition assignment.
+fn has_partitions(worker: &Server) -> bool {
+    let logs = worker.stderr.lock().unwrap();
+    logs.iter().any(|l| l.contains("Kafka partitions assigned") && !l.contains("[]"))
+}
+
+fn start_node(dir: &std::path::Path, config: &str, role: &str) -> Server {
+    std::fs::create_dir_all(dir).unwrap();
+    Server::start_with(dir, config, &[], "127.0.0.1:0", &["--role", role])
+}
+
+/// The worker's count of events read from the bus, from its /metrics.
+fn events_read(worker: &Server) -> u64 {
+    let text = client().get(format!("{}/metrics", worker.url)).send().unwrap().text().unwrap();
+    text.lines()
+        .find(|l| l.starts_with("rampart_bus_events_read_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn count(clickhouse: &ClickHouseServer, sql: &str) -> u64 {
+    clickhouse.query(sql).trim().parse().unwrap()
+}
+
+#[test]
+fn two_workers_share_the_topic_and_a_brute_force_across_posts_fires_once() {
+    let clickhouse = ClickHouseServer::start();
+    let broker = Broker::start();
+    broker.create_topic("rampart.events", 4, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = fleet_config(&clickhouse, "fleet_share", &broker);
+    let workers =
+        [start_node(&dir.path().join("w1"), &config, "worker"), start_node(&dir.path().join("w2"), &config, "worker")];
+    let ingest = start_node(&dir.path().join("ingest"), &config, "ingest");
+
+    // Both workers in the group before the events arrive.
+    eventually(30, "two workers with partitions", || workers.iter().all(has_partitions).then_some(()));
+    // The attacker's nine failures in three posts, between 60 bystanders' single logins.
+    for round in 0..3u32 {
+        let bystanders: Vec<String> =
+            (0..20).map(|i| failed_logins(&format!("198.51.100.{}", round * 20 + i + 1), 0..1)).collect();
+        post_ndjson(
+            &ingest.url,
+            format!("{}\n{}", bystanders.join("\n"), failed_logins("203.0.113.9", round * 3..round * 3 + 3)),
+        );
+    }
+    eventually(30, "69 events in ClickHouse", || {
+        (count(&clickhouse, "SELECT uniqExact(id) FROM fleet_share.events") == 69).then_some(())
+    });
+    let alerts = eventually(15, "the brute-force alert", || {
+        let page = api_get(&workers[0], "/api/v1/alerts?rule=ssh-brute-force");
+        let items = page["alerts"].as_array().unwrap().clone();
+        (items.len() == 1 && items[0]["count"] == 9).then_some(items)
+    });
+    assert_eq!(alerts[0]["entity"]["value"], "203.0.113.9");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(count(&clickhouse, "SELECT count() FROM fleet_share.alerts FINAL WHERE rule_id = 'ssh-brute-force'"), 1);
+    // Work was shared: each worker read some of the 69.
+    let read: Vec<u64> = workers.iter().map(events_read).collect();
+    assert_eq!(read.iter().sum::<u64>(), 69, "{read:?}");
+    assert!(read.iter().all(|&n| n > 0), "one worker did everything: {read:?}");
+}
+
+#[test]
+fn a_killed_worker_is_taken_over_and_every_acknowledged_event_is_stored_once() {
+    let clickhouse = ClickHouseServer::start();
+    let broker = Broker::start();
+    broker.create_topic("rampart.events", 4, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = fleet_config(&clickhouse, "fleet_takeover", &broker);
+    let survivor = start_node(&dir.path().join("w1"), &config, "worker");
+    let doomed = start_node(&dir.path().join("w2"), &config, "worker");
+    let ingest = start_node(&dir.path().join("ingest"), &config, "ingest");
+    eventually(30, "two workers with partitions", || {
+        [&survivor, &doomed].iter().all(|w| has_partitions(w)).then_some(())
+    });
+
+    let mut acknowledged = 0;
+    let mut doomed = Some(doomed);
+    for round in 0..40u32 {
+        if round == 15 {
+            // Mid-stream, with whatever it had read and not committed.
+            doomed.take().unwrap().kill9();
+        }
+        let body: Vec<String> = (0..50).map(|i| failed_logins(&format!("10.{}.{}.1", round, i), 0..1)).collect();
+        acknowledged += post_ndjson(&ingest.url, body.join("\n"))["accepted"].as_u64().unwrap();
+    }
+    assert_eq!(acknowledged, 2_000);
+    eventually(60, "every acknowledged event in ClickHouse", || {
+        (count(&clickhouse, "SELECT uniqExact(id) FROM fleet_takeover.events") == acknowledged).then_some(())
+    });
+    clickhouse.query("OPTIMIZE TABLE fleet_takeover.events FINAL");
+    assert_eq!(
+        count(&clickhouse, "SELECT count() FROM fleet_takeover.events"),
+        acknowledged,
+        "exactly once after dedup"
+    );
+    assert_eq!(count(&clickhouse, "SELECT count() FROM fleet_takeover.events WHERE message != 'Failed password'"), 0);
+}
+
+#[test]
+fn while_clickhouse_is_down_workers_hold_their_offsets_and_catch_up_after() {
+    let mut clickhouse = ClickHouseServer::start();
+    let broker = Broker::start();
+    broker.create_topic("rampart.events", 2, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = fleet_config(&clickhouse, "fleet_outage", &broker);
+    let worker = start_node(&dir.path().join("w1"), &config, "worker");
+    let ingest = start_node(&dir.path().join("ingest"), &config, "ingest");
+    eventually(30, "the worker's partitions", || has_partitions(&worker).then_some(()));
+    post_ndjson(&ingest.url, failed_logins("192.0.2.1", 0..10));
+    eventually(20, "the first events", || {
+        (count(&clickhouse, "SELECT count() FROM fleet_outage.events") == 10).then_some(())
+    });
+
+    clickhouse.stop();
+    // The bus still takes events: the ingest node acknowledges on the broker's word.
+    for i in 0..5u32 {
+        post_ndjson(&ingest.url, failed_logins(&format!("192.0.2.{}", i + 10), 0..100));
+    }
+    eventually(20, "the worker retrying", || {
+        let metrics = client().get(format!("{}/metrics", worker.url)).send().unwrap().text().unwrap();
+        metrics.lines().any(|l| l.starts_with("rampart_bus_redeliveries_total") && !l.ends_with(" 0")).then_some(())
+    });
+    clickhouse.resume();
+    eventually(60, "all 510 events after ClickHouse came back", || {
+        (count(&clickhouse, "SELECT uniqExact(id) FROM fleet_outage.events") == 510).then_some(())
+    });
 }

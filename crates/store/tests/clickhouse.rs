@@ -115,7 +115,9 @@ fn clickhouse_store_keeps_what_the_sqlite_store_keeps() {
     store.add_session(&session).unwrap();
     assert_eq!(store.session("sh", 50).unwrap(), Some(session.clone()));
     assert!(store.session("sh", 100).unwrap().is_none(), "expired");
+    assert_eq!(store.token("tok1").unwrap().map(|t| t.role), Some(Role::Admin));
     assert!(store.revoke_token("tok1").unwrap());
+    assert!(store.token("tok1").unwrap().is_none(), "revoked here: gone at once");
     assert!(!store.revoke_token("tok1").unwrap());
     assert!(store.session("sh", 50).unwrap().is_none());
     assert_eq!(store.token_count().unwrap(), 0);
@@ -179,7 +181,21 @@ fn redelivered_events_collapse_and_retention_drops_whole_days() {
 fn a_stopped_server_is_an_error_not_a_hang_and_recovers() {
     let mut server = ClickHouseServer::start();
     let store = open(&server, "rampart_outage");
+    let token = TokenRecord {
+        id: "ingest".into(),
+        name: "agent".into(),
+        role: Role::Reader,
+        salt: "s".into(),
+        hash: "h".into(),
+        created_ms: 1,
+    };
+    store.add_token(&token).unwrap();
+    assert!(store.token("ingest").unwrap().is_some());
     server.stop();
+    // Ingest keeps authenticating the tokens it knows while the server is away.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert_eq!(store.token("ingest").unwrap(), Some(token));
+    assert!(store.token("unknown").is_err());
     let mut events = vec![event("10.0.0.1", "x", 1)];
     let error = store.append_events(&mut events).unwrap_err().to_string();
     assert!(error.contains("clickhouse"), "{error}");

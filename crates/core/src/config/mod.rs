@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod alerts;
+mod bus;
 mod detect;
 mod http;
 mod ingest;
@@ -27,6 +28,7 @@ pub use ingest::IngestConfig;
 pub use proxy::{ProxyConfig, ProxyMode};
 pub use respond::{FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, RespondConfig, ResponseMode};
 
+pub use bus::{BusConfig, BusKind, KafkaConfig};
 pub use sinks::{DeliveryConfig, SinksConfig, SlackConfig, WebhookConfig};
 pub use sources::{
     CaptureSourceConfig, FileFormat, FileSourceConfig, HostSourceConfig, JournalSourceConfig, PrometheusQuery,
@@ -34,9 +36,37 @@ pub use sources::{
 };
 pub use store::{ClickHouseConfig, Durability, StoreConfig, StoreKind};
 
+/// A node's part in a fleet. `all` is the embedded single node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    /// Sources, API, detection and response in one process.
+    All,
+    /// Sources and the ingest API; events go to the bus.
+    Ingest,
+    /// Reads the bus: stores, detects and decides.
+    Worker,
+    /// Serves the API and dashboard from the shared store.
+    Api,
+}
+
+impl NodeRole {
+    /// Reads the bus and runs detection.
+    pub fn detects(self) -> bool {
+        matches!(self, NodeRole::All | NodeRole::Worker)
+    }
+
+    /// Runs the configured sources (and the web gatekeeper).
+    pub fn collects(self) -> bool {
+        matches!(self, NodeRole::All | NodeRole::Ingest)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// What this node does in a fleet (`serve --role`).
+    pub role: NodeRole,
     /// Address the HTTP API and dashboard listen on.
     pub listen: SocketAddr,
     /// Where the SQLite store and token hashes live.
@@ -45,6 +75,7 @@ pub struct Config {
     pub log: LogConfig,
     pub ingest: IngestConfig,
     pub store: StoreConfig,
+    pub bus: BusConfig,
     pub detect: DetectConfig,
     pub alerts: AlertsConfig,
     pub sinks: SinksConfig,
@@ -56,12 +87,14 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
+            role: NodeRole::All,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./rampart-data"),
             http: HttpConfig::default(),
             log: LogConfig::default(),
             ingest: IngestConfig::default(),
             store: StoreConfig::default(),
+            bus: BusConfig::default(),
             detect: DetectConfig::default(),
             alerts: AlertsConfig::default(),
             sinks: SinksConfig::default(),
@@ -143,6 +176,16 @@ impl Config {
         }
         if clickhouse.flush_rows == 0 || clickhouse.timeout_secs == 0 {
             return err("store.clickhouse", "flush_rows and timeout_secs must be at least 1");
+        }
+        if self.role != NodeRole::All && self.bus.kind == BusKind::Memory {
+            return err("role", "ingest, worker and api nodes need a shared bus: set [bus] kind = \"kafka\"");
+        }
+        let kafka = &self.bus.kafka;
+        if kafka.brokers.trim().is_empty() || kafka.topic.is_empty() || kafka.group.is_empty() {
+            return err("bus.kafka", "brokers, topic and group must not be empty");
+        }
+        if kafka.max_poll_events == 0 {
+            return err("bus.kafka.max_poll_events", "must be at least 1");
         }
         if self.detect.max_keys_per_rule == 0 {
             return err("detect.max_keys_per_rule", "must be at least 1");

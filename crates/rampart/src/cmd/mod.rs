@@ -40,7 +40,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Serve(args) => {
-            let config = settings::load(&cli, &args.overrides)?;
+            let mut config = settings::load(&cli, &args.overrides)?;
+            if let Some(role) = &args.role {
+                config.role = serde_json::from_value(serde_json::Value::String(role.clone()))
+                    .context("--role must be all, ingest, worker or api")?;
+                config.validate().context("--role")?;
+            }
             logging::init(&config.log)?;
             serve::run(config)
         }

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod kafka;
 pub mod lab;
 
 pub const ADMIN: &str = "test-admin-token-5f0c9e2a7b1d4c38";

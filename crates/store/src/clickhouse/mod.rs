@@ -11,8 +11,9 @@ mod client;
 mod events;
 mod records;
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rampart_core::config::ClickHouseConfig;
 use rampart_core::{
@@ -22,9 +23,19 @@ use rampart_core::{
 
 use client::{Client, quote};
 
+/// A token read less than this long ago is not read again: every API
+/// request checks its token, and a revocation reaches every node within it.
+const TOKEN_FRESH: Duration = Duration::from_secs(5);
+/// While the server is unreachable, tokens read within this long still
+/// pass, so ingest nodes keep taking events into the bus during an outage.
+const TOKEN_STALE_OK: Duration = Duration::from_secs(600);
+/// Bounds the cache (only tokens that exist are kept).
+const TOKEN_CACHE_MAX: usize = 1_024;
+
 pub struct ClickHouseStore {
     client: Client,
     ids: RecordIds,
+    tokens: Mutex<HashMap<String, (TokenRecord, Instant)>>,
 }
 
 impl ClickHouseStore {
@@ -49,7 +60,7 @@ impl ClickHouseStore {
         }
         let mut writer = [0u8; 1];
         getrandom::fill(&mut writer).map_err(|e| StoreError::Backend(format!("no randomness for record ids: {e}")))?;
-        Ok(ClickHouseStore { client, ids: RecordIds::new(writer[0]) })
+        Ok(ClickHouseStore { client, ids: RecordIds::new(writer[0]), tokens: Mutex::new(HashMap::new()) })
     }
 
     /// Collapses duplicate rows now rather than in the background: for tests
@@ -132,7 +143,35 @@ impl Store for ClickHouseStore {
     }
 
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(records::tokens(&self.client, &format!(" AND id = {}", quote(id)))?.pop())
+        let cached = self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned();
+        if let Some((token, read)) = &cached
+            && read.elapsed() < TOKEN_FRESH
+        {
+            return Ok(Some(token.clone()));
+        }
+        match records::tokens(&self.client, &format!(" AND id = {}", quote(id))) {
+            Ok(mut found) => {
+                let token = found.pop();
+                let mut cache = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+                match &token {
+                    Some(token) if cache.len() < TOKEN_CACHE_MAX || cache.contains_key(id) => {
+                        cache.insert(id.to_owned(), (token.clone(), Instant::now()));
+                    }
+                    Some(_) => {}
+                    None => {
+                        cache.remove(id);
+                    }
+                }
+                Ok(token)
+            }
+            Err(error) => match cached {
+                Some((token, read)) if read.elapsed() < TOKEN_STALE_OK => {
+                    tracing::warn!(%error, "ClickHouse unreachable; a token read earlier is trusted meanwhile.");
+                    Ok(Some(token))
+                }
+                _ => Err(error),
+            },
+        }
     }
 
     fn token_count(&self) -> Result<u64, StoreError> {
@@ -144,6 +183,7 @@ impl Store for ClickHouseStore {
     }
 
     fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
         records::revoke_token(&self.client, &self.ids, id)
     }
 
