@@ -7,10 +7,14 @@
 //! decoder the HTTP API uses.
 
 mod consumer;
+mod decisions;
 mod producer;
+mod spool;
 
 pub use consumer::KafkaReader;
-pub use producer::{KafkaBus, scenario_key};
+pub use decisions::{DecisionFollower, DecisionPublisher};
+pub use producer::{KafkaBus, scenario_key, spool_record};
+pub use spool::{Position, Spool, SpoolError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

@@ -53,52 +53,95 @@ pub fn scenario_key(event: &Event) -> Option<String> {
     event.source.ip.map(ip_string).or_else(|| event.host_name.clone())
 }
 
+/// A message on its way: the broker's answer, awaited later.
+type Pending = rdkafka::producer::DeliveryFuture;
+
+impl KafkaBus {
+    /// Queues one message, waiting until `deadline` for room in the producer.
+    async fn queue(
+        &self,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        timestamp_ms: i64,
+        deadline: tokio::time::Instant,
+    ) -> Result<Pending, IngestQueueError> {
+        loop {
+            let mut record = FutureRecord::to(&self.topic).payload(payload).timestamp(timestamp_ms);
+            if let Some(key) = key {
+                record = record.key(key);
+            }
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                // The producer's queue is full: wait for room, as the in-process bus does.
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(_) => return Err(IngestQueueError::Full),
+            }
+        }
+    }
+
+    /// Publishes spooled records (`key TAB payload`, as `spool_record`
+    /// makes them) and waits for the broker: the ids the events will get,
+    /// or why not every one was delivered.
+    pub async fn publish_records(&self, records: &[Vec<u8>]) -> Result<Vec<i64>, String> {
+        let now = rampart_core::time::now_ms();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut pending = Vec::with_capacity(records.len());
+        for record in records {
+            let (key, payload) = match record.iter().position(|b| *b == b'\t') {
+                Some(0) => (None, &record[1..]),
+                Some(tab) => (Some(&record[..tab]), &record[tab + 1..]),
+                None => (None, &record[..]),
+            };
+            pending.push(
+                self.queue(key, payload, now, deadline).await.map_err(|_| "the producer stayed full".to_owned())?,
+            );
+        }
+        delivered(pending, now).await
+    }
+}
+
+/// An event as one spool record: its scenario key, a tab, its flat JSON.
+pub fn spool_record(event: &Event) -> Vec<u8> {
+    let mut record: Vec<u8> = scenario_key(event).unwrap_or_default().bytes().filter(|b| *b != b'\t').collect();
+    record.push(b'\t');
+    write_flat(event, &mut record);
+    record
+}
+
+/// Waits for every delivery: the ids, or the first failure.
+async fn delivered(pending: Vec<Pending>, timestamp_ms: i64) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::with_capacity(pending.len());
+    let mut failure = None;
+    for delivery in pending {
+        match delivery.await {
+            Ok(Ok(d)) => ids.push(bus_record_id(timestamp_ms, d.partition, d.offset)),
+            Ok(Err((error, _))) => failure = Some(format!("kafka: {error}")),
+            Err(_) => failure = Some("kafka: the producer went away".into()),
+        }
+    }
+    failure.map_or(Ok(ids), Err)
+}
+
 impl Bus for KafkaBus {
     fn publish(&self, mut batch: IngestBatch, wait: Duration) -> BoxFuture<'_, Result<(), IngestQueueError>> {
         Box::pin(async move {
             let now = rampart_core::time::now_ms();
-            let mut deliveries = Vec::with_capacity(batch.events.len());
-            let mut payload = Vec::with_capacity(512);
             let deadline = tokio::time::Instant::now() + wait;
+            let mut pending = Vec::with_capacity(batch.events.len());
+            let mut payload = Vec::with_capacity(512);
             for event in &batch.events {
                 payload.clear();
                 write_flat(event, &mut payload);
                 let key = scenario_key(event);
-                loop {
-                    let mut record = FutureRecord::to(&self.topic).payload(&payload[..]).timestamp(now);
-                    if let Some(key) = &key {
-                        record = record.key(key.as_bytes());
-                    }
-                    match self.producer.send_result(record) {
-                        Ok(delivery) => {
-                            deliveries.push(delivery);
-                            break;
-                        }
-                        // The producer's queue is full: wait for room, as the in-process bus does.
-                        Err(_) if tokio::time::Instant::now() < deadline => {
-                            tokio::time::sleep(Duration::from_millis(5)).await;
-                        }
-                        Err(_) => return Err(IngestQueueError::Full),
-                    }
-                }
+                pending.push(self.queue(key.as_deref().map(str::as_bytes), &payload, now, deadline).await?);
             }
             let ack = batch.ack.take();
-            let count = deliveries.len();
             tokio::spawn(async move {
-                let mut ids = Vec::with_capacity(count);
-                let mut failure = None;
-                for delivery in deliveries {
-                    match delivery.await {
-                        Ok(Ok(d)) => ids.push(bus_record_id(now, d.partition, d.offset)),
-                        Ok(Err((error, _))) => failure = Some(error.to_string()),
-                        Err(_) => failure = Some("the producer went away".into()),
-                    }
-                }
+                let answer = delivered(pending, now).await.map_err(IngestError::Refused);
                 if let Some(ack) = ack {
-                    let _ = ack.send(match failure {
-                        None => Ok(ids),
-                        Some(error) => Err(IngestError::Refused(format!("kafka: {error}"))),
-                    });
+                    let _ = ack.send(answer);
                 }
             });
             Ok(())

@@ -11,6 +11,7 @@ use rampart_core::config::{BusKind, Config};
 use rampart_core::{Alert, IngestReceiver, IngestSender, RateMeter, ingest_queue};
 use rampart_detect::ModelRegistry;
 use rampart_detect::build::Detection;
+use rampart_respond::enforce::Enforcer;
 use rampart_respond::{NotifierHandle, ResponderInput};
 use rampart_server::{AppState, MetricsRender, router};
 use rampart_sources::host::local_host_name;
@@ -74,11 +75,7 @@ impl Node {
         let (live, _) = broadcast::channel(4_096);
         // The gatekeeper's block list is one more enforcer: bans apply at the proxy as well as the firewall.
         let blocklist = config.proxy.enabled.then(rampart_proxy::BlockList::new);
-        let enforcers = blocklist.as_ref().map(|list| {
-            let mut all = rampart_respond::enforce::enforcers_for(&config.respond);
-            all.push(Box::new(list.clone()) as Box<dyn rampart_respond::enforce::Enforcer>);
-            all
-        });
+        let enforcers = enforcers_for(&config, blocklist.as_ref())?;
         let (responder, respond_tx) = start_responder(&config, store.clone(), enforcers)?;
         let on_alert = {
             let (notifier, live, respond_tx) = (notifier.clone(), live.clone(), respond_tx.clone());
@@ -267,6 +264,36 @@ fn listen_options(config: &Config) -> Result<rampart_server::ListenOptions, Node
         shutdown_grace: Duration::from_secs(http.shutdown_grace_secs),
         tls,
     })
+}
+
+/// What puts this node's decisions in force: the local firewall and
+/// process enforcer on a node that collects; the web gatekeeper's block
+/// list when it runs; the fleet's decision topic on a Kafka bus. Workers
+/// and API nodes only publish (agents enforce). `None`: the defaults.
+fn enforcers_for(
+    config: &Config,
+    blocklist: Option<&rampart_proxy::BlockList>,
+) -> Result<Option<Vec<Box<dyn Enforcer>>>, NodeError> {
+    let fleet = match config.bus.kind {
+        BusKind::Kafka => Some(crate::fleet::FleetDecisions(
+            rampart_bus::DecisionPublisher::new(&config.bus.kafka).map_err(NodeError::Bus)?,
+        )),
+        BusKind::Memory => None,
+    };
+    if fleet.is_none() && blocklist.is_none() {
+        return Ok(None);
+    }
+    let mut all: Vec<Box<dyn Enforcer>> = Vec::new();
+    if config.role == rampart_core::config::NodeRole::All {
+        all = rampart_respond::enforce::enforcers_for(&config.respond);
+    }
+    if let Some(list) = blocklist {
+        all.push(Box::new(list.clone()));
+    }
+    if let Some(fleet) = fleet {
+        all.push(Box::new(fleet));
+    }
+    Ok(Some(all))
 }
 
 /// The bus `[bus]` configures, as this node uses it.

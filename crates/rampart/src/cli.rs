@@ -133,7 +133,7 @@ pub struct ServerArgs {
     pub server: String,
     /// An API token (admin for add and delete); also RAMPART_TOKEN.
     #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
-    pub token: String,
+    pub token: Option<String>,
     /// Trust only the CA certificates in this PEM file for an https
     /// server (its own CA); otherwise the system's roots.
     #[arg(long, env = "RAMPART_CA_FILE", value_name = "FILE")]
@@ -151,7 +151,8 @@ impl ServerArgs {
 
     /// A client for `--server` with `--token` (and `--ca-file`).
     pub fn api(&self) -> anyhow::Result<rampart_client::ApiClient> {
-        Ok(rampart_client::ApiClient::with_token(&self.server, &self.token, self.client()?)?)
+        let token = anyhow::Context::context(self.token.as_deref(), "--token (or RAMPART_TOKEN) is required")?;
+        Ok(rampart_client::ApiClient::with_token(&self.server, token, self.client()?)?)
     }
 }
 
@@ -162,6 +163,15 @@ pub struct AgentArgs {
     /// Seconds between polls of the decision stream.
     #[arg(long, default_value_t = 10)]
     pub interval_secs: u64,
+    /// Ship events to a Kafka bus instead (`kafka://BROKER[,BROKER…]`, topics
+    /// from `[bus.kafka]`) and follow the fleet's decision topic; --server
+    /// and --token are then not used.
+    #[arg(long, value_name = "URL")]
+    pub ship: Option<String>,
+    /// The most the on-disk buffer holds while the bus is unreachable;
+    /// beyond it the sources wait.
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub buffer_mb: u64,
 }
 
 #[derive(Debug, Subcommand)]

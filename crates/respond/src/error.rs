@@ -22,6 +22,9 @@ pub enum EnforceError {
     /// A signal could not be sent.
     #[error("{signal} to {pid}: {reason}")]
     Signal { signal: &'static str, pid: u32, reason: String },
+    /// The fleet's decision topic did not take it.
+    #[error("fleet decision topic: {0}")]
+    Fleet(String),
 }
 
 impl EnforceError {

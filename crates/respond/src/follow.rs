@@ -89,6 +89,18 @@ pub fn remote_decision(d: &Value, now_ms: i64) -> Option<Decision> {
     Some(decision)
 }
 
+/// A decision from the fleet's decision topic as a local one, and whether
+/// it is over (deleted or expired); `None` for a kill or a process target.
+pub fn fleet_decision(record: rampart_core::DecisionRecord, now_ms: i64) -> Option<(Decision, bool)> {
+    let mut decision = record.into_decision().ok()?;
+    if !matches!(decision.kind, DecisionKind::Ban | DecisionKind::RateLimit) || decision.target.net().is_none() {
+        return None;
+    }
+    let over = decision.deleted_ms.is_some() || decision.expires_ms.is_some_and(|e| e <= now_ms);
+    decision.origin = Origin::Remote;
+    Some((decision, over))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

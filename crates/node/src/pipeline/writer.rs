@@ -70,16 +70,25 @@ pub(super) fn run(
             Ok(()) => {
                 rate.record(total as u64);
                 let mut offset = 0;
-                for (batch, size) in batches.iter_mut().zip(sizes) {
-                    let ids = events[offset..offset + size].iter().filter_map(|e| e.id).collect();
-                    offset += size;
+                let ids: Vec<Vec<i64>> = sizes
+                    .iter()
+                    .map(|size| {
+                        let ids = events[offset..offset + size].iter().filter_map(|e| e.id).collect();
+                        offset += size;
+                        ids
+                    })
+                    .collect();
+                // Handed to detection before the answer: a bus commits its
+                // offsets on the answer, and should not for events no
+                // detector has been given.
+                if detect.blocking_send(DetectBatch { events, received }).is_err() {
+                    tracing::error!("Detection stage is gone; committed events were not analysed.");
+                }
+                for (batch, ids) in batches.iter_mut().zip(ids) {
                     if let Some(ack) = batch.ack.take() {
                         // A client that hung up still had its events committed.
                         let _ = ack.send(Ok(ids));
                     }
-                }
-                if detect.blocking_send(DetectBatch { events, received }).is_err() {
-                    tracing::error!("Detection stage is gone; committed events were not analysed.");
                 }
             }
             Err(error) => {

@@ -9,6 +9,9 @@
 //! batches are posted to the server's ingest API; a batch is acknowledged
 //! to its source, which then saves its offset, only once the server has
 //! committed it, so a crash anywhere re-sends rather than loses.
+//!
+//! With `--ship kafka://…` the agent talks to the fleet's bus instead
+//! (`agent_kafka.rs`).
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod agent;
+mod agent_kafka;
 mod decisions;
 mod demo;
 mod eval_entities;
@@ -81,7 +82,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agent(args) => {
             let config = settings::load(&cli, &Overrides::default())?;
             logging::init(&config.log)?;
-            agent::run(config, args)
+            match &args.ship {
+                Some(ship) => agent_kafka::run(config, args, ship),
+                None => agent::run(config, args),
+            }
         }
         Command::Eval(crate::cli::EvalCommand::Anomaly(args)) => {
             quiet_logging(&cli)?;

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use super::Reaped;
 
 pub struct Broker {
+    /// Where clients reach it (its advertised address).
     pub addr: String,
-    _process: Reaped,
+    listen: String,
+    process: Option<Reaped>,
 }
 
 fn nisshi() -> PathBuf {
@@ -26,23 +28,42 @@ fn nisshi() -> PathBuf {
 }
 
 impl Broker {
+    /// On a free loopback port.
     pub fn start() -> Broker {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let url = format!("tcp://127.0.0.1:{port}");
+        Broker::start_on("127.0.0.1", "127.0.0.1")
+    }
+
+    /// Listening on `listen_ip`, telling clients to come to `advertised_ip`
+    /// (an address network namespaces can reach).
+    pub fn start_on(listen_ip: &str, advertised_ip: &str) -> Broker {
+        let port = TcpListener::bind((listen_ip, 0)).unwrap().local_addr().unwrap().port();
+        let mut broker =
+            Broker { addr: format!("{advertised_ip}:{port}"), listen: format!("{listen_ip}:{port}"), process: None };
+        broker.resume();
+        broker
+    }
+
+    /// Starts it (again, on the same port: its in-memory topics are gone).
+    pub fn resume(&mut self) {
+        let (listen, advertised) = (format!("tcp://{}", self.listen), format!("tcp://{}", self.addr));
         let child = Command::new(nisshi())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["broker", "--listener-url", &listen, "--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://nisshi/"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let broker = Broker { addr: format!("127.0.0.1:{port}"), _process: Reaped(child) };
+        self.process = Some(Reaped(child));
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(&broker.addr).is_err() {
+        while std::net::TcpStream::connect(&self.addr).is_err() {
             assert!(Instant::now() < deadline, "nisshi did not listen within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        broker
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        self.process = None;
     }
 
     /// Creates a topic with `partitions` partitions and extra `config` (`key=value`).
