@@ -51,6 +51,30 @@ pub struct BenchPipelineArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BenchFleetArgs {
+    /// The Kafka brokers the workers read (`host:port[,…]`).
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// The ClickHouse HTTP interface the workers write to.
+    #[arg(long, default_value = "http://127.0.0.1:8123")]
+    pub clickhouse: String,
+    #[arg(long, default_value = "rampart")]
+    pub database: String,
+    /// The events topic the workers read.
+    #[arg(long, default_value = "rampart.events")]
+    pub topic: String,
+    /// Events to send.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// Producers at once (agents).
+    #[arg(long, default_value_t = 4)]
+    pub agents: usize,
+    /// Marker bursts timed to their row and their alert (10 per second).
+    #[arg(long, default_value_t = 50)]
+    pub markers: usize,
+}
+
+#[derive(Debug, Args)]
 pub struct BenchLatencyArgs {
     /// Events per second to send.
     #[arg(long, default_value_t = 10_000)]

@@ -13,6 +13,7 @@
 //! Model scoring speed (`bench flows`) is rampart-lab's.
 
 pub mod args;
+pub mod fleet;
 pub mod host;
 pub mod meter;
 pub mod pipeline;

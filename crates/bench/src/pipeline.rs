@@ -24,10 +24,10 @@ use rampart_node::Node;
 use rampart_node::pipeline::{AlertCallback, Take};
 
 /// A small deterministic generator: benches must be repeatable.
-struct XorShift(u64);
+pub(crate) struct XorShift(pub(crate) u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -37,7 +37,7 @@ impl XorShift {
 
 /// A realistic mix: 60% web requests, 30% SSH logins (mostly failures from a
 /// few noisy addresses), 10% host metric samples.
-fn synthetic_event(rng: &mut XorShift, at_ms: i64) -> Event {
+pub(crate) fn synthetic_event(rng: &mut XorShift, at_ms: i64) -> Event {
     let r = rng.next();
     let ip = format!("198.51.{}.{}", (r >> 8) % 20, (r >> 16) % 250);
     match r % 10 {

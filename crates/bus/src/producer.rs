@@ -62,11 +62,14 @@ impl KafkaBus {
         &self,
         key: Option<&[u8]>,
         payload: &[u8],
-        timestamp_ms: i64,
         deadline: tokio::time::Instant,
     ) -> Result<Pending, IngestQueueError> {
         loop {
-            let mut record = FutureRecord::to(&self.topic).payload(payload).timestamp(timestamp_ms);
+            // Each message stamped as it is queued: ids (`bus_record_id`)
+            // are unique while a partition takes fewer than 4,096 messages
+            // stamped with one millisecond.
+            let stamp = rampart_core::time::now_ms();
+            let mut record = FutureRecord::to(&self.topic).payload(payload).timestamp(stamp);
             if let Some(key) = key {
                 record = record.key(key);
             }
@@ -85,7 +88,6 @@ impl KafkaBus {
     /// makes them) and waits for the broker: the ids the events will get,
     /// or why not every one was delivered.
     pub async fn publish_records(&self, records: &[Vec<u8>]) -> Result<Vec<i64>, String> {
-        let now = rampart_core::time::now_ms();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let mut pending = Vec::with_capacity(records.len());
         for record in records {
@@ -94,11 +96,9 @@ impl KafkaBus {
                 Some(tab) => (Some(&record[..tab]), &record[tab + 1..]),
                 None => (None, &record[..]),
             };
-            pending.push(
-                self.queue(key, payload, now, deadline).await.map_err(|_| "the producer stayed full".to_owned())?,
-            );
+            pending.push(self.queue(key, payload, deadline).await.map_err(|_| "the producer stayed full".to_owned())?);
         }
-        delivered(pending, now).await
+        delivered(pending).await
     }
 }
 
@@ -111,12 +111,12 @@ pub fn spool_record(event: &Event) -> Vec<u8> {
 }
 
 /// Waits for every delivery: the ids, or the first failure.
-async fn delivered(pending: Vec<Pending>, timestamp_ms: i64) -> Result<Vec<i64>, String> {
+async fn delivered(pending: Vec<Pending>) -> Result<Vec<i64>, String> {
     let mut ids = Vec::with_capacity(pending.len());
     let mut failure = None;
     for delivery in pending {
         match delivery.await {
-            Ok(Ok(d)) => ids.push(bus_record_id(timestamp_ms, d.partition, d.offset)),
+            Ok(Ok(d)) => ids.push(bus_record_id(d.timestamp.to_millis().unwrap_or_default(), d.partition, d.offset)),
             Ok(Err((error, _))) => failure = Some(format!("kafka: {error}")),
             Err(_) => failure = Some("kafka: the producer went away".into()),
         }
@@ -127,7 +127,6 @@ async fn delivered(pending: Vec<Pending>, timestamp_ms: i64) -> Result<Vec<i64>,
 impl Bus for KafkaBus {
     fn publish(&self, mut batch: IngestBatch, wait: Duration) -> BoxFuture<'_, Result<(), IngestQueueError>> {
         Box::pin(async move {
-            let now = rampart_core::time::now_ms();
             let deadline = tokio::time::Instant::now() + wait;
             let mut pending = Vec::with_capacity(batch.events.len());
             let mut payload = Vec::with_capacity(512);
@@ -135,11 +134,11 @@ impl Bus for KafkaBus {
                 payload.clear();
                 write_flat(event, &mut payload);
                 let key = scenario_key(event);
-                pending.push(self.queue(key.as_deref().map(str::as_bytes), &payload, now, deadline).await?);
+                pending.push(self.queue(key.as_deref().map(str::as_bytes), &payload, deadline).await?);
             }
             let ack = batch.ack.take();
             tokio::spawn(async move {
-                let answer = delivered(pending, now).await.map_err(IngestError::Refused);
+                let answer = delivered(pending).await.map_err(IngestError::Refused);
                 if let Some(ack) = ack {
                     let _ = ack.send(answer);
                 }

@@ -12,8 +12,10 @@
 //! An event read from a Kafka partition gets its id from the message's
 //! timestamp, partition and offset, so a redelivered message gets the same
 //! id and the store's deduplication keeps one row. The 12 offset bits are
-//! unique as long as a partition takes fewer than 4,096 messages in one
-//! millisecond (4 M/s per partition).
+//! unique as long as a partition takes fewer than 4,096 messages stamped
+//! with one millisecond (4 M/s per partition): Rampart's producers stamp
+//! each message as they queue it. (A producer that stamped a whole batch
+//! with one time broke this in the first benchmark: rows merged away.)
 
 use std::sync::Mutex;
 

@@ -467,6 +467,9 @@ pub enum BenchCommand {
     /// Packets metered into flows per second on one core from a capture
     /// (and scored, with --model), and the memory of a million open flows.
     Meter(rampart_bench::args::BenchMeterArgs),
+    /// Events through a running fleet: Kafka → worker(s) → ClickHouse, with
+    /// detection; see bench/fleet/run.
+    Fleet(rampart_bench::args::BenchFleetArgs),
     /// Flow-model predictions per second on one core: the batch scorer
     /// against one row at a time, over a dataset's rows.
     Flows(BenchFlowsArgs),

@@ -145,12 +145,15 @@ fn two_workers_share_the_topic_and_a_brute_force_across_posts_fires_once() {
     eventually(30, "69 events in ClickHouse", || {
         (count(&clickhouse, "SELECT uniqExact(id) FROM fleet_share.events") == 69).then_some(())
     });
+    // The dashboard's and API's node reads what the workers stored.
+    let api = start_node(&dir.path().join("api"), &config, "api");
     let alerts = eventually(15, "the brute-force alert", || {
-        let page = api_get(&workers[0], "/api/v1/alerts?rule=ssh-brute-force");
+        let page = api_get(&api, "/api/v1/alerts?rule=ssh-brute-force");
         let items = page["alerts"].as_array().unwrap().clone();
         (items.len() == 1 && items[0]["count"] == 9).then_some(items)
     });
     assert_eq!(alerts[0]["entity"]["value"], "203.0.113.9");
+    assert_eq!(api_get(&api, "/api/v1/events?source.ip=203.0.113.9")["events"].as_array().unwrap().len(), 9);
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(count(&clickhouse, "SELECT count() FROM fleet_share.alerts FINAL WHERE rule_id = 'ssh-brute-force'"), 1);
     // Work was shared: each worker read some of the 69.

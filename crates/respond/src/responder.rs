@@ -41,6 +41,10 @@ pub struct Responder {
     rate_per_sec: u32,
     /// Sinks `notify` playbooks send to, by name.
     sinks: std::collections::HashMap<String, crate::SinkWorker>,
+    /// While `run` works through a burst of alerts, their audit actions
+    /// gather here and are written in one go (a networked store pays a
+    /// round trip per write); `None` writes each at once.
+    deferred: std::sync::Mutex<Option<Vec<Action>>>,
 }
 
 impl Responder {
@@ -60,6 +64,7 @@ impl Responder {
             enforcers: enforcers.into_iter().map(Arc::from).collect(),
             rate_per_sec,
             sinks: std::collections::HashMap::new(),
+            deferred: std::sync::Mutex::new(None),
         }
     }
 
@@ -280,6 +285,17 @@ impl Responder {
             metrics::counter!(DECISION_ACTIONS, "enforcer" => a.enforcer.clone(), "result" => a.result.as_str())
                 .increment(1);
         }
+        if let Some(pending) = self.deferred.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            pending.extend_from_slice(actions);
+            return;
+        }
+        self.write_audit(actions);
+    }
+
+    fn write_audit(&self, actions: &[Action]) {
+        if actions.is_empty() {
+            return;
+        }
         if let Err(error) = self.store.record_actions(actions) {
             tracing::error!(%error, actions = actions.len(), "Cannot record enforcement actions.");
         }
@@ -294,18 +310,42 @@ impl Responder {
             Err(error) => tracing::error!(%error, "Cannot reconcile the firewall with the store."),
         }
         while let Some(item) = input.blocking_recv() {
-            match item {
-                ResponderInput::Alert(alert) => self.on_alert(&alert),
-                ResponderInput::Request(DecisionRequest::Add { decision, reply }) => {
+            let request = match item {
+                ResponderInput::Alert(alert) => {
+                    self.deferred.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Vec::new);
+                    self.on_alert(&alert);
+                    let waiting = self.deferred.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, Vec::len);
+                    // Written once the burst is over (or every 512 actions): the
+                    // trail lags the decisions by at most one burst.
+                    if input.is_empty() || waiting >= 512 {
+                        self.flush_audit();
+                    }
+                    continue;
+                }
+                ResponderInput::Request(request) => request,
+            };
+            // A person's request is audited before it is answered.
+            self.flush_audit();
+            match request {
+                DecisionRequest::Add { decision, reply } => {
                     let _ = reply.send(self.add(decision, self.enforce));
                 }
-                ResponderInput::Request(DecisionRequest::Delete { id, reply }) => {
+                DecisionRequest::Delete { id, reply } => {
                     let _ = reply.send(self.delete(id));
                 }
-                ResponderInput::Request(DecisionRequest::Mitigate { alert, reply }) => {
+                DecisionRequest::Mitigate { alert, reply } => {
                     let _ = reply.send(self.mitigate(&alert));
                 }
             }
+        }
+        self.flush_audit();
+    }
+
+    /// Writes deferred audit actions and stops deferring.
+    fn flush_audit(&self) {
+        let pending = self.deferred.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(actions) = pending {
+            self.write_audit(&actions);
         }
     }
 }

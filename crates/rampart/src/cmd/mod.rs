@@ -150,6 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 BenchCommand::BanLatency(args) => rampart_bench::respond::ban_latency(args),
                 BenchCommand::Host(args) => rampart_bench::host::run(args),
                 BenchCommand::Meter(args) => rampart_bench::meter::run(args),
+                BenchCommand::Fleet(args) => rampart_bench::fleet::run(args),
                 BenchCommand::Flows(args) => rampart_lab::bench::run(args),
                 BenchCommand::Payloads(args) => rampart_lab::payloads::bench::run(args),
             }
