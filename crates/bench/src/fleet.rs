@@ -8,7 +8,7 @@
 //! the last one is a row in ClickHouse); and, for marker bursts sent while
 //! the load runs (six failed SSH logins from an address of their own),
 //! the latency from producing to the first row in ClickHouse and to the
-//! brute-force alert on that address.
+//! brute-force alert on that address; then the same on the idle fleet.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -42,7 +42,7 @@ pub fn run(args: &BenchFleetArgs) -> anyhow::Result<ExitCode> {
     let bus = Arc::new(KafkaBus::new(&kafka).map_err(|e| anyhow::anyhow!("{e}"))?);
 
     let started = Instant::now();
-    let markers = std::thread::spawn({
+    let timed = std::thread::spawn({
         let (bus, http, count) = (bus.clone(), http.clone(), args.markers);
         let handle = runtime.handle().clone();
         move || markers(&handle, &bus, &http, count)
@@ -80,7 +80,9 @@ pub fn run(args: &BenchFleetArgs) -> anyhow::Result<ExitCode> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let stored_after = started.elapsed();
-    let (to_row, to_alert) = markers.join().map_err(|_| anyhow::anyhow!("the marker thread panicked"))??;
+    let (to_row, to_alert) = timed.join().map_err(|_| anyhow::anyhow!("the marker thread panicked"))??;
+    // The same markers on an idle fleet: the floor under the queueing above.
+    let (idle_row, idle_alert) = markers(runtime.handle(), &bus, &http, 20)?;
 
     let rate = |d: Duration| args.events as f64 / d.as_secs_f64();
     println!("events                 {}", args.events);
@@ -92,6 +94,14 @@ pub fn run(args: &BenchFleetArgs) -> anyhow::Result<ExitCode> {
     );
     println!("to the row   p50/p99   {} / {} ms ({} markers)", pct(&to_row, 50), pct(&to_row, 99), to_row.len());
     println!("to the alert p50/p99   {} / {} ms ({} markers)", pct(&to_alert, 50), pct(&to_alert, 99), to_alert.len());
+    println!(
+        "idle: to the row       {} / {} ms, to the alert {} / {} ms ({} markers)",
+        pct(&idle_row, 50),
+        pct(&idle_row, 99),
+        pct(&idle_alert, 50),
+        pct(&idle_alert, 99),
+        idle_row.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -128,7 +138,8 @@ fn markers(
 ) -> anyhow::Result<(Vec<u64>, Vec<u64>)> {
     let mut sent: HashMap<String, Instant> = HashMap::new();
     let (mut rows, mut alerts): (HashMap<String, u64>, HashMap<String, u64>) = (HashMap::new(), HashMap::new());
-    let prefix = format!("100.{}.", 64 + rampart_core::time::now_ms() % 60);
+    // A /16 of its own per call (shared address space, 100.64.0.0/10).
+    let prefix = format!("100.{}.", 64 + (rampart_core::time::now_ms() / 7) % 60);
     let mut next = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(600);
     while (rows.len() < count || alerts.len() < count) && Instant::now() < deadline {

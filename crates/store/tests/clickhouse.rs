@@ -12,8 +12,9 @@ use clickhouse_server::ClickHouseServer;
 use fixtures::{alert, event};
 use rampart_core::config::ClickHouseConfig;
 use rampart_core::{
-    Action, ActionResult, AlertQuery, AlertStatus, Decision, DecisionKind, DecisionQuery, Event, EventQuery, ModelInfo,
-    ModelRole, Origin, Role, SaveOutcome, SessionRecord, Store, StreamCursor, Target, TokenRecord, bus_record_id,
+    Action, ActionResult, Alert, AlertQuery, AlertStatus, Decision, DecisionKind, DecisionQuery, Event, EventQuery,
+    ModelInfo, ModelRole, Origin, Role, SaveOutcome, SessionRecord, Store, StreamCursor, Target, TokenRecord,
+    bus_record_id,
 };
 use rampart_store::ClickHouseStore;
 
@@ -68,6 +69,10 @@ fn clickhouse_store_keeps_what_the_sqlite_store_keeps() {
     let stats = store.stats().unwrap();
     assert_eq!((stats.alerts_total, stats.alerts_by_status.get("resolved")), (2, Some(&1)));
     assert_eq!(store.rules_fired().unwrap()["ssh-brute-force"].alerts, 2);
+    // A flush under attack saves thousands at once: more than one statement holds.
+    let burst: Vec<Alert> = (0..7_000).map(|i| alert(&format!("burst-{i:05}"), 1)).collect();
+    assert!(store.save_alerts(&burst).unwrap().iter().all(|o| *o == SaveOutcome::Inserted));
+    assert!(store.save_alerts(&burst).unwrap().iter().all(|o| *o == SaveOutcome::Updated));
 
     // Decisions: ids, the active filter, deletion on record, the stream's after_id.
     let ban = Decision::new(DecisionKind::Ban, Target::parse("192.0.2.1").unwrap(), Origin::Manual, 1_000, None);

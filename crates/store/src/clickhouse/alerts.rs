@@ -20,6 +20,9 @@ pub(super) const SCHEMA: [&str; 2] = [
     ) ENGINE = ReplacingMergeTree(version) ORDER BY id",
 ];
 
+/// Alert ids per lookup: 1,000 quoted UUIDs are ~40 KiB of statement.
+const LOOKUP_IDS: usize = 1_000;
+
 /// Every alert with the status people gave it (or the one it opened with).
 const CURRENT: &str = "SELECT id, rule_id, severity, doc, person AS status, status_ms
     FROM (SELECT id, rule_id, severity, doc FROM alerts FINAL)
@@ -79,9 +82,13 @@ pub(super) fn query(client: &Client, q: &AlertQuery, limit: usize) -> Result<Vec
 /// grown (keeping the title, context and status they opened with),
 /// resolved ones left alone.
 pub(super) fn save(client: &Client, ids: &RecordIds, alerts: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
-    let list = alerts.iter().map(|a| quote(&a.id)).collect::<Vec<_>>().join(",");
-    let stored: HashMap<String, Alert> =
-        select(client, &format!(" AND id IN ({list})"), alerts.len())?.into_iter().map(|a| (a.id.clone(), a)).collect();
+    let mut stored: HashMap<String, Alert> = HashMap::new();
+    // A statement is at most 256 KiB (max_query_size): look ids up in slices.
+    for slice in alerts.chunks(LOOKUP_IDS) {
+        let list = slice.iter().map(|a| quote(&a.id)).collect::<Vec<_>>().join(",");
+        let found = select(client, &format!(" AND id IN ({list})"), slice.len())?;
+        stored.extend(found.into_iter().map(|a| (a.id.clone(), a)));
+    }
     let mut rows = Vec::new();
     let mut outcomes = Vec::with_capacity(alerts.len());
     for alert in alerts {
