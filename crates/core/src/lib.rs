@@ -44,7 +44,7 @@ pub use flow_features::FlowFeatures;
 pub use iptext::{ip_string, push_ip};
 pub use model_control::{ModelControl, ModelError};
 pub use rate::RateMeter;
-pub use record_id::{RecordIds, bus_record_id, record_id_ms};
+pub use record_id::{RecordIds, bus_record_id, first_record_id_at, record_id_ms};
 pub use sink::{BoxFuture, Sink, SinkError};
 pub use source::Source;
 pub use store::{

@@ -33,6 +33,11 @@ pub fn bus_record_id(timestamp_ms: i64, partition: i32, offset: i64) -> i64 {
         | (offset & SEQUENCE_MASK)
 }
 
+/// The lowest id any writer can make at `ms`: "every record since".
+pub fn first_record_id_at(ms: i64) -> i64 {
+    ms.max(0) << LOW_BITS
+}
+
 /// The epoch milliseconds an id was made at.
 pub fn record_id_ms(id: i64) -> i64 {
     id >> LOW_BITS
@@ -97,5 +102,8 @@ mod tests {
         let made = RecordIds::new(3).next_at(1_700_000_000_000);
         assert_ne!(made & BUS_FLAG, BUS_FLAG);
         assert_eq!(record_id_ms(a), record_id_ms(made));
+        let floor = first_record_id_at(1_700_000_000_000);
+        assert!(floor <= made.min(bus_record_id(1_700_000_000_000, 0, 0)));
+        assert!(first_record_id_at(1_700_000_000_001) > a.max(made));
     }
 }

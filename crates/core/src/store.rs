@@ -253,6 +253,25 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a decision and returns it with its id.
     fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError>;
 
+    /// Stores several decisions, returned with their ids in the same order.
+    /// A networked store writes them in one request (a burst of alerts
+    /// makes hundreds of bans at once).
+    fn add_decisions(&self, decisions: &[Decision]) -> Result<Vec<Decision>, StoreError> {
+        decisions.iter().map(|d| self.add_decision(d)).collect()
+    }
+
+    /// Every decision about any of `targets` (their text forms), newest
+    /// first, at most `per_target` of each: what the responder needs to
+    /// judge a burst of alerts, in one read where the store allows it.
+    fn decisions_about(&self, targets: &[String], per_target: usize) -> Result<Vec<Decision>, StoreError> {
+        let mut found = Vec::new();
+        for target in targets {
+            let query = DecisionQuery { target: Some(target.clone()), limit: per_target, ..Default::default() };
+            found.extend(self.decisions(&query)?);
+        }
+        Ok(found)
+    }
+
     fn decision(&self, id: i64) -> Result<Option<Decision>, StoreError>;
 
     fn decisions(&self, query: &DecisionQuery) -> Result<Vec<Decision>, StoreError>;

@@ -5,7 +5,8 @@
 //! its full count; later growth is re-sent at most once per
 //! `renotify_interval`. On shutdown everything pending is sent at once.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use rampart_core::Alert;
@@ -46,24 +47,48 @@ impl Notifier {
 
     async fn run(self, mut rx: mpsc::Receiver<Alert>, sinks: Vec<SinkWorker>) {
         let mut pending: HashMap<String, Pending> = HashMap::new();
+        // When each pending alert is due, soonest first. An entry whose alert
+        // was sent or forgotten since is stale and skipped: thousands of
+        // growing alerts must not cost a scan of all of them per change.
+        let mut due: BinaryHeap<Reverse<(Instant, String)>> = BinaryHeap::new();
+        let mut swept = Instant::now();
         loop {
-            let next_due = pending.values().filter_map(|p| p.due).min();
-            let sleep_until = next_due.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            while let Some(Reverse((at, id))) = due.peek() {
+                if pending.get(id).and_then(|p| p.due) == Some(*at) {
+                    break;
+                }
+                due.pop();
+            }
+            let sleep_until =
+                due.peek().map_or_else(|| Instant::now() + Duration::from_secs(1), |Reverse((at, _))| *at);
             tokio::select! {
                 changed = rx.recv() => match changed {
-                    Some(alert) => self.schedule(&mut pending, alert),
+                    Some(alert) => {
+                        let id = alert.id.clone();
+                        if let Some(at) = self.schedule(&mut pending, alert) {
+                            due.push(Reverse((at, id)));
+                        }
+                    }
                     None => break,
                 },
                 () = tokio::time::sleep_until(sleep_until) => {
                     let now = Instant::now();
-                    for p in pending.values_mut() {
-                        if p.due.is_some_and(|d| d <= now) {
+                    while let Some(Reverse((at, _))) = due.peek() {
+                        if *at > now {
+                            break;
+                        }
+                        let Some(Reverse((at, id))) = due.pop() else { break };
+                        if let Some(p) = pending.get_mut(&id).filter(|p| p.due == Some(at)) {
                             send(&sinks, p, now);
                         }
                     }
-                    // Forget alerts that have been quiet for two intervals.
+                    // Forget alerts that have been quiet for two intervals
+                    // (looked for once a second, not at every send).
                     let horizon = self.renotify * 2;
-                    pending.retain(|_, p| p.due.is_some() || p.last_sent.is_none_or(|t| now - t < horizon));
+                    if now - swept >= Duration::from_secs(1) {
+                        pending.retain(|_, p| p.due.is_some() || p.last_sent.is_none_or(|t| now - t < horizon));
+                        swept = now;
+                    }
                 }
             }
         }
@@ -76,12 +101,15 @@ impl Notifier {
         }
     }
 
-    fn schedule(&self, pending: &mut HashMap<String, Pending>, alert: Alert) {
+    /// Takes in a changed alert; returns when it became due, if it did.
+    fn schedule(&self, pending: &mut HashMap<String, Pending>, alert: Alert) -> Option<Instant> {
         let now = Instant::now();
         match pending.get_mut(&alert.id) {
             None => {
                 let id = alert.id.clone();
-                pending.insert(id, Pending { alert, due: Some(now + self.delay), last_sent: None, sent_count: 0 });
+                let at = now + self.delay;
+                pending.insert(id, Pending { alert, due: Some(at), last_sent: None, sent_count: 0 });
+                Some(at)
             }
             Some(p) => {
                 let grew = alert.count != p.sent_count;
@@ -89,7 +117,9 @@ impl Notifier {
                 if p.due.is_none() && grew {
                     let earliest = p.last_sent.map_or(now, |t| t + self.renotify);
                     p.due = Some(earliest.max(now));
+                    return p.due;
                 }
+                None
             }
         }
     }

@@ -22,6 +22,11 @@ use crate::error::RespondError;
 use crate::metrics::{DECISION_ACTIONS, DECISIONS};
 use crate::playbook::{OFFENCE_MEMORY_MS, Playbook, PlaybookAction};
 
+mod burst;
+
+/// The most alerts judged together.
+const MAX_BURST: usize = 512;
+
 /// What the responder thread takes in.
 #[derive(Debug)]
 pub enum ResponderInput {
@@ -115,16 +120,7 @@ impl Responder {
 
     /// A newly opened alert: the first matching playbook decides.
     pub fn on_alert(&self, alert: &Alert) {
-        match self.run_playbook(alert, false) {
-            None | Some(Ok(Mitigation::AlreadyActive { .. })) => {}
-            Some(Ok(Mitigation::Notified { playbook, sink })) => {
-                tracing::info!(%playbook, %sink, alert = %alert.id, "Playbook notified.");
-            }
-            Some(Ok(Mitigation::Decided { playbook, decision: d })) => {
-                tracing::info!(id = d.id, target = %d.target, %playbook, "Decision made.");
-            }
-            Some(Err(error)) => tracing::warn!(%error, alert = %alert.id, "Decision not put in force."),
-        }
+        log_outcome(alert, self.run_playbook(alert, false));
     }
 
     /// A person asked for an alert's playbook to run now (the dashboard's
@@ -143,35 +139,56 @@ impl Responder {
     /// `None` when there is none.
     fn run_playbook(&self, alert: &Alert, manual: bool) -> Option<Result<Mitigation, DecisionError>> {
         let now = rampart_core::time::now_ms();
-        for playbook in self.playbooks.iter().filter(|p| p.matches(alert)) {
-            if playbook.action == PlaybookAction::Notify {
-                let name = playbook.name.clone();
-                return Some(match playbook.sink.as_deref().and_then(|name| self.sinks.get(name)) {
-                    Some(sink) => {
-                        sink.offer(alert);
-                        Ok(Mitigation::Notified { playbook: name, sink: sink.name().to_owned() })
-                    }
-                    None => Err(DecisionError::Failed(format!("notify playbook {name} has no running sink"))),
-                });
-            }
-            // One read answers both questions: is a ban by this playbook in
-            // force for the address (two rules firing on one attack: one ban
-            // is enough), and how many did it make in the last day.
+        // One read answers both questions: is a ban by this playbook in
+        // force for the address (two rules firing on one attack: one ban
+        // is enough), and how many did it make in the last day.
+        let past = |playbook: &Playbook| {
             let query = DecisionQuery {
                 target: Some(alert.entity.value.clone()),
                 playbook: Some(playbook.name.clone()),
                 limit: 1_000,
                 ..Default::default()
             };
-            let past = self.store.decisions(&query).unwrap_or_else(|error| {
+            self.store.decisions(&query).unwrap_or_else(|error| {
                 tracing::error!(%error, "Cannot read earlier decisions; deciding as for a first offence.");
                 Vec::new()
-            });
+            })
+        };
+        Some(match self.choose(alert, manual, now, past)? {
+            Choice::Done(outcome) => outcome,
+            Choice::Decide { playbook, decision, enforce } => {
+                self.add(decision, enforce).map(|decision| Mitigation::Decided { playbook, decision })
+            }
+        })
+    }
+
+    /// What the first playbook that matches `alert` and can act on its
+    /// entity makes of it, given `past`: the decisions that playbook made
+    /// about the entity, newest first.
+    fn choose(
+        &self,
+        alert: &Alert,
+        manual: bool,
+        now: i64,
+        mut past: impl FnMut(&Playbook) -> Vec<Decision>,
+    ) -> Option<Choice> {
+        for playbook in self.playbooks.iter().filter(|p| p.matches(alert)) {
+            if playbook.action == PlaybookAction::Notify {
+                let name = playbook.name.clone();
+                return Some(Choice::Done(match playbook.sink.as_deref().and_then(|name| self.sinks.get(name)) {
+                    Some(sink) => {
+                        sink.offer(alert);
+                        Ok(Mitigation::Notified { playbook: name, sink: sink.name().to_owned() })
+                    }
+                    None => Err(DecisionError::Failed(format!("notify playbook {name} has no running sink"))),
+                }));
+            }
+            let past = past(playbook);
             if let Some(active) = past.iter().find(|d| d.is_active(now)) {
-                return Some(Ok(Mitigation::AlreadyActive {
+                return Some(Choice::Done(Ok(Mitigation::AlreadyActive {
                     playbook: playbook.name.clone(),
                     decision: active.clone(),
-                }));
+                })));
             }
             let earlier = past.iter().filter(|d| d.created_ms >= now - OFFENCE_MEMORY_MS).count();
             let Some(mut decision) = playbook.decide(alert, earlier, now) else { continue };
@@ -179,15 +196,26 @@ impl Responder {
                 decision.origin = rampart_core::Origin::Manual;
                 decision.reason = format!("mitigated by hand: {}", decision.reason);
             }
-            let made = self.add(decision, self.enforces(Some(playbook)));
-            return Some(made.map(|decision| Mitigation::Decided { playbook: playbook.name.clone(), decision }));
+            return Some(Choice::Decide {
+                playbook: playbook.name.clone(),
+                decision,
+                enforce: self.enforces(Some(playbook)),
+            });
         }
         None
     }
 
     /// Stores `decision` and, when enforcing, applies it. Allowlists win:
     /// a refused decision is stored inactive, with a `refused` action.
-    pub fn add(&self, mut decision: Decision, enforce: bool) -> Result<Decision, DecisionError> {
+    pub fn add(&self, decision: Decision, enforce: bool) -> Result<Decision, DecisionError> {
+        let (decision, refusal) = self.prepare(decision, enforce);
+        let stored = self.store.add_decision(&decision).map_err(|e| DecisionError::Failed(e.to_string()))?;
+        self.put_in_force(stored, refusal, enforce)
+    }
+
+    /// `decision` as it will be stored: pinned, rated, refused (stored
+    /// deleted, with the allowlist's reason) or not, enforced or not.
+    fn prepare(&self, mut decision: Decision, enforce: bool) -> (Decision, Option<String>) {
         let now = rampart_core::time::now_ms();
         // Pin a kill to the process running now, so a later PID reuse is never hit.
         if let Target::Process { pid, start_ticks: ticks @ None } = &mut decision.target {
@@ -201,7 +229,18 @@ impl Responder {
             decision.deleted_ms = Some(now);
         }
         decision.enforced = enforce && refusal.is_none();
-        let stored = self.store.add_decision(&decision).map_err(|e| DecisionError::Failed(e.to_string()))?;
+        (decision, refusal)
+    }
+
+    /// After a prepared decision is stored: audits a refusal or an observed
+    /// decision, or applies it through every enforcer that handles it.
+    fn put_in_force(
+        &self,
+        stored: Decision,
+        refusal: Option<String>,
+        enforce: bool,
+    ) -> Result<Decision, DecisionError> {
+        let now = rampart_core::time::now_ms();
         metrics::counter!(DECISIONS, "origin" => stored.origin.as_str(), "kind" => stored.kind.as_str()).increment(1);
         if let Some(reason) = refusal {
             self.audit(&[action_with(&stored, "allowlist", "apply", ActionResult::Refused, reason.clone())]);
@@ -309,23 +348,32 @@ impl Responder {
             Ok(n) => tracing::info!(bans = n, "Firewall reconciled from the store."),
             Err(error) => tracing::error!(%error, "Cannot reconcile the firewall with the store."),
         }
-        while let Some(item) = input.blocking_recv() {
+        let mut next = None;
+        while let Some(item) = next.take().or_else(|| input.blocking_recv()) {
             let request = match item {
-                ResponderInput::Alert(alert) => {
-                    self.deferred.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Vec::new);
-                    self.on_alert(&alert);
-                    let waiting = self.deferred.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, Vec::len);
-                    // Written once the burst is over (or every 512 actions): the
-                    // trail lags the decisions by at most one burst.
-                    if input.is_empty() || waiting >= 512 {
-                        self.flush_audit();
+                ResponderInput::Alert(first) => {
+                    // Alerts waiting in the queue are judged together: one
+                    // read of earlier decisions, one write of new ones and of
+                    // their audit trail, where a networked store would pay
+                    // round trips per alert.
+                    let mut burst = vec![first];
+                    while burst.len() < MAX_BURST {
+                        match input.try_recv() {
+                            Ok(ResponderInput::Alert(alert)) => burst.push(alert),
+                            Ok(request) => {
+                                next = Some(request);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
                     }
+                    self.deferred.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Vec::new);
+                    self.on_alerts(&burst);
+                    self.flush_audit();
                     continue;
                 }
                 ResponderInput::Request(request) => request,
             };
-            // A person's request is audited before it is answered.
-            self.flush_audit();
             match request {
                 DecisionRequest::Add { decision, reply } => {
                     let _ = reply.send(self.add(decision, self.enforce));
@@ -338,7 +386,6 @@ impl Responder {
                 }
             }
         }
-        self.flush_audit();
     }
 
     /// Writes deferred audit actions and stops deferring.
@@ -369,18 +416,39 @@ fn action_with(d: &Decision, enforcer: &str, op: &str, result: ActionResult, det
     }
 }
 
+/// What the first matching playbook makes of an alert.
+enum Choice {
+    /// Nothing more to do: notified, already in force, or failed.
+    Done(Result<Mitigation, DecisionError>),
+    /// A new decision to store and put in force.
+    Decide { playbook: String, decision: Decision, enforce: bool },
+}
+
+fn log_outcome(alert: &Alert, outcome: Option<Result<Mitigation, DecisionError>>) {
+    match outcome {
+        None | Some(Ok(Mitigation::AlreadyActive { .. })) => {}
+        Some(Ok(Mitigation::Notified { playbook, sink })) => {
+            tracing::info!(%playbook, %sink, alert = %alert.id, "Playbook notified.");
+        }
+        Some(Ok(Mitigation::Decided { playbook, decision: d })) => {
+            tracing::info!(id = d.id, target = %d.target, %playbook, "Decision made.");
+        }
+        Some(Err(error)) => tracing::warn!(%error, alert = %alert.id, "Decision not put in force."),
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::playbook::builtin_playbooks;
     use rampart_core::config::Durability;
 
-    fn alert(id: &str, ip: &str) -> Alert {
+    pub(super) fn alert(id: &str, ip: &str) -> Alert {
         Alert { id: id.into(), ..crate::fixtures::alert("ssh-brute-force", ip) }
     }
 
     /// Observe mode against a real store: no nft is ever run.
-    fn responder(dir: &std::path::Path) -> (Arc<dyn Store>, Responder) {
+    pub(super) fn responder(dir: &std::path::Path) -> (Arc<dyn Store>, Responder) {
         let store: Arc<dyn Store> = Arc::new(rampart_store::SqliteStore::open(dir, Durability::Normal).unwrap());
         let nft = crate::enforce::nftables::NftTable {
             program: "/nonexistent/nft".into(),

@@ -51,6 +51,13 @@ fn clickhouse_store_keeps_what_the_sqlite_store_keeps() {
         store.events(&EventQuery { since_ms: Some(10), until_ms: Some(30), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(by_time.items.len(), 3);
     assert_eq!(store.stats().unwrap().events_total, 6);
+    // Long enough for a three-byte length in the binary insert, and not ASCII.
+    let mut long = vec![event("10.0.0.3", &"é".repeat(9_000), 101)];
+    store.append_events(&mut long).unwrap();
+    let ip = Some("10.0.0.3".parse().unwrap());
+    let back = store.events(&EventQuery { source_ip: ip, limit: 1, ..Default::default() }).unwrap();
+    assert_eq!(back.items[0].message, long[0].message);
+    assert_eq!(back.items[0].id, long[0].id);
 
     // Alerts: insert, grow, a person's status kept through the next save, resolved left alone.
     assert_eq!(store.save_alerts(&[alert("a1", 5), alert("a2", 1)]).unwrap(), [SaveOutcome::Inserted; 2]);
@@ -73,6 +80,18 @@ fn clickhouse_store_keeps_what_the_sqlite_store_keeps() {
     let burst: Vec<Alert> = (0..7_000).map(|i| alert(&format!("burst-{i:05}"), 1)).collect();
     assert!(store.save_alerts(&burst).unwrap().iter().all(|o| *o == SaveOutcome::Inserted));
     assert!(store.save_alerts(&burst).unwrap().iter().all(|o| *o == SaveOutcome::Updated));
+    // An analyst on another node (another store on the same database) acts
+    // on alerts this worker keeps growing: the worker sees it at its next save.
+    let analyst = self::open(&server, "rampart_conformance");
+    let worker_alert = |id: &str, count| Alert { title: format!("opened as {id}"), ..alert(id, count) };
+    assert_eq!(store.save_alerts(&[worker_alert("w1", 1), worker_alert("w2", 1)]).unwrap(), [SaveOutcome::Inserted; 2]);
+    analyst.set_alert_status("w1", AlertStatus::Resolved).unwrap().unwrap();
+    analyst.set_alert_status("w2", AlertStatus::Acknowledged).unwrap().unwrap();
+    let grown = store.save_alerts(&[Alert { title: "later title".into(), ..alert("w1", 5) }, alert("w2", 6)]);
+    assert_eq!(grown.unwrap(), [SaveOutcome::AlreadyResolved, SaveOutcome::Updated]);
+    let (w1, w2) = (analyst.alert("w1").unwrap().unwrap(), analyst.alert("w2").unwrap().unwrap());
+    assert_eq!((w1.count, w1.status), (1, AlertStatus::Resolved));
+    assert_eq!((w2.count, w2.status, w2.title.as_str()), (6, AlertStatus::Acknowledged, "opened as w2"));
 
     // Decisions: ids, the active filter, deletion on record, the stream's after_id.
     let ban = Decision::new(DecisionKind::Ban, Target::parse("192.0.2.1").unwrap(), Origin::Manual, 1_000, None);
@@ -89,6 +108,31 @@ fn clickhouse_store_keeps_what_the_sqlite_store_keeps() {
     assert!(store.delete_decision(first.id, 7_000).unwrap().is_none());
     let since = store.decisions(&DecisionQuery { after_id: Some(first.id), limit: 10, ..Default::default() });
     assert_eq!(since.unwrap()[0].target, short.target);
+    // A burst's decisions in one insert, and read back for many targets at
+    // once: newest first, at most `per_target` of each, the deleted one's
+    // latest version.
+    let burst: Vec<Decision> = (1..=3)
+        .map(|i| {
+            Decision::new(
+                DecisionKind::Ban,
+                Target::parse(&format!("198.51.100.{i}")).unwrap(),
+                Origin::Rule,
+                10 + i,
+                None,
+            )
+        })
+        .chain([Decision::new(DecisionKind::Ban, Target::parse("198.51.100.1").unwrap(), Origin::Rule, 20, None)])
+        .collect();
+    let stored = store.add_decisions(&burst).unwrap();
+    assert_eq!(stored.iter().map(|d| d.created_ms).collect::<Vec<_>>(), [11, 12, 13, 20]);
+    assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
+    let targets = ["198.51.100.1", "198.51.100.3", "203.0.113.9"].map(String::from);
+    let about = store.decisions_about(&targets, 1).unwrap();
+    let mut got: Vec<(String, i64)> = about.iter().map(|d| (d.target.to_string(), d.created_ms)).collect();
+    got.sort();
+    assert_eq!(got, [("198.51.100.1".to_string(), 20), ("198.51.100.3".to_string(), 13)]);
+    let deleted_too = store.decisions_about(&[first.target.to_string()], 10).unwrap();
+    assert_eq!(deleted_too.iter().find(|d| d.id == first.id).unwrap().deleted_ms, Some(6_000));
     store
         .record_actions(&[Action {
             id: 0,

@@ -111,3 +111,30 @@ async fn notifier_sends_a_burst_as_one_notification_with_the_final_count() {
     assert!(first.contains("SSH &lt;brute&gt; force"));
     assert!(bodies[1]["text"].as_str().unwrap().contains("(10 events)"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifier_keeps_each_alert_on_its_own_clock() {
+    let (url, bodies, _) = receiver(0).await;
+    let slack = Arc::new(SlackSink::new(url, rampart_client::http_client().unwrap()));
+    let notifier = Notifier { delay: Duration::from_millis(100), renotify: Duration::from_millis(1_500) };
+    let handle = notifier.spawn(vec![spawn_sink(slack, 64, fast_policy(0))], 1_024);
+    // Many alerts at once, each grown many times: one message each, final counts.
+    for count in 1..=20 {
+        for id in 0..30 {
+            handle.notify(alert(&format!("m{id}"), count));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // One grows again inside its re-notify interval: sent when that ends,
+    // not at once, and not only at shutdown.
+    handle.notify(alert("m7", 21));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bodies.lock().await.len(), 30);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(bodies.lock().await.len(), 31);
+    handle.shutdown().await;
+    let bodies = bodies.lock().await;
+    assert_eq!(bodies.len(), 31, "nothing left pending at shutdown");
+    assert!(bodies[..30].iter().all(|b| b["text"].as_str().unwrap().contains("(20 events)")));
+    assert!(bodies[30]["text"].as_str().unwrap().contains("(21 events)"));
+}

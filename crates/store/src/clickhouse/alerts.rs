@@ -4,11 +4,12 @@
 //! acknowledgement an analyst made a moment earlier on an API node.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use rampart_core::{Alert, AlertQuery, AlertStatus, RecordIds, RuleFired, SaveOutcome, StoreError};
 use serde::Deserialize;
 
-use super::client::{Client, quote};
+use super::client::{Client, push_string, quote};
 
 pub(super) const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS alerts (
@@ -20,7 +21,7 @@ pub(super) const SCHEMA: [&str; 2] = [
     ) ENGINE = ReplacingMergeTree(version) ORDER BY id",
 ];
 
-/// Alert ids per lookup: 1,000 quoted UUIDs are ~40 KiB of statement.
+/// Alert ids per lookup: 1,000 quoted UUIDs are ~40 KiB, twice in a statement.
 const LOOKUP_IDS: usize = 1_000;
 
 /// Every alert with the status people gave it (or the one it opened with).
@@ -52,8 +53,23 @@ fn select(client: &Client, filter: &str, limit: usize) -> Result<Vec<Alert>, Sto
     client.select::<Row>(&sql)?.into_iter().map(decode).collect()
 }
 
+/// The current version of the alerts `ids` names (a quoted, comma-separated
+/// list). The ids go inside both sides of the join, where the primary key
+/// finds them: a filter outside `CURRENT` is not pushed down by older
+/// servers, and a worker's every alert save would deduplicate the whole table.
+fn select_ids(client: &Client, ids: &str) -> Result<Vec<Alert>, StoreError> {
+    let sql = format!(
+        "SELECT id, rule_id, severity, doc, person AS status, status_ms
+         FROM (SELECT id, rule_id, severity, doc FROM alerts WHERE id IN ({ids})
+               ORDER BY id, version DESC LIMIT 1 BY id)
+         ANY LEFT JOIN (SELECT id, status AS person, updated_ms AS status_ms FROM alert_status WHERE id IN ({ids})
+               ORDER BY id, version DESC LIMIT 1 BY id) USING id"
+    );
+    client.select::<Row>(&sql)?.into_iter().map(decode).collect()
+}
+
 pub(super) fn get(client: &Client, id: &str) -> Result<Option<Alert>, StoreError> {
-    Ok(select(client, &format!(" AND id = {}", quote(id)), 1)?.pop())
+    Ok(select_ids(client, &quote(id))?.pop())
 }
 
 /// Newest first, one more than `limit` so the caller can tell a next page exists.
@@ -78,18 +94,88 @@ pub(super) fn query(client: &Client, q: &AlertQuery, limit: usize) -> Result<Vec
     select(client, &filter, limit + 1)
 }
 
+/// The alerts this process last wrote, by id: detection grows the same
+/// alerts over and over, and reading each one's document back from the
+/// server before every save was most of ClickHouse's work under attack.
+/// What a save keeps from the stored alert (title, context, tags, the time
+/// and status it opened with) never changes after it opens; the status a
+/// person sets lives in `alert_status` and is still read every time.
+pub(super) struct Written(Mutex<HashMap<String, Alert>>);
+
+/// Bounds `Written`; past it the cache starts over (and reads again).
+const WRITTEN_MAX: usize = 100_000;
+
+impl Written {
+    pub(super) fn new() -> Written {
+        Written(Mutex::new(HashMap::new()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Alert>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[derive(Deserialize)]
+struct Status {
+    id: String,
+    status: String,
+    updated_ms: i64,
+}
+
+/// The status people gave the alerts `ids` names (a quoted list), if any.
+fn statuses(client: &Client, ids: &str) -> Result<Vec<Status>, StoreError> {
+    client.select(&format!(
+        "SELECT id, status, updated_ms FROM alert_status WHERE id IN ({ids}) ORDER BY id, version DESC LIMIT 1 BY id"
+    ))
+}
+
+/// The stored version of each of `alerts`, as `select_ids` would read it:
+/// from `written` where this process wrote it, with the person's status
+/// read from the server either way.
+fn stored_versions(client: &Client, written: &Written, alerts: &[Alert]) -> Result<HashMap<String, Alert>, StoreError> {
+    let mut stored: HashMap<String, Alert> = HashMap::new();
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    {
+        let cache = written.lock();
+        for a in alerts {
+            match cache.get(&a.id) {
+                Some(old) => {
+                    stored.insert(a.id.clone(), old.clone());
+                    known.push(quote(&a.id));
+                }
+                None => unknown.push(quote(&a.id)),
+            }
+        }
+    }
+    // A statement is at most 256 KiB (max_query_size): look ids up in slices.
+    for slice in known.chunks(LOOKUP_IDS) {
+        for s in statuses(client, &slice.join(","))? {
+            let Some(alert) = stored.get_mut(&s.id) else { continue };
+            alert.status = AlertStatus::parse(&s.status).ok_or_else(|| StoreError::Corrupt {
+                id: format!("alert {}", s.id),
+                reason: format!("unknown status {:?}", s.status),
+            })?;
+            alert.updated_ms = alert.updated_ms.max(s.updated_ms);
+        }
+    }
+    for slice in unknown.chunks(LOOKUP_IDS) {
+        stored.extend(select_ids(client, &slice.join(","))?.into_iter().map(|a| (a.id.clone(), a)));
+    }
+    Ok(stored)
+}
+
 /// Saves detection's view of each alert: new ones inserted, open ones
 /// grown (keeping the title, context and status they opened with),
 /// resolved ones left alone.
-pub(super) fn save(client: &Client, ids: &RecordIds, alerts: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
-    let mut stored: HashMap<String, Alert> = HashMap::new();
-    // A statement is at most 256 KiB (max_query_size): look ids up in slices.
-    for slice in alerts.chunks(LOOKUP_IDS) {
-        let list = slice.iter().map(|a| quote(&a.id)).collect::<Vec<_>>().join(",");
-        let found = select(client, &format!(" AND id IN ({list})"), slice.len())?;
-        stored.extend(found.into_iter().map(|a| (a.id.clone(), a)));
-    }
+pub(super) fn save(
+    client: &Client,
+    ids: &RecordIds,
+    written: &Written,
+    alerts: &[Alert],
+) -> Result<Vec<SaveOutcome>, StoreError> {
+    let stored = stored_versions(client, written, alerts)?;
     let mut rows = Vec::new();
+    let mut docs = Vec::with_capacity(alerts.len());
     let mut outcomes = Vec::with_capacity(alerts.len());
     for alert in alerts {
         let (doc, outcome) = match stored.get(&alert.id) {
@@ -110,24 +196,32 @@ pub(super) fn save(client: &Client, ids: &RecordIds, alerts: &[Alert]) -> Result
             }
             None => (alert.clone(), SaveOutcome::Inserted),
         };
-        let row = serde_json::json!({
-            "id": doc.id,
-            "version": ids.next(),
-            "created_ms": doc.created_ms,
-            "rule_id": doc.rule_id,
-            "severity": doc.severity.as_str(),
-            "count": doc.count,
-            "last_seen_ms": doc.last_seen_ms,
-            "doc": serde_json::to_string(&doc).map_err(|e| StoreError::Backend(format!("cannot encode alert: {e}")))?,
-        });
-        rows.extend_from_slice(row.to_string().as_bytes());
-        rows.push(b'\n');
+        push_row(&mut rows, ids.next() as u64, &doc)?;
+        docs.push(doc);
         outcomes.push(outcome);
     }
-    client.insert("alerts", &rows)?;
+    client.insert_binary("alerts", &rows)?;
+    let mut cache = written.lock();
+    if cache.len() + docs.len() > WRITTEN_MAX {
+        cache.clear();
+    }
+    cache.extend(docs.into_iter().map(|doc| (doc.id.clone(), doc)));
     Ok(outcomes)
 }
 
+/// One `alerts` row as RowBinary, in the table's column order.
+fn push_row(out: &mut Vec<u8>, version: u64, doc: &Alert) -> Result<(), StoreError> {
+    let json = serde_json::to_vec(doc).map_err(|e| StoreError::Backend(format!("cannot encode alert: {e}")))?;
+    push_string(out, doc.id.as_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&doc.created_ms.to_le_bytes());
+    push_string(out, doc.rule_id.as_bytes());
+    push_string(out, doc.severity.as_str().as_bytes());
+    out.extend_from_slice(&doc.count.to_le_bytes());
+    out.extend_from_slice(&doc.last_seen_ms.to_le_bytes());
+    push_string(out, &json);
+    Ok(())
+}
 pub(super) fn set_status(
     client: &Client,
     ids: &RecordIds,

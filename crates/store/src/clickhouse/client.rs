@@ -68,6 +68,14 @@ impl Client {
         self.post(&format!("INSERT INTO {table} FORMAT JSONEachRow"), Some(rows), false).map(drop)
     }
 
+    /// Inserts rows already encoded as RowBinary, in the table's column order.
+    pub(crate) fn insert_binary(&self, table: &str, rows: &[u8]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.post(&format!("INSERT INTO {table} FORMAT RowBinary"), Some(rows), false).map(drop)
+    }
+
     fn post(&self, sql: &str, rows: Option<&[u8]>, global: bool) -> Result<String, StoreError> {
         let mut request = self
             .agent
@@ -118,14 +126,35 @@ pub(crate) fn quote(text: &str) -> String {
     out
 }
 
+/// A RowBinary `String`: its length as an unsigned LEB128 varint, then the bytes.
+pub(super) fn push_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut n = bytes.len();
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(bytes);
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{push_string, quote};
 
     #[test]
     fn quote_escapes_what_ends_a_literal() {
         assert_eq!(quote("a'b"), r"'a\'b'");
         assert_eq!(quote(r"a\'); DROP TABLE x; --"), r"'a\\\'); DROP TABLE x; --'");
         assert_eq!(quote("l1\nl2\0"), r"'l1\nl2\0'");
+    }
+
+    #[test]
+    fn binary_strings_carry_their_length_as_leb128() {
+        let mut out = Vec::new();
+        push_string(&mut out, b"ab");
+        push_string(&mut out, &[b'x'; 300]);
+        assert_eq!(&out[..3], [2, b'a', b'b']);
+        assert_eq!(&out[3..5], [0xAC, 0x02], "300 = 0b10_0101100");
+        assert_eq!(out.len(), 3 + 2 + 300);
     }
 }

@@ -11,47 +11,40 @@ use rampart_core::ecs::{Limits, decode_event, write_flat};
 use rampart_core::{Event, EventKind, EventQuery, StoreError, ip_string};
 use serde::Deserialize;
 
-use super::client::{Client, quote};
+use super::client::{Client, push_string, quote};
 
 pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (
     id Int64, day Date, ingested_ms Int64, ts_ms Int64, kind String, source_ip String, message String, doc String
 ) ENGINE = ReplacingMergeTree() PARTITION BY day ORDER BY id";
 
-/// Encodes the events as JSONEachRow rows for one insert.
+/// Encodes the events as RowBinary rows for one insert, in the table's
+/// column order. Binary, not JSONEachRow: the document is itself JSON, and
+/// escaping it into a JSON string for the server to unescape again cost the
+/// server more CPU than anything else in a worker's insert.
 pub(super) fn rows(events: &[Event]) -> Vec<u8> {
     let mut out = Vec::with_capacity(events.len() * 512);
     let mut doc = Vec::with_capacity(512);
-    let mut number = itoa::Buffer::new();
     for e in events {
         doc.clear();
         write_flat(e, &mut doc);
-        out.extend_from_slice(b"{\"id\":");
-        out.extend_from_slice(number.format(e.id.unwrap_or_default()).as_bytes());
-        out.extend_from_slice(b",\"day\":\"");
-        out.extend_from_slice(day(e.ingested_ms).as_bytes());
-        out.extend_from_slice(b"\",\"ingested_ms\":");
-        out.extend_from_slice(number.format(e.ingested_ms).as_bytes());
-        out.extend_from_slice(b",\"ts_ms\":");
-        out.extend_from_slice(number.format(e.timestamp_ms).as_bytes());
-        out.extend_from_slice(b",\"kind\":\"");
-        out.extend_from_slice(e.kind.as_str().as_bytes());
-        out.extend_from_slice(b"\",\"source_ip\":\"");
-        if let Some(ip) = e.source.ip {
-            out.extend_from_slice(ip_string(ip).as_bytes());
+        out.extend_from_slice(&e.id.unwrap_or_default().to_le_bytes());
+        out.extend_from_slice(&day_number(e.ingested_ms).to_le_bytes());
+        out.extend_from_slice(&e.ingested_ms.to_le_bytes());
+        out.extend_from_slice(&e.timestamp_ms.to_le_bytes());
+        push_string(&mut out, e.kind.as_str().as_bytes());
+        match e.source.ip {
+            Some(ip) => push_string(&mut out, ip_string(ip).as_bytes()),
+            None => push_string(&mut out, b""),
         }
-        out.extend_from_slice(b"\",\"message\":");
-        push_json_string(&mut out, e.message.as_deref().unwrap_or_default());
-        out.extend_from_slice(b",\"doc\":");
-        // The flat document is UTF-8 JSON written by us.
-        push_json_string(&mut out, &String::from_utf8_lossy(&doc));
-        out.extend_from_slice(b"}\n");
+        push_string(&mut out, e.message.as_deref().unwrap_or_default().as_bytes());
+        push_string(&mut out, &doc);
     }
     out
 }
 
-fn push_json_string(out: &mut Vec<u8>, text: &str) {
-    // Writing into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
+/// A RowBinary `Date`: days since 1970-01-01 (the type's range ends in 2149).
+fn day_number(ms: i64) -> u16 {
+    u16::try_from(ms.div_euclid(86_400_000)).unwrap_or(if ms < 0 { 0 } else { u16::MAX })
 }
 
 /// The UTC day of `ms` as `YYYY-MM-DD`, the partition it lands in.
@@ -143,4 +136,16 @@ pub(super) fn purge(client: &Client, cutoff_ms: i64) -> Result<u64, StoreError> 
         }
     }
     Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_dates_are_days_since_the_epoch_clamped_to_the_type() {
+        assert_eq!(day_number(0), 0);
+        assert_eq!(day_number(86_400_000 * 20_000 + 5), 20_000);
+        assert_eq!((day_number(-1), day_number(i64::MAX)), (0, u16::MAX));
+    }
 }

@@ -36,6 +36,7 @@ pub struct ClickHouseStore {
     client: Client,
     ids: RecordIds,
     tokens: Mutex<HashMap<String, (TokenRecord, Instant)>>,
+    written: alerts::Written,
 }
 
 impl ClickHouseStore {
@@ -60,7 +61,12 @@ impl ClickHouseStore {
         }
         let mut writer = [0u8; 1];
         getrandom::fill(&mut writer).map_err(|e| StoreError::Backend(format!("no randomness for record ids: {e}")))?;
-        Ok(ClickHouseStore { client, ids: RecordIds::new(writer[0]), tokens: Mutex::new(HashMap::new()) })
+        Ok(ClickHouseStore {
+            client,
+            ids: RecordIds::new(writer[0]),
+            tokens: Mutex::new(HashMap::new()),
+            written: alerts::Written::new(),
+        })
     }
 
     /// Collapses duplicate rows now rather than in the background: for tests
@@ -88,7 +94,7 @@ impl Store for ClickHouseStore {
                 event.id = Some(self.ids.next());
             }
         }
-        self.client.insert("events", &events::rows(list))
+        self.client.insert_binary("events", &events::rows(list))
     }
 
     fn events(&self, q: &EventQuery) -> Result<Page<Event>, StoreError> {
@@ -99,7 +105,7 @@ impl Store for ClickHouseStore {
     }
 
     fn save_alerts(&self, list: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError> {
-        alerts::save(&self.client, &self.ids, list)
+        alerts::save(&self.client, &self.ids, &self.written, list)
     }
 
     fn alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
@@ -201,6 +207,14 @@ impl Store for ClickHouseStore {
 
     fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError> {
         records::add_decision(&self.client, &self.ids, decision)
+    }
+
+    fn add_decisions(&self, decisions: &[Decision]) -> Result<Vec<Decision>, StoreError> {
+        records::add_decisions(&self.client, &self.ids, decisions)
+    }
+
+    fn decisions_about(&self, targets: &[String], per_target: usize) -> Result<Vec<Decision>, StoreError> {
+        records::decisions_about(&self.client, targets, per_target)
     }
 
     fn decision(&self, id: i64) -> Result<Option<Decision>, StoreError> {

@@ -83,6 +83,41 @@ pub(super) fn add_decision(client: &Client, ids: &RecordIds, d: &Decision) -> Re
     Ok(stored)
 }
 
+pub(super) fn add_decisions(client: &Client, ids: &RecordIds, ds: &[Decision]) -> Result<Vec<Decision>, StoreError> {
+    let stored: Vec<Decision> = ds.iter().map(|d| Decision { id: ids.next(), ..d.clone() }).collect();
+    let mut rows = Vec::new();
+    for d in &stored {
+        rows.extend(encode(&DecisionRow { version: ids.next() as u64, record: d.into() })?);
+    }
+    if !rows.is_empty() {
+        client.insert("decisions", &rows)?;
+    }
+    Ok(stored)
+}
+
+/// One read for many targets, in slices that keep each statement well
+/// under the server's 256 KiB limit.
+pub(super) fn decisions_about(
+    client: &Client,
+    targets: &[String],
+    per_target: usize,
+) -> Result<Vec<Decision>, StoreError> {
+    let mut found = Vec::new();
+    for slice in targets.chunks(1_000) {
+        let list = slice.iter().map(|t| quote(t)).collect::<Vec<_>>().join(", ");
+        let immutable = format!(" AND target IN ({list})");
+        let sql = format!(
+            "{} ORDER BY target, id DESC LIMIT {} BY target",
+            latest_of("decisions", &immutable, ""),
+            per_target.max(1)
+        );
+        for row in client.select::<DecisionRow>(&sql)? {
+            found.push(decision(row)?);
+        }
+    }
+    Ok(found)
+}
+
 pub(super) fn decision_by_id(client: &Client, id: i64) -> Result<Option<Decision>, StoreError> {
     let rows: Vec<DecisionRow> = client.select(&latest_of("decisions", &format!(" AND id = {id}"), ""))?;
     rows.into_iter().next().map(decision).transpose()

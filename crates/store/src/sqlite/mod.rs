@@ -315,6 +315,15 @@ impl Store for SqliteStore {
         self.write("decisions", |conn| decisions::add(conn, decision))
     }
 
+    fn add_decisions(&self, ds: &[Decision]) -> Result<Vec<Decision>, StoreError> {
+        self.write("decisions", |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let stored = ds.iter().map(|d| decisions::add(&tx, d)).collect::<Result<Vec<_>, _>>()?;
+            tx.commit().map_err(backend)?;
+            Ok(stored)
+        })
+    }
+
     fn decision(&self, id: i64) -> Result<Option<Decision>, StoreError> {
         self.read(|conn| decisions::get(conn, id))
     }
