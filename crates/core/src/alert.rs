@@ -119,4 +119,40 @@ impl Alert {
     pub fn new_id() -> String {
         uuid::Uuid::now_v7().to_string()
     }
+
+    /// The lowest id `new_id` can mint at `ms` or later: ids sort as text,
+    /// so `id >= first_id_minted_at(ms)` reads a key range.
+    pub fn first_id_minted_at(ms: i64) -> String {
+        let ms = ms.clamp(0, (1 << 48) - 1);
+        format!("{:08x}-{:04x}-0000-0000-000000000000", ms >> 16, ms & 0xffff)
+    }
+
+    /// When an id from `new_id` was minted, epoch ms; `None` for ids of
+    /// any other shape.
+    pub fn id_minted_ms(id: &str) -> Option<i64> {
+        let uuid = uuid::Uuid::try_parse(id).ok()?;
+        if uuid.get_version_num() != 7 {
+            return None;
+        }
+        let (seconds, nanos) = uuid.get_timestamp()?.to_unix();
+        i64::try_from(seconds).ok()?.checked_mul(1_000)?.checked_add(i64::from(nanos / 1_000_000))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Alert;
+
+    #[test]
+    fn an_alert_id_tells_when_it_was_minted() {
+        let before = crate::time::now_ms();
+        let minted = Alert::id_minted_ms(&Alert::new_id()).unwrap();
+        assert!(minted >= before && minted <= crate::time::now_ms(), "{before} {minted}");
+        assert_eq!(Alert::id_minted_ms("018f0000-0000-7000-8000-000000000000"), Some(0x018f_0000_0000));
+        assert_eq!(Alert::id_minted_ms("0b8d6e2c-4c9a-4f3e-9d7a-2f1e5c3b4a21"), None, "a v4 id");
+        assert_eq!(Alert::id_minted_ms("alert-1"), None);
+        let id = Alert::new_id();
+        assert!(Alert::first_id_minted_at(before) <= id);
+        assert!(Alert::first_id_minted_at(crate::time::now_ms() + 1) > id);
+    }
 }

@@ -92,6 +92,16 @@ fn clickhouse_store_keeps_what_the_sqlite_store_keeps() {
     let (w1, w2) = (analyst.alert("w1").unwrap().unwrap(), analyst.alert("w2").unwrap().unwrap());
     assert_eq!((w1.count, w1.status), (1, AlertStatus::Resolved));
     assert_eq!((w2.count, w2.status, w2.title.as_str()), (6, AlertStatus::Acknowledged, "opened as w2"));
+    // Ids minted after a store opened are new to it unless it wrote them;
+    // one minted before it opened is looked up (a store opened later).
+    let minted = Alert::new_id();
+    assert_eq!(store.save_alerts(&[worker_alert(&minted, 1)]).unwrap(), [SaveOutcome::Inserted]);
+    let later = self::open(&server, "rampart_conformance");
+    later.set_alert_status(&minted, AlertStatus::Acknowledged).unwrap().unwrap();
+    assert_eq!(later.save_alerts(&[alert(&minted, 3)]).unwrap(), [SaveOutcome::Updated]);
+    let back = analyst.alert(&minted).unwrap().unwrap();
+    assert_eq!((back.count, back.status, back.title), (3, AlertStatus::Acknowledged, format!("opened as {minted}")));
+    assert_eq!(store.save_alerts(&[alert(&Alert::new_id(), 1)]).unwrap(), [SaveOutcome::Inserted]);
 
     // Decisions: ids, the active filter, deletion on record, the stream's after_id.
     let ban = Decision::new(DecisionKind::Ban, Target::parse("192.0.2.1").unwrap(), Origin::Manual, 1_000, None);

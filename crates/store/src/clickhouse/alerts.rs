@@ -100,17 +100,26 @@ pub(super) fn query(client: &Client, q: &AlertQuery, limit: usize) -> Result<Vec
 /// What a save keeps from the stored alert (title, context, tags, the time
 /// and status it opened with) never changes after it opens; the status a
 /// person sets lives in `alert_status` and is still read every time.
-pub(super) struct Written(Mutex<HashMap<String, Alert>>);
+pub(super) struct Written(Mutex<Cache>);
+
+struct Cache {
+    docs: HashMap<String, Alert>,
+    /// Every alert this process saved with an id minted after this time is
+    /// in `docs`: ids are minted by the detection that saves them (UUID v7,
+    /// random below the time), so a newer id not in `docs` is a new alert
+    /// and needs no lookup.
+    complete_since_ms: i64,
+}
 
 /// Bounds `Written`; past it the cache starts over (and reads again).
 const WRITTEN_MAX: usize = 100_000;
 
 impl Written {
     pub(super) fn new() -> Written {
-        Written(Mutex::new(HashMap::new()))
+        Written(Mutex::new(Cache { docs: HashMap::new(), complete_since_ms: rampart_core::time::now_ms() }))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Alert>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
@@ -138,11 +147,12 @@ fn stored_versions(client: &Client, written: &Written, alerts: &[Alert]) -> Resu
     {
         let cache = written.lock();
         for a in alerts {
-            match cache.get(&a.id) {
+            match cache.docs.get(&a.id) {
                 Some(old) => {
                     stored.insert(a.id.clone(), old.clone());
                     known.push(quote(&a.id));
                 }
+                None if Alert::id_minted_ms(&a.id).is_some_and(|ms| ms > cache.complete_since_ms) => {}
                 None => unknown.push(quote(&a.id)),
             }
         }
@@ -202,10 +212,11 @@ pub(super) fn save(
     }
     client.insert_binary("alerts", &rows)?;
     let mut cache = written.lock();
-    if cache.len() + docs.len() > WRITTEN_MAX {
-        cache.clear();
+    if cache.docs.len() + docs.len() > WRITTEN_MAX {
+        cache.docs.clear();
+        cache.complete_since_ms = rampart_core::time::now_ms();
     }
-    cache.extend(docs.into_iter().map(|doc| (doc.id.clone(), doc)));
+    cache.docs.extend(docs.into_iter().map(|doc| (doc.id.clone(), doc)));
     Ok(outcomes)
 }
 
