@@ -6,6 +6,7 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     ("ssh.yaml", include_str!("../rules/ssh.yaml")),
     ("web.yaml", include_str!("../rules/web.yaml")),
     ("network.yaml", include_str!("../rules/network.yaml")),
+    ("services.yaml", include_str!("../rules/services.yaml")),
 ];
 
 const PHRASE_LISTS: &[(&str, &str)] = &[

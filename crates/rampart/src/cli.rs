@@ -237,7 +237,7 @@ pub struct EvalEntitiesArgs {
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
     /// The log format; `auto` decides per file from its first lines.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "syslog", "combined", "json"])]
+    #[arg(long, default_value = "auto", value_parser = ["auto", "syslog", "combined", "json", "apache-error", "nginx-error", "vsftpd", "mysql-error", "postgresql"])]
     pub format: String,
     /// Log time learnt before anything is judged (default: the server's, 3,600).
     #[arg(long, value_name = "SECS")]
@@ -306,7 +306,7 @@ pub struct ScanArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The log format; `auto` decides per file from its first lines.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "syslog", "combined", "json", "regex"])]
+    #[arg(long, default_value = "auto", value_parser = ["auto", "syslog", "combined", "json", "regex", "apache-error", "nginx-error", "vsftpd", "mysql-error", "postgresql"])]
     pub format: String,
     /// With `--format regex`: a regex whose named captures are ECS fields,
     /// `__` for `.`, e.g. `(?P<source__ip>\S+) (?P<user__name>\S+)`.
@@ -321,6 +321,12 @@ pub struct ScanArgs {
     /// Print the lines that did not parse (the first 100) on stderr, with the reason.
     #[arg(long)]
     pub print_unparsed: bool,
+    /// `table`: one row per attacker (the default on a terminal); `json`:
+    /// every alert as a JSON line (the default otherwise); `events`: every
+    /// parsed line as a JSON line `{file, line, event}` (the ECS event),
+    /// to see what Rampart read from a log.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "table", "json", "events"])]
+    pub output: String,
 }
 
 #[derive(Debug, Args)]

@@ -193,3 +193,74 @@ fn a_scanner_probing_with_many_attacks_is_a_prober_and_one_odd_url_is_not() {
     assert!(flagged(&alerts, "web-injection-classified").contains("198.51.100.23"), "{alerts:?}");
     assert!(!alerts.iter().any(|a| a["source.ip"] == "192.0.2.81"), "the shopper is never flagged");
 }
+
+/// Six failures from an attacker and one from a bystander, per service, in
+/// each daemon's wording: the attacker is flagged by that service's rule
+/// (and by no SSH rule), the bystander by none.
+#[test]
+fn other_services_brute_force_is_flagged_by_their_own_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut syslog = Vec::new();
+    for i in 0..6 {
+        syslog.push(format!("Dec  1 10:00:{i:02} mail postfix/smtpd[81{i}]: warning: unknown[198.51.100.1]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"));
+        syslog.push(format!("Dec  1 10:01:{i:02} mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<u{i}>, method=PLAIN, rip=198.51.100.2, lip=10.0.0.2, TLS"));
+        syslog.push(format!("Dec  1 10:02:{i:02} ftp proftpd[90{i}]: ftp.example.org (198.51.100.3[198.51.100.3]) - USER u{i} (Login failed): Incorrect password"));
+        syslog.push(format!("Dec  1 10:03:{i:02} db mariadbd[77]: 2026-12-01 10:03:{i:02} 3{i} [Warning] Access denied for user 'root'@'198.51.100.4' (using password: YES)"));
+    }
+    syslog.push("Dec  1 10:05:00 mail postfix/smtpd[899]: warning: unknown[192.0.2.50]: SASL LOGIN authentication failed: UGFzc3dvcmQ6".into());
+    let syslog_file = dir.path().join("mail.log");
+    std::fs::write(&syslog_file, syslog.join("\n") + "\n").unwrap();
+    let nginx: Vec<String> = (0..6)
+        .map(|i| format!("2026/12/01 10:04:{i:02} [error] 12#12: *{i} user \"admin\": password mismatch, client: 198.51.100.5, server: x, request: \"GET /admin HTTP/1.1\", host: \"x\""))
+        .chain(["2026/12/01 10:06:00 [error] 12#12: *9 user \"bob\": password mismatch, client: 192.0.2.51, server: x".into()])
+        .collect();
+    let nginx_file = dir.path().join("error.log");
+    std::fs::write(&nginx_file, nginx.join("\n") + "\n").unwrap();
+    let vsftpd: Vec<String> = (0..6)
+        .map(|i| format!("Tue Dec  1 10:07:0{i} 2026 [pid 4{i}] [u{i}] FAIL LOGIN: Client \"198.51.100.6\""))
+        .collect();
+    let vsftpd_file = dir.path().join("vsftpd.log");
+    std::fs::write(&vsftpd_file, vsftpd.join("\n") + "\n").unwrap();
+
+    let files = [&syslog_file, &nginx_file, &vsftpd_file].map(|f| f.to_str().unwrap().to_owned());
+    let (code, alerts, stderr) = scan(&files.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{stderr}");
+    let one = |ip: &str| BTreeSet::from([ip.to_owned()]);
+    let mail: BTreeSet<String> = ["198.51.100.1", "198.51.100.2"].map(str::to_owned).into();
+    assert_eq!(flagged(&alerts, "mail-brute-force"), mail);
+    assert_eq!(flagged(&alerts, "ftp-brute-force"), ["198.51.100.3", "198.51.100.6"].map(str::to_owned).into());
+    assert_eq!(flagged(&alerts, "database-brute-force"), one("198.51.100.4"));
+    assert_eq!(flagged(&alerts, "http-auth-brute-force"), one("198.51.100.5"));
+    for rule in ["ssh-brute-force", "ssh-credential-stuffing", "ssh-slow-brute-force"] {
+        assert!(flagged(&alerts, rule).is_empty(), "{rule}: {alerts:?}");
+    }
+    assert!(stderr.contains("0 unparsed"), "{stderr}");
+}
+
+#[test]
+fn output_table_summarises_per_attacker_and_events_shows_each_parsed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, auth_log()).unwrap();
+    let run = |output: &str| {
+        let out = Command::new(util::bin())
+            .args(["scan", "--output", output, log.to_str().unwrap()])
+            .env_remove("RAMPART_CONFIG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = run("table");
+    let rows: Vec<&str> = table.lines().collect();
+    assert!(rows[0].starts_with("ATTACKER") && rows[0].ends_with("RULES"), "{table}");
+    assert!(rows[1].starts_with("183.62.140.253") && rows[1].contains("pam-brute-force, ssh-brute-force"), "{table}");
+    assert_eq!(rows.len(), 3, "{table}");
+    let events: Vec<Value> = run("events").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 14, "one per parsed line");
+    assert_eq!(
+        (events[1]["line"].as_i64(), events[1]["event"]["source"]["ip"].as_str()),
+        (Some(2), Some("183.62.140.253"))
+    );
+    assert_eq!(events[1]["event"]["event"]["action"], "ssh_failed_password");
+}

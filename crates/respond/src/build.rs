@@ -9,7 +9,7 @@ use rampart_core::config::{AlertsConfig, DeliveryConfig, RespondConfig, Response
 
 use crate::enforce::Enforcer;
 use crate::error::RespondError;
-use crate::playbook::{Playbook, builtin_playbooks};
+use crate::playbook::{Playbook, Recidive, builtin_playbooks};
 use crate::{
     Allowlist, Notifier, NotifierHandle, Responder, SinkWorker, SlackSink, StdoutSink, WebhookSink, spawn_sink,
 };
@@ -48,7 +48,12 @@ pub fn responder(
     }
     let enforcers = enforcers.unwrap_or_else(|| crate::enforce::enforcers_for(respond));
     let rate = respond.nftables.rate_limit_per_sec;
+    let recidive = Recidive::from_config(&respond.recidive).map_err(|e| match e {
+        RespondError::Config { key, reason } => RespondError::Config { key: format!("respond.{key}"), reason },
+        other => other,
+    })?;
     Ok(Responder::new(store, playbooks, allowlist, enforce, enforcers, rate)
+        .with_recidive(recidive)
         // Their own workers, so a notify playbook's sink has its own queue.
         .with_sinks(if respond.playbooks.iter().any(|p| p.sink.is_some()) { self::sinks(sinks)? } else { Vec::new() }))
 }

@@ -1,6 +1,6 @@
 //! Playbooks: which alerts lead to which decision about their entity.
 
-use rampart_core::config::PlaybookConfig;
+use rampart_core::config::{PlaybookConfig, RecidiveConfig};
 use rampart_core::time::parse_duration_ms;
 use rampart_core::{Alert, Decision, DecisionKind, Origin, Severity, Target};
 
@@ -23,6 +23,51 @@ pub struct Playbook {
     pub enforce: Option<bool>,
     /// For `Notify`: the sink, by name.
     pub sink: Option<String>,
+}
+
+/// fail2ban's recidive jail across every playbook: the `bans`-th ban of an
+/// address within `within_ms` lasts `ban_ms`, when that is longer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recidive {
+    pub bans: usize,
+    pub within_ms: i64,
+    pub ban_ms: i64,
+}
+
+impl Recidive {
+    /// `None` when disabled; an error names the field.
+    pub fn from_config(c: &RecidiveConfig) -> Result<Option<Recidive>, crate::RespondError> {
+        if !c.enabled {
+            return Ok(None);
+        }
+        let ms =
+            |key: &'static str, text: &str| parse_duration_ms(text).map_err(|e| crate::RespondError::config(key, e));
+        let bans = usize::try_from(c.bans).unwrap_or(usize::MAX).max(2);
+        Ok(Some(Recidive { bans, within_ms: ms("recidive.within", &c.within)?, ban_ms: ms("recidive.ban", &c.ban)? }))
+    }
+
+    /// Lengthens `decision` if it is a ban that makes its address a
+    /// recidivist, given `past`: every decision about the address.
+    pub fn apply(&self, decision: &mut Decision, past: &[Decision], now_ms: i64) {
+        if decision.kind != DecisionKind::Ban {
+            return;
+        }
+        let counted = |d: &&Decision| {
+            d.kind == DecisionKind::Ban && d.deleted_ms.is_none() && d.created_ms >= now_ms - self.within_ms
+        };
+        let nth = past.iter().filter(counted).count() + 1;
+        let until = now_ms.saturating_add(self.ban_ms);
+        if nth < self.bans || decision.expires_ms.is_none_or(|e| e >= until) {
+            return;
+        }
+        decision.expires_ms = Some(until);
+        decision.reason = format!(
+            "recidive, ban {nth} in {}h, banned for {}h: {}",
+            self.within_ms / 3_600_000,
+            self.ban_ms / 3_600_000,
+            decision.reason
+        );
+    }
 }
 
 impl Playbook {
@@ -137,6 +182,17 @@ pub fn builtin_playbooks() -> Vec<Playbook> {
                 "web-http-flood",
                 "web-scanner-user-agent",
                 "web-probing",
+            ],
+        ),
+        ban(
+            "ban-service-attackers",
+            &[
+                "mail-brute-force",
+                "smtp-rejects",
+                "ftp-brute-force",
+                "database-brute-force",
+                "http-auth-brute-force",
+                "http-rate-limited",
             ],
         ),
         ban("ban-port-scanners", &["net-port-scan"]),

@@ -20,7 +20,7 @@ use crate::allowlist::Allowlist;
 use crate::enforce::{Applied, EnforceError, Enforcer, process};
 use crate::error::RespondError;
 use crate::metrics::{DECISION_ACTIONS, DECISIONS};
-use crate::playbook::{OFFENCE_MEMORY_MS, Playbook, PlaybookAction};
+use crate::playbook::{OFFENCE_MEMORY_MS, Playbook, PlaybookAction, Recidive};
 
 mod burst;
 
@@ -50,6 +50,8 @@ pub struct Responder {
     /// gather here and are written in one go (a networked store pays a
     /// round trip per write); `None` writes each at once.
     deferred: std::sync::Mutex<Option<Vec<Action>>>,
+    /// Longer bans for addresses banned again and again, by any playbook.
+    recidive: Option<Recidive>,
 }
 
 impl Responder {
@@ -70,7 +72,14 @@ impl Responder {
             rate_per_sec,
             sinks: std::collections::HashMap::new(),
             deferred: std::sync::Mutex::new(None),
+            recidive: None,
         }
+    }
+
+    /// Bans an address banned again and again (by any playbook) for longer.
+    pub fn with_recidive(mut self, recidive: Option<Recidive>) -> Responder {
+        self.recidive = recidive;
+        self
     }
 
     /// The sinks `notify` playbooks may name.
@@ -139,16 +148,12 @@ impl Responder {
     /// `None` when there is none.
     fn run_playbook(&self, alert: &Alert, manual: bool) -> Option<Result<Mitigation, DecisionError>> {
         let now = rampart_core::time::now_ms();
-        // One read answers both questions: is a ban by this playbook in
+        // One read answers every question: is a ban by this playbook in
         // force for the address (two rules firing on one attack: one ban
-        // is enough), and how many did it make in the last day.
-        let past = |playbook: &Playbook| {
-            let query = DecisionQuery {
-                target: Some(alert.entity.value.clone()),
-                playbook: Some(playbook.name.clone()),
-                limit: 1_000,
-                ..Default::default()
-            };
+        // is enough), how many did it make in the last day, and how many
+        // bans did every playbook make (recidive).
+        let past = || {
+            let query = DecisionQuery { target: Some(alert.entity.value.clone()), limit: 1_000, ..Default::default() };
             self.store.decisions(&query).unwrap_or_else(|error| {
                 tracing::error!(%error, "Cannot read earlier decisions; deciding as for a first offence.");
                 Vec::new()
@@ -163,15 +168,11 @@ impl Responder {
     }
 
     /// What the first playbook that matches `alert` and can act on its
-    /// entity makes of it, given `past`: the decisions that playbook made
-    /// about the entity, newest first.
-    fn choose(
-        &self,
-        alert: &Alert,
-        manual: bool,
-        now: i64,
-        mut past: impl FnMut(&Playbook) -> Vec<Decision>,
-    ) -> Option<Choice> {
+    /// entity makes of it, given `past`: every decision made about the
+    /// entity, newest first (read only if a deciding playbook matches).
+    fn choose(&self, alert: &Alert, manual: bool, now: i64, past: impl FnOnce() -> Vec<Decision>) -> Option<Choice> {
+        let mut past = Some(past);
+        let mut about: Vec<Decision> = Vec::new();
         for playbook in self.playbooks.iter().filter(|p| p.matches(alert)) {
             if playbook.action == PlaybookAction::Notify {
                 let name = playbook.name.clone();
@@ -183,15 +184,21 @@ impl Responder {
                     None => Err(DecisionError::Failed(format!("notify playbook {name} has no running sink"))),
                 }));
             }
-            let past = past(playbook);
-            if let Some(active) = past.iter().find(|d| d.is_active(now)) {
+            if let Some(read) = past.take() {
+                about = read();
+            }
+            let mine = || about.iter().filter(|d| d.playbook.as_deref() == Some(playbook.name.as_str()));
+            if let Some(active) = mine().find(|d| d.is_active(now)) {
                 return Some(Choice::Done(Ok(Mitigation::AlreadyActive {
                     playbook: playbook.name.clone(),
                     decision: active.clone(),
                 })));
             }
-            let earlier = past.iter().filter(|d| d.created_ms >= now - OFFENCE_MEMORY_MS).count();
+            let earlier = mine().filter(|d| d.created_ms >= now - OFFENCE_MEMORY_MS).count();
             let Some(mut decision) = playbook.decide(alert, earlier, now) else { continue };
+            if let Some(recidive) = &self.recidive {
+                recidive.apply(&mut decision, &about, now);
+            }
             if manual {
                 decision.origin = rampart_core::Origin::Manual;
                 decision.reason = format!("mitigated by hand: {}", decision.reason);
@@ -489,6 +496,48 @@ pub(super) mod tests {
         assert_eq!(second[0].alert_id.as_deref(), Some("a3"));
         let actions = store.actions(None, 10).unwrap().items;
         assert!(actions.iter().all(|a| a.result == ActionResult::DryRun), "{actions:?}");
+    }
+
+    #[test]
+    fn the_fourth_ban_in_a_week_by_any_playbook_lasts_a_week() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, r) = responder(dir.path());
+        let recidive = rampart_core::config::RecidiveConfig::default();
+        let r = r.with_recidive(crate::playbook::Recidive::from_config(&recidive).unwrap());
+        let now = rampart_core::time::now_ms();
+        let day = 86_400_000;
+        let past_ban = |ip: &str, days_ago: i64, playbook: &str| {
+            let at = now - days_ago * day;
+            let target = rampart_core::Target::parse(ip).unwrap();
+            let mut d = Decision::new(DecisionKind::Ban, target, rampart_core::Origin::Rule, at, Some(at + 600_000));
+            d.playbook = Some(playbook.into());
+            store.add_decision(&d).unwrap()
+        };
+        // Three bans this week by other playbooks (other services).
+        for (days_ago, playbook) in [(1, "mail"), (3, "web"), (6, "ftp")] {
+            past_ban("203.0.113.7", days_ago, playbook);
+        }
+        // Two bans this week, one lifted by a person, and one a fortnight ago.
+        past_ban("203.0.113.8", 1, "mail");
+        let lifted = past_ban("203.0.113.8", 2, "web");
+        store.delete_decision(lifted.id, now - day).unwrap().unwrap();
+        past_ban("203.0.113.8", 14, "web");
+        // A burst (both addresses) and a lone alert (a third) judge alike.
+        r.on_alerts(&[alert("r1", "203.0.113.7"), alert("r2", "203.0.113.8")]);
+        past_ban("203.0.113.9", 1, "mail");
+        past_ban("203.0.113.9", 2, "web");
+        past_ban("203.0.113.9", 3, "ftp");
+        r.on_alert(&alert("r3", "203.0.113.9"));
+        let bans = active(&store);
+        let about = |ip: &str| bans.iter().find(|d| d.target.to_string() == ip).unwrap().clone();
+        let length = |d: &Decision| d.expires_ms.unwrap() - d.created_ms;
+        for ip in ["203.0.113.7", "203.0.113.9"] {
+            let d = about(ip);
+            assert_eq!(length(&d), 7 * day, "{ip}");
+            assert!(d.reason.starts_with("recidive, ban 4 in 168h"), "{}", d.reason);
+        }
+        let d = about("203.0.113.8");
+        assert_eq!(length(&d), 600_000, "a first offence for its playbook, the second counted ban: {}", d.reason);
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub use detect::{DetectConfig, EntityAnomalyConfig, FlowDetectConfig, HostAnomal
 pub use http::HttpConfig;
 pub use ingest::IngestConfig;
 pub use proxy::{ProxyConfig, ProxyMode};
-pub use respond::{FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, RespondConfig, ResponseMode};
+pub use respond::{
+    FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, RecidiveConfig, RespondConfig, ResponseMode,
+};
 
 pub use bus::{BusConfig, BusKind, KafkaConfig};
 pub use sinks::{DeliveryConfig, SinksConfig, SlackConfig, WebhookConfig};

@@ -67,6 +67,30 @@ pub struct RespondConfig {
     pub protected_processes: Vec<String>,
     /// Seconds between SIGTERM and SIGKILL for `kill_process`.
     pub kill_grace_secs: u64,
+    /// Longer bans for addresses banned again and again, by any playbook
+    /// (fail2ban's recidive jail).
+    pub recidive: RecidiveConfig,
+}
+
+/// The `bans`-th ban of one address within `within`, whichever rules and
+/// playbooks made them, lasts `ban` (when that is longer than the
+/// playbook's own). Bans a person lifted do not count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecidiveConfig {
+    pub enabled: bool,
+    pub bans: u32,
+    pub within: String,
+    pub ban: String,
+}
+
+impl Default for RecidiveConfig {
+    fn default() -> RecidiveConfig {
+        // A playbook's own escalation (10m, 1h, 24h in a day) already
+        // covers one service; four bans in a week means an address that
+        // keeps coming back, or works through several services.
+        RecidiveConfig { enabled: true, bans: 4, within: "7d".into(), ban: "7d".into() }
+    }
 }
 
 impl Default for RespondConfig {
@@ -80,6 +104,7 @@ impl Default for RespondConfig {
             nftables: NftablesConfig::default(),
             protected_processes: Vec::new(),
             kill_grace_secs: 10,
+            recidive: RecidiveConfig::default(),
         }
     }
 }
@@ -158,6 +183,15 @@ impl Config {
             && r.nftables.table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !table_ok {
             return err("respond.nftables.table".into(), "letters, digits and _ only, at most 32".into());
+        }
+        if r.recidive.bans < 2 {
+            return err("respond.recidive.bans".into(), "must be at least 2 (the first ban is the playbook's)".into());
+        }
+        for (key, value) in [("respond.recidive.within", &r.recidive.within), ("respond.recidive.ban", &r.recidive.ban)]
+        {
+            if let Err(reason) = crate::time::parse_duration_ms(value) {
+                return err(key.into(), reason.to_string());
+            }
         }
         for (i, p) in r.playbooks.iter().enumerate() {
             let key = |k: &str| format!("respond.playbooks[{i}].{k}");

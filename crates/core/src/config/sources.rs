@@ -123,7 +123,7 @@ pub enum StartAt {
 
 /// How a group of log files is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum FileFormat {
     /// Detected per file from its first lines.
     Auto,
@@ -133,6 +133,12 @@ pub enum FileFormat {
     Json,
     /// The `regex` key's named captures.
     Regex,
+    /// The daemons' own logs (login failures, basic auth, rate limiting).
+    ApacheError,
+    NginxError,
+    Vsftpd,
+    MysqlError,
+    Postgresql,
 }
 
 /// The systemd journal, followed with `journalctl --follow --output=json`.

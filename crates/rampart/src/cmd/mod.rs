@@ -11,6 +11,7 @@ mod models;
 mod proxy;
 mod rules;
 mod scan;
+mod scan_table;
 mod serve;
 mod simulate;
 mod token;

@@ -1,12 +1,13 @@
 //! `rampart scan FILE...`: detection over log files, once.
 //!
 //! Like `fail2ban-regex` or CrowdSec's replay mode: every line is parsed,
-//! run through the rules and aggregated; alerts are printed as JSON lines on
-//! stdout at the end, a summary on stderr. Nothing is stored. Exit codes:
+//! run through the rules and aggregated; at the end the alerts go to stdout
+//! (a table per attacker on a terminal, JSON lines otherwise, or with
+//! `--output events` every parsed line's event instead), a summary to stderr. Nothing is stored. Exit codes:
 //! 0 done, 2 a file could not be read (the others are still scanned).
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -20,6 +21,14 @@ use rampart_sources::parse::{MAX_LINE_BYTES, Parsed};
 use rampart_sources::{LineParser, LogFormat, detect_format};
 
 use crate::cli::ScanArgs;
+
+/// What `scan` prints on stdout.
+#[derive(Clone, Copy, PartialEq)]
+enum Output {
+    Table,
+    Json,
+    Events,
+}
 
 /// Lines per batch handed from the parsing thread to detection.
 const BATCH: usize = 1_024;
@@ -46,14 +55,21 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         }
         name => Some(LineParser::new(LogFormat::parse(name).unwrap_or(LogFormat::Syslog), 0)),
     };
+    let output = match args.output.as_str() {
+        "table" => Output::Table,
+        "json" => Output::Json,
+        "events" => Output::Events,
+        _ if std::io::stdout().is_terminal() => Output::Table,
+        _ => Output::Json,
+    };
+    let mut events_out = (output == Output::Events).then(|| std::io::BufWriter::new(std::io::stdout()));
     let mut engine = RuleEngine::new(rules, 1_000_000);
     let mut aggregator = Aggregator::new(24 * 3600, 20, 1_000_000);
     let mut tally = Tally::default();
     let started = Instant::now();
     for path in &args.files {
-        if let Err(error) =
-            scan_file(path, explicit.as_ref(), args.print_unparsed, &mut engine, &mut aggregator, &mut tally)
-        {
+        let sinks = Sinks { engine: &mut engine, aggregator: &mut aggregator, events: events_out.as_mut() };
+        if let Err(error) = scan_file(path, explicit.as_ref(), args.print_unparsed, sinks, &mut tally) {
             eprintln!("rampart: {}: {error}", path.display());
             tally.unreadable += 1;
         }
@@ -64,10 +80,19 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     alerts.sort_by(|a, b| {
         (a.first_seen_ms, &a.rule_id, &a.entity.value).cmp(&(b.first_seen_ms, &b.rule_id, &b.entity.value))
     });
+    if let Some(mut events) = events_out {
+        events.flush()?;
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for alert in &alerts {
-        serde_json::to_writer(&mut out, &scan_line(alert))?;
-        out.write_all(b"\n")?;
+    match output {
+        Output::Table => super::scan_table::write(&mut out, &alerts)?,
+        Output::Json => {
+            for alert in &alerts {
+                serde_json::to_writer(&mut out, &scan_line(alert))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Output::Events => {}
     }
     out.flush()?;
     let printed = alerts.len();
@@ -93,14 +118,22 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     Ok(if tally.unreadable > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+/// Where a file's parsed lines go: detection, and with `--output events`
+/// stdout.
+struct Sinks<'a> {
+    engine: &'a mut RuleEngine,
+    aggregator: &'a mut Aggregator,
+    events: Option<&'a mut std::io::BufWriter<std::io::Stdout>>,
+}
+
 fn scan_file(
     path: &Path,
     explicit: Option<&LineParser>,
     print_unparsed: bool,
-    engine: &mut RuleEngine,
-    aggregator: &mut Aggregator,
+    sinks: Sinks<'_>,
     tally: &mut Tally,
 ) -> std::io::Result<()> {
+    let Sinks { engine, aggregator, mut events } = sinks;
     let mut reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
     let now = time::now_ms();
     let mut buf = Vec::with_capacity(1024);
@@ -202,6 +235,9 @@ fn scan_file(
         });
         let mut findings = Vec::new();
         for batch in rx {
+            if let Some(out) = events.as_deref_mut() {
+                write_events(out, path, &batch)?;
+            }
             for parsed in &batch {
                 for _ in 0..parsed.repeat {
                     engine.detect(&parsed.event, &mut findings);
@@ -218,6 +254,21 @@ fn scan_file(
     tally.parsed += parsed_tally.parsed;
     tally.unparsed += parsed_tally.unparsed;
     tally.cut += parsed_tally.cut;
+    Ok(())
+}
+
+/// `{"file", "line", "event"}` per parsed line, the event as ECS JSON.
+fn write_events(out: &mut impl Write, path: &Path, batch: &[Parsed]) -> std::io::Result<()> {
+    let file = path.to_string_lossy();
+    for parsed in batch {
+        let line = serde_json::json!({
+            "file": file,
+            "line": parsed.event.id,
+            "event": rampart_core::ecs::encode_event(&parsed.event),
+        });
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+    }
     Ok(())
 }
 

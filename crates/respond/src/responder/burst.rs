@@ -34,11 +34,8 @@ impl Responder {
         let mut past = self.past_decisions(alerts);
         let mut chosen = Vec::new();
         for alert in alerts {
-            let of_playbook = |playbook: &crate::playbook::Playbook| {
-                let about = past.get(&alert.entity.value).map(Vec::as_slice).unwrap_or_default();
-                about.iter().filter(|d| d.playbook.as_deref() == Some(playbook.name.as_str())).cloned().collect()
-            };
-            match self.choose(alert, false, now, of_playbook) {
+            let about = || past.get(&alert.entity.value).cloned().unwrap_or_default();
+            match self.choose(alert, false, now, about) {
                 None => {}
                 Some(Choice::Done(outcome)) => log_outcome(alert, Some(outcome)),
                 Some(Choice::Decide { playbook, decision, enforce }) => {

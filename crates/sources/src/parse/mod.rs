@@ -5,7 +5,9 @@
 //! plain log event (`event.kind: pipeline_error`, the line in `message`), and
 //! callers count it.
 
+pub mod daemon_logs;
 pub mod journal;
+pub mod services;
 pub mod sshd;
 pub mod syslog;
 pub mod web;
@@ -29,15 +31,42 @@ pub enum LogFormat {
     Json,
     /// A user regex with named captures (see `LineParser::regex`).
     Regex,
+    /// Apache's error log (2.2 and 2.4).
+    ApacheError,
+    /// nginx's error log.
+    NginxError,
+    /// vsftpd's own log (`vsftpd_log_file`).
+    Vsftpd,
+    /// The MySQL / MariaDB error log.
+    MysqlError,
+    /// PostgreSQL's log (`log_line_prefix` starting `%m [%p] `).
+    Postgresql,
 }
 
 impl LogFormat {
+    /// The formats that need nothing but the line (all but `Regex`).
+    pub const LINE_FORMATS: [LogFormat; 8] = [
+        LogFormat::Json,
+        LogFormat::Combined,
+        LogFormat::ApacheError,
+        LogFormat::NginxError,
+        LogFormat::Vsftpd,
+        LogFormat::MysqlError,
+        LogFormat::Postgresql,
+        LogFormat::Syslog,
+    ];
+
     pub fn parse(text: &str) -> Option<LogFormat> {
         match text {
             "syslog" => Some(LogFormat::Syslog),
             "combined" | "common" | "web" => Some(LogFormat::Combined),
             "json" => Some(LogFormat::Json),
             "regex" => Some(LogFormat::Regex),
+            "apache-error" => Some(LogFormat::ApacheError),
+            "nginx-error" => Some(LogFormat::NginxError),
+            "vsftpd" => Some(LogFormat::Vsftpd),
+            "mysql-error" | "mariadb-error" => Some(LogFormat::MysqlError),
+            "postgresql" | "postgres" => Some(LogFormat::Postgresql),
             _ => None,
         }
     }
@@ -48,6 +77,11 @@ impl LogFormat {
             LogFormat::Combined => "combined",
             LogFormat::Json => "json",
             LogFormat::Regex => "regex",
+            LogFormat::ApacheError => "apache-error",
+            LogFormat::NginxError => "nginx-error",
+            LogFormat::Vsftpd => "vsftpd",
+            LogFormat::MysqlError => "mysql-error",
+            LogFormat::Postgresql => "postgresql",
         }
     }
 }
@@ -128,6 +162,11 @@ impl LineParser {
             LogFormat::Combined => parse_web(line, now_ms),
             LogFormat::Json => self.parse_json(line, now_ms),
             LogFormat::Regex => self.parse_regex(line, now_ms),
+            LogFormat::ApacheError => daemon(daemon_logs::apache_error(line), "an Apache error-log line", now_ms),
+            LogFormat::NginxError => daemon(daemon_logs::nginx_error(line), "an nginx error-log line", now_ms),
+            LogFormat::Vsftpd => daemon(daemon_logs::vsftpd(line), "a vsftpd log line", now_ms),
+            LogFormat::MysqlError => daemon(daemon_logs::mysql_error(line), "a MySQL error-log line", now_ms),
+            LogFormat::Postgresql => daemon(daemon_logs::postgresql(line), "a PostgreSQL log line", now_ms),
         }
         .map(|mut p| {
             if p.event.message.is_none() {
@@ -237,6 +276,24 @@ fn parse_web(line: &str, now_ms: i64) -> Result<Parsed, ParseError> {
     Ok(Parsed { event: e, repeat: 1 })
 }
 
+/// A daemon's own log line as an event: the message read as the program's,
+/// the client the line names outside it kept when the message has none.
+fn daemon(line: Option<daemon_logs::DaemonLine<'_>>, what: &str, now_ms: i64) -> Result<Parsed, ParseError> {
+    let l = line.ok_or_else(|| error(format!("not {what}")))?;
+    let program = ProgramMessage { app: l.app, pid: l.pid, host: None, message: l.message };
+    let mut parsed = program.to_event(l.timestamp_ms, now_ms);
+    let e = &mut parsed.event;
+    if e.source.ip.is_none()
+        && let Some(ip) = l.client.and_then(|c| c.parse().ok())
+    {
+        e.source.ip = Some(ip);
+    }
+    if let Some(level) = l.level {
+        e.body = Some(Body::Log { level: Some(level.to_owned()), file_path: None, original: None });
+    }
+    Ok(parsed)
+}
+
 /// One program's log message, however it arrived (a syslog line, a
 /// journal entry): sshd and pam_unix messages become authentication events.
 pub(crate) struct ProgramMessage<'a> {
@@ -268,26 +325,51 @@ impl ProgramMessage<'_> {
                 e.extra.insert("source.domain".into(), Value::from(domain));
             }
             repeat = fact.repeat.max(1);
+        } else if let Some(fact) = services::recognise(self.app, self.message) {
+            e.category = vec![if fact.authentication { "authentication" } else { "network" }.to_owned()];
+            e.action = Some(fact.action.to_owned());
+            e.outcome = fact.success.map(|ok| if ok { Outcome::Success } else { Outcome::Failure });
+            e.user_name = fact.user.map(str::to_owned);
+            e.source.ip = fact.ip;
+            e.extra.insert("service.type".into(), Value::from(fact.service));
+            if let Some(domain) = fact.domain {
+                e.extra.insert("source.domain".into(), Value::from(domain));
+            }
+        } else if self.message.contains("authentication failure;")
+            && let Some(fact) = sshd::recognise(self.message)
+        {
+            // pam_unix's failures under any service (dovecot, vsftpd, su…).
+            e.category = vec!["authentication".to_owned()];
+            e.action = Some(fact.action.to_owned());
+            e.outcome = Some(Outcome::Failure);
+            e.user_name = fact.user.map(str::to_owned);
+            e.source.ip = fact.ip;
+            if let Some(domain) = fact.domain {
+                e.extra.insert("source.domain".into(), Value::from(domain));
+            }
         }
         Parsed { event: e, repeat }
     }
 }
 
-/// Picks the format most of the sample lines parse as (JSON, then web, then
-/// syslog); `None` when no format parses at least half of them.
+/// Picks the format most of the sample lines parse as; on a tie the first
+/// of JSON, web, the daemons' own logs, syslog (the loosest: an RFC 3339
+/// stamp and a word pass for a header); `None` when no format parses at
+/// least half of them.
 pub fn detect_format(sample: &[&str], year: i32) -> Option<LogFormat> {
     let lines: Vec<&str> = sample.iter().copied().filter(|l| !l.trim().is_empty()).take(50).collect();
     if lines.is_empty() {
         return None;
     }
     let now = rampart_core::time::now_ms();
-    [LogFormat::Json, LogFormat::Combined, LogFormat::Syslog]
+    LogFormat::LINE_FORMATS
         .into_iter()
         .map(|f| {
             let parser = LineParser::new(f, year);
             (f, lines.iter().filter(|l| parser.parse(l, now).is_ok()).count())
         })
         .filter(|(_, n)| *n * 2 >= lines.len())
+        .rev()
         .max_by_key(|(_, n)| *n)
         .map(|(f, _)| f)
 }

@@ -18,7 +18,8 @@ pub struct SyslogLine<'a> {
     pub message: &'a str,
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+pub(crate) const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Parses a syslog line. `year` fills in RFC 3164's missing year (the caller
 /// picks it so a December log read in January lands in the right year).
@@ -154,7 +155,7 @@ fn skip_structured_data(s: &str) -> Option<&str> {
     Some(rest.strip_prefix(' ').unwrap_or(rest))
 }
 
-fn to_ms(year: i32, month: u8, day: u8, hour: u8, minute: u8, second: u8, milli: u16) -> Option<i64> {
+pub(crate) fn to_ms(year: i32, month: u8, day: u8, hour: u8, minute: u8, second: u8, milli: u16) -> Option<i64> {
     let month = ::time::Month::try_from(month).ok()?;
     let date = ::time::Date::from_calendar_date(year, month, day).ok()?;
     let t = ::time::Time::from_hms_milli(hour, minute, second, milli).ok()?;

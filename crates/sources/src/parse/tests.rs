@@ -96,10 +96,32 @@ proptest! {
     #[test]
     fn arbitrary_lines_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let line = String::from_utf8_lossy(&bytes);
-        for format in [LogFormat::Syslog, LogFormat::Combined, LogFormat::Json] {
+        for format in LogFormat::LINE_FORMATS {
             let _ = LineParser::new(format, 2024).parse(&line, 0);
         }
         let _ = sshd::recognise(&line);
+    }
+
+    // Every prefix of a daemon's line, with a two-byte character spliced
+    // in: the parsers slice by byte and must never split a character.
+    #[test]
+    fn truncated_daemon_lines_never_panic(cut in 0usize..220, which in 0usize..6, splice in 0usize..220) {
+        let lines = [
+            APACHE_ERROR[2],
+            "[Tue Dec 01 10:00:00.123456 2026] [auth_basic:error] [pid 12:tid 34] [client 192.0.2.7:51234] AH01617: user bob: authentication failure for \"/\": Password Mismatch",
+            "2026/12/01 10:00:00 [error] 1234#1234: *5 user \"bob\": password mismatch, client: 192.0.2.7, server: x",
+            "Tue Dec  1 10:00:00 2026 [pid 1234] [bob] FAIL LOGIN: Client \"192.0.2.7\"",
+            "2026-12-01T10:00:00.123456Z 8 [Note] [MY-010926] [Server] Access denied for user 'root'@'192.0.2.7'",
+            "2026-12-01 10:00:00.123 +01 [1234] 192.0.2.7(5555) bob@db FATAL:  password authentication failed for user \"bob\"",
+        ];
+        let line = lines[which];
+        let at = splice.min(line.len());
+        let spliced = format!("{}é{}", &line[..at], &line[at..]);
+        for text in [&line[..cut.min(line.len())], spliced.as_str()] {
+            for format in LogFormat::LINE_FORMATS {
+                let _ = LineParser::new(format, 2024).parse(text, 0);
+            }
+        }
     }
 
     // Near-misses of real lines: every prefix of a valid line is handled.
@@ -111,4 +133,57 @@ proptest! {
         let web = r#"shop:443 203.0.113.9 - - [01/Jan/2024:00:00:00 +0000] "GET /?q=\"x\" HTTP/1.1" 404 10 "-" "ua" 0.005"#;
         let _ = LineParser::new(LogFormat::Combined, 2024).parse(&web[..cut.min(web.len())], 0);
     }
+}
+
+/// loghub's Apache error-log sample (2.0-era, 2005).
+const APACHE_ERROR: &[&str] = &[
+    "[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties",
+    "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6",
+    "[Sun Dec 04 05:15:09 2005] [error] [client 222.166.160.184] Directory index forbidden by rule: /var/www/html/",
+];
+
+#[test]
+fn daemon_logs_become_service_events() {
+    let p = LineParser::new(LogFormat::ApacheError, 2026);
+    let e = p.parse(APACHE_ERROR[2], 0).unwrap().event;
+    assert_eq!((e.source.ip, e.process_name.as_deref()), ("222.166.160.184".parse().ok(), Some("apache2")));
+    assert!(matches!(e.field("log.level"), Some(rampart_core::FieldValue::Str("error"))));
+    assert_eq!(e.message.as_deref(), Some("Directory index forbidden by rule: /var/www/html/"));
+    let line = "[Tue Dec 01 10:00:00.123456 2026] [auth_basic:error] [pid 12:tid 34] [client 192.0.2.7:51234] AH01617: user bob: authentication failure for \"/\": Password Mismatch";
+    let e = p.parse(line, 0).unwrap().event;
+    assert_eq!(
+        (e.category.as_slice(), e.action.as_deref()),
+        (&["authentication".to_owned()][..], Some("http_auth_failed"))
+    );
+    assert_eq!((e.outcome, e.user_name.as_deref()), (Some(Outcome::Failure), Some("bob")));
+    assert_eq!((e.source.ip, e.extra.get("service.type")), ("192.0.2.7".parse().ok(), Some(&Value::from("http"))));
+
+    let nginx = LineParser::new(LogFormat::NginxError, 2026);
+    let e = nginx.parse("2026/12/01 10:00:00 [error] 1234#1234: *5 user \"bob\" was not found in \"/etc/nginx/htpasswd\", client: 192.0.2.8, server: x, request: \"GET / HTTP/1.1\", host: \"x\"", 0).unwrap().event;
+    assert_eq!((e.action.as_deref(), e.source.ip), (Some("http_auth_failed"), "192.0.2.8".parse().ok()));
+
+    let syslog = LineParser::new(LogFormat::Syslog, 2026);
+    let e = syslog.parse("Dec  1 10:00:00 mail postfix/smtpd[811]: warning: unknown[192.0.2.9]: SASL LOGIN authentication failed: UGFzc3dvcmQ6", 0).unwrap().event;
+    assert_eq!((e.action.as_deref(), e.source.ip), (Some("smtp_auth_failed"), "192.0.2.9".parse().ok()));
+    assert_eq!(e.extra.get("service.type"), Some(&Value::from("smtp")));
+    // pam_unix's failures under any service, not only sshd.
+    let e = syslog.parse("Dec  1 10:00:00 ftp vsftpd[90]: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=bob rhost=192.0.2.10", 0).unwrap().event;
+    assert_eq!((e.action.as_deref(), e.source.ip), (Some("pam_authentication_failure"), "192.0.2.10".parse().ok()));
+
+    for (format, line) in [
+        (LogFormat::Vsftpd, "Tue Dec  1 10:00:00 2026 [pid 1234] [bob] FAIL LOGIN: Client \"192.0.2.7\""),
+        (
+            LogFormat::MysqlError,
+            "2026-12-01T10:00:00.123456Z 8 [Note] [MY-010926] [Server] Access denied for user 'root'@'192.0.2.7' (using password: YES)",
+        ),
+        (
+            LogFormat::Postgresql,
+            "2026-12-01 10:00:00.123 UTC [1234] 192.0.2.7(5555) bob@db FATAL:  password authentication failed for user \"bob\"",
+        ),
+    ] {
+        let e = LineParser::new(format, 2026).parse(line, 0).unwrap().event;
+        assert_eq!((e.outcome, e.source.ip), (Some(Outcome::Failure), "192.0.2.7".parse().ok()), "{line}");
+        assert_eq!(detect_format(&[line, line], 2026), Some(format), "{line}");
+    }
+    assert_eq!(detect_format(APACHE_ERROR, 2026), Some(LogFormat::ApacheError));
 }

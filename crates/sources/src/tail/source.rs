@@ -200,5 +200,10 @@ fn log_format(format: FileFormat) -> Option<LogFormat> {
         FileFormat::Combined => Some(LogFormat::Combined),
         FileFormat::Json => Some(LogFormat::Json),
         FileFormat::Regex => Some(LogFormat::Regex),
+        FileFormat::ApacheError => Some(LogFormat::ApacheError),
+        FileFormat::NginxError => Some(LogFormat::NginxError),
+        FileFormat::Vsftpd => Some(LogFormat::Vsftpd),
+        FileFormat::MysqlError => Some(LogFormat::MysqlError),
+        FileFormat::Postgresql => Some(LogFormat::Postgresql),
     }
 }
