@@ -48,6 +48,10 @@ pub struct BenchPipelineArgs {
     /// Events per batch (one store transaction each).
     #[arg(long, default_value_t = 5_000)]
     pub batch: usize,
+    /// Rule files beside the built-in ones (`enabled: false` under a
+    /// built-in's id switches it off): what a rule set costs.
+    #[arg(long, value_name = "DIR")]
+    pub rules_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

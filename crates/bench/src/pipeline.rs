@@ -90,7 +90,8 @@ pub fn pipeline(args: &BenchPipelineArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.batch > 0 && args.events > 0, "--events and --batch must be positive");
     let dir = tempfile::tempdir().context("cannot make a temp directory")?;
     let store = SqliteStore::open(dir.path(), Durability::Normal)?;
-    let rules = load_rules(true, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rules = load_rules(true, args.rules_dir.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("  rules: {}", rules.len());
     let mut engine = RuleEngine::new(rules, 100_000);
     // On by default in `serve`, so it is part of the figure (and timed apart).
     let mut entities = EntityAnomalyDetector::new(EntityAnomalyConfig::default(), None);

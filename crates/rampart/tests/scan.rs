@@ -208,6 +208,14 @@ fn other_services_brute_force_is_flagged_by_their_own_rules() {
         syslog.push(format!("Dec  1 10:03:{i:02} db mariadbd[77]: 2026-12-01 10:03:{i:02} 3{i} [Warning] Access denied for user 'root'@'198.51.100.4' (using password: YES)"));
     }
     syslog.push("Dec  1 10:05:00 mail postfix/smtpd[899]: warning: unknown[192.0.2.50]: SASL LOGIN authentication failed: UGFzc3dvcmQ6".into());
+    // A user whose agent offers six keys before the one that works: no guess.
+    for i in 0..6 {
+        syslog.push(format!("Dec  1 10:08:0{i} host sshd[55]: Failed publickey for git from 192.0.2.60 port 57904 ssh2: ED25519 SHA256:k{i}"));
+    }
+    syslog.push(
+        "Dec  1 10:08:07 host sshd[55]: Accepted publickey for git from 192.0.2.60 port 57904 ssh2: ED25519 SHA256:k7"
+            .into(),
+    );
     let syslog_file = dir.path().join("mail.log");
     std::fs::write(&syslog_file, syslog.join("\n") + "\n").unwrap();
     let nginx: Vec<String> = (0..6)

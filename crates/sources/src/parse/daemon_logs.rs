@@ -25,11 +25,25 @@ pub struct DaemonLine<'a> {
 /// and `[Tue Dec 01 10:00:00.123456 2026] [auth_basic:error] [pid 12:tid
 /// 34] [client 192.0.2.7:51234] AH01617: message` (2.4).
 pub fn apache_error(line: &str) -> Option<DaemonLine<'_>> {
-    let (stamp, mut rest) = line.strip_prefix('[')?.split_once("] ")?;
+    let (stamp, rest) = line.strip_prefix('[')?.split_once("] ")?;
     let timestamp_ms = ctime(stamp)?;
-    let mut out = DaemonLine { timestamp_ms, app: "apache2", pid: None, level: None, client: None, message: "" };
+    Some(DaemonLine { timestamp_ms, ..apache_fields(rest) })
+}
+
+/// The bracketed fields of an Apache error-log line after its time —
+/// `[module:level] [pid N:tid N] [client ADDRESS:PORT]` — and the message;
+/// also what `apache2`/`httpd` send to syslog (`ErrorLog syslog:`).
+pub fn apache_fields(mut rest: &str) -> DaemonLine<'_> {
+    let mut out = DaemonLine { timestamp_ms: 0, app: "apache2", pid: None, level: None, client: None, message: "" };
     while let Some(field) = rest.strip_prefix('[') {
-        let Some((inside, after)) = field.split_once(']') else { break };
+        // `[client [2001:db8::1]:51548]` nests one pair of brackets.
+        let close = if field.starts_with("client [") {
+            field.find("]:").and_then(|i| field[i + 1..].find(']').map(|j| i + 1 + j))
+        } else {
+            field.find(']')
+        };
+        let Some(close) = close else { break };
+        let (inside, after) = (&field[..close], &field[close + 1..]);
         if let Some(pid) = inside.strip_prefix("pid ") {
             out.pid = pid.split(':').next().and_then(|p| p.parse().ok());
         } else if let Some(client) = inside.strip_prefix("client ") {
@@ -42,7 +56,7 @@ pub fn apache_error(line: &str) -> Option<DaemonLine<'_>> {
         rest = after.strip_prefix(' ').unwrap_or(after);
     }
     out.message = rest;
-    Some(out)
+    out
 }
 
 /// `2026/12/01 10:00:00 [error] 1234#1234: *5 message, client: 192.0.2.7,
@@ -135,7 +149,12 @@ pub fn vsftpd(line: &str) -> Option<DaemonLine<'_>> {
 /// (MySQL 8), `… 8 [Note] message` (5.7), `2026-12-01 10:00:00 8
 /// [Warning] message` (MariaDB).
 pub fn mysql_error(line: &str) -> Option<DaemonLine<'_>> {
-    let (timestamp_ms, rest) = iso_datetime(line)?;
+    let (timestamp_ms, rest) = iso_datetime(line).or_else(|| mysql_old_datetime(line))?;
+    // 5.5's lines have no thread id: `130324  0:04:00 [Warning] …`.
+    if let Some(r) = rest.trim_start().strip_prefix('[') {
+        let (level, message) = r.split_once("] ")?;
+        return Some(DaemonLine { timestamp_ms, app: "mysqld", pid: None, level: Some(level), client: None, message });
+    }
     let rest = rest.strip_prefix(' ')?;
     // The thread (connection) id, then the level.
     let (thread, rest) = rest.split_once(' ')?;
@@ -163,6 +182,25 @@ pub fn postgresql(line: &str) -> Option<DaemonLine<'_>> {
         .find(|l| message.contains(&format!("{l}:  ")));
     let pid = pid.split('-').next()?.parse().ok();
     Some(DaemonLine { timestamp_ms, app: "postgres", pid, level, client: None, message })
+}
+
+/// MySQL 5.5 and early MariaDB: `130324  0:04:00` (YYMMDD, the hour
+/// space-padded) and `2015-10-07  8:25:38`.
+fn mysql_old_datetime(line: &str) -> Option<(i64, &str)> {
+    let (date, rest) = line.split_once(' ')?;
+    let (y, mo, d) = match date.len() {
+        6 if date.bytes().all(|b| b.is_ascii_digit()) => {
+            (2000 + date[..2].parse::<i32>().ok()?, date[2..4].parse().ok()?, date[4..6].parse().ok()?)
+        }
+        10 if date.is_ascii() && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-' => {
+            (date[..4].parse().ok()?, date[5..7].parse().ok()?, date[8..10].parse().ok()?)
+        }
+        _ => return None,
+    };
+    let rest = rest.trim_start_matches(' ');
+    let (clock, rest) = rest.split_once(' ')?;
+    let (h, m, s, milli) = clock_of(clock)?;
+    Some((to_ms(y, mo, d, h, m, s, milli)?, rest))
 }
 
 /// `Sun Dec 04 04:47:44 2005`, `Tue Dec  1 10:00:00.123456 2026`.
@@ -247,6 +285,11 @@ mod tests {
         assert_eq!((l.level, l.pid, l.client), (Some("error"), Some(12), Some("2001:db8::7")));
         assert!(l.message.starts_with("AH01617: user bob"));
         assert_eq!(rampart_core::time::format_ms(l.timestamp_ms), "2026-12-01T10:00:00.123Z");
+        let l = apache_error(
+            "[Sat Jul 20 22:11:44.147674 2013] [authz_owner:error] [pid 1] [client [2001:db8::1]:51548] AH01637: x",
+        )
+        .unwrap();
+        assert_eq!((l.client, l.message), (Some("2001:db8::1"), "AH01637: x"));
         let l = nginx_error("2026/12/01 10:00:00 [error] 1234#1234: *5 user \"bob\": password mismatch, client: 192.0.2.7, server: x, request: \"GET / HTTP/1.1\"").unwrap();
         assert_eq!((l.level, l.pid, l.client), (Some("error"), Some(1234), Some("192.0.2.7")));
         assert_eq!(l.message, "user \"bob\": password mismatch");

@@ -52,8 +52,11 @@ impl<'a> ServiceFact<'a> {
 pub fn recognise<'a>(app: &str, message: &'a str) -> Option<ServiceFact<'a>> {
     let family = app.split('/').next().unwrap_or(app);
     match family {
-        "postfix" | "smtpd" => postfix(message),
-        "dovecot" | "imap-login" | "pop3-login" => dovecot(message),
+        // `postfix-incoming/smtpd`: a second instance keeps the prefix.
+        f if f.starts_with("postfix") => postfix(message),
+        "smtpd" => postfix(message),
+        "dovecot" | "imap-login" | "pop3-login" | "auth" | "auth-worker" => dovecot(message),
+        "sieve" | "timsieved" | "cyrus" => sieve(message),
         "vsftpd" => vsftpd(message),
         "proftpd" => proftpd(message),
         "mysqld" | "mariadbd" | "mysqld_safe" | "mariadb" | "mysql" => mysql(message),
@@ -73,6 +76,18 @@ fn postfix(m: &str) -> Option<ServiceFact<'_>> {
     {
         return Some(ServiceFact::failure("smtp", "smtp_auth_failed").host(bracketed(rest)?));
     }
+    // A client that gave up in the middle of AUTH, or whose AUTH all failed
+    // (`disconnect from … auth=0/1 …`): password guessing that never logs
+    // a SASL failure.
+    if let Some(rest) = m.strip_prefix("lost connection after AUTH from ") {
+        return Some(ServiceFact::failure("smtp", "smtp_auth_failed").host(bracketed(rest)?));
+    }
+    if let Some(rest) = m.strip_prefix("disconnect from ")
+        && let Some(auth) = rest.split(' ').find_map(|w| w.strip_prefix("auth="))
+        && auth.starts_with("0/")
+    {
+        return Some(ServiceFact::failure("smtp", "smtp_auth_failed").host(bracketed(rest)?));
+    }
     let rest = m.split_once("reject: ")?.1;
     let (_, client) = rest.split_once(" from ")?;
     let mut fact = ServiceFact::failure("smtp", "smtp_rejected").host(bracketed(client)?);
@@ -82,22 +97,31 @@ fn postfix(m: &str) -> Option<ServiceFact<'_>> {
 
 /// `imap-login: Disconnected (auth failed, 1 attempts in 2 secs):
 /// user=<bob>, method=PLAIN, rip=192.0.2.7, lip=…` (and `Aborted login`,
-/// `pop3-login`); the `auth: …` lines repeat the same attempt.
+/// `pop3-login`, plaintext auth refused), and with `auth_verbose` the
+/// auth process's `auth-worker(12): pam(bob,192.0.2.7): pam_authenticate()
+/// failed: …`, `passwd-file(bob,192.0.2.7): unknown user`.
 fn dovecot(m: &str) -> Option<ServiceFact<'_>> {
+    if let Some(fact) = dovecot_auth(m) {
+        return Some(fact);
+    }
     let (service, rest) = match m.split_once("-login: ") {
         Some((prefix, rest)) => (prefix.rsplit(' ').next()?, rest),
         None => ("imap", m),
     };
-    if !rest.contains("(auth failed") && !rest.contains("(no auth attempts") {
+    let failed = ["(auth failed", "(proxy dest auth failed", "plaintext auth)"];
+    let action = if failed.iter().any(|f| rest.contains(f)) {
+        "mail_auth_failed"
+    } else if rest.contains("(no auth attempts") {
+        "mail_no_auth"
+    } else {
         return None;
-    }
+    };
     let service = match service {
         "pop3" => "pop3",
         "submission" => "smtp",
         "managesieve" => "sieve",
         _ => "imap",
     };
-    let action = if rest.contains("(auth failed") { "mail_auth_failed" } else { "mail_no_auth" };
     // The user name is the client's text: the address is the last `rip=`.
     let (before, after) = rest.rsplit_once("rip=")?;
     let rip = after.split([',', ' ']).next().filter(|v| !v.is_empty())?;
@@ -106,11 +130,45 @@ fn dovecot(m: &str) -> Option<ServiceFact<'_>> {
     Some(ServiceFact { success: (action == "mail_auth_failed").then_some(false), ..fact })
 }
 
+/// `…(USER,ADDRESS[,<session>]): unknown user | Password mismatch |
+/// pam_authenticate() failed: … | invalid credentials`, from dovecot's
+/// passdb lookups (pam, passwd-file, sql, ldap).
+fn dovecot_auth(m: &str) -> Option<ServiceFact<'_>> {
+    const FAILURES: [&str; 4] =
+        ["unknown user", "Password mismatch", "pam_authenticate() failed", "invalid credentials"];
+    let (head, outcome) = m.rsplit_once("): ")?;
+    if !FAILURES.iter().any(|f| outcome.starts_with(f)) {
+        return None;
+    }
+    // The user is the client's text and may hold commas: read from the right.
+    let head = head.strip_suffix(',').unwrap_or(head);
+    let head = match head.rsplit_once(",<") {
+        Some((h, session)) if !session.contains(',') => h,
+        _ => head,
+    };
+    let (user_part, ip) = head.rsplit_once(',')?;
+    ip.parse::<IpAddr>().ok()?;
+    let open = ["pam(", "passwd-file(", "sql(", "ldap(", "passwd(", "shadow(", "checkpassword("]
+        .iter()
+        .filter_map(|p| user_part.find(p).map(|i| i + p.len()))
+        .min()?;
+    Some(ServiceFact::failure("imap", "mail_auth_failed").user(Some(&user_part[open..])).host(ip))
+}
+
+/// Cyrus timsieved: `badlogin: example.com[192.0.2.7] PLAIN authentication failure`.
+fn sieve(m: &str) -> Option<ServiceFact<'_>> {
+    let rest = m.strip_prefix("badlogin: ")?;
+    rest.contains("authentication failure").then_some(())?;
+    Some(ServiceFact::failure("sieve", "mail_auth_failed").host(bracketed(rest)?))
+}
+
 /// `[bob] FAIL LOGIN: Client "192.0.2.7"` and `[bob] OK LOGIN: …`. The
 /// user name is the client's own text and may imitate the rest, so the
 /// client is the one at the end of the line.
 fn vsftpd(m: &str) -> Option<ServiceFact<'_>> {
-    let (head, client) = m.strip_suffix('"')?.rsplit_once(" LOGIN: Client \"")?;
+    let (head, client) = m.rsplit_once(" LOGIN: Client \"")?;
+    // What follows the address is vsftpd's own (`, "User is not in the allow user list."`).
+    let client = client.split('"').next()?;
     let (head, success) =
         if let Some(h) = head.strip_suffix(" FAIL") { (h, false) } else { (head.strip_suffix(" OK")?, true) };
     let user = head.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
@@ -123,11 +181,12 @@ fn vsftpd(m: &str) -> Option<ServiceFact<'_>> {
 /// password`, `… - USER bob: no such user found from …`, `… - Maximum
 /// login attempts (3) exceeded`, `… - USER bob: Login successful.`
 fn proftpd(m: &str) -> Option<ServiceFact<'_>> {
-    let (client, rest) = m.split_once(" - ")?;
-    let ip = bracketed(client)?;
+    // `host (client[ip]) - message`, or `host (client[ip]): message`.
+    let (client, rest) = m.split_once("]) - ").or_else(|| m.split_once("]): "))?;
+    let ip = client.rsplit('[').next()?;
     let (action, success) = if rest.contains("(Login failed)") || rest.contains(": no such user") {
         ("ftp_login_failed", false)
-    } else if rest.starts_with("Maximum login attempts") {
+    } else if rest.starts_with("Maximum login attempts") || rest.starts_with("SECURITY VIOLATION") {
         ("ftp_max_attempts", false)
     } else if rest.ends_with("Login successful.") {
         ("ftp_login", true)
@@ -206,16 +265,40 @@ fn nginx(m: &str) -> Option<ServiceFact<'_>> {
 /// for "/private": Password Mismatch`, `AH01618: user bob not found:
 /// /private` (2.2 logs the same without the code).
 fn apache(m: &str) -> Option<ServiceFact<'_>> {
+    if m.starts_with('[') {
+        // Sent to syslog: the fields first, the client among them.
+        let fields = super::daemon_logs::apache_fields(m);
+        if fields.message.starts_with('[') {
+            return None;
+        }
+        let fact = apache(fields.message)?;
+        return Some(match fields.client {
+            Some(client) if fact.ip.is_none() => fact.host(client),
+            _ => fact,
+        });
+    }
     let m = match m.split_once(": ") {
         Some((code, rest)) if code.starts_with("AH") && code[2..].bytes().all(|b| b.is_ascii_digit()) => rest,
         _ => m,
     };
-    let r = m.strip_prefix("user ")?;
-    if let Some((user, _)) = r.split_once(": authentication failure for ") {
-        return Some(ServiceFact::failure("http", "http_auth_failed").user(Some(user)));
+    let m = m.strip_prefix("Digest: ").unwrap_or(m);
+    let failed = || ServiceFact::failure("http", "http_auth_failed");
+    if m.starts_with("client denied by server configuration")
+        || m.starts_with("client used wrong authentication scheme")
+    {
+        return Some(failed());
     }
-    let (user, _) = r.split_once(" not found: ")?;
-    Some(ServiceFact::failure("http", "http_auth_failed").user(Some(user)))
+    if let Some(r) = m.strip_prefix("Authorization of user ") {
+        return Some(failed().user(r.split(" to access ").next()));
+    }
+    let r = m.strip_prefix("user ")?;
+    for marker in [": authentication failure for ", ": password mismatch", ": authorization failure for "] {
+        if let Some((user, _)) = r.split_once(marker) {
+            return Some(failed().user(Some(user)));
+        }
+    }
+    let (user, _) = r.split_once(" not found").filter(|(_, after)| after.is_empty() || after.starts_with(':'))?;
+    Some(failed().user(Some(user.trim_matches(['`', '\'']))))
 }
 
 /// The address in the first `name[ADDRESS]` (postfix, proftpd).

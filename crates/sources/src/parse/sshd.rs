@@ -37,6 +37,11 @@ pub fn recognise(message: &str) -> Option<SshdFact<'_>> {
         fact.repeat = n.parse().ok()?;
         return Some(fact);
     }
+    // Solaris prefixes its facility: `[ID 800047 auth.info] Failed …`.
+    let message = match message.strip_prefix("[ID ").and_then(|r| r.split_once("] ")) {
+        Some((_, rest)) => rest,
+        None => message,
+    };
     let m = message.strip_prefix("error: ").unwrap_or(message);
     if let Some(rest) = m.strip_prefix("Failed ") {
         let (method, rest) = rest.split_once(" for ")?;
@@ -44,6 +49,7 @@ pub fn recognise(message: &str) -> Option<SshdFact<'_>> {
             "password" => "ssh_failed_password",
             "publickey" => "ssh_failed_publickey",
             "none" => "ssh_failed_none",
+            "keyboard-interactive" | "keyboard-interactive/pam" => "ssh_failed_keyboard_interactive",
             _ => "ssh_failed_other",
         };
         return Some(user_from(SshdFact::new(action, Some(false), true), rest));
@@ -58,17 +64,44 @@ pub fn recognise(message: &str) -> Option<SshdFact<'_>> {
     if let Some(rest) = m.strip_prefix("maximum authentication attempts exceeded for ") {
         return Some(user_from(SshdFact::new("ssh_max_auth_exceeded", Some(false), true), rest));
     }
-    if m.contains("authentication failure;") && (m.starts_with("pam_unix") || m.starts_with("authentication failure;"))
+    if m.contains("authentication failure;")
+        && (m.starts_with("pam_unix") || m.starts_with("(pam_unix)") || m.starts_with("authentication failure;"))
     {
         let mut fact = SshdFact::new("pam_authentication_failure", Some(false), true);
-        if let Some(rhost) = kv(m, "rhost=") {
+        let (rhost, user) = pam_rhost_user(m);
+        if let Some(rhost) = rhost {
             match rhost.parse::<IpAddr>() {
                 Ok(ip) => fact.ip = Some(ip),
                 Err(_) => fact.domain = Some(rhost),
             }
         }
-        fact.user = kv(m, " user=");
+        fact.user = user;
         return Some(fact);
+    }
+    // sshd's own PAM and access-control refusals.
+    if let Some(rest) = m.strip_prefix("PAM: ") {
+        let lower = rest.get(..30).unwrap_or(rest).to_ascii_lowercase();
+        if lower.starts_with("authentication failure for ")
+            || lower.starts_with("authentication error for ")
+            || lower.starts_with("user not known to the underlying")
+        {
+            let rest = rest.split_once(" for ")?.1;
+            let rest = rest.strip_prefix("illegal user ").unwrap_or(rest);
+            let rest = rest.split(" via ").next().unwrap_or(rest).trim_end();
+            return Some(user_from(SshdFact::new("ssh_failed_pam", Some(false), true), rest));
+        }
+    }
+    if let Some(rest) = m.strip_prefix("ROOT LOGIN REFUSED FROM ") {
+        let mut fact = SshdFact::new("ssh_root_refused", Some(false), true);
+        fact.user = Some("root");
+        address_port(&mut fact, rest.trim_start_matches("::ffff:"));
+        return Some(fact);
+    }
+    if let Some(rest) = m.strip_prefix("User ")
+        && let Some((who, why)) = rest.split_once(" not allowed because ")
+        && !why.is_empty()
+    {
+        return Some(user_from(SshdFact::new("ssh_user_not_allowed", Some(false), true), who));
     }
     if m.ends_with("POSSIBLE BREAK-IN ATTEMPT!") {
         let mut fact = SshdFact::new("ssh_possible_breakin", None, false);
@@ -110,15 +143,35 @@ pub fn recognise(message: &str) -> Option<SshdFact<'_>> {
 }
 
 /// Parses `[invalid user ]USER from IP[ port P][ …]` into the fact. The
-/// user name may contain spaces, so the last ` from ` separates it.
+/// user name is the client's text and may hold ` from ` and an address,
+/// and so may what follows (`ssh1: ruser …`): the address is believed only
+/// when every ` from ADDRESS` in the line names the same one.
 fn user_from<'a>(mut fact: SshdFact<'a>, rest: &'a str) -> SshdFact<'a> {
     let rest = rest.strip_prefix("invalid user ").unwrap_or(rest);
-    if let Some(i) = rest.rfind(" from ") {
-        let user = &rest[..i];
-        if !user.is_empty() {
-            fact.user = Some(user);
+    let candidates: Vec<(usize, IpAddr)> = rest
+        .match_indices(" from ")
+        .filter_map(|(i, sep)| {
+            let word = rest[i + sep.len()..].split(' ').next()?;
+            let word = if word.contains('.') { word.trim_start_matches("::ffff:") } else { word };
+            let ip = word.parse().or_else(|_| word.trim_end_matches(':').parse()).ok()?;
+            Some((i, ip))
+        })
+        .collect();
+    match candidates.as_slice() {
+        [] => {
+            // A host name instead of an address (`UseDNS yes`).
+            if let Some(i) = rest.rfind(" from ") {
+                fact.user = Some(&rest[..i]).filter(|u| !u.is_empty());
+                let host = rest[i + 6..].split(' ').next().unwrap_or_default();
+                fact.domain = Some(host).filter(|h| !h.is_empty());
+            }
         }
-        address_port(&mut fact, &rest[i + 6..]);
+        [.., (last, ip)] if candidates.iter().all(|(_, other)| other == ip) => {
+            fact.user = Some(&rest[..*last]).filter(|u| !u.is_empty());
+            address_port(&mut fact, &rest[last + 6..]);
+            fact.ip = Some(*ip);
+        }
+        _ => {}
     }
     fact
 }
@@ -132,10 +185,28 @@ fn address_port(fact: &mut SshdFact<'_>, rest: &str) {
     }
 }
 
-fn kv<'a>(message: &'a str, key: &str) -> Option<&'a str> {
-    let start = message.find(key)? + key.len();
-    let value = message[start..].split([' ', ';']).next()?;
-    (!value.is_empty()).then_some(value)
+/// pam_unix's `… ruser=R rhost=H[  user=U]`. `ruser` and `user` are the
+/// client's text and may hold a fake `rhost=`: the host is one followed by
+/// `  user=` or the end of the line, and the first and the last such must
+/// agree (else the line is an imitation and names no host).
+pub(crate) fn pam_rhost_user(m: &str) -> (Option<&str>, Option<&str>) {
+    let candidates: Vec<(&str, Option<&str>)> = m
+        .match_indices("rhost=")
+        .filter_map(|(i, key)| {
+            let after = &m[i + key.len()..];
+            let end = after.find(' ').unwrap_or(after.len());
+            let (host, tail) = after.split_at(end);
+            let user = match tail.trim_end() {
+                "" => None,
+                t => Some(t.strip_prefix("  user=")?),
+            };
+            Some((host, user.filter(|u| !u.is_empty())))
+        })
+        .collect();
+    match (candidates.first(), candidates.last()) {
+        (Some(first), Some(last)) if first.0 == last.0 => (Some(first.0).filter(|h| !h.is_empty()), first.1),
+        _ => (None, None),
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +241,27 @@ mod tests {
         assert_eq!((f.action, f.success, f.ip), ("ssh_max_auth_exceeded", Some(false), ip("10.1.2.3")));
     }
 
+    /// User names and `ruser` are the client's text: imitating the rest of
+    /// the line must not choose the address blamed.
+    #[test]
+    fn client_text_imitating_the_line_does_not_choose_the_address() {
+        let f = recognise("Failed password for invalid user x from 6.6.6.6 port 1 ssh2 from 192.0.2.1 port 2 ssh2")
+            .unwrap();
+        assert_eq!((f.action, f.ip), ("ssh_failed_password", None));
+        let f = recognise("Failed password for user from 192.0.2.1 port 20000 ssh1: ruser from 6.6.6.6").unwrap();
+        assert_eq!(f.ip, None);
+        let f = recognise("Failed password for root from 192.0.2.1 port 22 ssh2").unwrap();
+        assert_eq!(f.ip, ip("192.0.2.1"));
+        let pam = "pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot";
+        let pam_ip = |tail: &str| recognise(&format!("{pam} {tail}")).unwrap().ip;
+        assert_eq!(pam_ip("ruser=rhost=6.6.6.6 rhost=192.0.2.2"), ip("192.0.2.2"));
+        assert_eq!(pam_ip("ruser=rhost=6.6.6.6  user=x rhost=192.0.2.2  user=root"), None);
+        assert_eq!(pam_ip("ruser= rhost=192.0.2.2  user=x rhost=6.6.6.6"), None);
+        let line = format!("{pam} ruser= rhost=192.0.2.2  user=root");
+        let f = recognise(&line).unwrap();
+        assert_eq!((f.ip, f.user), (ip("192.0.2.2"), Some("root")));
+    }
+
     #[test]
     fn pam_breakin_and_connection_messages() {
         let f = recognise("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=112.95.230.3  user=root").unwrap();
@@ -193,6 +285,20 @@ mod tests {
         let f = recognise("message repeated 5 times: [ Failed password for root from 1.2.3.4 port 9 ssh2]").unwrap();
         assert_eq!((f.action, f.repeat), ("ssh_failed_password", 5));
         assert!(recognise("Server listening on 0.0.0.0 port 22.").is_none());
+        // sshd's own PAM and access-control refusals, and Solaris' prefix.
+        let f = recognise("error: PAM: Authentication failure for bob from 192.0.2.6").unwrap();
+        assert_eq!((f.action, f.user, f.ip), ("ssh_failed_pam", Some("bob"), ip("192.0.2.6")));
+        let f = recognise("error: PAM: authentication error for james from 192.0.2.7 via 192.168.1.201").unwrap();
+        assert_eq!((f.user, f.ip), (Some("james"), ip("192.0.2.7")));
+        let f = recognise("ROOT LOGIN REFUSED FROM ::ffff:1.2.3.4").unwrap();
+        assert_eq!((f.action, f.success, f.ip), ("ssh_root_refused", Some(false), ip("1.2.3.4")));
+        let f = recognise("User root from 192.0.2.8 not allowed because not listed in AllowUsers").unwrap();
+        assert_eq!((f.action, f.user, f.ip), ("ssh_user_not_allowed", Some("root"), ip("192.0.2.8")));
+        let f = recognise("[ID 800047 auth.info] Failed keyboard-interactive for james from 192.0.2.9 port 54520 ssh2")
+            .unwrap();
+        assert_eq!((f.action, f.ip), ("ssh_failed_keyboard_interactive", ip("192.0.2.9")));
+        let f = recognise("Failed password for stefanor from example.com port 22 ssh2").unwrap();
+        assert_eq!((f.ip, f.domain), (None, Some("example.com")));
         assert!(recognise("Failed password").is_none());
     }
 }

@@ -80,17 +80,28 @@ fn split_tag(tag: &str) -> Option<(&str, Option<u32>)> {
 /// `Dec 10 06:55:46` or `Dec  1 06:55:46`, optionally followed by ` 2024`.
 fn bsd_timestamp(s: &str, year: i32) -> Option<(i64, &str)> {
     let b = s.as_bytes();
+    // Some writers drop the day's padding: `Aug 3 15:30:49`. Read it as
+    // `Aug  3 …`, one byte shorter.
+    let short = b.len() >= 14 && b[3] == b' ' && b[4].is_ascii_digit() && b[5] == b' ' && b[8] == b':';
+    let shift = usize::from(short);
     // ASCII first: the slices below are by byte ("Dec 10 06:55:4\u{e9}" would
     // split the last one inside a character).
-    if b.len() < 15 || !b[..15].is_ascii() || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
+    let at = |i: usize| i - if i > 4 { shift } else { 0 };
+    if b.len() < at(15)
+        || !b[..at(15)].is_ascii()
+        || b[3] != b' '
+        || b[at(6)] != b' '
+        || b[at(9)] != b':'
+        || b[at(12)] != b':'
+    {
         return None;
     }
     let month = MONTHS.iter().position(|m| *m == &s[..3])? as u8 + 1;
-    let day: u8 = s[4..6].trim_start().parse().ok()?;
-    let hour: u8 = s[7..9].parse().ok()?;
-    let minute: u8 = s[10..12].parse().ok()?;
-    let second: u8 = s[13..15].parse().ok()?;
-    let mut rest = &s[15..];
+    let day: u8 = s[4..at(6)].trim_start().parse().ok()?;
+    let hour: u8 = s[at(7)..at(9)].parse().ok()?;
+    let minute: u8 = s[at(10)..at(12)].parse().ok()?;
+    let second: u8 = s[at(13)..at(15)].parse().ok()?;
+    let mut rest = &s[at(15)..];
     let mut year = year;
     // Some daemons write the year after the time.
     // Bytes, not a str slice: `rest` may hold any text (the fuzzer's " La\u{fffd}…").
@@ -104,10 +115,17 @@ fn bsd_timestamp(s: &str, year: i32) -> Option<(i64, &str)> {
     Some((to_ms(year, month, day, hour, minute, second, 0)?, rest))
 }
 
-/// rsyslog's high-precision form: `2024-05-01T10:00:00.123456+02:00 host …`.
+/// rsyslog's high-precision form: `2024-05-01T10:00:00.123456+02:00 host …`;
+/// without a zone (`2019-09-06T01:45:18`, as some forwarders write) it is
+/// read as UTC.
 fn iso_timestamp(s: &str) -> Option<(i64, &str)> {
     let end = s.find(' ')?;
-    let ms = time::parse_rfc3339(&s[..end])?;
+    let stamp = &s[..end];
+    let ms = time::parse_rfc3339(stamp).or_else(|| {
+        let zoneless = stamp.as_bytes().get(10) == Some(&b'T')
+            && stamp.get(19..).is_some_and(|fraction| !fraction.contains(['Z', '+', '-']));
+        zoneless.then(|| time::parse_rfc3339(&format!("{stamp}Z"))).flatten()
+    })?;
     Some((ms, &s[end..]))
 }
 
@@ -217,6 +235,12 @@ mod tests {
         assert!(time::format_ms(l.timestamp_ms).starts_with("2019-06-04"));
         let l = parse("<38>Feb  1 00:00:00 h sshd: y", 2024).unwrap();
         assert_eq!((l.host, l.app, l.pid, l.message), (Some("h"), "sshd", None, "y"));
+        // An unpadded day, and an RFC 3339 stamp without a zone (read as UTC).
+        let l = parse("Aug 3 15:30:49 ksusha postfix/smtpd[17041]: warning: x", 2013).unwrap();
+        assert_eq!((time::format_ms(l.timestamp_ms).as_str(), l.app), ("2013-08-03T15:30:49.000Z", "postfix/smtpd"));
+        let l = parse("2019-09-06T01:45:18 srv mysqld: z", 2013).unwrap();
+        assert_eq!((time::format_ms(l.timestamp_ms).as_str(), l.app), ("2019-09-06T01:45:18.000Z", "mysqld"));
+        assert!(parse("Aug 3 1", 2013).is_none() && parse("Aug 3 15:30:4\u{e9} h x: y", 2013).is_none());
     }
 
     #[test]

@@ -141,3 +141,13 @@ fn client_text_imitating_the_line_does_not_choose_the_address() {
     );
     assert_eq!((f.ip, f.action), (None, "db_auth_failed"));
 }
+
+#[test]
+fn apache_through_syslog_names_the_client_of_its_fields() {
+    let f = fact(
+        "httpd",
+        "[authz_core:error] [pid 22034] [client 192.0.2.1:58585] AH01630: client denied by server configuration: /home/www/",
+    );
+    assert_eq!((f.action, f.ip), ("http_auth_failed", ip("192.0.2.1")));
+    assert!(recognise("apache2", "[").is_none() && recognise("apache2", "[x] [").is_none());
+}
