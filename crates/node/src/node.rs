@@ -145,7 +145,11 @@ impl Node {
         let server = tokio::spawn(rampart_server::serve(listener, app, options, async {
             let _ = stopped.await;
         }));
-        tracing::info!(%addr, scheme, role = ?config.role, data_dir = %config.data_dir.display(), "Rampart is listening.");
+        // Where a person opens the console (a wildcard listener on loopback).
+        let shown = if addr.ip().is_unspecified() { "localhost".to_owned() } else { addr.ip().to_string() };
+        let shown = if addr.is_ipv6() && shown != "localhost" { format!("[{shown}]") } else { shown };
+        let dashboard = format!("{scheme}://{shown}:{}/", addr.port());
+        tracing::info!(%addr, scheme, %dashboard, role = ?config.role, data_dir = %config.data_dir.display(), "Rampart is listening.");
         Ok(Node {
             addr,
             proxy_addr: proxy.as_ref().map(|p| p.addr),

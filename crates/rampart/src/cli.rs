@@ -128,9 +128,10 @@ pub struct Overrides {
 /// Where a running server is.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
-    /// The server's base URL.
-    #[arg(long, env = "RAMPART_SERVER", default_value = "http://127.0.0.1:8080")]
-    pub server: String,
+    /// The server's base URL (default: `listen` of the configuration, or
+    /// http://127.0.0.1:8080).
+    #[arg(long, env = "RAMPART_SERVER")]
+    pub server: Option<String>,
     /// An API token (admin for add and delete); also RAMPART_TOKEN.
     #[arg(long, env = "RAMPART_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -140,7 +141,32 @@ pub struct ServerArgs {
     pub ca_file: Option<PathBuf>,
 }
 
+/// Where a client looks for the server when nothing says otherwise.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
 impl ServerArgs {
+    /// The server's base URL.
+    pub fn url(&self) -> &str {
+        self.server.as_deref().unwrap_or(DEFAULT_SERVER)
+    }
+
+    /// These arguments, the server taken from `config` (its `listen`, and
+    /// https when it serves TLS) when `--server` is not given: a client on
+    /// the server's own host needs no flag.
+    pub fn or_listen(&self, config: &rampart_core::config::Config) -> ServerArgs {
+        let mut out = self.clone();
+        if out.server.is_none() {
+            let mut addr = config.listen;
+            // A wildcard listener is reached on loopback.
+            if addr.ip().is_unspecified() {
+                addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+            }
+            let scheme = if config.http.tls_cert.is_some() { "https" } else { "http" };
+            out.server = Some(format!("{scheme}://{addr}"));
+        }
+        out
+    }
+
     /// An HTTP client for this server, trusting `--ca-file` when given.
     pub fn client(&self) -> anyhow::Result<reqwest::Client> {
         Ok(match &self.ca_file {
@@ -152,7 +178,7 @@ impl ServerArgs {
     /// A client for `--server` with `--token` (and `--ca-file`).
     pub fn api(&self) -> anyhow::Result<rampart_client::ApiClient> {
         let token = anyhow::Context::context(self.token.as_deref(), "--token (or RAMPART_TOKEN) is required")?;
-        Ok(rampart_client::ApiClient::with_token(&self.server, token, self.client()?)?)
+        Ok(rampart_client::ApiClient::with_token(self.url(), token, self.client()?)?)
     }
 }
 

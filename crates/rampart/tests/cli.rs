@@ -136,3 +136,26 @@ fn shipped_example_config_and_rules_work() {
     assert!(!out.contains("10.1.2.3"), "{out}");
     assert!(out.contains("ssh-brute-force") && out.contains("count=5 lines=3,4,5,6,7"), "{out}");
 }
+
+/// `serve` says where the dashboard is, and writes no colour codes when
+/// stderr is not a terminal (a file, the journal).
+#[test]
+fn serve_names_the_dashboard_url_and_keeps_escape_codes_off_a_pipe() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(util::bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("RAMPART_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let line = stderr.lines().map_while(Result::ok).find(|l| l.contains("Rampart is listening.")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(line.contains("dashboard=http://127.0.0.1:"), "{line}");
+    assert!(!line.contains('\u{1b}'), "{line:?}");
+}

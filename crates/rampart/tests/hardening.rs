@@ -270,3 +270,32 @@ fn listening_beyond_loopback_without_tls_is_warned_about() {
     let _ = Command::new("ip").args(["netns", "del", &ns]).status();
     assert!(warned, "no warning about clear text beyond loopback");
 }
+
+/// A client on the server's host needs no --server: it takes `listen` from
+/// the configuration (a wildcard address reached on loopback).
+#[test]
+fn client_commands_find_the_server_from_the_configurations_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), "[sinks]\nstdout = false\n");
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    let client_config = dir.path().join("client.toml");
+    std::fs::write(&client_config, format!("listen = \"0.0.0.0:{port}\"\n")).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(util::bin())
+            .arg("--config")
+            .arg(&client_config)
+            .args(args)
+            .env_remove("RAMPART_SERVER")
+            .env_remove("RAMPART_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let added = run(&["decisions", "add", "203.0.113.77", "--duration", "1h", "--token", ADMIN]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let listed = run(&["decisions", "list", "--token", ADMIN]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("203.0.113.77"));
+    // --server still wins.
+    let elsewhere = run(&["decisions", "list", "--token", ADMIN, "--server", "http://127.0.0.1:9"]);
+    assert!(!elsewhere.status.success());
+    server.terminate();
+}

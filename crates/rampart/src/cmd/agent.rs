@@ -39,7 +39,7 @@ pub fn run(config: Config, args: &AgentArgs) -> anyhow::Result<ExitCode> {
         let shipper = tokio::spawn(ship_events(remote.clone(), ingest_rx));
 
         let sync = tokio::spawn(sync_decisions(remote, follower, Duration::from_secs(args.interval_secs.max(1))));
-        tracing::info!(server = %args.server.server, sources = sources.len(), "Agent running.");
+        tracing::info!(server = %args.server.url(), sources = sources.len(), "Agent running.");
         super::serve::shutdown_signal().await;
         sync.abort();
         for source in &sources {

@@ -6,11 +6,13 @@ use serde_json::{Value, json};
 
 use crate::cli::{DecisionsCommand, ServerArgs};
 
-pub fn run(command: &DecisionsCommand) -> anyhow::Result<ExitCode> {
+/// `config` gives the server when `--server` does not (its `listen`).
+pub fn run(command: &DecisionsCommand, config: &rampart_core::config::Config) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         match command {
             DecisionsCommand::List { server, all, value } => {
+                let server = &server.or_listen(config);
                 let mut query = vec![("active", (!all).to_string())];
                 if let Some(v) = value {
                     query.push(("value", v.clone()));
@@ -20,12 +22,14 @@ pub fn run(command: &DecisionsCommand) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             DecisionsCommand::Add { server, value, duration, reason } => {
+                let server = &server.or_listen(config);
                 let body = json!({"value": value, "duration": duration, "reason": reason});
                 let added = call(server, reqwest::Method::POST, "decisions", &[], Some(body)).await?;
                 print_table(&Value::Array(vec![added]));
                 Ok(ExitCode::SUCCESS)
             }
             DecisionsCommand::Delete { server, id, value } => {
+                let server = &server.or_listen(config);
                 let body = match (id, value) {
                     (Some(id), _) => {
                         call(server, reqwest::Method::DELETE, &format!("decisions/{id}"), &[], None).await?

@@ -134,7 +134,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Decisions(command) => {
             quiet_logging(&cli)?;
-            decisions::run(command)
+            let config = settings::load(&cli, &Overrides::default())?;
+            decisions::run(command, &config)
         }
         Command::Firewall(command) => {
             quiet_logging(&cli)?;
