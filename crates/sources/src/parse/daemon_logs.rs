@@ -177,9 +177,11 @@ pub fn postgresql(line: &str) -> Option<DaemonLine<'_>> {
     let (zone, rest) = rest.strip_prefix(' ')?.split_once(' ')?;
     timestamp_ms -= zone_offset_ms(zone)?;
     let (pid, message) = rest.strip_prefix('[')?.split_once("] ")?;
-    let level = ["FATAL", "ERROR", "WARNING", "LOG", "DETAIL", "STATEMENT", "HINT", "PANIC"]
-        .into_iter()
-        .find(|l| message.contains(&format!("{l}:  ")));
+    // The level is the word before the first `:  ` (two spaces).
+    let level = message
+        .split_once(":  ")
+        .and_then(|(head, _)| head.rsplit(' ').next())
+        .filter(|l| ["FATAL", "ERROR", "WARNING", "LOG", "DETAIL", "STATEMENT", "HINT", "PANIC"].contains(l));
     let pid = pid.split('-').next()?.parse().ok();
     Some(DaemonLine { timestamp_ms, app: "postgres", pid, level, client: None, message })
 }

@@ -312,43 +312,42 @@ impl ProgramMessage<'_> {
         e.process_pid = self.pid;
         e.message = Some(self.message.to_owned());
         let mut repeat = 1;
-        if matches!(self.app, "sshd" | "sshd-session")
-            && let Some(fact) = sshd::recognise(self.message)
-        {
-            e.category = vec![if fact.authentication { "authentication" } else { "network" }.to_owned()];
-            e.action = Some(fact.action.to_owned());
-            e.outcome = fact.success.map(|ok| if ok { Outcome::Success } else { Outcome::Failure });
-            e.user_name = fact.user.map(str::to_owned);
+        let fact = if matches!(self.app, "sshd" | "sshd-session") { sshd::recognise(self.message) } else { None };
+        if let Some(fact) = fact {
+            set_authentication(&mut e, fact.authentication, fact.action, fact.success, fact.user, fact.domain);
             e.source.ip = fact.ip;
             e.source.port = fact.port;
-            if let Some(domain) = fact.domain {
-                e.extra.insert("source.domain".into(), Value::from(domain));
-            }
             repeat = fact.repeat.max(1);
         } else if let Some(fact) = services::recognise(self.app, self.message) {
-            e.category = vec![if fact.authentication { "authentication" } else { "network" }.to_owned()];
-            e.action = Some(fact.action.to_owned());
-            e.outcome = fact.success.map(|ok| if ok { Outcome::Success } else { Outcome::Failure });
-            e.user_name = fact.user.map(str::to_owned);
+            set_authentication(&mut e, fact.authentication, fact.action, fact.success, fact.user, fact.domain);
             e.source.ip = fact.ip;
             e.extra.insert("service.type".into(), Value::from(fact.service));
-            if let Some(domain) = fact.domain {
-                e.extra.insert("source.domain".into(), Value::from(domain));
-            }
         } else if self.message.contains("authentication failure;")
             && let Some(fact) = sshd::recognise(self.message)
         {
             // pam_unix's failures under any service (dovecot, vsftpd, su…).
-            e.category = vec!["authentication".to_owned()];
-            e.action = Some(fact.action.to_owned());
-            e.outcome = Some(Outcome::Failure);
-            e.user_name = fact.user.map(str::to_owned);
+            set_authentication(&mut e, true, fact.action, Some(false), fact.user, fact.domain);
             e.source.ip = fact.ip;
-            if let Some(domain) = fact.domain {
-                e.extra.insert("source.domain".into(), Value::from(domain));
-            }
         }
         Parsed { event: e, repeat }
+    }
+}
+
+/// What a recognised login message says, as ECS fields.
+fn set_authentication(
+    e: &mut Event,
+    authentication: bool,
+    action: &str,
+    success: Option<bool>,
+    user: Option<&str>,
+    domain: Option<&str>,
+) {
+    e.category = vec![if authentication { "authentication" } else { "network" }.to_owned()];
+    e.action = Some(action.to_owned());
+    e.outcome = success.map(|ok| if ok { Outcome::Success } else { Outcome::Failure });
+    e.user_name = user.map(str::to_owned);
+    if let Some(domain) = domain {
+        e.extra.insert("source.domain".into(), Value::from(domain));
     }
 }
 

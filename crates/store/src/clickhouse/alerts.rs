@@ -41,11 +41,19 @@ fn decode(row: Row) -> Result<Alert, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt { id: format!("alert {}", row.id), reason };
     let mut alert: Alert = serde_json::from_str(&row.doc).map_err(|e| corrupt(e.to_string()))?;
     if !row.status.is_empty() {
-        alert.status =
-            AlertStatus::parse(&row.status).ok_or_else(|| corrupt(format!("unknown status {:?}", row.status)))?;
-        alert.updated_ms = alert.updated_ms.max(row.status_ms);
+        set_person_status(&mut alert, &row.status, row.status_ms)?;
     }
     Ok(alert)
+}
+
+/// The status a person gave an alert, over the one it opened with.
+fn set_person_status(alert: &mut Alert, status: &str, updated_ms: i64) -> Result<(), StoreError> {
+    alert.status = AlertStatus::parse(status).ok_or_else(|| StoreError::Corrupt {
+        id: format!("alert {}", alert.id),
+        reason: format!("unknown status {status:?}"),
+    })?;
+    alert.updated_ms = alert.updated_ms.max(updated_ms);
+    Ok(())
 }
 
 fn select(client: &Client, filter: &str, limit: usize) -> Result<Vec<Alert>, StoreError> {
@@ -161,11 +169,7 @@ fn stored_versions(client: &Client, written: &Written, alerts: &[Alert]) -> Resu
     for slice in known.chunks(LOOKUP_IDS) {
         for s in statuses(client, &slice.join(","))? {
             let Some(alert) = stored.get_mut(&s.id) else { continue };
-            alert.status = AlertStatus::parse(&s.status).ok_or_else(|| StoreError::Corrupt {
-                id: format!("alert {}", s.id),
-                reason: format!("unknown status {:?}", s.status),
-            })?;
-            alert.updated_ms = alert.updated_ms.max(s.updated_ms);
+            set_person_status(alert, &s.status, s.updated_ms)?;
         }
     }
     for slice in unknown.chunks(LOOKUP_IDS) {

@@ -206,7 +206,8 @@ impl Store for ClickHouseStore {
     }
 
     fn add_decision(&self, decision: &Decision) -> Result<Decision, StoreError> {
-        records::add_decision(&self.client, &self.ids, decision)
+        let stored = records::add_decisions(&self.client, &self.ids, std::slice::from_ref(decision))?;
+        stored.into_iter().next().ok_or_else(|| StoreError::Backend("no decision stored".into()))
     }
 
     fn add_decisions(&self, decisions: &[Decision]) -> Result<Vec<Decision>, StoreError> {

@@ -77,12 +77,6 @@ fn decision(row: DecisionRow) -> Result<Decision, StoreError> {
     row.record.into_decision().map_err(|reason| StoreError::Corrupt { id: format!("decision {id}"), reason })
 }
 
-pub(super) fn add_decision(client: &Client, ids: &RecordIds, d: &Decision) -> Result<Decision, StoreError> {
-    let stored = Decision { id: ids.next(), ..d.clone() };
-    client.insert("decisions", &encode(&DecisionRow { version: ids.next() as u64, record: (&stored).into() })?)?;
-    Ok(stored)
-}
-
 pub(super) fn add_decisions(client: &Client, ids: &RecordIds, ds: &[Decision]) -> Result<Vec<Decision>, StoreError> {
     let stored: Vec<Decision> = ds.iter().map(|d| Decision { id: ids.next(), ..d.clone() }).collect();
     let mut rows = Vec::new();
