@@ -51,6 +51,14 @@ impl EventKind {
     pub fn parse(text: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
+
+    /// Telemetry: measurements of the host (`metric`) and of its processes
+    /// (`state`), which arrive every few seconds whether or not anything
+    /// happens. Stores keep it apart from the rest, for a shorter retention,
+    /// and the dashboard shows it only when asked.
+    pub fn is_telemetry(self) -> bool {
+        matches!(self, EventKind::Metric | EventKind::State)
+    }
 }
 
 /// ECS `event.outcome`.

@@ -48,6 +48,6 @@ pub use record_id::{RecordIds, bus_record_id, first_record_id_at, record_id_ms};
 pub use sink::{BoxFuture, Sink, SinkError};
 pub use source::Source;
 pub use store::{
-    AlertQuery, DecisionQuery, EventQuery, ModelInfo, ModelRole, Page, Role, RuleFired, SaveOutcome, SessionRecord,
-    Store, StoreError, StoreStats, StreamCursor, TokenRecord,
+    AlertQuery, DecisionQuery, EventQuery, MetricRollup, ModelInfo, ModelRole, Page, Role, RuleFired, SaveOutcome,
+    SeriesOf, SeriesPoint, SessionRecord, Store, StoreError, StoreStats, StreamCursor, TokenRecord, TopSources,
 };

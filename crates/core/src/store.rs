@@ -24,6 +24,42 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
 }
 
+/// A host's metrics over one minute, kept after the samples themselves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricRollup {
+    /// The minute's start.
+    pub minute_ms: i64,
+    pub host: String,
+    /// Samples the minute held.
+    pub samples: u64,
+    pub mean: BTreeMap<String, f64>,
+    pub max: BTreeMap<String, f64>,
+}
+
+/// What `Store::series` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesOf {
+    EventsByKind,
+    AlertsBySeverity,
+    AlertsByRule,
+}
+
+/// `n` things with `key` in the interval starting at `t_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeriesPoint {
+    pub t_ms: i64,
+    pub key: String,
+    pub n: u64,
+}
+
+/// `Store::top_sources`' answer; `complete` is false when the store read
+/// only the newest part of a long range (its scan budget ran out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopSources {
+    pub items: Vec<(String, u64)>,
+    pub complete: bool,
+}
+
 /// Filters for listing events, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct EventQuery {
@@ -227,6 +263,29 @@ pub trait Store: Send + Sync + 'static {
     /// them, so a forged `@timestamp` cannot keep data forever); returns how
     /// many went.
     fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;
+
+    /// Deletes events of `kinds` stored before `cutoff_ms`, never an event
+    /// of another kind; returns how many went. Where the store keeps
+    /// rollups, host metrics leave their one-minute means behind.
+    fn purge_kinds_before(&self, kinds: &[EventKind], cutoff_ms: i64) -> Result<u64, StoreError>;
+
+    /// One-minute rollups of host metrics starting in `[since_ms, until_ms)`,
+    /// oldest first (empty where the store keeps none).
+    fn metric_rollups(&self, since_ms: i64, until_ms: i64) -> Result<Vec<MetricRollup>, StoreError>;
+
+    /// Deletes rollups (host metrics and event counts) of minutes before
+    /// `cutoff_ms`; returns how many went.
+    fn purge_rollups_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;
+
+    /// Counts per interval of `step_ms` over `[since_ms, until_ms)`, oldest
+    /// first: events by kind (from per-minute counts kept as long as the
+    /// rollups, so they outlive the events), alerts by severity or rule (by
+    /// when they were raised).
+    fn series(&self, of: SeriesOf, since_ms: i64, until_ms: i64, step_ms: i64) -> Result<Vec<SeriesPoint>, StoreError>;
+
+    /// The source addresses with the most stored events (telemetry aside)
+    /// in `[since_ms, until_ms)`, most first.
+    fn top_sources(&self, since_ms: i64, until_ms: i64, limit: usize) -> Result<TopSources, StoreError>;
 
     fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
 

@@ -135,6 +135,18 @@ fn shipped_example_config_and_rules_work() {
     assert!(out.contains("admin-panel-probe") && out.contains("203.0.113.5"), "{out}");
     assert!(!out.contains("10.1.2.3"), "{out}");
     assert!(out.contains("ssh-brute-force") && out.contains("count=5 lines=3,4,5,6,7"), "{out}");
+
+    // The package's /etc/rampart/rampart.toml and the single-node
+    // container's configuration load as shipped.
+    for (file, expect) in [
+        ("deploy/debian/rampart.toml", "data_dir = \"/var/lib/rampart\""),
+        ("deploy/single-node.toml", "/var/log/auth.log"),
+    ] {
+        let path = root.join(file);
+        let (ok, out, err) = rampart(&["--config", path.to_str().unwrap(), "config", "print"], &[]);
+        assert!(ok, "{file}: {err}");
+        assert!(out.contains(expect), "{file}: {out}");
+    }
 }
 
 /// `serve` says where the dashboard is, and writes no colour codes when

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::header;
 use rampart_core::ecs::{BatchFormat, decode_batch, encode_event};
 use rampart_core::{EventKind, EventQuery, IngestQueueError};
@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::{EVENTS_INGESTED, INPUTS_REJECTED};
 use crate::openapi::EcsEvent;
@@ -154,7 +155,10 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
         .map_err(|_| ApiError::Internal("the ingest reply task stopped".into()))?
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Json(IngestAnswer { accepted: count, first_id: ids.first().copied(), last_id: ids.last().copied() }))
+    // Telemetry in a batch takes its ids before the rest (the store keeps
+    // the two apart), so the batch's ids are a range but not in its order.
+    let (first_id, last_id) = (ids.iter().min().copied(), ids.iter().max().copied());
+    Ok(Json(IngestAnswer { accepted: count, first_id, last_id }))
 }
 
 /// The query `GET /events` takes.
@@ -221,4 +225,27 @@ pub(crate) async fn list(
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let events: Vec<Value> = page.items.iter().map(encode_event).collect();
     Ok(Json(EventPage { events, next_cursor: page.next_cursor }))
+}
+
+/// One stored event, as ingested (alerts name their evidence by these ids).
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "The event", body = EcsEvent),
+        (status = 400, description = "The id is not an integer", body = ErrorBody),
+        (status = 404, description = "No such event (never stored, or past retention)", body = ErrorBody),
+        crate::error::AuthFailures,
+    ))]
+pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id: i64 =
+        id.parse().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::bad("id", "expected a positive integer"))?;
+    // The newest event below id + 1 is the event itself when it is stored.
+    let query = EventQuery { before_id: Some(id.saturating_add(1)), limit: 1, ..Default::default() };
+    let store = state.store.clone();
+    let page = blocking(move || Ok(store.events(&query)?)).await?;
+    page.items
+        .iter()
+        .find(|e| e.id == Some(id))
+        .map(|e| Json(encode_event(e)))
+        .ok_or_else(|| ApiError::NotFound(format!("event {id}")))
 }

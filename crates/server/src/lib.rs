@@ -13,6 +13,9 @@ mod decisions;
 mod error;
 mod events;
 mod health;
+mod history;
+#[cfg(test)]
+mod history_tests;
 pub mod listen;
 mod live;
 pub mod metrics;
@@ -52,6 +55,8 @@ pub use state::{AppState, MetricsRender};
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(events::ingest, events::list))
+        .routes(routes!(events::get_one))
+        .routes(routes!(history::history))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_one, alerts::update))
         .routes(routes!(alerts::mitigate))

@@ -172,6 +172,8 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         for (path, methods) in [
             ("/api/v1/events", &["get", "post"][..]),
+            ("/api/v1/events/{id}", &["get"][..]),
+            ("/api/v1/history", &["get"][..]),
             ("/api/v1/alerts", &["get"][..]),
             ("/api/v1/alerts/{id}", &["get", "patch"][..]),
             ("/api/v1/alerts/{id}/mitigate", &["post"][..]),

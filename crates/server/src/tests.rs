@@ -55,7 +55,7 @@ pub(crate) fn harness() -> Harness {
     Harness { _dir: dir, store, state, admin, reader }
 }
 
-async fn call(
+pub(crate) async fn call(
     h: &Harness,
     method: &str,
     uri: &str,

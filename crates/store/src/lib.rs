@@ -18,7 +18,7 @@ use rampart_core::config::{StoreConfig, StoreKind};
 use rampart_core::{Store, StoreError};
 
 pub use clickhouse::ClickHouseStore;
-pub use maintenance::Maintenance;
+pub use maintenance::{Maintenance, RetentionPlan};
 pub use sqlite::{DB_FILE, SqliteStore};
 
 /// A store opened for a running node, and its upkeep thread (stopped when

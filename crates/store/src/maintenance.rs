@@ -6,8 +6,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rampart_core::Store;
 use rampart_core::config::StoreConfig;
+use rampart_core::{EventKind, Store};
 
 use crate::SqliteStore;
 
@@ -29,14 +29,14 @@ impl Maintenance {
         config: &StoreConfig,
     ) -> std::io::Result<Maintenance> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let (flag, days) = (stop.clone(), config.retention_days);
+        let (flag, plan) = (stop.clone(), RetentionPlan::from(config));
         let sweep_every = Duration::from_secs(config.retention_interval_secs.max(1));
         let thread = std::thread::Builder::new().name("rampart-store".into()).spawn(move || {
             // The first sweep runs at start: a node down for a week comes back tidy.
             let mut next_sweep = Instant::now();
             loop {
                 if Instant::now() >= next_sweep {
-                    sweep(store.as_ref(), days);
+                    plan.sweep(store.as_ref(), rampart_core::time::now_ms());
                     next_sweep = Instant::now() + sweep_every;
                 }
                 if let Some(Err(error)) = sqlite.as_ref().map(|s| s.checkpoint_concurrently()) {
@@ -67,12 +67,55 @@ impl Drop for Maintenance {
     }
 }
 
-/// Deletes events stored more than `days` ago.
-fn sweep(store: &dyn Store, days: u32) {
-    let cutoff = rampart_core::time::now_ms() - i64::from(days) * 86_400_000;
-    match store.purge_events_before(cutoff) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(deleted = n, days, "Retention sweep deleted old events."),
-        Err(error) => tracing::error!(%error, "Retention sweep failed."),
+/// How long each kind of event, and the rollups, are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionPlan {
+    /// (hours, every kind kept at most that long), shortest first; the
+    /// last step names every kind.
+    steps: Vec<(u64, Vec<EventKind>)>,
+    rollup_hours: u64,
+}
+
+impl RetentionPlan {
+    pub fn from(config: &StoreConfig) -> RetentionPlan {
+        let default_hours = u64::from(config.retention_days) * 24;
+        let hours_of =
+            |kind: EventKind| config.kind_retention_hours.get(kind.as_str()).map_or(default_hours, |h| u64::from(*h));
+        let mut all: Vec<u64> = EventKind::ALL.iter().map(|k| hours_of(*k)).collect();
+        all.sort_unstable();
+        all.dedup();
+        // A chunk may hold several kinds: it goes at a step only when every
+        // kind in it is kept no longer than that step.
+        let steps = all
+            .into_iter()
+            .map(|hours| (hours, EventKind::ALL.into_iter().filter(|k| hours_of(*k) <= hours).collect()))
+            .collect();
+        RetentionPlan { steps, rollup_hours: u64::from(config.rollup_days) * 24 }
+    }
+
+    /// Deletes what is past its retention at `now_ms`.
+    pub fn sweep(&self, store: &dyn Store, now_ms: i64) {
+        let cutoff =
+            |hours: u64| now_ms.saturating_sub(i64::try_from(hours).unwrap_or(i64::MAX).saturating_mul(3_600_000));
+        for (hours, kinds) in &self.steps {
+            let result = if kinds.len() == EventKind::ALL.len() {
+                store.purge_events_before(cutoff(*hours))
+            } else {
+                store.purge_kinds_before(kinds, cutoff(*hours))
+            };
+            match result {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(deleted = n, hours, kinds = ?kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                    "Retention sweep deleted old events.")
+                }
+                Err(error) => tracing::error!(%error, "Retention sweep failed."),
+            }
+        }
+        // Rollups are written by the sweep just run; with none wanted they
+        // go at once.
+        if let Err(error) = store.purge_rollups_before(cutoff(self.rollup_hours)) {
+            tracing::error!(%error, "Retention sweep of rollups failed.");
+        }
     }
 }

@@ -161,6 +161,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE event_chunks ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;
     UPDATE event_chunks SET stored = MIN(max_ts, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
     CREATE INDEX event_chunks_stored ON event_chunks(stored);",
+    // 7: one-minute rollups of host metrics (see sqlite/rollups.rs) and
+    // event counts per minute and kind (sqlite/series.rs), kept longer than
+    // the events they summarise. Counts start with this version: events
+    // stored before it are not in them.
+    "CREATE TABLE event_minutes (
+        minute INTEGER NOT NULL,
+        kind   TEXT NOT NULL,
+        n      INTEGER NOT NULL,
+        PRIMARY KEY (minute, kind)
+    ) WITHOUT ROWID;
+    CREATE TABLE metric_rollups (
+        minute  INTEGER NOT NULL,
+        host    TEXT NOT NULL,
+        samples INTEGER NOT NULL,
+        means   TEXT NOT NULL,
+        maxima  TEXT NOT NULL,
+        PRIMARY KEY (minute, host)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this binary writes.

@@ -12,9 +12,9 @@ use clickhouse_server::ClickHouseServer;
 use fixtures::{alert, event};
 use rampart_core::config::ClickHouseConfig;
 use rampart_core::{
-    Action, ActionResult, Alert, AlertQuery, AlertStatus, Decision, DecisionKind, DecisionQuery, Event, EventQuery,
-    ModelInfo, ModelRole, Origin, Role, SaveOutcome, SessionRecord, Store, StreamCursor, Target, TokenRecord,
-    bus_record_id,
+    Action, ActionResult, Alert, AlertQuery, AlertStatus, Decision, DecisionKind, DecisionQuery, Event, EventKind,
+    EventQuery, ModelInfo, ModelRole, Origin, Role, SaveOutcome, SeriesOf, SeriesPoint, SessionRecord, Store,
+    StreamCursor, Target, TokenRecord, bus_record_id,
 };
 use rampart_store::ClickHouseStore;
 
@@ -234,6 +234,31 @@ fn redelivered_events_collapse_and_retention_drops_whole_days() {
     assert_eq!(store.purge_events_before(now - 86_400_000).unwrap(), 1);
     assert_eq!(store.event_rows().unwrap(), (150, 150));
     assert_eq!(store.purge_events_before(now - 86_400_000).unwrap(), 0);
+
+    // Telemetry goes at its own retention, by a mutation the server runs in
+    // the background; the events beside it stay.
+    let mut mixed = vec![event("10.0.0.7", "kept", now), Event::new(EventKind::Metric, now)];
+    for e in &mut mixed {
+        e.ingested_ms = now - 2 * 3_600_000;
+    }
+    store.append_events(&mut mixed).unwrap();
+    assert_eq!(store.purge_kinds_before(&[EventKind::Metric, EventKind::State], now - 3_600_000).unwrap(), 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.event_rows().unwrap().1 != 151 {
+        assert!(std::time::Instant::now() < deadline, "the delete mutation did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let left = store.events(&EventQuery { limit: 1_000, ..Default::default() }).unwrap().items;
+    assert!(left.iter().all(|e| e.kind == EventKind::Event) && left.len() == 151);
+
+    // What the console's charts read.
+    let series = store.series(SeriesOf::EventsByKind, now - 60_000, now + 60_000, 120_000).unwrap();
+    assert_eq!(series.iter().map(|p| (p.key.as_str(), p.n)).collect::<Vec<_>>(), vec![("event", 151)]);
+    let top = store.top_sources(now - 60_000, now + 60_000, 5).unwrap();
+    assert_eq!(top.items, vec![("10.0.0.9".to_owned(), 150), ("10.0.0.7".to_owned(), 1)]);
+    store.save_alerts(&[alert("series", 1)]).unwrap();
+    let by_severity = store.series(SeriesOf::AlertsBySeverity, 0, 60_000, 60_000).unwrap();
+    assert_eq!(by_severity, vec![SeriesPoint { t_ms: 0, key: "high".into(), n: 1 }]);
 }
 
 #[test]

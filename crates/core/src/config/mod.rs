@@ -164,6 +164,14 @@ impl Config {
         if self.store.retention_days == 0 {
             return err("store.retention_days", "must be at least 1");
         }
+        for (kind, hours) in &self.store.kind_retention_hours {
+            if crate::EventKind::parse(kind).is_none() {
+                return err("store.kind_retention_hours", &format!("unknown event kind {kind:?}"));
+            }
+            if *hours == 0 {
+                return err("store.kind_retention_hours", &format!("{kind}: must be at least 1 hour"));
+            }
+        }
         if self.store.max_commit_events == 0 {
             return err("store.max_commit_events", "must be at least 1");
         }
@@ -255,6 +263,18 @@ mod tests {
         });
         let e = config.validate().unwrap_err();
         assert_eq!(e.key, "sinks.webhooks[0].url");
+    }
+
+    #[test]
+    fn kind_retention_names_a_real_kind_and_a_real_duration() {
+        let mut config = Config::default();
+        config.store.kind_retention_hours.insert("metrics".into(), 6);
+        let error = config.validate().unwrap_err();
+        assert_eq!(error.key, "store.kind_retention_hours");
+        assert!(error.reason.contains("\"metrics\""), "{}", error.reason);
+        let mut config = Config::default();
+        config.store.kind_retention_hours.insert("state".into(), 0);
+        assert!(config.validate().unwrap_err().reason.contains("state"));
     }
 
     #[test]

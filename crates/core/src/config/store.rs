@@ -1,5 +1,7 @@
 //! `[store]`: which backend, retention, durability and the writer's commit size.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// SQLite's `synchronous` setting. `normal` (with WAL) survives a crash of
@@ -20,6 +22,14 @@ pub struct StoreConfig {
     pub clickhouse: ClickHouseConfig,
     /// Events older than this many days are deleted in the background.
     pub retention_days: u32,
+    /// Hours to keep events of the kinds named here instead (`event.kind`:
+    /// `metric`, `state`, …). By default host telemetry (`metric`, `state`)
+    /// is kept 6 hours at full resolution: an idle host writes ~4 events a
+    /// second of it (~0.4 GB a day), more than everything else on most nodes.
+    pub kind_retention_hours: BTreeMap<String, u32>,
+    /// Days to keep the one-minute rollups: means and maxima of the host's
+    /// main gauges, and event counts per kind (0: none).
+    pub rollup_days: u32,
     /// How often the retention sweep runs.
     pub retention_interval_secs: u64,
     pub durability: Durability,
@@ -33,6 +43,8 @@ impl Default for StoreConfig {
             kind: StoreKind::Sqlite,
             clickhouse: ClickHouseConfig::default(),
             retention_days: 7,
+            kind_retention_hours: BTreeMap::from([("metric".into(), 6), ("state".into(), 6)]),
+            rollup_days: 30,
             retention_interval_secs: 3_600,
             durability: Durability::Normal,
             max_commit_events: 20_000,

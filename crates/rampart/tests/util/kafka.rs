@@ -17,14 +17,7 @@ pub struct Broker {
 }
 
 fn nisshi() -> PathBuf {
-    let path = std::env::var_os("NISSHI_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
-        cache.join("rampart/nisshi-crates/bin/nisshi")
-    });
-    assert!(path.exists(), "{} is missing: scripts/test builds it (cargo install nisshi)", path.display());
-    path
+    super::cached_tool("NISSHI_BIN", "nisshi-crates/bin/nisshi", "cargo install nisshi")
 }
 
 impl Broker {

@@ -21,6 +21,19 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rampart"))
 }
 
+/// A tool scripts/test builds into the cache outside the clone: `$var` when
+/// set, else `~/.cache/rampart/<cached>` (or under `XDG_CACHE_HOME`).
+pub fn cached_tool(var: &str, cached: &str, builder: &str) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
+        cache.join("rampart").join(cached)
+    });
+    assert!(path.exists(), "{} is missing: scripts/test builds it ({builder})", path.display());
+    path
+}
+
 /// A running `rampart serve`.
 pub struct Server {
     pub child: Child,

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use rampart_core::config::ClickHouseConfig;
 use rampart_core::{
-    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, ModelInfo, ModelRole, Page,
-    RecordIds, RuleFired, SaveOutcome, SessionRecord, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
+    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventKind, EventQuery, MetricRollup,
+    ModelInfo, ModelRole, Page, RecordIds, RuleFired, SaveOutcome, SeriesOf, SeriesPoint, SessionRecord, Store,
+    StoreError, StoreStats, StreamCursor, TokenRecord, TopSources,
 };
 
 use client::{Client, quote};
@@ -142,6 +143,70 @@ impl Store for ClickHouseStore {
 
     fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
         events::purge(&self.client, cutoff_ms)
+    }
+
+    fn purge_kinds_before(&self, kinds: &[EventKind], cutoff_ms: i64) -> Result<u64, StoreError> {
+        if EventKind::ALL.iter().all(|k| kinds.contains(k)) {
+            return events::purge(&self.client, cutoff_ms);
+        }
+        events::purge_kinds(&self.client, kinds, cutoff_ms)
+    }
+
+    /// ClickHouse keeps no rollups yet: its telemetry lives for its kind's
+    /// retention at full resolution (compressed by the server).
+    fn metric_rollups(&self, _since_ms: i64, _until_ms: i64) -> Result<Vec<MetricRollup>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn purge_rollups_before(&self, _cutoff_ms: i64) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    /// Counted from the rows themselves: a ClickHouse group-by over a
+    /// week is what the server is for.
+    fn series(&self, of: SeriesOf, since_ms: i64, until_ms: i64, step_ms: i64) -> Result<Vec<SeriesPoint>, StoreError> {
+        let step = step_ms.max(1);
+        let sql = match of {
+            SeriesOf::EventsByKind => format!(
+                "SELECT intDiv(ts_ms, {step}) * {step} AS t, kind AS key, uniqExact(id) AS n FROM events
+                 WHERE ts_ms >= {since_ms} AND ts_ms < {until_ms} GROUP BY t, key ORDER BY t, key"
+            ),
+            SeriesOf::AlertsBySeverity | SeriesOf::AlertsByRule => {
+                let column = if of == SeriesOf::AlertsBySeverity { "severity" } else { "rule_id" };
+                format!(
+                    "SELECT intDiv(created_ms, {step}) * {step} AS t, {column} AS key, count() AS n FROM alerts FINAL
+                     WHERE created_ms >= {since_ms} AND created_ms < {until_ms} GROUP BY t, key ORDER BY t, key"
+                )
+            }
+        };
+        #[derive(serde::Deserialize)]
+        struct Row {
+            t: i64,
+            key: String,
+            n: u64,
+        }
+        let rows: Vec<Row> = self.client.select(&sql)?;
+        Ok(rows.into_iter().map(|r| SeriesPoint { t_ms: r.t, key: r.key, n: r.n }).collect())
+    }
+
+    fn top_sources(&self, since_ms: i64, until_ms: i64, limit: usize) -> Result<TopSources, StoreError> {
+        let telemetry = EventKind::ALL
+            .into_iter()
+            .filter(|k| k.is_telemetry())
+            .map(|k| quote(k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        #[derive(serde::Deserialize)]
+        struct Row {
+            ip: String,
+            n: u64,
+        }
+        let rows: Vec<Row> = self.client.select(&format!(
+            "SELECT source_ip AS ip, uniqExact(id) AS n FROM events
+             WHERE ts_ms >= {since_ms} AND ts_ms < {until_ms} AND source_ip != '' AND kind NOT IN ({telemetry})
+             GROUP BY ip ORDER BY n DESC, ip LIMIT {limit}"
+        ))?;
+        Ok(TopSources { items: rows.into_iter().map(|r| (r.ip, r.n)).collect(), complete: true })
     }
 
     fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError> {

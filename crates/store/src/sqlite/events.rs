@@ -9,6 +9,10 @@
 //! index maps an IP to the blocks (64 chunks) it appears in, so a lookup by
 //! IP reads only the chunks that can hold it. Retention deletes whole chunks
 //! once their newest event is past the cutoff.
+//!
+//! Telemetry (`metric` and `state`: host metrics, process samples) and the
+//! rest never share a chunk, so a shorter retention for telemetry deletes
+//! its chunks without touching security events stored beside it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
@@ -59,6 +63,36 @@ impl ChunkWriter {
     }
 
     fn append_chunks(&mut self, tx: &Transaction<'_>, events: &mut [Event]) -> Result<(), StoreError> {
+        // Telemetry first, then the rest: each group takes a contiguous run
+        // of ids, so chunk id ranges never interleave (newest-first paging
+        // relies on it), and events keep their order within a group.
+        let (telemetry, rest): (Vec<usize>, Vec<usize>) =
+            (0..events.len()).partition(|&i| events[i].kind.is_telemetry());
+        let mut totals: BTreeMap<&'static str, i64> = BTreeMap::new();
+        for group in [telemetry, rest] {
+            for chunk in group.chunks(CHUNK_EVENTS) {
+                self.append_chunk(tx, events, chunk, &mut totals)?;
+            }
+        }
+        let mut count_kind = tx
+            .prepare_cached(
+                "INSERT INTO event_counts (kind, n) VALUES (?1, ?2) ON CONFLICT(kind) DO UPDATE SET n = n + ?2",
+            )
+            .map_err(backend)?;
+        for (kind, n) in totals {
+            count_kind.execute(params![kind, n]).map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// One chunk row of `events[i]` for each `i` in `chunk`, ids assigned.
+    fn append_chunk(
+        &mut self,
+        tx: &Transaction<'_>,
+        events: &mut [Event],
+        chunk: &[usize],
+        totals: &mut BTreeMap<&'static str, i64>,
+    ) -> Result<(), StoreError> {
         let mut insert = tx
             .prepare_cached(
                 "INSERT INTO event_chunks (first_id, last_id, min_ts, max_ts, kinds, kind_counts, ips, body, stored)
@@ -67,80 +101,59 @@ impl ChunkWriter {
             .map_err(backend)?;
         let mut index_ip =
             tx.prepare_cached("INSERT OR IGNORE INTO event_ip_blocks (ip, block) VALUES (?1, ?2)").map_err(backend)?;
-        let mut count_kind = tx
-            .prepare_cached(
-                "INSERT INTO event_counts (kind, n) VALUES (?1, ?2) ON CONFLICT(kind) DO UPDATE SET n = n + ?2",
-            )
-            .map_err(backend)?;
-        let mut totals: BTreeMap<&'static str, i64> = BTreeMap::new();
         let mut body = Vec::new();
-        for chunk in events.chunks_mut(CHUNK_EVENTS) {
-            body.clear();
-            let (mut min_ts, mut max_ts, mut kinds) = (i64::MAX, i64::MIN, 0i64);
-            let mut stored = i64::MIN;
-            let mut counts: BTreeMap<&'static str, i64> = BTreeMap::new();
-            // Distinct addresses in order of first sight; the set makes the
-            // check O(1) (a chunk of scattered traffic has hundreds).
-            let mut ips: Vec<IpAddr> = Vec::new();
-            let mut seen: HashSet<IpAddr> = HashSet::new();
-            let chunk_first = self.next_id;
-            for event in chunk.iter_mut() {
-                let id = self.next_id;
-                self.next_id += 1;
-                event.id = Some(id);
-                min_ts = min_ts.min(event.timestamp_ms);
-                max_ts = max_ts.max(event.timestamp_ms);
-                stored = stored.max(event.ingested_ms);
-                kinds |= kind_bit(event.kind);
-                *counts.entry(event.kind.as_str()).or_default() += 1;
-                if let Some(ip) = event.source.ip
-                    && seen.insert(ip)
-                {
-                    ips.push(ip);
-                }
-                let mut number = itoa::Buffer::new();
-                body.extend_from_slice(number.format(id).as_bytes());
-                body.push(b'\t');
-                body.extend_from_slice(number.format(event.ingested_ms).as_bytes());
-                body.push(b'\t');
-                write_flat(event, &mut body);
-                body.push(b'\n');
+        let (mut min_ts, mut max_ts, mut kinds) = (i64::MAX, i64::MIN, 0i64);
+        let mut stored = i64::MIN;
+        let mut counts: BTreeMap<&'static str, i64> = BTreeMap::new();
+        // Distinct addresses in order of first sight; the set makes the
+        // check O(1) (a chunk of scattered traffic has hundreds).
+        let mut ips: Vec<IpAddr> = Vec::new();
+        let mut seen: HashSet<IpAddr> = HashSet::new();
+        let chunk_first = self.next_id;
+        for &index in chunk {
+            let event = &mut events[index];
+            let id = self.next_id;
+            self.next_id += 1;
+            event.id = Some(id);
+            min_ts = min_ts.min(event.timestamp_ms);
+            max_ts = max_ts.max(event.timestamp_ms);
+            stored = stored.max(event.ingested_ms);
+            kinds |= kind_bit(event.kind);
+            *counts.entry(event.kind.as_str()).or_default() += 1;
+            if let Some(ip) = event.source.ip
+                && seen.insert(ip)
+            {
+                ips.push(ip);
             }
-            let ip_list = ips.iter().fold(String::from(" "), |mut acc, ip| {
-                rampart_core::push_ip(&mut acc, *ip);
-                acc.push(' ');
-                acc
-            });
-            let counts_json = serde_json::to_string(&counts).map_err(|e| StoreError::Backend(e.to_string()))?;
-            insert
-                .execute(params![
-                    chunk_first,
-                    self.next_id - 1,
-                    min_ts,
-                    max_ts,
-                    kinds,
-                    counts_json,
-                    ip_list,
-                    body,
-                    stored
-                ])
-                .map_err(backend)?;
-            let block = tx.last_insert_rowid() / CHUNKS_PER_BLOCK;
-            if block != self.block {
-                self.block = block;
-                self.block_ips.clear();
-            }
-            for ip in ips {
-                if self.block_ips.insert(ip) {
-                    index_ip.execute(params![rampart_core::ip_string(ip), block]).map_err(backend)?;
-                }
-            }
-            for (kind, n) in counts {
-                *totals.entry(kind).or_default() += n;
+            let mut number = itoa::Buffer::new();
+            body.extend_from_slice(number.format(id).as_bytes());
+            body.push(b'\t');
+            body.extend_from_slice(number.format(event.ingested_ms).as_bytes());
+            body.push(b'\t');
+            write_flat(event, &mut body);
+            body.push(b'\n');
+        }
+        let ip_list = ips.iter().fold(String::from(" "), |mut acc, ip| {
+            rampart_core::push_ip(&mut acc, *ip);
+            acc.push(' ');
+            acc
+        });
+        let counts_json = serde_json::to_string(&counts).map_err(|e| StoreError::Backend(e.to_string()))?;
+        insert
+            .execute(params![chunk_first, self.next_id - 1, min_ts, max_ts, kinds, counts_json, ip_list, body, stored])
+            .map_err(backend)?;
+        let block = tx.last_insert_rowid() / CHUNKS_PER_BLOCK;
+        if block != self.block {
+            self.block = block;
+            self.block_ips.clear();
+        }
+        for ip in ips {
+            if self.block_ips.insert(ip) {
+                index_ip.execute(params![rampart_core::ip_string(ip), block]).map_err(backend)?;
             }
         }
-        for (kind, n) in totals {
-            count_kind.execute(params![kind, n]).map_err(backend)?;
+        for (kind, n) in counts {
+            *totals.entry(kind).or_default() += n;
         }
         Ok(())
     }
@@ -224,15 +237,29 @@ fn matches(e: &Event, q: &EventQuery, needle: Option<&str>) -> bool {
         && needle.is_none_or(|n| e.message.as_deref().is_some_and(|m| m.to_lowercase().contains(n)))
 }
 
+/// The chunk `kinds` bits of `kinds`.
+pub(crate) fn kind_mask(kinds: &[EventKind]) -> i64 {
+    kinds.iter().fold(0, |mask, k| mask | kind_bit(*k))
+}
+
 /// Deletes chunks stored before `cutoff_ms` (by the newest `event.ingested`
-/// in them, never by the times events claim), at most `max_chunks` at a
-/// time; returns the number of events removed.
-pub(crate) fn purge(tx: &Transaction<'_>, cutoff_ms: i64, max_chunks: i64) -> Result<u64, StoreError> {
+/// in them, never by the times events claim) that hold only kinds in
+/// `mask`, at most `max_chunks` at a time. Returns the number of events and
+/// chunks removed.
+pub(crate) fn purge(
+    tx: &Transaction<'_>,
+    cutoff_ms: i64,
+    mask: i64,
+    max_chunks: i64,
+) -> Result<(u64, i64), StoreError> {
     let doomed: Vec<(i64, String)> = {
         let mut stmt = tx
-            .prepare_cached("SELECT id, kind_counts FROM event_chunks WHERE stored < ?1 ORDER BY id LIMIT ?2")
+            .prepare_cached(
+                "SELECT id, kind_counts FROM event_chunks WHERE stored < ?1 AND (kinds & ~?2) = 0 ORDER BY id LIMIT ?3",
+            )
             .map_err(backend)?;
-        let rows = stmt.query_map(params![cutoff_ms, max_chunks], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+        let rows =
+            stmt.query_map(params![cutoff_ms, mask, max_chunks], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)?
     };
     let mut removed: BTreeMap<String, i64> = BTreeMap::new();
@@ -255,5 +282,5 @@ pub(crate) fn purge(tx: &Transaction<'_>, cutoff_ms: i64, max_chunks: i64) -> Re
         None => tx.execute("DELETE FROM event_ip_blocks", []),
     }
     .map_err(backend)?;
-    Ok(removed.values().sum::<i64>().max(0) as u64)
+    Ok((removed.values().sum::<i64>().max(0) as u64, doomed.len() as i64))
 }

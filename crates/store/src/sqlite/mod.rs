@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use rampart_core::config::Durability;
 use rampart_core::{
-    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventQuery, ModelInfo, ModelRole, Page,
-    RuleFired, SaveOutcome, SessionRecord, Store, StoreError, StoreStats, StreamCursor, TokenRecord,
+    Action, Alert, AlertQuery, AlertStatus, Decision, DecisionQuery, Event, EventKind, EventQuery, MetricRollup,
+    ModelInfo, ModelRole, Page, RuleFired, SaveOutcome, SeriesOf, SeriesPoint, SessionRecord, Store, StoreError,
+    StoreStats, StreamCursor, TokenRecord, TopSources,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -27,9 +28,12 @@ mod decisions;
 mod events;
 mod filters;
 mod models;
+mod rollups;
+mod series;
 mod tokens;
 
 use events::ChunkWriter;
+use rollups::Rollups;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "rampart.db";
@@ -162,6 +166,8 @@ impl Store for SqliteStore {
         self.write_with("events", |writer| {
             let tx = writer.conn.transaction().map_err(backend)?;
             writer.chunks.append(&tx, events)?;
+            Rollups::of(events).write(&tx)?;
+            series::record(&tx, events)?;
             let committed = tx.commit().map_err(backend);
             if committed.is_err() {
                 // Ids handed out in the failed transaction will be reused.
@@ -255,20 +261,21 @@ impl Store for SqliteStore {
     }
 
     fn purge_events_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        self.purge_kinds_before(&EventKind::ALL, cutoff_ms)
+    }
+
+    fn purge_kinds_before(&self, kinds: &[EventKind], cutoff_ms: i64) -> Result<u64, StoreError> {
         // A few chunks per transaction keeps each write short, so ingest
         // never waits long behind the sweep.
         const CHUNKS_PER_PASS: i64 = 16;
+        let mask = events::kind_mask(kinds);
         let mut total = 0u64;
         loop {
             let (deleted, more) = self.write("purge", |conn| {
                 let tx = conn.transaction().map_err(backend)?;
-                let before: i64 =
-                    tx.query_row("SELECT COUNT(*) FROM event_chunks", [], |r| r.get(0)).map_err(backend)?;
-                let deleted = events::purge(&tx, cutoff_ms, CHUNKS_PER_PASS)?;
-                let after: i64 =
-                    tx.query_row("SELECT COUNT(*) FROM event_chunks", [], |r| r.get(0)).map_err(backend)?;
+                let (deleted, chunks) = events::purge(&tx, cutoff_ms, mask, CHUNKS_PER_PASS)?;
                 tx.commit().map_err(backend)?;
-                Ok((deleted, before - after == CHUNKS_PER_PASS))
+                Ok((deleted, chunks == CHUNKS_PER_PASS))
             })?;
             total += deleted;
             if !more {
@@ -277,6 +284,23 @@ impl Store for SqliteStore {
         }
         metrics::counter!(EVENTS_PURGED).increment(total);
         Ok(total)
+    }
+
+    fn metric_rollups(&self, since_ms: i64, until_ms: i64) -> Result<Vec<MetricRollup>, StoreError> {
+        self.read(|conn| rollups::query(conn, since_ms, until_ms))
+    }
+
+    fn purge_rollups_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        self.write("purge", |conn| Ok(rollups::purge(conn, cutoff_ms)? + series::purge(conn, cutoff_ms)?))
+    }
+
+    fn series(&self, of: SeriesOf, since_ms: i64, until_ms: i64, step_ms: i64) -> Result<Vec<SeriesPoint>, StoreError> {
+        self.read(|conn| series::series(conn, of, since_ms, until_ms, step_ms))
+    }
+
+    fn top_sources(&self, since_ms: i64, until_ms: i64, limit: usize) -> Result<TopSources, StoreError> {
+        let telemetry = events::kind_mask(&EventKind::ALL.into_iter().filter(|k| k.is_telemetry()).collect::<Vec<_>>());
+        self.read(|conn| series::top_sources(conn, telemetry, since_ms, until_ms, limit))
     }
 
     fn add_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
@@ -395,5 +419,7 @@ impl Store for SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod rollup_tests;
 #[cfg(test)]
 mod tests;

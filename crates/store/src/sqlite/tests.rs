@@ -5,7 +5,7 @@ use rampart_core::{EventKind, Role, SessionRecord, Severity};
 use rusqlite::params;
 
 #[path = "../../tests/fixtures/mod.rs"]
-mod fixtures;
+pub(super) mod fixtures;
 use fixtures::{alert, event};
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -171,7 +171,8 @@ fn chunks_stored_before_schema_6_get_a_stored_time_capped_at_now() {
         conn.conn.pragma_update(None, "user_version", 5).unwrap();
         conn.conn
             .execute_batch(
-                "DROP TABLE sessions; DROP INDEX event_chunks_stored; ALTER TABLE event_chunks DROP COLUMN stored;",
+                "DROP TABLE sessions; DROP TABLE metric_rollups; DROP TABLE event_minutes; DROP INDEX event_chunks_stored;
+                 ALTER TABLE event_chunks DROP COLUMN stored;",
             )
             .unwrap();
     }

@@ -1,0 +1,94 @@
+//! `GET /api/v1/history` and `GET /api/v1/events/{id}` through the router,
+//! over a real SQLite file.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use rampart_core::{Body, Event, EventKind, Store};
+
+use crate::tests::{call, harness};
+
+fn login_failure(ip: &str, at_ms: i64) -> Event {
+    let mut e = Event::new(EventKind::Event, at_ms);
+    e.source.ip = Some(ip.parse().unwrap());
+    e.message = Some(format!("Failed password for root from {ip}"));
+    e
+}
+
+fn host_sample(at_ms: i64, cpu: f64) -> Event {
+    let mut e = Event::new(EventKind::Metric, at_ms);
+    e.action = Some("host_metrics".into());
+    e.host_name = Some("web1".into());
+    e.body = Some(Body::Metrics(BTreeMap::from([("cpu.total.pct".into(), cpu), ("memory.used.pct".into(), 30.0)])));
+    e
+}
+
+#[tokio::test]
+async fn one_event_by_id_or_a_clear_error() {
+    let h = harness();
+    let mut events = vec![login_failure("203.0.113.9", 1_000), login_failure("198.51.100.7", 2_000)];
+    h.store.append_events(&mut events).unwrap();
+    let (status, body) = call(&h, "GET", "/api/v1/events/2", Some(&h.reader), None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["source"]["ip"], "198.51.100.7");
+    assert_eq!(body["id"], 2);
+    let (status, body) = call(&h, "GET", "/api/v1/events/1", Some(&h.reader), None, "").await;
+    assert_eq!((status, body["source"]["ip"].as_str()), (StatusCode::OK, Some("203.0.113.9")));
+    let (status, _) = call(&h, "GET", "/api/v1/events/3", Some(&h.reader), None, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(&h, "GET", "/api/v1/events/x1", Some(&h.reader), None, "").await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
+    let (status, _) = call(&h, "GET", "/api/v1/events/1", None, None, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn history_answers_for_the_range_from_the_store() {
+    let h = harness();
+    let minute = 60_000;
+    let start = 1_800_000_000_000 - 1_800_000_000_000 % (5 * minute);
+    let mut events: Vec<Event> = (0..6).map(|i| login_failure("203.0.113.9", start + i * minute)).collect();
+    events.push(login_failure("198.51.100.7", start + 7 * minute));
+    events.extend((0..10).map(|i| host_sample(start + i * minute, if i < 5 { 10.0 } else { 40.0 })));
+    events.push(login_failure("192.0.2.1", start + 60 * minute)); // outside the range
+    h.store.append_events(&mut events).unwrap();
+
+    let uri = format!("/api/v1/history?since={start}&until={}&step=5m", start + 10 * minute);
+    let (status, body) = call(&h, "GET", &uri, Some(&h.reader), None, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["step_ms"], 5 * minute);
+    let events: Vec<(i64, &str, u64)> = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["t"].as_i64().unwrap() - start, p["kind"].as_str().unwrap(), p["n"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(events, vec![(0, "event", 5), (0, "metric", 5), (5 * minute, "event", 2), (5 * minute, "metric", 5)]);
+    let top = &body["top_sources"];
+    assert_eq!(top["complete"], true);
+    assert_eq!(top["items"][0], serde_json::json!({"ip": "203.0.113.9", "events": 6}));
+    assert_eq!(top["items"].as_array().unwrap().len(), 2);
+    let host = body["host"].as_array().unwrap();
+    assert_eq!(host.len(), 2);
+    assert_eq!((host[0]["cpu_pct"].as_f64(), host[1]["cpu_pct"].as_f64()), (Some(10.0), Some(40.0)));
+
+    // Without a range: the last hour, in minutes.
+    let (status, body) = call(&h, "GET", "/api/v1/history", Some(&h.reader), None, "").await;
+    assert_eq!((status, body["step_ms"].as_i64()), (StatusCode::OK, Some(minute)));
+}
+
+#[tokio::test]
+async fn history_names_the_parameter_it_refuses() {
+    let h = harness();
+    for (query, field) in [
+        ("since=2000&until=1000", "since"),
+        ("since=0&until=8000000000000", "since"),
+        ("since=0&until=86400000&step=1s", "step"),
+        ("since=0&until=1000&step=soon", "step"),
+        ("since=yesterday", "since"),
+        ("from=0", "from"),
+    ] {
+        let (status, body) = call(&h, "GET", &format!("/api/v1/history?{query}"), Some(&h.reader), None, "").await;
+        assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}: {body}");
+    }
+}
