@@ -130,6 +130,13 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await eventually('the top source IP', async () => (await page.textContent('main')).includes(ATTACKER));
       await page.waitForTimeout(1500); // a few chart points
       await shot(page, 'overview');
+      // The store's view of the last 24 hours, not only what this tab saw.
+      await page.click('button[data-range="24 h"]');
+      await page.waitForSelector('#history-status:has-text("per 10 min")');
+      assert.equal(await page.getAttribute('button[data-range="24 h"]', 'aria-pressed'), 'true');
+      await eventually('the stored attacker among the top sources', async () => (await page.textContent('main')).includes(ATTACKER));
+      assert.ok((await tileNumber(page, 'range-alerts')) >= 1, 'alerts in the range');
+      await shot(page, 'overview-24h');
     });
 
     await t.test('live stream shows the attack rows in red and filters them', async () => {
@@ -138,9 +145,29 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await page.selectOption('#f-verdict', 'attack');
       await eventually('only attack rows', async () => (await page.$$('tbody tr.normal')).length === 0 && (await page.$$('tbody tr.attack')).length > 0);
       await page.click('tbody tr.attack');
-      await page.waitForSelector(`pre:has-text("${ATTACKER}")`);
+      await page.waitForSelector(`#event-detail pre:has-text("${ATTACKER}")`);
+      // The detail sits beside the list, on screen wherever the row was.
+      const [rowBox, detailBox] = [await page.locator('tbody tr.attack').first().boundingBox(), await page.locator('#event-detail').boundingBox()];
+      assert.ok(detailBox.x > rowBox.x && detailBox.y < 800, JSON.stringify({ rowBox, detailBox }));
       await shot(page, 'stream');
       await page.selectOption('#f-verdict', '');
+      // Security events by default: the host's own samples only when asked.
+      const kinds = await page.$$eval('tbody tr[data-event-id] td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+      assert.ok(kinds.length > 0 && kinds.every((k) => !['metric', 'state'].includes(k)), kinds.join());
+      await page.selectOption('#f-kind', 'metric');
+      await page.waitForSelector('tbody tr[data-event-id] td:nth-child(3):text("metric")');
+      await page.selectOption('#f-kind', 'security');
+    });
+
+    await t.test('search: stored events by address and text, detail beside them', async () => {
+      await page.click('nav a[href="#/search"]');
+      await page.fill('#s-ip', ATTACKER);
+      await page.fill('#s-text', 'failed password');
+      await page.click('#s-go');
+      await page.waitForSelector('#search-status:has-text("12 events")');
+      await page.click('tbody tr[data-event-id]');
+      await page.waitForSelector(`#search-detail:has-text("${ATTACKER}")`);
+      await shot(page, 'search');
     });
 
     await t.test('decisions: the playbook ban is listed with time left; unban and ban by hand', async () => {
@@ -176,8 +203,10 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       assert.equal(await page.locator('tbody tr[data-alert-id]:has-text("medium")').count(), 0);
       await row.locator('button:has-text("Details")').click();
       await page.waitForSelector('#alert-detail:has-text("Evidence")');
+      await page.waitForSelector(`#alert-detail [data-evidence]:has-text("${ATTACKER}")`);
       await page.click('#alert-detail button:has-text("Acknowledge")');
       await eventually('the alert acknowledged', async () => (await row.textContent()).includes('acknowledged'));
+      await page.waitForSelector('#alert-detail button:has-text("Acknowledge")', { state: 'detached' });
       await page.click('#alert-detail button:has-text("Mitigate")');
       await page.waitForSelector('#alert-result:has-text("decision")');
       const said = await page.textContent('#alert-result');
@@ -185,10 +214,40 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await shot(page, 'alerts');
     });
 
+    await t.test('incidents: one attacker across rules, a campaign of many, one page for each', async () => {
+      // Four addresses in four networks brute-forcing SSH at once.
+      const campaign = ['192.0.2.10', '198.51.100.10', '100.64.1.10', '100.65.1.10'];
+      // Half an hour ago: a burst of its own, apart from the attacker above.
+      const at = new Date(Date.now() - 1800e3).toISOString();
+      const posted = await call('/api/v1/events', { method: 'POST', body: campaign.flatMap((ip) => Array.from({ length: 8 }, () => ({ ...sshFailure(ip), '@timestamp': at }))) });
+      assert.equal(posted.status, 200);
+      await page.click('nav a[href="#/incidents"]');
+      await page.selectOption('#i-status', '');
+      const campaignRow = page.locator('tr[data-incident]:has-text("Campaign")');
+      await campaignRow.waitFor({ timeout: 15000 });
+      assert.match(await campaignRow.textContent(), /from 4 sources/);
+      const mine = page.locator(`tr[data-incident]:has-text("${ATTACKER}")`);
+      await mine.waitFor();
+      await shot(page, 'incidents');
+      await mine.click();
+      await page.waitForSelector('h2:has-text("Timeline")');
+      await page.waitForSelector(`tr[data-event-id]:has-text("${ATTACKER}")`);
+      await page.waitForSelector(`[data-decision="${ATTACKER}"]`);
+      await page.click(`tr[data-event-id]:has-text("${ATTACKER}")`);
+      await page.waitForSelector(`#incident-event pre:has-text("${ATTACKER}")`);
+      await shot(page, 'incident');
+      await page.click('button:has-text("Resolve all")');
+      await page.waitForSelector('#incident-result:has-text("Resolved")');
+      const left = await call('/api/v1/alerts?status=open&limit=500');
+      assert.ok(!left.body.alerts.some((a) => a.entity.value === ATTACKER), 'every alert of the incident resolved');
+    });
+
     await t.test('actions: the audit trail lists what was done', async () => {
       await page.click('nav a[href="#/actions"]');
       await page.waitForSelector('td:has-text("remove")');
       assert.ok((await page.locator('tbody tr').count()) >= 4);
+      const ids = await page.$$eval('tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+      assert.equal(new Set(ids).size, ids.length, `each action once: ${ids.join()}`);
       await shot(page, 'actions');
     });
 
@@ -219,7 +278,7 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await page.goto(`${URL}/#/overview`);
       await page.waitForSelector('[data-tile="events"]');
       let reached = false;
-      for (let i = 0; i < 12 && !reached; i++) {
+      for (let i = 0; i < 40 && !reached; i++) {
         await page.keyboard.press('Tab');
         reached = await page.evaluate(() => document.activeElement?.getAttribute('href') === '#/alerts');
       }
@@ -237,7 +296,11 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await page.goto(`${URL}/#/overview`);
       await page.waitForTimeout(1200);
       await shot(page, `overview-${await page.evaluate(() => document.documentElement.dataset.theme)}`);
+      await page.click('nav a[href="#/incidents"]');
+      await page.waitForSelector('tr[data-incident], td.muted');
+      await shot(page, `incidents-${await page.evaluate(() => document.documentElement.dataset.theme)}`);
       await page.setViewportSize({ width: 390, height: 844 });
+      await page.click('nav a[href="#/overview"]');
       await page.waitForTimeout(800);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `no sideways scrolling at phone width (${overflow}px)`);
@@ -314,6 +377,24 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       const status = await page.evaluate(async (ip) => (await fetch('/api/v1/decisions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: ip }) })).status, MANUAL);
       assert.equal(status, 400);
       errors.splice(0, errors.length, ...errors.filter((e) => !e.includes('400')));
+    });
+
+    await t.test('a day of simulated traffic: the 24-hour overview and its incidents', async () => {
+      // Web and SSH traffic from `rampart simulate`, timestamps spread over
+      // the last 16 hours, as a new user would fill a store to look around.
+      for (const kind of ['web', 'ssh']) {
+        execFileSync(BIN, ['simulate', kind, '--lines', '3000', '--addresses', '120', '--log-rate', '0.05', '--server', URL, '--token', ADMIN, '--rate', '5000'], { stdio: 'ignore' });
+      }
+      await page.goto(`${URL}/#/overview`);
+      await page.click('button[data-range="24 h"]');
+      await page.waitForSelector('#history-status:has-text("per 10 min")');
+      await eventually('a day of security events in range', async () => (await tileNumber(page, 'range-events')) >= 5000, 20);
+      await page.waitForTimeout(500);
+      await shot(page, 'overview-24h-simulated');
+      await page.click('nav a[href="#/incidents"]');
+      await page.selectOption('#i-status', '');
+      await page.waitForSelector('tr[data-incident]:has-text("Campaign")');
+      await shot(page, 'incidents-simulated');
     });
 
     await t.test('the console stayed clean', () => {

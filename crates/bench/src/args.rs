@@ -62,6 +62,7 @@ pub struct BenchFleetArgs {
     /// The ClickHouse HTTP interface the workers write to.
     #[arg(long, default_value = "http://127.0.0.1:8123")]
     pub clickhouse: String,
+    /// The ClickHouse database the workers write to.
     #[arg(long, default_value = "rampart")]
     pub database: String,
     /// The events topic the workers read.

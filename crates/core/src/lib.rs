@@ -17,6 +17,7 @@ mod error;
 pub mod escape;
 mod event;
 mod flow_features;
+pub mod incident;
 mod iptext;
 mod model_control;
 pub mod private_dir;

@@ -26,6 +26,7 @@ pub struct DataArgs {
 /// How labelled flow files are laid out, and what to do with bad rows.
 #[derive(Debug, Clone, Args)]
 pub struct LayoutArgs {
+    /// The files' layout: NSL-KDD's rows, CIC-IDS2017's CSV, or any CSV with a label column.
     #[arg(long, value_enum)]
     pub format: DataFormat,
     /// With --format csv: the label column.
@@ -74,6 +75,7 @@ fn parse_merge(text: &str) -> Result<(String, String), String> {
 pub struct TrainFlowsArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    /// What the model tells apart: attack or normal (binary), or each class (multi).
     #[arg(long, value_enum, default_value = "binary")]
     pub classes: ClassScheme,
     /// Gradient boosting by default: it detected the most of the attack
@@ -87,6 +89,7 @@ pub struct TrainFlowsArgs {
     /// [default: 10 forest, 16 tree, 6 boosting]
     #[arg(long)]
     pub max_depth: Option<usize>,
+    /// How rare classes weigh in training.
     #[arg(long, value_enum, default_value = "sqrt")]
     pub class_weight: ClassWeight,
     /// The share of rows held out (stratified by class) to measure the
@@ -129,11 +132,13 @@ pub struct TrainFlowsArgs {
     /// records no operating point.
     #[arg(long)]
     pub no_family_folds: bool,
+    /// Random seed for the split and the trees.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The model's name in the registry [default: the file's stem].
     #[arg(long)]
     pub name: Option<String>,
+    /// Where to write the model file.
     #[arg(long, value_name = "MODEL")]
     pub out: PathBuf,
     /// One JSON object on stdout instead of text.
@@ -143,6 +148,7 @@ pub struct TrainFlowsArgs {
 
 #[derive(Debug, Args)]
 pub struct EvalFlowsArgs {
+    /// A model file written by `rampart train`.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     #[command(flatten)]
@@ -158,6 +164,7 @@ pub struct EvalFlowsArgs {
 /// `rampart bench flows`.
 #[derive(Debug, Args)]
 pub struct BenchFlowsArgs {
+    /// A model file written by `rampart train`.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     #[command(flatten)]
@@ -197,11 +204,13 @@ pub struct BenchPayloadsArgs {
 /// `rampart eval anomaly`.
 #[derive(Debug, Args)]
 pub struct EvalAnomalyArgs {
+    /// Labelled rows; the forest learns from the normal ones only.
     #[arg(long)]
     pub train: PathBuf,
     /// Scored data; without it, a seeded 30% of --train held out.
     #[arg(long)]
     pub test: Option<PathBuf>,
+    /// The files' layout: NSL-KDD's text rows or a CSV with a label column.
     #[arg(long, value_parser = ["nsl-kdd", "csv"])]
     pub format: String,
     /// With --format csv: the label column.
@@ -214,12 +223,16 @@ pub struct EvalAnomalyArgs {
     /// score that flags --contamination of the training rows.
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// The share of training rows the default threshold flags.
     #[arg(long, default_value_t = 0.05)]
     pub contamination: f64,
+    /// Isolation trees in the forest.
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
+    /// Rows each tree is grown on.
     #[arg(long, default_value_t = 256)]
     pub subsample: usize,
+    /// Random seed for the split and the trees.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Skip rows that cannot be read instead of stopping at the first
@@ -240,6 +253,7 @@ pub struct TrainPayloadsArgs {
     /// Combined-format access logs whose query values and path segments are benign examples.
     #[arg(long, value_name = "DIR")]
     pub logs: Option<PathBuf>,
+    /// Where to write the model file.
     #[arg(long, value_name = "MODEL")]
     pub out: PathBuf,
     /// Trees in the forest. 48 scored as well as 64 or 100 on the
@@ -247,8 +261,10 @@ pub struct TrainPayloadsArgs {
     /// walks half as many per value.
     #[arg(long, default_value_t = 48)]
     pub trees: usize,
+    /// The deepest a tree grows.
     #[arg(long, default_value_t = 16)]
     pub max_depth: usize,
+    /// Random seed for the split and the trees.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Skip the leave-one-source-out figures (one fit instead of one per source and one more);

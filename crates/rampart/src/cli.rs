@@ -206,6 +206,7 @@ pub enum DecisionsCommand {
     List {
         #[command(flatten)]
         server: ServerArgs,
+        /// Also decisions no longer in force (expired or lifted).
         #[arg(long)]
         all: bool,
         /// Only decisions about this address or range.
@@ -216,9 +217,12 @@ pub enum DecisionsCommand {
     Add {
         #[command(flatten)]
         server: ServerArgs,
+        /// The address or CIDR range to ban.
         value: String,
+        /// How long: 90s, 10m, 4h, 7d.
         #[arg(long, default_value = "4h")]
         duration: String,
+        /// Why, for the audit trail and the dashboard.
         #[arg(long, default_value = "manual")]
         reason: String,
     },
@@ -226,8 +230,10 @@ pub enum DecisionsCommand {
     Delete {
         #[command(flatten)]
         server: ServerArgs,
+        /// The decision's id (from `rampart decisions list`).
         #[arg(required_unless_present = "value")]
         id: Option<i64>,
+        /// Instead of an id: every active decision about this address or range.
         #[arg(long, conflicts_with = "id")]
         value: Option<String>,
     },
@@ -374,6 +380,7 @@ pub struct SimulateArgs {
     /// under every rule's threshold; labelled `slow_scanner`.
     #[arg(long, default_value_t = 0)]
     pub slow_scanners: u64,
+    /// Random seed: the same seed and options give the same traffic.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Log lines per second of simulated time (sets the timestamps).
@@ -508,4 +515,36 @@ pub enum BenchCommand {
     /// Web values judged per second on one core by the shipped payload
     /// model, over the payload corpus.
     Payloads(rampart_lab::args::BenchPayloadsArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and every option of every command says what it is in
+    /// `--help` (an option without a doc comment shows a bare flag).
+    #[test]
+    fn every_command_and_option_has_a_help_line() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" || arg.is_hide_set() {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_long().unwrap_or(id)));
+                }
+            }
+            for sub in command.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_long_about().is_none() && sub.get_name() != "help" {
+                    missing.push(name.clone());
+                }
+                walk(sub, &name, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "rampart", &mut missing);
+        assert!(missing.is_empty(), "without a help line:\n{}", missing.join("\n"));
+    }
 }

@@ -46,7 +46,24 @@ fn dashboard_in_headless_chromium() {
         .unwrap();
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "browser tests failed:\n{report}");
-    for view in ["overview", "stream", "alerts", "decisions", "actions", "host", "models", "rules", "overview-phone"] {
+    for view in [
+        "overview",
+        "overview-24h",
+        "overview-24h-simulated",
+        "incidents-simulated",
+        "stream",
+        "search",
+        "alerts",
+        "incidents",
+        "incident",
+        "decisions",
+        "actions",
+        "host",
+        "models",
+        "rules",
+        "overview-phone",
+        "alerts-phone",
+    ] {
         assert!(artifacts.join(format!("{view}.png")).is_file(), "no screenshot of {view}");
     }
 }

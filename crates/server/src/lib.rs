@@ -9,13 +9,14 @@ mod alerts;
 pub mod auth;
 mod auth_throttle;
 mod blocking;
+#[cfg(test)]
+mod console_tests;
 mod decisions;
 mod error;
 mod events;
 mod health;
 mod history;
-#[cfg(test)]
-mod history_tests;
+mod incidents;
 pub mod listen;
 mod live;
 pub mod metrics;
@@ -60,6 +61,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_one, alerts::update))
         .routes(routes!(alerts::mitigate))
+        .routes(routes!(incidents::list))
+        .routes(routes!(incidents::get_one))
         .routes(routes!(decisions::list, decisions::add, decisions::delete_by_value))
         .routes(routes!(decisions::stream))
         .routes(routes!(decisions::delete_one))

@@ -21,6 +21,10 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../ui/app.js")),
     ("views.js", "text/javascript; charset=utf-8", include_bytes!("../ui/views.js")),
     ("charts.js", "text/javascript; charset=utf-8", include_bytes!("../ui/charts.js")),
+    ("widgets.js", "text/javascript; charset=utf-8", include_bytes!("../ui/widgets.js")),
+    ("overview.js", "text/javascript; charset=utf-8", include_bytes!("../ui/overview.js")),
+    ("search.js", "text/javascript; charset=utf-8", include_bytes!("../ui/search.js")),
+    ("incidents.js", "text/javascript; charset=utf-8", include_bytes!("../ui/incidents.js")),
     ("app.css", "text/css; charset=utf-8", include_bytes!("../ui/app.css")),
     (
         "vendor/uplot/uPlot.iife.min.js",

@@ -87,7 +87,10 @@ function connect() {
     }
   };
   const on = (name, f) => source.addEventListener(name, (m) => { f(JSON.parse(m.data)); changed(name); });
+  // A stored page fetched by a view can hold what the stream then sends
+  // too: by id, each is listed once.
   on('event', (e) => {
+    if (e.id != null && S.events.some((x) => x.id === e.id)) return;
     S.events.unshift(e);
     if (S.events.length > MAX_EVENTS) S.events.length = MAX_EVENTS;
   });
@@ -99,6 +102,7 @@ function connect() {
   });
   on('decision', (d) => S.decisions.set(d.id, d));
   on('action', (a) => {
+    if (S.actions.some((x) => x.id === a.id)) return;
     S.actions.unshift(a);
     if (S.actions.length > MAX_ACTIONS) S.actions.length = MAX_ACTIONS;
   });

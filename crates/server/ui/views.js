@@ -1,97 +1,13 @@
 // The dashboard's views. Each draws its controls once in `render` and its
 // data in `update`, so typing in a filter is never interrupted by a redraw.
 import { S, h, api, isAdmin, confirmAction, changed } from './app.js';
+import { overview, points } from './overview.js';
 import { lineChart } from './charts.js';
-
-const time = (v) => (v ? new Date(v).toLocaleTimeString() : '');
-const num = (n, d = 0) => (n === null || n === undefined ? '–' : Number(n).toLocaleString(undefined, { maximumFractionDigits: d }));
-const sev = (s) => h('span', { class: `sev ${s}` }, s);
-const get = (o, path) => path.split('.').reduce((v, k) => (v == null ? v : v[k]), o);
-const kindOf = (e) => get(e, 'event.kind') || '';
-const verdict = (e) => (S.evidence.has(e.id) ? 'attack' : 'normal');
-
-function table(headers, rows, empty = 'Nothing yet.') {
-  return h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
-    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length, class: 'muted' }, empty)))));
-}
-
-function bars(counts, limit = 8) {
-  const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, limit);
-  const max = Math.max(1, ...top.map(([, n]) => n));
-  if (!top.length) return h('p', { class: 'muted' }, 'Nothing yet.');
-  return h('ul', { class: 'bars' }, top.map(([k, n]) => h('li', {},
-    h('span', { class: 'k', title: k }, k),
-    h('span', { class: 'bar', style: `width:${Math.max(2, (100 * n) / max)}%`, role: 'img', 'aria-label': `${k}: ${n}` }),
-    h('span', { class: 'v' }, num(n)))));
-}
-
-function tile(label, value, id) {
-  return h('div', { class: 'card tile' }, h('div', { class: 'n', 'data-tile': id }, value), h('div', { class: 'l' }, label));
-}
-
-function field(label, control) { return h('label', {}, label, control); }
-
-function note(el, text, isError = false) {
-  el.replaceChildren(h('div', { class: isError ? 'error' : 'result', role: 'status' }, text));
-}
-
-const activeDecisions = () => [...S.decisions.values()].filter((d) => d.active);
-
-// ---- overview ---------------------------------------------------------------
-
-const overview = {
-  title: 'Overview',
-  render(root) {
-    this.root = root;
-    this.tiles = h('div', { class: 'tiles' });
-    this.kinds = h('div');
-    this.ips = h('div');
-    const eps = h('div', { class: 'chart' });
-    const alerts = h('div', { class: 'chart' });
-    const host = h('div', { class: 'chart' });
-    root.append(h('h1', {}, 'Overview'), this.tiles,
-      h('div', { class: 'grid' },
-        h('section', { class: 'card', 'aria-label': 'Events per second' }, eps),
-        h('section', { class: 'card', 'aria-label': 'Alerts by severity' }, alerts),
-        h('section', { class: 'card', 'aria-label': 'Host' }, host),
-        h('section', { class: 'card' }, h('h2', {}, 'Event types'), this.kinds),
-        h('section', { class: 'card' }, h('h2', {}, 'Top source IPs'), this.ips)));
-    this.charts = [
-      lineChart(eps, 'Events per second', [{ label: 'events/s', color: '--accent', value: (p) => p.eps }]),
-      lineChart(alerts, 'Alerts by severity (total)', ['critical', 'high', 'medium', 'low'].map((s) => ({
-        label: s, color: { critical: '--red', high: '--orange', medium: '--amber', low: '--muted' }[s], value: (p) => p.sev[s] || 0,
-      }))),
-      lineChart(host, 'Host CPU, memory (%) and anomaly score (×100)', [
-        { label: 'CPU %', color: '--blue', value: (p) => p.cpu },
-        { label: 'memory %', color: '--green', value: (p) => p.mem },
-        { label: 'anomaly ×100', color: '--red', value: (p) => (p.score == null ? null : p.score * 100) },
-      ], { yRange: [0, 100] }),
-    ];
-    this.update(new Set(['all']));
-  },
-  update(what) {
-    const s = S.stats || {};
-    const open = Object.values(s.alerts?.open_by_severity || {}).reduce((a, b) => a + b, 0);
-    this.tiles.replaceChildren(
-      tile('events / s', num(s.events_per_second, 1), 'eps'),
-      tile('events stored', num(s.events?.total), 'events'),
-      tile('open alerts', num(open), 'open'),
-      tile('active decisions', num(activeDecisions().length), 'decisions'),
-      tile('host CPU %', num(S.host?.cpu_pct, 1), 'cpu'),
-      tile('anomaly score', s.anomaly_score == null ? 'learning' : num(s.anomaly_score, 3), 'score'),
-    );
-    if (what.has('stats') || what.has('all')) this.kinds.replaceChildren(bars(s.events?.by_kind || {}));
-    const ips = {};
-    for (const e of S.events) {
-      const ip = get(e, 'source.ip');
-      if (ip) ips[ip] = (ips[ip] || 0) + 1;
-    }
-    this.ips.replaceChildren(bars(ips));
-    for (const c of this.charts) c.update(S.history, what.has('theme'));
-  },
-  leave() { for (const c of this.charts || []) c.destroy(); },
-};
+import { search } from './search.js';
+import { incidents } from './incidents.js';
+import {
+  time, num, sev, get, kindOf, isTelemetry, verdict, summary, table, bars, tile, field, note, clickableRow, eventDetail, activeDecisions,
+} from './widgets.js';
 
 // ---- live stream ------------------------------------------------------------
 
@@ -99,7 +15,10 @@ const stream = {
   title: 'Live stream',
   paused: false,
   render(root) {
-    this.kind = h('select', { id: 'f-kind' }, h('option', { value: '' }, 'any'), ['event', 'alert', 'metric', 'state', 'flow'].map((k) => h('option', { value: k }, k)));
+    // Security events by default: the host's own samples arrive every two
+    // seconds and would bury everything else.
+    this.kind = h('select', { id: 'f-kind' }, h('option', { value: 'security' }, 'security events'), h('option', { value: '' }, 'any, telemetry too'),
+      ['event', 'alert', 'signal', 'metric', 'state'].map((k) => h('option', { value: k }, k)));
     this.source = h('input', { id: 'f-source', placeholder: 'e.g. 203.0.113.7', size: 16 });
     this.verdict = h('select', { id: 'f-verdict' }, h('option', { value: '' }, 'any'), h('option', { value: 'attack' }, 'attack'), h('option', { value: 'normal' }, 'normal'));
     this.pause = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
@@ -112,35 +31,50 @@ const stream = {
     this.summary = h('div', { class: 'tiles' });
     this.dist = h('div', { class: 'grid' });
     this.body = h('div');
-    this.detail = h('div', { class: 'detail' });
+    this.detail = h('div', { class: 'detail', id: 'event-detail' });
     root.append(h('h1', {}, 'Live stream'), this.summary,
-      h('div', { class: 'filters' }, field('Kind', this.kind), field('Source IP', this.source), field('Verdict', this.verdict), this.pause),
-      this.body, this.detail, this.dist);
+      h('div', { class: 'filters' }, field('Kind', this.kind), field('Source IP', this.source), field('Verdict', this.verdict), this.pause,
+        h('a', { href: '#/search' }, 'Search stored events')),
+      h('div', { class: 'split' }, this.body, this.detail), this.dist);
     this.update(new Set(['all']));
+    this.backfill();
+  },
+  /** The newest stored security events, so the page does not open empty. */
+  async backfill() {
+    try {
+      const page = await api('/api/v1/events?kind=event&limit=200');
+      const known = new Set(S.events.map((e) => e.id));
+      S.events.push(...page.events.filter((e) => !known.has(e.id)));
+      S.events.sort((a, b) => b.id - a.id);
+      if (S.events.length > 500) S.events.length = 500;
+      changed('event');
+    } catch (e) { note(this.detail, e.message, true); }
   },
   update(what, force = false) {
+    if (!this.body) return;
     const s = S.stats || {};
-    const recent = S.events.slice(0, 200);
-    const attacks = recent.filter((e) => verdict(e) === 'attack').length;
-    this.summary.replaceChildren(
-      tile('throughput (events/s)', num(s.events_per_second, 1), 'stream-eps'),
-      tile('attack rate (last 200)', recent.length ? `${num((100 * attacks) / recent.length, 1)} %` : '–', 'attack-rate'),
-      tile('events shown', num(S.events.length), 'shown'));
-    if (this.paused && !force) return;
     const kind = this.kind.value;
     const src = this.source.value.trim();
     const want = this.verdict.value;
-    const rows = S.events.filter((e) => (!kind || kindOf(e) === kind) && (!src || String(get(e, 'source.ip') || '').includes(src)) && (!want || verdict(e) === want)).slice(0, 100);
+    const matching = S.events.filter((e) => (kind === 'security' ? !isTelemetry(e) : !kind || kindOf(e) === kind)
+      && (!src || String(get(e, 'source.ip') || '').includes(src)) && (!want || verdict(e) === want));
+    const recent = S.events.filter((e) => !isTelemetry(e)).slice(0, 200);
+    const attacks = recent.filter((e) => verdict(e) === 'attack').length;
+    const rows = matching.slice(0, 100);
+    this.summary.replaceChildren(
+      tile('throughput (events/s)', num(s.events_per_second, 1), 'stream-eps'),
+      tile('attack rate (last 200 security events)', recent.length ? `${num((100 * attacks) / recent.length, 1)} %` : '–', 'attack-rate'),
+      tile('events shown', `${num(rows.length)} of ${num(matching.length)}`, 'shown'));
+    if (this.paused && !force) return;
     this.body.replaceChildren(table(['time', 'verdict', 'kind', 'source', 'destination', 'what'], rows.map((e) => {
       const v = verdict(e);
-      const what = get(e, 'message') || get(e, 'event.action') || get(e, 'url.original') || get(e, 'flow.label') || '';
-      const open = () => { this.detail.replaceChildren(h('h2', {}, `Event ${e.id}`), h('pre', {}, JSON.stringify(e, null, 2))); };
-      return h('tr', { class: `${v} clickable`, tabindex: 0, 'data-event-id': e.id, onclick: open, onkeydown: (k) => k.key === 'Enter' && open() },
+      const open = () => { this.detail.replaceChildren(eventDetail(e)); this.detail.querySelector('h2')?.focus(); };
+      return clickableRow({ class: v, 'data-event-id': e.id }, open,
         h('td', {}, time(get(e, '@timestamp'))), h('td', {}, v), h('td', {}, kindOf(e)),
         h('td', {}, [get(e, 'source.ip'), get(e, 'source.port')].filter(Boolean).join(':')),
         h('td', {}, [get(e, 'destination.ip'), get(e, 'destination.port')].filter(Boolean).join(':')),
-        h('td', { class: 'wrap' }, String(what).slice(0, 160)));
-    }), 'No events match.'));
+        h('td', { class: 'wrap' }, String(summary(e)).slice(0, 160)));
+    }), S.events.length ? 'No events match these filters.' : 'Nothing yet.'));
     const protocols = {}; const services = {};
     for (const e of recent.filter((x) => get(x, 'flow') || get(x, 'network.transport'))) {
       const p = get(e, 'network.transport') || 'unknown';
@@ -152,6 +86,7 @@ const stream = {
       h('section', { class: 'card' }, h('h2', {}, 'Flows by protocol'), bars(protocols)),
       h('section', { class: 'card' }, h('h2', {}, 'Flows by service'), bars(services)));
   },
+  leave() { this.body = null; },
 };
 
 // ---- alerts -----------------------------------------------------------------
@@ -222,14 +157,35 @@ const alerts = {
       h('h2', { tabindex: -1 }, `${a.title}`),
       h('p', {}, sev(a.severity), ` · ${a.rule_id} · ${a.entity.field} ${a.entity.value} · ${a.status}`, a.technique ? ` · ATT&CK ${a.technique}` : ''),
       h('p', { class: 'wrap' }, a.description),
-      h('p', {}, `${num(a.count)} events from ${time(a.first_seen_ms)} to ${time(a.last_seen_ms)}. Evidence (event ids): ${(a.evidence || []).join(', ') || 'none'}`),
+      h('p', {}, `${num(a.count)} events from ${time(a.first_seen_ms)} to ${time(a.last_seen_ms)}.`),
       ctx,
       h('div', { class: 'row' },
-        h('button', { type: 'button', disabled: !admin || a.status !== 'open', onclick: () => set('acknowledged') }, 'Acknowledge'),
-        h('button', { type: 'button', disabled: !admin || a.status === 'resolved', onclick: () => set('resolved') }, 'Resolve'),
+        // Only what can still be done: an acknowledged alert offers no Acknowledge.
+        a.status === 'open' ? h('button', { type: 'button', disabled: !admin, onclick: () => set('acknowledged') }, 'Acknowledge') : null,
+        a.status !== 'resolved' ? h('button', { type: 'button', disabled: !admin, onclick: () => set('resolved') }, 'Resolve')
+          : h('button', { type: 'button', disabled: !admin, onclick: () => set('open') }, 'Reopen'),
         h('button', { type: 'button', class: 'primary', disabled: !admin || a.status === 'resolved', onclick: mitigate }, 'Mitigate'),
         admin ? null : h('span', { class: 'muted' }, 'Read-only: a reader cannot act.')),
-      result));
+      result,
+      h('h3', {}, 'Evidence'), this.evidenceOf(a)));
+  },
+  /** The alert's evidence events themselves, fetched once per alert. */
+  evidenceOf(a) {
+    const ids = (a.evidence || []).slice(-10).reverse();
+    if (!ids.length) return h('p', { class: 'muted' }, 'No evidence events recorded.');
+    this.evidenceCache ||= new Map();
+    const key = `${a.id}:${ids.join(',')}`;
+    if (!this.evidenceCache.has(key)) {
+      const el = h('div', { class: 'evidence' }, h('p', { class: 'muted' }, 'Loading…'));
+      this.evidenceCache.set(key, el);
+      Promise.all(ids.map((id) => api(`/api/v1/events/${id}`).catch(() => ({ id, missing: true })))).then((events) => {
+        el.replaceChildren(table(['event', 'time', 'source', 'what'], events.map((e) => h('tr', { 'data-evidence': e.id },
+          h('td', {}, e.id), h('td', {}, e.missing ? '' : time(get(e, '@timestamp'))), h('td', {}, get(e, 'source.ip') || ''),
+          h('td', { class: 'wrap' }, e.missing ? 'no longer stored (past retention)' : String(summary(e)).slice(0, 200))))),
+        (a.evidence || []).length > ids.length ? h('p', { class: 'muted' }, `The newest ${ids.length} of ${a.evidence.length} evidence events.`) : null);
+      });
+    }
+    return this.evidenceCache.get(key);
   },
   leave() { this.body = null; this.shown = null; },
 };
@@ -325,9 +281,25 @@ const host = {
     this.info = h('div', { class: 'tiles' });
     this.body = h('div');
     this.result = h('div', { id: 'kill-result' });
-    root.append(h('h1', {}, 'Host'), this.info, h('h2', {}, 'Top processes'), this.result, this.body);
+    const chart = h('div', { class: 'chart' });
+    root.append(h('h1', {}, 'Host'), this.info, h('section', { class: 'card', 'aria-label': 'Host over the last hour' }, chart),
+      h('h2', {}, 'Top processes'), this.result, this.body);
+    this.chart = lineChart(chart, 'CPU, memory and load, last hour (per minute, from the store)', [
+      { label: 'CPU % (mean)', color: '--blue', value: (p) => p.cpu },
+      { label: 'CPU % (peak minute)', color: '--violet', value: (p) => p.cpuMax },
+      { label: 'memory %', color: '--green', value: (p) => p.mem },
+    ], { yRange: [0, 100] });
     this.load();
+    this.loadHistory();
     this.timer = setInterval(() => this.load(), 2000);
+    this.historyTimer = setInterval(() => this.loadHistory(), 15000);
+  },
+  async loadHistory() {
+    const until = Date.now();
+    try {
+      const hist = await api(`/api/v1/history?since=${until - 3600e3}&until=${until}`);
+      if (this.body) this.chart.update(points(hist));
+    } catch (e) { if (this.body) note(this.result, e.message, true); }
   },
   async load() {
     try { this.procs = await api('/api/v1/processes'); } catch (e) { note(this.result, e.message, true); return; }
@@ -354,7 +326,7 @@ const host = {
       note(this.result, `Kill of pid ${p.pid} (${p.name}) ${r.enforced ? 'sent' : 'recorded in observe mode, not applied'}: decision ${r.id}.`);
     } catch (e) { note(this.result, e.message, true); }
   },
-  leave() { clearInterval(this.timer); this.body = null; },
+  leave() { clearInterval(this.timer); clearInterval(this.historyTimer); this.chart?.destroy(); this.body = null; },
 };
 
 // ---- models -----------------------------------------------------------------
@@ -404,4 +376,4 @@ const rules = {
   leave() { clearInterval(this.timer); this.body = null; },
 };
 
-export const views = { overview, stream, alerts, decisions, actions, host, models, rules };
+export const views = { overview, incidents, stream, search, alerts, decisions, actions, host, models, rules };

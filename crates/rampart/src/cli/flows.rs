@@ -19,11 +19,13 @@ pub enum TrainCommand {
 pub enum ModelsCommand {
     /// Models in the registry, with which is active and which shadows it.
     List {
+        /// One JSON object per model instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Copy a model file into the registry.
     Add {
+        /// A model file written by `rampart train flows`.
         file: PathBuf,
         /// [default: the name inside the file]
         #[arg(long)]
@@ -32,13 +34,17 @@ pub enum ModelsCommand {
     /// Make a model the live one (on a running server, use
     /// POST /api/v1/models/{name}/activate to swap without a restart).
     Activate {
+        /// The model's name in the registry.
         name: String,
         /// Score beside the active model and count disagreements instead.
         #[arg(long)]
         shadow: bool,
     },
     /// Stop using a model (live or shadow); it stays in the registry.
-    Deactivate { name: String },
+    Deactivate {
+        /// The model's name in the registry.
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -57,6 +63,7 @@ pub struct ReplayArgs {
     /// Rows per second (0: as fast as the server takes them).
     #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,
+    /// Rows in file order, or drawn at random (with --seed).
     #[arg(long, value_enum, default_value = "sequential")]
     pub mode: ReplayMode,
     /// Start again at the end (stop with Ctrl-C, or after --limit rows).
@@ -68,6 +75,7 @@ pub struct ReplayArgs {
     /// Rows per POST.
     #[arg(long, default_value_t = 200)]
     pub batch: usize,
+    /// Random seed for --mode random.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The server's base URL.

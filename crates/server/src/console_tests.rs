@@ -1,10 +1,12 @@
-//! `GET /api/v1/history` and `GET /api/v1/events/{id}` through the router,
-//! over a real SQLite file.
+//! What the console reads (history, one event, incidents) through the
+//! router, over a real SQLite file.
 
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use rampart_core::{Body, Event, EventKind, Store};
+use rampart_core::{
+    Alert, AlertStatus, Body, Decision, DecisionKind, Entity, Event, EventKind, Origin, Severity, Store, Target,
+};
 
 use crate::tests::{call, harness};
 
@@ -91,4 +93,69 @@ async fn history_names_the_parameter_it_refuses() {
         let (status, body) = call(&h, "GET", &format!("/api/v1/history?{query}"), Some(&h.reader), None, "").await;
         assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}: {body}");
     }
+}
+
+fn alert(id: &str, rule: &str, ip: &str, evidence: Vec<i64>) -> Alert {
+    Alert {
+        id: id.into(),
+        rule_id: rule.into(),
+        title: rule.into(),
+        description: String::new(),
+        severity: Severity::High,
+        score: 75.0,
+        entity: Entity { field: "source.ip".into(), value: ip.into() },
+        count: evidence.len() as u64,
+        first_seen_ms: 1_000,
+        last_seen_ms: 2_000,
+        evidence,
+        technique: None,
+        tags: vec![],
+        context: None,
+        status: AlertStatus::Open,
+        created_ms: 2_000,
+        updated_ms: 2_000,
+    }
+}
+
+#[tokio::test]
+async fn incidents_group_one_attackers_alerts_and_show_evidence_and_decisions() {
+    let h = harness();
+    let mut events: Vec<Event> = (0..4).map(|i| login_failure("203.0.113.9", 1_000 + i)).collect();
+    h.store.append_events(&mut events).unwrap();
+    let mut alerts = vec![
+        alert("a1", "ssh-brute-force", "203.0.113.9", vec![1, 2, 3]),
+        alert("a2", "ssh-user-enumeration", "203.0.113.9", vec![3, 4]),
+        alert("b1", "web-sqli", "198.51.100.7", vec![]),
+    ];
+    alerts[2].status = AlertStatus::Resolved;
+    alerts[2].last_seen_ms = 500;
+    h.store.save_alerts(&alerts).unwrap();
+    let mut ban = Decision::new(DecisionKind::Ban, Target::parse("203.0.113.9").unwrap(), Origin::Rule, 2_000, None);
+    ban.alert_id = Some("a1".into());
+    h.store.add_decision(&ban).unwrap();
+
+    let (status, body) = call(&h, "GET", "/api/v1/incidents", Some(&h.reader), None, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let list = body["incidents"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], "inc-a1");
+    assert_eq!(list[0]["alerts"], serde_json::json!(["a1", "a2"]));
+    assert_eq!(list[0]["title"], "source.ip 203.0.113.9: 2 rules");
+    assert_eq!(body["complete"], true);
+    let (_, open) = call(&h, "GET", "/api/v1/incidents?status=open", Some(&h.reader), None, "").await;
+    assert_eq!(open["incidents"].as_array().unwrap().len(), 1);
+
+    let (status, one) = call(&h, "GET", "/api/v1/incidents/inc-a1", Some(&h.reader), None, "").await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["alerts"].as_array().unwrap().len(), 2);
+    let ids: Vec<i64> = one["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![4, 3, 2, 1], "the evidence itself, newest first");
+    assert_eq!(one["events"][0]["message"], "Failed password for root from 203.0.113.9");
+    assert_eq!(one["decisions"].as_array().unwrap().len(), 1);
+    assert_eq!(one["decisions"][0]["alert_id"], "a1");
+
+    let (status, _) = call(&h, "GET", "/api/v1/incidents/inc-zz", Some(&h.reader), None, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(&h, "GET", "/api/v1/incidents?status=closed", Some(&h.reader), None, "").await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("status")));
 }
