@@ -270,7 +270,8 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await page.click('nav a[href="#/rules"]');
       const row = page.locator('tr[data-rule="ssh-brute-force"]');
       await row.waitFor();
-      assert.match(await row.locator('td').nth(4).textContent(), /^[1-9]/);
+      assert.match(await row.locator("td").nth(5).textContent(), /^[1-9]/);
+      assert.match(await row.locator("td.logic").textContent(), /event\.outcome = "failure".* 5 matches per source\.ip within 10m/);
       await shot(page, 'rules');
     });
 

@@ -20,6 +20,9 @@ pub struct RuleCard {
     /// MITRE ATT&CK technique id, e.g. `T1110.001`.
     pub technique: Option<String>,
     pub tags: Vec<String>,
+    /// What the rule tests, in words (a rule file's condition and
+    /// threshold); detectors that score instead of testing say so here.
+    pub logic: Option<String>,
 }
 
 /// One detector's observation about one entity. The aggregation stage

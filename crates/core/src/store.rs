@@ -145,6 +145,9 @@ pub struct RuleFired {
     pub alerts: u64,
     pub events: u64,
     pub last_seen_ms: i64,
+    /// Its alerts by severity: a detector that grades each alert (the host
+    /// anomaly rule) raises others than its catalog severity.
+    pub by_severity: BTreeMap<String, u64>,
 }
 
 /// What an API token may do.

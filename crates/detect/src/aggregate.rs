@@ -200,6 +200,7 @@ mod tests {
                 score: 75.0,
                 technique: None,
                 tags: vec![],
+                logic: None,
             }),
             entity: Entity { field: "source.ip".into(), value: ip.into() },
             count,

@@ -52,6 +52,69 @@ pub(crate) struct ConditionSpec {
     url_decode: bool,
 }
 
+impl ConditionSpec {
+    /// The condition in words, as the console's rule list shows it:
+    /// `event.action = "ssh_login" and event.outcome = "failure"`.
+    pub(crate) fn describe(&self) -> String {
+        let join = |parts: &[ConditionSpec], word: &str| {
+            let inner: Vec<String> = parts.iter().map(|p| p.describe()).collect();
+            if inner.len() == 1 { inner[0].clone() } else { format!("({})", inner.join(&format!(" {word} "))) }
+        };
+        if let Some(all) = &self.all {
+            return join(all, "and");
+        }
+        if let Some(any) = &self.any {
+            return join(any, "or");
+        }
+        if let Some(not) = &self.not {
+            return format!("not {}", not.describe());
+        }
+        let field = self.field.as_deref().unwrap_or("?");
+        let many = |m: &OneOrMany| match m {
+            OneOrMany::One(one) => format!("{one:?}"),
+            OneOrMany::Many(list) => format!("{list:?}"),
+        };
+        let test = if let Some(v) = &self.equals {
+            format!("= {}", v.describe())
+        } else if let Some(list) = &self.one_of {
+            format!("in [{}]", list.iter().map(Scalar::describe).collect::<Vec<_>>().join(", "))
+        } else if let Some(t) = &self.contains {
+            format!("contains {t:?}")
+        } else if let Some(t) = &self.starts_with {
+            format!("starts with {t:?}")
+        } else if let Some(t) = &self.ends_with {
+            format!("ends with {t:?}")
+        } else if let Some(t) = &self.regex {
+            format!("matches /{t}/")
+        } else if let Some(m) = &self.contains_any {
+            format!("contains any of {}", many(m))
+        } else if let Some(m) = &self.cidr {
+            format!("in {}", many(m))
+        } else if let Some(m) = &self.payload {
+            format!("carries a payload judged {}", many(m))
+        } else if let Some(m) = &self.matched {
+            return format!("matched rule {}", many(m));
+        } else if let Some(e) = self.exists {
+            (if e { "exists" } else { "is absent" }).to_owned()
+        } else {
+            [("gt", ">", self.gt), ("gte", "≥", self.gte), ("lt", "<", self.lt), ("lte", "≤", self.lte)]
+                .iter()
+                .filter_map(|(_, sign, v)| v.map(|v| format!("{sign} {v}")))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
+        let mut flags = Vec::new();
+        if self.case_insensitive {
+            flags.push("any case");
+        }
+        if self.url_decode {
+            flags.push("URL-decoded");
+        }
+        let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) };
+        format!("{field} {test}{flags}")
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 enum Scalar {
@@ -61,6 +124,14 @@ enum Scalar {
 }
 
 impl Scalar {
+    fn describe(&self) -> String {
+        match self {
+            Scalar::Text(t) => format!("{t:?}"),
+            Scalar::Number(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+
     fn into_text(self) -> String {
         match self {
             Scalar::Text(s) => s,

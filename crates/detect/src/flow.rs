@@ -161,6 +161,7 @@ fn rule_for(class: &str, model: &str) -> RuleCard {
         // analyst to look at; only a known attack class carries the tag the
         // built-in ban playbook acts on.
         tags: vec!["network".into(), if has(&["anomaly"]) { "flow-novelty" } else { "flow-model" }.into()],
+        logic: Some(format!("the active flow model {model:?} says {class} at its stored operating point")),
     }
 }
 

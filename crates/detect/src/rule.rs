@@ -151,6 +151,11 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
     if !(0.0..=100.0).contains(&score) {
         return Err(fail("score", format!("{score} is outside 0..=100")));
     }
+    let mut logic = spec.condition.describe();
+    if let Some(t) = &spec.threshold {
+        let what = t.distinct.as_ref().map_or_else(|| "matches".to_owned(), |d| format!("distinct {d}"));
+        logic.push_str(&format!("; {} {what} per {} within {}", t.count, t.group_by, t.window));
+    }
     let condition = spec.condition.compile("condition").map_err(|(field, reason)| fail(&field, reason))?;
     let threshold = match spec.threshold {
         None => None,
@@ -176,6 +181,7 @@ fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {
             score,
             technique: spec.technique,
             tags: spec.tags,
+            logic: Some(logic),
         }),
         entity: spec.entity,
         context: spec.context,
@@ -271,6 +277,29 @@ mod tests {
 
     fn parse(text: &str) -> Result<Vec<Rule>, RuleError> {
         parse_rules(text, Path::new("t.yaml"))
+    }
+
+    #[test]
+    fn a_rule_says_what_it_tests_in_words() {
+        let rules = parse(
+            "id: r\ntitle: t\nseverity: high\ncondition:\n  all:\n    - { field: event.outcome, equals: failure }\n    \
+             - not: { field: user.name, in: [root, 5] }\n    - any: [ { field: url.original, contains: '../', url_decode: true }, \
+             { field: http.response.status_code, gte: 400 } ]\nthreshold: { group_by: source.ip, count: 5, \
+             distinct: user.name, window: 10m }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            rules[0].card.logic.as_deref(),
+            Some(
+                "(event.outcome = \"failure\" and not user.name in [\"root\", 5] and (url.original contains \"../\" \
+                 (URL-decoded) or http.response.status_code ≥ 400)); 5 distinct user.name per source.ip within 10m"
+            )
+        );
+        let builtin = load_rules(true, None).unwrap();
+        assert!(
+            builtin.iter().all(|r| r.card.logic.as_deref().is_some_and(|l| l.len() > 10)),
+            "every built-in rule reads"
+        );
     }
 
     #[test]

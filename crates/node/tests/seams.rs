@@ -90,6 +90,7 @@ fn rule(severity: Severity) -> Arc<RuleCard> {
         score: 80.0,
         technique: None,
         tags: vec![],
+        logic: None,
     })
 }
 

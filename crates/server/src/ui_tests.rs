@@ -151,6 +151,7 @@ async fn rules_list_the_catalog_with_how_often_each_fired() {
             score: 50.0,
             technique: None,
             tags: vec![],
+            logic: None,
         })
     };
     let h = Harness { state: h.state.clone().with_rules(vec![info("fired"), info("quiet")]), ..h };

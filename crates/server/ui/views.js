@@ -369,8 +369,17 @@ const rules = {
     if (!this.body || !this.rules) return;
     const t = this.text.value.trim().toLowerCase();
     const list = this.rules.filter((r) => !t || `${r.id} ${r.title || ''}`.toLowerCase().includes(t)).sort((a, b) => b.alerts - a.alerts || a.id.localeCompare(b.id));
-    this.body.replaceChildren(table(['rule', 'title', 'severity', 'ATT&CK', 'alerts', 'events', 'last fired'], list.map((r) =>
-      h('tr', { 'data-rule': r.id }, h('td', {}, r.id), h('td', { class: 'wrap' }, r.title || '(made by a detector)'), h('td', {}, r.severity ? sev(r.severity) : ''),
+    // The severities its alerts had (a grading detector raises several),
+    // else the one the rule file gives.
+    const order = ['critical', 'high', 'medium', 'low', 'info'];
+    const severities = (r) => {
+      const seen = Object.entries(r.by_severity || {}).sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
+      if (!seen.length) return r.severity ? sev(r.severity) : '';
+      return h('span', { class: 'row' }, seen.map(([s, n]) => h('span', {}, sev(s), ` ×${num(n)}`)));
+    };
+    this.body.replaceChildren(table(['rule', 'title', 'what it tests', 'severity', 'ATT&CK', 'alerts', 'events', 'last fired'], list.map((r) =>
+      h('tr', { 'data-rule': r.id }, h('td', {}, r.id), h('td', { class: 'wrap' }, r.title || '(made by a detector)'),
+        h('td', { class: 'wrap logic' }, r.logic || ''), h('td', {}, severities(r)),
         h('td', {}, r.technique || ''), h('td', {}, num(r.alerts)), h('td', {}, num(r.events)), h('td', {}, r.last_seen ? time(r.last_seen) : 'never')))));
   },
   leave() { clearInterval(this.timer); this.body = null; },

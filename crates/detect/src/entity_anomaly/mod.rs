@@ -66,6 +66,9 @@ pub fn rule_cards() -> [RuleCard; 2] {
             score: 0.0,
             technique: Some("T1595".into()),
             tags: vec!["web".into(), "anomaly".into()],
+            logic: Some(
+                "Isolation Forest score of an address's window of events at or above the learnt threshold".into(),
+            ),
         },
         RuleCard {
             id: USER_RULE.into(),
@@ -77,6 +80,7 @@ pub fn rule_cards() -> [RuleCard; 2] {
             score: 0.0,
             technique: Some("T1078".into()),
             tags: vec!["authentication".into(), "anomaly".into()],
+            logic: Some("Isolation Forest score of a user's window of logins at or above the learnt threshold".into()),
         },
     ]
 }

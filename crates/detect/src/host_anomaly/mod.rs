@@ -38,6 +38,12 @@ pub fn rule_card() -> RuleCard {
         score: 0.0,
         technique: Some("T1496".into()),
         tags: vec!["host".into(), "anomaly".into()],
+        logic: Some(
+            "Isolation Forest score over the host's metrics at or above the learnt threshold, or one metric more \
+             than 6 robust spreads above its median, in 2 samples in a row; severity by how unusual: score ≥ 0.8 \
+             critical, ≥ 0.7 high, ≥ 0.6 medium, else low"
+                .into(),
+        ),
     }
 }
 

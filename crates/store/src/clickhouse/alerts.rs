@@ -276,6 +276,7 @@ pub(super) fn counts(client: &Client) -> Result<[BTreeMap<String, u64>; 3], Stor
 #[derive(Deserialize)]
 struct Fired {
     rule_id: String,
+    severity: String,
     alerts: u64,
     events: u64,
     last_seen_ms: i64,
@@ -283,11 +284,16 @@ struct Fired {
 
 pub(super) fn rules_fired(client: &Client) -> Result<BTreeMap<String, RuleFired>, StoreError> {
     let rows: Vec<Fired> = client.select(
-        "SELECT rule_id, count() AS alerts, sum(count) AS events, max(last_seen_ms) AS last_seen_ms
-         FROM alerts FINAL GROUP BY rule_id",
+        "SELECT rule_id, severity, count() AS alerts, sum(count) AS events, max(last_seen_ms) AS last_seen_ms
+         FROM alerts FINAL GROUP BY rule_id, severity",
     )?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.rule_id, RuleFired { alerts: r.alerts, events: r.events, last_seen_ms: r.last_seen_ms }))
-        .collect())
+    let mut fired: BTreeMap<String, RuleFired> = BTreeMap::new();
+    for r in rows {
+        let f = fired.entry(r.rule_id).or_default();
+        f.alerts += r.alerts;
+        f.events += r.events;
+        f.last_seen_ms = f.last_seen_ms.max(r.last_seen_ms);
+        f.by_severity.insert(r.severity, r.alerts);
+    }
+    Ok(fired)
 }

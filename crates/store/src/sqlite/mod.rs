@@ -244,19 +244,22 @@ impl Store for SqliteStore {
     fn rules_fired(&self) -> Result<BTreeMap<String, RuleFired>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT rule_id, COUNT(*), SUM(count), MAX(last_seen) FROM alerts GROUP BY rule_id")
+                .prepare_cached(
+                    "SELECT rule_id, severity, COUNT(*), SUM(count), MAX(last_seen) FROM alerts GROUP BY rule_id, severity",
+                )
                 .map_err(backend)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    let fired = RuleFired {
-                        alerts: r.get::<_, i64>(1)?.max(0) as u64,
-                        events: r.get::<_, i64>(2)?.max(0) as u64,
-                        last_seen_ms: r.get(3)?,
-                    };
-                    Ok((r.get::<_, String>(0)?, fired))
-                })
-                .map_err(backend)?;
-            rows.map(|r| r.map_err(backend)).collect()
+            let mut rows = stmt.query([]).map_err(backend)?;
+            let mut fired: BTreeMap<String, RuleFired> = BTreeMap::new();
+            while let Some(r) = rows.next().map_err(backend)? {
+                let rule: String = r.get(0).map_err(backend)?;
+                let alerts = r.get::<_, i64>(2).map_err(backend)?.max(0) as u64;
+                let f = fired.entry(rule).or_default();
+                f.alerts += alerts;
+                f.events += r.get::<_, i64>(3).map_err(backend)?.max(0) as u64;
+                f.last_seen_ms = f.last_seen_ms.max(r.get(4).map_err(backend)?);
+                f.by_severity.insert(r.get(1).map_err(backend)?, alerts);
+            }
+            Ok(fired)
         })
     }
 
