@@ -35,6 +35,11 @@ fn demo_raises_brute_force_and_scan_alerts_and_reports_the_host() {
     assert!(rules.0["events"]["total"].as_u64().unwrap() > 20, "{:?}", rules.0);
     let processes = get("/api/v1/processes");
     assert!(!processes["processes"].as_array().unwrap().is_empty(), "{processes}");
+    // The shipped demo flow model is registered and live: the Models view is not empty.
+    let models = get("/api/v1/models");
+    assert_eq!(models["models"][0]["name"], "demo-cic2017", "{models}");
+    assert_eq!(models["models"][0]["role"], "active", "{models}");
+    assert_eq!(models["live"]["active"], "demo-cic2017", "{models}");
     let page = client.get(format!("{url}/")).send().unwrap().text().unwrap();
     assert!(page.contains("<title>Rampart</title>"));
     let scanner = "127.0.0.66";

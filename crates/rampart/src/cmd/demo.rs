@@ -36,7 +36,29 @@ pub fn config(mut config: Config) -> Config {
     config
 }
 
+/// The flow model the demo ships (`crates/ml/models/flows-demo.md` says how
+/// it was trained and how well it does): registered and made active when
+/// the registry holds none, so the Models view and the flow rules have a
+/// model to show. Not for production: train one on your own traffic.
+const DEMO_FLOW_MODEL: &str = include_str!("../../../ml/models/flows-demo.json");
+
+fn register_demo_model(config: &Config) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let store = rampart_store::connect(&config.store, &config.data_dir)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    if !store.models()?.is_empty() {
+        return Ok(());
+    }
+    let model = rampart_ml::flow_model::FlowModel::from_json(DEMO_FLOW_MODEL)
+        .map_err(|e| anyhow::anyhow!("the shipped demo flow model: {e}"))?;
+    store.put_model(&rampart_detect::info_of(&model, &model.name), DEMO_FLOW_MODEL)?;
+    store.set_model_role(&model.name, Some(rampart_core::ModelRole::Active))?;
+    eprintln!("Registered and activated the demo flow model {:?} (rampart models list).", model.name);
+    Ok(())
+}
+
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    register_demo_model(&config)?;
     let warmup = Duration::from_secs(config.detect.host_anomaly.warmup_secs);
     super::serve::run_with(config, |node| {
         eprintln!("Demo running: open http://{}/ and sign in with the admin token.", node.addr);
