@@ -229,7 +229,7 @@ pub(crate) async fn list(
 
 /// One stored event, as ingested (alerts name their evidence by these ids).
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The event's id")),
+    params(("id" = i64, Path, description = "The event's id", minimum = 1)),
     responses(
         (status = 200, description = "The event", body = EcsEvent),
         (status = 400, description = "The id is not an integer", body = ErrorBody),

@@ -18,8 +18,10 @@ use crate::params::Params;
 use crate::state::AppState;
 
 const MINUTE_MS: i64 = 60_000;
-/// The longest range one request covers.
+/// The longest range one request covers; a longer one is cut to its end.
 const MAX_RANGE_MS: i64 = 90 * 86_400_000;
+/// The most intervals one answer has; a finer step is coarsened to fit.
+const MAX_POINTS: i64 = 2_000;
 /// Steps a chart reads well in; the smallest giving at most `TARGET_POINTS`.
 const STEPS_MS: [i64; 12] = [
     MINUTE_MS,
@@ -51,7 +53,10 @@ pub(crate) struct HistoryQuery {
     until: Option<String>,
     /// The interval, as `90s`, `5m`, `1h`, `1d`; default the smallest of
     /// 1m, 2m, 5m, 10m, 15m, 30m, 1h, 2h, 6h, 12h, 1d, 7d giving at most
-    /// 180 intervals. Event counts are kept per minute: a step under a minute is a minute.
+    /// 180 intervals. A step giving over 2,000 intervals is coarsened to
+    /// 2,000; event counts are kept per minute (a step under a minute is a
+    /// minute for them). The answer's `step_ms` is the step used.
+    #[param(pattern = "^[1-9][0-9]{0,8}(ms|s|m|h|d)?$")]
     step: Option<String>,
 }
 
@@ -62,7 +67,8 @@ pub(crate) struct HistoryQuery {
         (status = 200, description = "`since`, `until`, `step_ms`; `events` [{t, kind, n}]; `alerts_by_severity` \
             [{t, severity, n}]; `alerts_by_rule` [{t, rule, n}]; `top_sources` {items: [{ip, events}], complete}; \
             `host` [{t, host, samples, cpu_pct, cpu_pct_max, memory_pct}]", body = Object),
-        (status = 400, description = "A parameter is malformed, unknown, or the range is empty or over 90 days", body = crate::error::ErrorBody),
+        (status = 400, description = "A parameter is malformed or unknown; `field` names it. An empty range \
+            answers empty series; one over 90 days is cut to its last 90 (the answer's `since` says where it starts)", body = crate::error::ErrorBody),
         crate::error::AuthFailures,
     ))]
 pub(crate) async fn history(
@@ -72,22 +78,17 @@ pub(crate) async fn history(
     let p = Params::documented::<HistoryQuery>(raw)?;
     let bound = |name| p.parse(name, "RFC 3339 or epoch milliseconds", rampart_core::time::parse_time_bound);
     let until = bound("until")?.unwrap_or_else(rampart_core::time::now_ms);
-    let since = bound("since")?.unwrap_or(until - 60 * MINUTE_MS);
-    if since >= until {
-        return Err(ApiError::bad("since", "must be before until"));
-    }
-    if until - since > MAX_RANGE_MS {
-        return Err(ApiError::bad("since", "the range is over 90 days"));
-    }
+    let since = bound("since")?.unwrap_or(until.saturating_sub(60 * MINUTE_MS));
+    let since = since.max(until.saturating_sub(MAX_RANGE_MS));
+    let range = until.saturating_sub(since).max(0);
     let step = p.parse("step", "a duration such as 5m or 1h", |t| rampart_core::time::parse_duration_ms(t).ok())?;
     let step = match step {
-        Some(step) if (until - since) / step > 2_000 => {
-            return Err(ApiError::bad("step", "gives over 2,000 intervals; choose a longer one"));
-        }
-        Some(step) => step,
-        None => default_step(until - since),
+        Some(step) => step.max((range + MAX_POINTS - 1) / MAX_POINTS).max(1),
+        None => default_step(range),
     };
     let store = state.store.clone();
+    // An empty range (since at or after until) reads nothing: empty series.
+    let until = until.max(since);
     let answer = blocking(move || {
         let events = store.series(SeriesOf::EventsByKind, since, until, step)?;
         let by_severity = store.series(SeriesOf::AlertsBySeverity, since, until, step)?;
