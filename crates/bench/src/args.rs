@@ -52,6 +52,10 @@ pub struct BenchPipelineArgs {
     /// built-in's id switches it off): what a rule set costs.
     #[arg(long, value_name = "DIR")]
     pub rules_dir: Option<std::path::PathBuf>,
+    /// Store chunk bodies plain (`[store] compress_chunks = false`): what
+    /// compression costs, A/B in one session.
+    #[arg(long)]
+    pub plain_chunks: bool,
 }
 
 #[derive(Debug, Args)]

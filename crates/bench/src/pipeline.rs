@@ -89,7 +89,7 @@ pub fn sample(args: &BenchSampleArgs) -> anyhow::Result<ExitCode> {
 pub fn pipeline(args: &BenchPipelineArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.batch > 0 && args.events > 0, "--events and --batch must be positive");
     let dir = tempfile::tempdir().context("cannot make a temp directory")?;
-    let store = SqliteStore::open(dir.path(), Durability::Normal)?;
+    let store = SqliteStore::open(dir.path(), Durability::Normal)?.with_compression(!args.plain_chunks);
     let rules = load_rules(true, args.rules_dir.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!("  rules: {}", rules.len());
     let mut engine = RuleEngine::new(rules, 100_000);
@@ -183,6 +183,15 @@ pub fn pipeline(args: &BenchPipelineArgs) -> anyhow::Result<ExitCode> {
         stats.events_total,
         stats.alerts_total,
         notified.load(Ordering::Relaxed)
+    );
+    // What the events take on disk (database and WAL), compressed or not.
+    store.checkpoint()?;
+    let bytes: u64 = std::fs::read_dir(dir.path())?.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
+    println!(
+        "  on disk: {:.1} MB ({:.0} bytes/event, chunk bodies {})",
+        bytes as f64 / 1e6,
+        bytes as f64 / args.events as f64,
+        if args.plain_chunks { "plain" } else { "LZ4" }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,9 @@ pub struct OpenedStore {
 /// or change a few records (`rampart token`, `rampart models`).
 pub fn connect(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match config.kind {
-        StoreKind::Sqlite => Arc::new(SqliteStore::open(data_dir, config.durability)?),
+        StoreKind::Sqlite => {
+            Arc::new(SqliteStore::open(data_dir, config.durability)?.with_compression(config.compress_chunks))
+        }
         StoreKind::Clickhouse => Arc::new(ClickHouseStore::open(&config.clickhouse)?),
     })
 }
@@ -41,7 +43,8 @@ pub fn connect(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Store>, 
 pub fn open(config: &StoreConfig, data_dir: &Path) -> Result<OpenedStore, StoreError> {
     let (store, sqlite): (Arc<dyn Store>, _) = match config.kind {
         StoreKind::Sqlite => {
-            let sqlite = Arc::new(SqliteStore::open(data_dir, config.durability)?);
+            let sqlite =
+                Arc::new(SqliteStore::open(data_dir, config.durability)?.with_compression(config.compress_chunks));
             (sqlite.clone(), Some(sqlite))
         }
         StoreKind::Clickhouse => (Arc::new(ClickHouseStore::open(&config.clickhouse)?), None),

@@ -179,6 +179,9 @@ const MIGRATIONS: &[&str] = &[
         maxima  TEXT NOT NULL,
         PRIMARY KEY (minute, host)
     ) WITHOUT ROWID;",
+    // 8: chunk bodies compressed (sqlite/codec.rs); those stored before
+    // stay plain, codec 0.
+    "ALTER TABLE event_chunks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this binary writes.

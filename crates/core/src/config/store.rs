@@ -33,6 +33,9 @@ pub struct StoreConfig {
     /// How often the retention sweep runs.
     pub retention_interval_secs: u64,
     pub durability: Durability,
+    /// Compress stored event chunks (LZ4): ~3× less disk for a little CPU
+    /// per event (docs/PERFORMANCE.md); off trades the disk back.
+    pub compress_chunks: bool,
     /// Most events the writer commits in one transaction.
     pub max_commit_events: usize,
 }
@@ -47,6 +50,7 @@ impl Default for StoreConfig {
             rollup_days: 30,
             retention_interval_secs: 3_600,
             durability: Durability::Normal,
+            compress_chunks: true,
             max_commit_events: 20_000,
         }
     }

@@ -22,6 +22,7 @@ use rampart_core::{Event, EventKind, EventQuery, StoreError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
 use super::backend;
+use super::codec;
 use super::filters::Filters;
 
 /// Events per chunk row.
@@ -40,13 +41,15 @@ pub(crate) struct ChunkWriter {
     next_id: i64,
     block: i64,
     block_ips: HashSet<IpAddr>,
+    /// Bodies compressed (`[store] compress_chunks`).
+    pub(crate) compress: bool,
 }
 
 impl ChunkWriter {
     pub(crate) fn load(conn: &Connection) -> Result<ChunkWriter, StoreError> {
         let last: i64 =
             conn.query_row("SELECT COALESCE(MAX(last_id), 0) FROM event_chunks", [], |r| r.get(0)).map_err(backend)?;
-        Ok(ChunkWriter { next_id: last + 1, block: -1, block_ips: HashSet::new() })
+        Ok(ChunkWriter { next_id: last + 1, block: -1, block_ips: HashSet::new(), compress: true })
     }
 
     /// Appends the events as chunk rows inside `tx`, assigning ids. On error
@@ -95,8 +98,8 @@ impl ChunkWriter {
     ) -> Result<(), StoreError> {
         let mut insert = tx
             .prepare_cached(
-                "INSERT INTO event_chunks (first_id, last_id, min_ts, max_ts, kinds, kind_counts, ips, body, stored)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO event_chunks (first_id, last_id, min_ts, max_ts, kinds, kind_counts, ips, body, stored, codec)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .map_err(backend)?;
         let mut index_ip =
@@ -139,8 +142,20 @@ impl ChunkWriter {
             acc
         });
         let counts_json = serde_json::to_string(&counts).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let (stored_body, codec) = if self.compress { codec::encode(&body) } else { (body, codec::PLAIN) };
         insert
-            .execute(params![chunk_first, self.next_id - 1, min_ts, max_ts, kinds, counts_json, ip_list, body, stored])
+            .execute(params![
+                chunk_first,
+                self.next_id - 1,
+                min_ts,
+                max_ts,
+                kinds,
+                counts_json,
+                ip_list,
+                stored_body,
+                stored,
+                codec
+            ])
             .map_err(backend)?;
         let block = tx.last_insert_rowid() / CHUNKS_PER_BLOCK;
         if block != self.block {
@@ -189,7 +204,7 @@ fn line_id(line: &[u8]) -> Option<i64> {
 /// Newest-first events matching `q`, up to `q.limit + 1` (the look-ahead
 /// tells the caller whether there is another page).
 pub(crate) fn query(conn: &Connection, q: &EventQuery, limit: usize) -> Result<Vec<Event>, StoreError> {
-    let mut f = Filters::new("SELECT body FROM event_chunks WHERE 1=1");
+    let mut f = Filters::new("SELECT id, codec, body FROM event_chunks WHERE 1=1");
     f.and(" AND max_ts >= ?", q.since_ms)
         .and(" AND min_ts < ?", q.until_ms)
         .and(" AND (kinds & ?) != 0", q.kind.map(kind_bit));
@@ -206,7 +221,8 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery, limit: usize) -> Result<V
     let mut rows = stmt.query(params_from_iter(args)).map_err(backend)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
-        let body: Vec<u8> = row.get(0).map_err(backend)?;
+        let body =
+            codec::decode(row.get(0).map_err(backend)?, row.get(1).map_err(backend)?, row.get(2).map_err(backend)?)?;
         for line in body.split(|b| *b == b'\n').rev().filter(|l| !l.is_empty()) {
             if q.before_id.is_some_and(|before| line_id(line).is_none_or(|id| id >= before)) {
                 continue;

@@ -24,6 +24,7 @@ use crate::metrics::{EVENTS_PURGED, STORE_WRITE_SECONDS};
 use crate::migrations;
 
 mod alerts;
+mod codec;
 mod decisions;
 mod events;
 mod filters;
@@ -124,6 +125,13 @@ impl SqliteStore {
     /// keep arriving), so it leaves a small catch-up to the writer, which
     /// `Store::checkpoint` does at the writer's next idle moment. The node
     /// calls this every second from a background task.
+    /// Whether new chunk bodies are compressed (on from `open`); either
+    /// kind reads back.
+    pub fn with_compression(mut self, on: bool) -> SqliteStore {
+        self.writer.get_mut().unwrap_or_else(|p| p.into_inner()).chunks.compress = on;
+        self
+    }
+
     pub fn checkpoint_concurrently(&self) -> Result<(), StoreError> {
         let conn = self.checkpointer.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use rampart_core::{Event, SeriesOf, SeriesPoint, StoreError, TopSources};
 use rusqlite::{Connection, Transaction, params};
 
-use super::backend;
+use super::{backend, codec};
 
 const MINUTE_MS: i64 = 60_000;
 /// Chunks `top_sources` reads at most (~1 M events): past that it answers
@@ -84,7 +84,7 @@ pub(crate) fn top_sources(
 ) -> Result<TopSources, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT min_ts, max_ts, body FROM event_chunks
+            "SELECT min_ts, max_ts, id, codec, body FROM event_chunks
              WHERE max_ts >= ?1 AND min_ts < ?2 AND (kinds & ~?3) != 0 ORDER BY id DESC LIMIT ?4",
         )
         .map_err(backend)?;
@@ -98,7 +98,8 @@ pub(crate) fn top_sources(
         }
         let (min_ts, max_ts): (i64, i64) = (row.get(0).map_err(backend)?, row.get(1).map_err(backend)?);
         let whole = min_ts >= since_ms && max_ts < until_ms;
-        let body: Vec<u8> = row.get(2).map_err(backend)?;
+        let body =
+            codec::decode(row.get(2).map_err(backend)?, row.get(3).map_err(backend)?, row.get(4).map_err(backend)?)?;
         for line in body.split(|b| *b == b'\n') {
             let Some(ip) = field(line, b"\"source.ip\":\"") else { continue };
             if !whole {

@@ -172,6 +172,7 @@ fn chunks_stored_before_schema_6_get_a_stored_time_capped_at_now() {
         conn.conn
             .execute_batch(
                 "DROP TABLE sessions; DROP TABLE metric_rollups; DROP TABLE event_minutes; DROP INDEX event_chunks_stored;
+                 ALTER TABLE event_chunks DROP COLUMN codec;
                  ALTER TABLE event_chunks DROP COLUMN stored;",
             )
             .unwrap();
@@ -427,4 +428,46 @@ fn the_model_registry_keeps_one_model_per_role() {
     assert_eq!(store.model_body("b").unwrap().as_deref(), Some("{\"b\":2}"));
     assert_eq!(store.models().unwrap()[0].role, Some(ModelRole::Active));
     assert_eq!(store.model_body("zzz").unwrap(), None);
+}
+
+#[test]
+fn chunk_bodies_are_compressed_and_plain_ones_from_before_still_read() {
+    let (_dir, store) = store();
+    let mut events: Vec<Event> =
+        (0..500).map(|i| event("10.0.0.1", &format!("Failed password for root port {i}"), i)).collect();
+    store.append_events(&mut events).unwrap();
+    let all = || store.events(&EventQuery { limit: 1_000, ..Default::default() });
+    let plain = {
+        let writer = store.writer.lock().unwrap();
+        let (codec, stored): (i64, Vec<u8>) =
+            writer.conn.query_row("SELECT codec, body FROM event_chunks", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(codec, codec::LZ4);
+        let plain = codec::decode(1, codec, stored.clone()).unwrap();
+        assert!(stored.len() * 3 < plain.len(), "{} bytes stored for {}", stored.len(), plain.len());
+        plain
+    };
+    assert_eq!(all().unwrap().items.len(), 500);
+    let set = |body: &[u8], codec: i64| {
+        let writer = store.writer.lock().unwrap();
+        writer.conn.execute("UPDATE event_chunks SET body = ?1, codec = ?2", params![body, codec]).unwrap();
+    };
+    // As a store from before schema 8 left it: plain, codec 0.
+    set(&plain, codec::PLAIN);
+    assert_eq!(all().unwrap().items.len(), 500);
+    assert_eq!(store.top_sources(0, 1_000, 5).unwrap().items, vec![("10.0.0.1".to_owned(), 500)]);
+    // A damaged body is an error naming its chunk, never a panic.
+    set(&[0xff, 0xff, 0xff, 0x7f, 1, 2, 3], codec::LZ4);
+    assert!(matches!(all(), Err(StoreError::Corrupt { id, .. }) if id == "chunk 1"));
+}
+
+#[test]
+fn compression_off_stores_plain_bodies_that_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), Durability::Normal).unwrap().with_compression(false);
+    let mut events: Vec<Event> = (0..10).map(|i| event("10.0.0.2", "x", i)).collect();
+    store.append_events(&mut events).unwrap();
+    let codec: i64 =
+        store.writer.lock().unwrap().conn.query_row("SELECT codec FROM event_chunks", [], |r| r.get(0)).unwrap();
+    assert_eq!(codec, codec::PLAIN);
+    assert_eq!(store.events(&EventQuery { limit: 100, ..Default::default() }).unwrap().items.len(), 10);
 }
