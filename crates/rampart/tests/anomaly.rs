@@ -55,11 +55,15 @@ kill_grace_secs = 1
 protected_processes = [{}]
 [respond.nftables]
 table = "{}"
+# Any host-anomaly alert naming a process: what is under test is the kill
+# switch, not the grading. On a fresh CI clone the warm-up coincides with
+# the debug binary's first load from disk, the baseline comes out noisy, and
+# a burner that is clearly named can be graded under 75 (twice seen there).
 [[respond.playbooks]]
 name = "kill-runaway"
 rules = ["host-anomaly"]
 action = "kill_process"
-min_score = 75
+min_score = 50
 "#,
         protected.join(", "),
         table()
