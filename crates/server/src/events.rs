@@ -239,13 +239,17 @@ pub(crate) async fn list(
 pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id: i64 =
         id.parse().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::bad("id", "expected a positive integer"))?;
-    // The newest event below id + 1 is the event itself when it is stored.
-    let query = EventQuery { before_id: Some(id.saturating_add(1)), limit: 1, ..Default::default() };
     let store = state.store.clone();
-    let page = blocking(move || Ok(store.events(&query)?)).await?;
-    page.items
-        .iter()
-        .find(|e| e.id == Some(id))
-        .map(|e| Json(encode_event(e)))
-        .ok_or_else(|| ApiError::NotFound(format!("event {id}")))
+    let event = blocking(move || Ok(stored_event(store.as_ref(), id)?)).await?;
+    event.map(|e| Json(encode_event(&e))).ok_or_else(|| ApiError::NotFound(format!("event {id}")))
+}
+
+/// The stored event with this id, if it is still stored: the newest event
+/// below id + 1 is the event itself when there is one.
+pub(crate) fn stored_event(
+    store: &dyn rampart_core::Store,
+    id: i64,
+) -> Result<Option<rampart_core::Event>, rampart_core::StoreError> {
+    let page = store.events(&EventQuery { before_id: Some(id.saturating_add(1)), limit: 1, ..Default::default() })?;
+    Ok(page.items.into_iter().find(|e| e.id == Some(id)))
 }

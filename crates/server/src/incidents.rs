@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use rampart_core::ecs::encode_event;
 use rampart_core::incident::{Incident, group};
-use rampart_core::{Alert, AlertQuery, AlertStatus, DecisionQuery, EventQuery, Store};
+use rampart_core::{Alert, AlertQuery, AlertStatus, DecisionQuery, Store};
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
@@ -98,12 +98,7 @@ pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String
         let evidence: BTreeSet<i64> = mine.iter().flat_map(|a| a.evidence.iter().copied()).collect();
         let mut events = Vec::new();
         for id in evidence.iter().rev().take(EVIDENCE_SHOWN) {
-            let page = store.events(&EventQuery {
-                before_id: Some(id.saturating_add(1)),
-                limit: 1,
-                ..EventQuery::default()
-            })?;
-            events.extend(page.items.iter().filter(|e| e.id == Some(*id)).map(encode_event));
+            events.extend(crate::events::stored_event(store.as_ref(), *id)?.as_ref().map(encode_event));
         }
 
         let now = rampart_core::time::now_ms();

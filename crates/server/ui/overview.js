@@ -3,13 +3,12 @@
 // stream. It opens on the last hour, not on what this tab has received.
 import { S, h, api } from './app.js';
 import { lineChart } from './charts.js';
-import { num, tile, bars, field, note, activeDecisions } from './widgets.js';
+import { num, tile, bars, field, note, activeDecisions, localInput } from './widgets.js';
 
 const RANGES = [['15 min', 15 * 60e3], ['1 h', 3600e3], ['24 h', 86400e3], ['7 d', 7 * 86400e3]];
 const SEVERITIES = ['critical', 'high', 'medium', 'low'];
 const SEV_COLOR = { critical: '--red', high: '--orange', medium: '--yellow', low: '--muted' };
 const TELEMETRY = new Set(['metric', 'state']);
-const localInput = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
 
 /** The history's counts as one point per interval, zeros where nothing happened. */
 export function points(hist) {

@@ -1,9 +1,8 @@
 // Search over stored events (GET /api/v1/events): text, kind, source address
 // and a time range, newest first, a page at a time; a row's detail beside it.
 import { h, api } from './app.js';
-import { time, get, kindOf, summary, table, field, note, clickableRow, eventDetail } from './widgets.js';
+import { time, get, kindOf, summary, table, field, note, clickableRow, eventDetail, localInput } from './widgets.js';
 
-const localInput = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
 
 export const search = {
   title: 'Search',

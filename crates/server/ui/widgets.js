@@ -3,6 +3,8 @@ import { S, h } from './app.js';
 
 export const time = (v) => (v ? new Date(v).toLocaleTimeString() : '');
 export const dateTime = (v) => (v ? new Date(v).toLocaleString() : '');
+/** Epoch ms as a `datetime-local` input's value, in local time. */
+export const localInput = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
 export const num = (n, d = 0) => (n === null || n === undefined ? '–' : Number(n).toLocaleString(undefined, { maximumFractionDigits: d }));
 export const sev = (s) => h('span', { class: `sev ${s}` }, s);
 export const get = (o, path) => path.split('.').reduce((v, k) => (v == null ? v : v[k]), o);
