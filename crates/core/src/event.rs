@@ -195,6 +195,22 @@ fn s(value: &Option<String>) -> Option<FieldValue<'_>> {
     value.as_deref().map(FieldValue::Str)
 }
 
+/// `url.path`, `url.query` or `url.extension` of a request target (`/a/b.php?x=1`).
+fn url_part<'a>(target: &'a str, part: &str) -> Option<&'a str> {
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    match part {
+        "url.path" => Some(path),
+        "url.query" => query,
+        _ => {
+            let last = path.rsplit('/').next()?;
+            last.rsplit_once('.').map(|(_, ext)| ext).filter(|ext| !ext.is_empty())
+        }
+    }
+}
+
 fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 9.0e15 { format!("{}", n as i64) } else { n.to_string() }
 }
@@ -248,6 +264,11 @@ impl Event {
             "http.response.status_code" => n(self.http_status.map(f64::from)),
             "user_agent.original" => s(&self.user_agent),
             "message" => s(&self.message),
+            // Parts of the request target, for rules (Sigma's cs-uri-stem,
+            // cs-uri-query) that test one part.
+            "url.path" | "url.query" | "url.extension" if self.url_original.is_some() => {
+                url_part(self.url_original.as_deref()?, name).map(FieldValue::Str)
+            }
             _ => self.body_field(name).or_else(|| self.extra.get(name).map(FieldValue::Json)),
         }
     }
@@ -287,5 +308,22 @@ impl Event {
                 _ => None,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Event, EventKind, FieldValue};
+
+    #[test]
+    fn a_request_target_gives_its_path_query_and_extension() {
+        let mut e = Event::new(EventKind::Event, 0);
+        assert!(e.field("url.path").is_none());
+        e.url_original = Some("/admin/login.php?user=a&x=1".into());
+        assert_eq!(e.field("url.path"), Some(FieldValue::Str("/admin/login.php")));
+        assert_eq!(e.field("url.query"), Some(FieldValue::Str("user=a&x=1")));
+        assert_eq!(e.field("url.extension"), Some(FieldValue::Str("php")));
+        e.url_original = Some("/v1.2/items".into());
+        assert_eq!((e.field("url.query"), e.field("url.extension")), (None, None));
     }
 }

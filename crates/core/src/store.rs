@@ -248,6 +248,13 @@ pub trait Store: Send + Sync + 'static {
 
     fn events(&self, query: &EventQuery) -> Result<Page<Event>, StoreError>;
 
+    /// One stored event by id (an alert's evidence); `None` once purged.
+    fn event(&self, id: i64) -> Result<Option<Event>, StoreError> {
+        let page =
+            self.events(&EventQuery { before_id: Some(id.saturating_add(1)), limit: 1, ..Default::default() })?;
+        Ok(page.items.into_iter().find(|e| e.id == Some(id)))
+    }
+
     /// Inserts or updates alerts by id, in one transaction.
     fn save_alerts(&self, alerts: &[Alert]) -> Result<Vec<SaveOutcome>, StoreError>;
 

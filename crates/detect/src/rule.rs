@@ -113,10 +113,24 @@ fn parse_with_disabled(text: &str, file: &Path) -> Result<(Vec<Rule>, Vec<String
     let mut rules = Vec::new();
     let mut disabled = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(text) {
+        let document = match serde_yaml_ng::Value::deserialize(document) {
+            Ok(serde_yaml_ng::Value::Null) => continue,
+            Ok(value) => value,
+            Err(e) => return Err(RuleError { file: file.into(), rule_id: None, field: None, reason: e.to_string() }),
+        };
+        if crate::sigma::is_sigma(&document) {
+            // A Sigma rule that does not convert is skipped with a warning
+            // naming it and why (`rampart rules import-sigma` lists them all):
+            // one exotic community rule must not keep the node from starting.
+            match sigma_rule(&document, file) {
+                Ok((_, rule)) => rules.push(rule),
+                Err(e) => tracing::warn!(file = %file.display(), rule = %e.rule, reason = %e.reason,
+                    "Sigma rule not converted; skipped."),
+            }
+            continue;
+        }
         let spec = match RuleSpec::deserialize(document) {
             Ok(spec) => spec,
-            // An empty document (e.g. a trailing `---`) is not a rule.
-            Err(e) if e.to_string().contains("EOF while parsing") => continue,
             Err(e) => {
                 return Err(RuleError { file: file.into(), rule_id: None, field: None, reason: e.to_string() });
             }
@@ -128,6 +142,23 @@ fn parse_with_disabled(text: &str, file: &Path) -> Result<(Vec<Rule>, Vec<String
         }
     }
     Ok((rules, disabled))
+}
+
+/// A Sigma document converted and compiled: the Rampart rule's text and
+/// the rule, or why it does not convert (including a pattern Rust's regex
+/// engine refuses, such as a look-around).
+pub fn sigma_rule(
+    document: &serde_yaml_ng::Value,
+    file: &Path,
+) -> Result<(crate::sigma::Converted, Rule), crate::sigma::NotConverted> {
+    let converted = crate::sigma::convert(document)?;
+    let not_converted = |reason: String| crate::sigma::NotConverted { rule: converted.title.clone(), reason };
+    let spec: RuleSpec = serde_yaml_ng::from_str(&converted.yaml).map_err(|e| not_converted(e.to_string()))?;
+    match compile(spec, file) {
+        Ok(Some(rule)) => Ok((converted, rule)),
+        Ok(None) => Err(not_converted("disabled".into())),
+        Err(e) => Err(not_converted(format!("{}: {}", e.field.unwrap_or_default(), e.reason))),
+    }
 }
 
 fn compile(spec: RuleSpec, file: &Path) -> Result<Option<Rule>, RuleError> {

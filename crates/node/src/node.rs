@@ -71,7 +71,7 @@ impl Node {
         });
         let aggregator = rampart_detect::build::aggregator(&config.alerts);
 
-        let notifier = Arc::new(rampart_respond::build::notifier(&config.alerts, &config.sinks)?);
+        let notifier = Arc::new(rampart_respond::build::notifier(&config.alerts, &config.sinks, Some(store.clone()))?);
         let (live, _) = broadcast::channel(4_096);
         // The gatekeeper's block list is one more enforcer: bans apply at the proxy as well as the firewall.
         let blocklist = config.proxy.enabled.then(rampart_proxy::BlockList::new);

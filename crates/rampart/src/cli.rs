@@ -471,6 +471,20 @@ pub enum RoleArg {
 pub enum RulesCommand {
     /// Run rules over a sample of ECS events (NDJSON) and print which fire.
     Test(RulesTestArgs),
+    /// Convert Sigma rules (files or directories of *.yml) to Rampart rules,
+    /// reporting each rule that does not convert and why.
+    ImportSigma(ImportSigmaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportSigmaArgs {
+    /// Sigma rule files, or directories searched recursively for *.yml / *.yaml.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write one Rampart rule file per converted rule here (created if
+    /// missing); without it the rules go to stdout as one YAML stream.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use rampart_server::MetricsRender;
 
-use rampart_node::metrics::{CHECKPOINT_SECONDS, DETECTION_LATENCY, QUEUE_DEPTH};
+use rampart_node::metrics::{CHECKPOINT_SECONDS, DETECTION_LATENCY, EVENTS_INGESTED, INGEST_LATENCY, QUEUE_DEPTH};
 
 /// Installs the global recorder (once per process) and returns the renderer.
 pub fn install() -> anyhow::Result<MetricsRender> {
@@ -23,7 +23,8 @@ pub fn install() -> anyhow::Result<MetricsRender> {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(rampart_server::metrics::EVENTS_INGESTED, "Events committed, by kind and source.");
+    describe_counter!(EVENTS_INGESTED, "Events committed, by kind and source.");
+    describe_histogram!(INGEST_LATENCY, metrics::Unit::Seconds, "From ingest receipt to commit, per batch, by source.");
     describe_counter!(rampart_server::metrics::INPUTS_REJECTED, "Inputs refused, by reason.");
     describe_gauge!(QUEUE_DEPTH, "Batches waiting in a pipeline queue, by queue.");
     describe_histogram!(DETECTION_LATENCY, metrics::Unit::Seconds, "From ingest receipt to detection done, per batch.");

@@ -79,6 +79,38 @@ fn rules_test_names_the_file_rule_and_field_of_a_bad_rule() {
 }
 
 #[test]
+fn import_sigma_converts_real_sigmahq_rules_and_names_the_ones_it_cannot() {
+    let sigma = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../detect/tests/fixtures/sigma");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rules");
+    let (ok, _, err) =
+        rampart(&["rules", "import-sigma", sigma.to_str().unwrap(), "--out", out.to_str().unwrap()], &[]);
+    assert!(ok, "{err}");
+    assert!(err.contains("11 of 12 Sigma rules converted"), "{err}");
+    assert!(err.contains("lnx_auditd_binary_padding.yml") && err.contains("linux/auditd"), "{err}");
+    let sqli = std::fs::read_to_string(out.join("sigma-5513deaf-f49a-46c2-a6c8-3f111b5cb453.yaml")).unwrap();
+    assert!(sqli.starts_with("# Converted by `rampart rules import-sigma`") && sqli.contains("technique: T1190"));
+
+    // The converted files, and the Sigma files themselves, load as a rules directory.
+    let sample = dir.path().join("s.ndjson");
+    std::fs::write(
+        &sample,
+        "{\"event\":{\"category\":\"web\"},\"http\":{\"request\":{\"method\":\"GET\"},\"response\":{\"status_code\":200}},\
+         \"url\":{\"original\":\"/item?id=1%20UNION%20SELECT%20password%20FROM%20users\"},\"source\":{\"ip\":\"203.0.113.5\"},\
+         \"user_agent\":{\"original\":\"sqlmap/1.7\"}}\n\
+         {\"event\":{\"category\":\"web\"},\"url\":{\"original\":\"/index.html\"},\"source\":{\"ip\":\"198.51.100.1\"},\
+         \"user_agent\":{\"original\":\"Mozilla/5.0\"}}\n",
+    )
+    .unwrap();
+    for rules in [&out, &sigma] {
+        let (ok, table, err) = rampart(&["rules", "test", rules.to_str().unwrap(), sample.to_str().unwrap()], &[]);
+        assert!(ok, "{err}");
+        assert!(table.contains("sigma-5513deaf-f49a-46c2-a6c8-3f111b5cb453") && table.contains("lines=1"), "{table}");
+        assert!(!table.contains("198.51.100.1"), "{table}");
+    }
+}
+
+#[test]
 fn config_print_applies_file_then_environment_then_flags() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("r.toml");

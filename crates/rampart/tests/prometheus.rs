@@ -8,29 +8,8 @@
 
 mod util;
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
-use util::{Reaped, Server, api_get, client, eventually};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn spawn(program: &str, args: &[String]) -> Reaped {
-    let child = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); scripts/deps prometheus prometheus-node-exporter"));
-    Reaped(child)
-}
-
-fn wait_http(url: &str) {
-    eventually(30, url, || client().get(url).send().ok().filter(|r| r.status().is_success()).map(|_| ()));
-}
+use util::{Server, api_get, client, eventually, free_port, spawn_reaped as spawn, wait_http};
 
 /// The newest metric event with `event.action` = `action`.
 fn newest(server: &Server, action: &str) -> Option<Value> {
@@ -55,25 +34,7 @@ fn node_exporter_scrapes_and_promql_queries_become_metric_events() {
     let exporter = format!("http://127.0.0.1:{exporter_port}/metrics");
     wait_http(&exporter);
 
-    let prometheus_port = free_port();
-    let prometheus_config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &prometheus_config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n"
-        ),
-    )
-    .unwrap();
-    let _prometheus = spawn(
-        "prometheus",
-        &[
-            format!("--config.file={}", prometheus_config.display()),
-            format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()),
-            format!("--web.listen-address=127.0.0.1:{prometheus_port}"),
-        ],
-    );
-    let prometheus = format!("http://127.0.0.1:{prometheus_port}");
-    wait_http(&format!("{prometheus}/-/ready"));
+    let (_prometheus, prometheus) = util::prometheus(dir.path(), "node", &[format!("127.0.0.1:{exporter_port}")]);
 
     let config = format!(
         r#"

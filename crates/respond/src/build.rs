@@ -9,6 +9,7 @@ use rampart_core::config::{AlertsConfig, DeliveryConfig, RespondConfig, Response
 
 use crate::enforce::Enforcer;
 use crate::error::RespondError;
+use crate::eve::EveSink;
 use crate::playbook::{Playbook, Recidive, builtin_playbooks};
 use crate::{
     Allowlist, Notifier, NotifierHandle, Responder, SinkWorker, SlackSink, StdoutSink, WebhookSink, spawn_sink,
@@ -52,29 +53,44 @@ pub fn responder(
         RespondError::Config { key, reason } => RespondError::Config { key: format!("respond.{key}"), reason },
         other => other,
     })?;
+    let store_for_sinks = store.clone();
     Ok(Responder::new(store, playbooks, allowlist, enforce, enforcers, rate)
         .with_recidive(recidive)
         // Their own workers, so a notify playbook's sink has its own queue.
-        .with_sinks(if respond.playbooks.iter().any(|p| p.sink.is_some()) { self::sinks(sinks)? } else { Vec::new() }))
+        .with_sinks(if respond.playbooks.iter().any(|p| p.sink.is_some()) {
+            self::sinks(sinks, Some(store_for_sinks))?
+        } else {
+            Vec::new()
+        }))
 }
 
 /// Notifications queued before the notifier drops (and counts) them.
 const NOTIFIER_QUEUE: usize = 16_384;
 
 /// The notifier `[alerts]` times, over a worker per `[sinks]` entry.
-pub fn notifier(alerts: &AlertsConfig, sinks: &SinksConfig) -> Result<NotifierHandle, RespondError> {
+pub fn notifier(
+    alerts: &AlertsConfig,
+    sinks: &SinksConfig,
+    store: Option<Arc<dyn Store>>,
+) -> Result<NotifierHandle, RespondError> {
     let notifier = Notifier {
         delay: std::time::Duration::from_millis(alerts.notify_delay_ms),
         renotify: std::time::Duration::from_secs(alerts.renotify_interval_secs),
     };
-    Ok(notifier.spawn(self::sinks(sinks)?, NOTIFIER_QUEUE))
+    Ok(notifier.spawn(self::sinks(sinks, store)?, NOTIFIER_QUEUE))
 }
 
-/// A worker per configured sink: stdout, Slack, each webhook.
-pub fn sinks(config: &SinksConfig) -> Result<Vec<SinkWorker>, RespondError> {
+/// A worker per configured sink: stdout, the EVE file, Slack, each
+/// webhook. The store, when given, lets the EVE sink read an alert's
+/// evidence for its addresses.
+pub fn sinks(config: &SinksConfig, store: Option<Arc<dyn Store>>) -> Result<Vec<SinkWorker>, RespondError> {
     let mut sinks = Vec::new();
     if config.stdout {
         sinks.push(spawn_sink(Arc::new(StdoutSink::default()), config.queue_capacity, DeliveryConfig::default()));
+    }
+    if let Some(eve) = &config.eve {
+        let sink = Arc::new(EveSink::new(eve.path.clone(), eve.sensor_name.clone(), store));
+        sinks.push(spawn_sink(sink, config.queue_capacity, DeliveryConfig::default()));
     }
     if config.slack.is_some() || !config.webhooks.is_empty() {
         let client = rampart_client::http_client()?;

@@ -9,13 +9,14 @@
 //! And acting on alerts: `Responder` runs `playbook`s over new alerts,
 //! checks the `allowlist`, stores decisions and audits what the enforcers
 //! (the `Enforcer` seam in `enforce/`: nftables, ipset, process signals)
-//! did with them. `build` makes all of it from `[respond]` and `[sinks]`.
+//! did with them. `eve` writes alerts as Suricata EVE lines. `build` makes all of it from `[respond]` and `[sinks]`.
 
 mod allowlist;
 pub mod build;
 mod delivery;
 pub mod enforce;
 mod error;
+pub mod eve;
 #[cfg(test)]
 mod fixtures;
 pub mod follow;

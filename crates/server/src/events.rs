@@ -4,7 +4,7 @@
 //! queued, and the answer waits for the store's commit, so a 200 means the
 //! events survive a crash ("acknowledged" in docs/ARCHITECTURE.md).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, Request, State};
@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::blocking::blocking;
 use crate::error::{ApiError, ErrorBody};
-use crate::metrics::{EVENTS_INGESTED, INPUTS_REJECTED};
+use crate::metrics::INPUTS_REJECTED;
 use crate::openapi::EcsEvent;
 use crate::params::Params;
 use crate::state::AppState;
@@ -125,10 +125,6 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
     })?;
     state.rate_limits.check(token.as_deref(), client, events.len()).map_err(|e| reject("rate_limited", e))?;
 
-    let mut by_kind: BTreeMap<EventKind, u64> = BTreeMap::new();
-    for e in &events {
-        *by_kind.entry(e.kind).or_default() += 1;
-    }
     let count = events.len();
     let reply = state.ingest.send(events, "http", state.enqueue_timeout).await.map_err(|e| match e {
         IngestQueueError::Full => {
@@ -137,22 +133,10 @@ pub(crate) async fn ingest(State(state): State<AppState>, request: Request) -> R
         IngestQueueError::Closed => reject("shutting_down", ApiError::Unavailable("server is shutting down".into())),
     })?;
     drop(permit);
-    // The batch is queued and will be committed whether or not the client
-    // waits for the answer, so it is counted by a task of its own: a client
-    // that hangs up must not make the counter miss a committed batch.
-    let (answer, answered) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let outcome = reply.await;
-        if let Ok(Ok(_)) = &outcome {
-            for (kind, n) in by_kind {
-                metrics::counter!(EVENTS_INGESTED, "kind" => kind.as_str(), "source" => "http").increment(n);
-            }
-        }
-        let _ = answer.send(outcome);
-    });
-    let ids = answered
+    // The writer counts what it commits (rampart_events_ingested_total),
+    // whether or not the client waits for the answer.
+    let ids = reply
         .await
-        .map_err(|_| ApiError::Internal("the ingest reply task stopped".into()))?
         .map_err(|_| ApiError::Unavailable("server is shutting down".into()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     // Telemetry in a batch takes its ids before the rest (the store keeps
@@ -240,16 +224,6 @@ pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String
     let id: i64 =
         id.parse().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::bad("id", "expected a positive integer"))?;
     let store = state.store.clone();
-    let event = blocking(move || Ok(stored_event(store.as_ref(), id)?)).await?;
+    let event = blocking(move || Ok(store.event(id)?)).await?;
     event.map(|e| Json(encode_event(&e))).ok_or_else(|| ApiError::NotFound(format!("event {id}")))
-}
-
-/// The stored event with this id, if it is still stored: the newest event
-/// below id + 1 is the event itself when there is one.
-pub(crate) fn stored_event(
-    store: &dyn rampart_core::Store,
-    id: i64,
-) -> Result<Option<rampart_core::Event>, rampart_core::StoreError> {
-    let page = store.events(&EventQuery { before_id: Some(id.saturating_add(1)), limit: 1, ..Default::default() })?;
-    Ok(page.items.into_iter().find(|e| e.id == Some(id)))
 }

@@ -98,7 +98,7 @@ pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String
         let evidence: BTreeSet<i64> = mine.iter().flat_map(|a| a.evidence.iter().copied()).collect();
         let mut events = Vec::new();
         for id in evidence.iter().rev().take(EVIDENCE_SHOWN) {
-            events.extend(crate::events::stored_event(store.as_ref(), *id)?.as_ref().map(encode_event));
+            events.extend(store.event(*id)?.as_ref().map(encode_event));
         }
 
         let now = rampart_core::time::now_ms();

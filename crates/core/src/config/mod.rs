@@ -225,6 +225,11 @@ impl Config {
         {
             return err("sinks.slack.webhook_url", "must be an http:// or https:// URL");
         }
+        if let Some(eve) = &self.sinks.eve
+            && eve.path.as_os_str().is_empty()
+        {
+            return err("sinks.eve.path", "must name a file");
+        }
         self.sources.validate()?;
         self.validate_respond()?;
         for (i, hook) in self.sinks.webhooks.iter().enumerate() {

@@ -207,11 +207,15 @@ impl Config {
                 }
             }
             if p.action == PlaybookAction::Notify && p.sink.is_none() {
-                return err(key("sink"), "notify needs the name of a sink (stdout, slack or a webhook's name)".into());
+                return err(
+                    key("sink"),
+                    "notify needs the name of a sink (stdout, slack, eve or a webhook's name)".into(),
+                );
             }
             if let Some(sink) = &p.sink {
                 let known = (sink == "stdout" && self.sinks.stdout)
                     || (sink == "slack" && self.sinks.slack.is_some())
+                    || (sink == "eve" && self.sinks.eve.is_some())
                     || self.sinks.webhooks.iter().any(|w| &w.name == sink);
                 if !known {
                     return err(key("sink"), format!("{sink:?} is not a configured sink"));

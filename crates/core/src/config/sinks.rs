@@ -9,13 +9,15 @@ pub struct SinksConfig {
     pub stdout: bool,
     pub slack: Option<SlackConfig>,
     pub webhooks: Vec<WebhookConfig>,
+    /// Append each alert notification to a file as a Suricata EVE JSON line.
+    pub eve: Option<EveConfig>,
     /// Notifications each sink may have waiting; past it they are dropped and counted.
     pub queue_capacity: usize,
 }
 
 impl Default for SinksConfig {
     fn default() -> SinksConfig {
-        SinksConfig { stdout: true, slack: None, webhooks: Vec::new(), queue_capacity: 1_024 }
+        SinksConfig { stdout: true, slack: None, webhooks: Vec::new(), eve: None, queue_capacity: 1_024 }
     }
 }
 
@@ -26,6 +28,18 @@ pub struct SlackConfig {
     pub webhook_url: String,
     #[serde(default)]
     pub delivery: DeliveryConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EveConfig {
+    /// The EVE file, e.g. `/var/log/rampart/eve.json`; created mode 0600 and
+    /// reopened when log rotation moves it.
+    pub path: std::path::PathBuf,
+    /// Written as each record's `host` (Suricata's sensor name); defaults
+    /// to the evidence event's `host.name`.
+    #[serde(default)]
+    pub sensor_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

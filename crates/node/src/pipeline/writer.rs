@@ -8,7 +8,7 @@ use rampart_core::{Event, IngestError, IngestReceiver, RateMeter, Store};
 use tokio::sync::mpsc;
 
 use super::DetectBatch;
-use crate::metrics::{CHECKPOINT_SECONDS, QUEUE_DEPTH};
+use crate::metrics::{CHECKPOINT_SECONDS, INGEST_LATENCY, QUEUE_DEPTH};
 
 /// How often a lingering writer looks for more batches.
 const LINGER_POLL: Duration = Duration::from_millis(2);
@@ -69,6 +69,7 @@ pub(super) fn run(
         match appended {
             Ok(()) => {
                 rate.record(total as u64);
+                count_committed(&batches, &sizes, &events);
                 let mut offset = 0;
                 let ids: Vec<Vec<i64>> = sizes
                     .iter()
@@ -117,4 +118,22 @@ pub(super) fn run(
         tracing::warn!(%error, "Final WAL checkpoint failed.");
     }
     tracing::info!("Writer drained and stopped.");
+}
+
+/// Committed events by kind and source, and each batch's time from receipt
+/// to commit. Counted here, at the commit, so a client that hangs up after
+/// queueing its batch cannot make the counter miss it.
+fn count_committed(batches: &[rampart_core::IngestBatch], sizes: &[usize], events: &[Event]) {
+    let mut offset = 0;
+    for (batch, size) in batches.iter().zip(sizes) {
+        metrics::histogram!(INGEST_LATENCY, "source" => batch.source).record(batch.received.elapsed().as_secs_f64());
+        let mut by_kind: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
+        for e in &events[offset..offset + size] {
+            *by_kind.entry(e.kind.as_str()).or_default() += 1;
+        }
+        offset += size;
+        for (kind, n) in by_kind {
+            metrics::counter!(crate::metrics::EVENTS_INGESTED, "kind" => kind, "source" => batch.source).increment(n);
+        }
+    }
 }

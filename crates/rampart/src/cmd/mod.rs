@@ -80,6 +80,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet_logging(&cli)?;
             rules::test(args)
         }
+        Command::Rules(RulesCommand::ImportSigma(args)) => {
+            quiet_logging(&cli)?;
+            rules::import_sigma(args)
+        }
         Command::Agent(args) => {
             let config = settings::load(&cli, &Overrides::default())?;
             logging::init(&config.log)?;

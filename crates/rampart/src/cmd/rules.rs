@@ -1,4 +1,5 @@
-//! `rampart rules test RULES_DIR SAMPLE.ndjson`: which rules fire on a sample.
+//! `rampart rules test RULES_DIR SAMPLE.ndjson`: which rules fire on a sample;
+//! `rampart rules import-sigma PATH…`: Sigma rules converted to Rampart's.
 //!
 //! Each sample line's number becomes its event id, so an alert's evidence
 //! lists the lines that made it.
@@ -10,7 +11,7 @@ use rampart_core::ecs::{BatchFormat, Limits, decode_batch};
 use rampart_core::{Detector, time};
 use rampart_detect::{Aggregator, RuleEngine, load_rules};
 
-use crate::cli::RulesTestArgs;
+use crate::cli::{ImportSigmaArgs, RulesTestArgs};
 
 pub fn test(args: &RulesTestArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(args.builtin, Some(&args.rules_dir)).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -64,4 +65,80 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<ExitCode> {
     let fired: std::collections::BTreeSet<&str> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
     eprintln!("{} events, {} rules, {} alerts from {} rules", events.len(), rule_count, alerts.len(), fired.len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Converts every Sigma rule under `args.paths`; a rule that does not
+/// convert is listed on stderr with its file and reason. Exit 1 when a file
+/// cannot be read or parsed, or nothing converted.
+pub fn import_sigma(args: &ImportSigmaArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        collect_yaml(path, &mut files).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    files.sort();
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    }
+    let (mut tried, mut converted, mut unreadable) = (0usize, 0usize, 0usize);
+    let mut stdout_stream = String::new();
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("unreadable  {}: {e}", file.display());
+                unreadable += 1;
+                continue;
+            }
+        };
+        let documents = match rampart_detect::sigma::documents(&text) {
+            Ok(docs) => docs,
+            Err(e) => {
+                eprintln!("unreadable  {}: {e}", file.display());
+                unreadable += 1;
+                continue;
+            }
+        };
+        for doc in documents.iter().filter(|d| rampart_detect::sigma::is_sigma(d)) {
+            tried += 1;
+            match rampart_detect::sigma_rule(doc, file) {
+                Ok((rule, _)) => {
+                    converted += 1;
+                    let header = format!("# Converted by `rampart rules import-sigma` from {}\n", file.display());
+                    match &args.out {
+                        Some(out) => {
+                            let path = out.join(format!("{}.yaml", rule.id));
+                            std::fs::write(&path, header + &rule.yaml)
+                                .with_context(|| format!("cannot write {}", path.display()))?;
+                        }
+                        None => stdout_stream.push_str(&format!("---\n{header}{}", rule.yaml)),
+                    }
+                }
+                Err(e) => eprintln!(
+                    "skipped     {}: {}: {}",
+                    file.display(),
+                    rampart_core::escape::for_terminal(&e.rule),
+                    rampart_core::escape::for_terminal(&e.reason)
+                ),
+            }
+        }
+    }
+    print!("{stdout_stream}");
+    eprintln!("{converted} of {tried} Sigma rules converted ({} files, {unreadable} unreadable)", files.len());
+    Ok(if unreadable > 0 || converted == 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn collect_yaml(path: &std::path::Path, into: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    if !std::fs::metadata(path)?.is_dir() {
+        into.push(path.to_owned());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(path)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, into)?;
+        } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            into.push(path);
+        }
+    }
+    Ok(())
 }

@@ -290,3 +290,51 @@ pub fn spawn_listening(mut command: Command, message: &str) -> (Child, String, L
 
 /// A child's output lines, as they arrive.
 pub type Lines = Arc<Mutex<Vec<String>>>;
+
+/// A free TCP port on loopback (bound once, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A Debian program (Prometheus, an exporter) started for the test, its output discarded.
+pub fn spawn_reaped(program: &str, args: &[String]) -> Reaped {
+    let child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); scripts/test installs it"));
+    Reaped(child)
+}
+
+/// Waits up to 30 s for `url` to answer 2xx.
+pub fn wait_http(url: &str) {
+    eventually(30, url, || client().get(url).send().ok().filter(|r| r.status().is_success()).map(|_| ()));
+}
+
+/// A real Prometheus on a free loopback port scraping `targets` (host:port)
+/// every second, its data under `dir`; returns it and its base URL.
+pub fn prometheus(dir: &Path, job: &str, targets: &[String]) -> (Reaped, String) {
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
+            targets.join(", ")
+        ),
+    )
+    .unwrap();
+    let reaped = spawn_reaped(
+        "prometheus",
+        &[
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    wait_http(&format!("{url}/-/ready"));
+    (reaped, url)
+}
