@@ -204,6 +204,10 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await row.locator('button:has-text("Details")').click();
       await page.waitForSelector('#alert-detail:has-text("Evidence")');
       await page.waitForSelector(`#alert-detail [data-evidence]:has-text("${ATTACKER}")`);
+      // Triage: no model here, so the rule-based one, with its suggestion to apply.
+      await page.waitForSelector('#alert-triage:has-text("likely malicious")');
+      assert.match(await page.textContent('#alert-triage'), new RegExp(`rule-based .*Suggested: ban ${ATTACKER.replaceAll('.', '\\.')} for 1h`), 'triage');
+      assert.ok(!(await page.isDisabled('#triage-apply')));
       await page.click('#alert-detail button:has-text("Acknowledge")');
       await eventually('the alert acknowledged', async () => (await row.textContent()).includes('acknowledged'));
       await page.waitForSelector('#alert-detail button:has-text("Acknowledge")', { state: 'detached' });
@@ -361,6 +365,8 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await details.click();
       await rp.waitForSelector('#alert-detail:has-text("Read-only")');
       for (const b of ['Acknowledge', 'Resolve', 'Mitigate']) assert.ok(await rp.isDisabled(`#alert-detail button:has-text("${b}")`), b);
+      await rp.waitForSelector('#alert-triage :text-matches("likely|unsure")');
+      if (await rp.locator('#triage-apply').count()) assert.ok(await rp.isDisabled('#triage-apply'), 'a reader cannot apply a suggestion');
       await rp.click('nav a[href="#/decisions"]');
       await rp.waitForSelector('main:has-text("a reader cannot ban")');
       assert.equal(await rp.locator('#d-value').count(), 0);

@@ -368,6 +368,13 @@ pub trait Store: Send + Sync + 'static {
     fn models(&self) -> Result<Vec<ModelInfo>, StoreError>;
 
     /// A registered model's file text.
+    /// Stores (or replaces) an alert's triage: a JSON document the triage
+    /// worker wrote (summary, verdict, suggested response).
+    fn put_triage(&self, alert_id: &str, body: &str) -> Result<(), StoreError>;
+
+    /// An alert's triage document, if one was written.
+    fn triage(&self, alert_id: &str) -> Result<Option<String>, StoreError>;
+
     fn model_body(&self, name: &str) -> Result<Option<String>, StoreError>;
 
     /// Gives `name` the role (taking it from the model that had it), or

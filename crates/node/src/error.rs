@@ -30,6 +30,8 @@ pub enum NodeError {
     AdminToken(#[from] rampart_server::auth::BootstrapError),
     #[error("bus: {0}")]
     Bus(rampart_bus::BusError),
+    #[error("LLM triage: {0}")]
+    Triage(String),
     #[error("cannot start the {name} thread: {source}")]
     Thread { name: String, source: std::io::Error },
 }

@@ -77,11 +77,22 @@ impl Node {
         let blocklist = config.proxy.enabled.then(rampart_proxy::BlockList::new);
         let enforcers = enforcers_for(&config, blocklist.as_ref())?;
         let (responder, respond_tx) = start_responder(&config, store.clone(), enforcers)?;
+        let triage = if config.llm.enabled {
+            let settle = Duration::from_millis(config.alerts.notify_delay_ms);
+            let worker = rampart_triage::WorkerConfig { llm: config.llm.clone(), settle };
+            tracing::info!(model = %config.llm.model, url = %config.llm.base_url, "LLM triage on: alerts get advice.");
+            Some(rampart_triage::spawn(worker, store.clone()).map_err(NodeError::Triage)?)
+        } else {
+            None
+        };
         let on_alert = {
             let (notifier, live, respond_tx) = (notifier.clone(), live.clone(), respond_tx.clone());
             Box::new(move |alert: &Alert, opened: bool| {
                 notifier.notify(alert.clone());
                 let _ = live.send(alert.clone());
+                if opened && let Some(triage) = &triage {
+                    triage.offer(alert);
+                }
                 // The detect thread waits for room rather than drop an alert a playbook should see.
                 if opened && respond_tx.blocking_send(ResponderInput::Alert(alert.clone())).is_err() {
                     tracing::error!("The responder has stopped; no playbook ran for this alert.");

@@ -40,4 +40,12 @@ fn describe() {
     describe_counter!(rampart_respond::metrics::SINK_FAILURES, "Failed alert delivery attempts, by sink.");
     describe_counter!(rampart_respond::metrics::SINK_DELIVERED, "Alert notifications delivered, by sink.");
     describe_counter!(rampart_respond::metrics::SINK_DROPPED, "Alert notifications given up on, by sink and reason.");
+    use rampart_triage::metrics as llm;
+    describe_counter!(llm::CALLS, "LLM triage calls, by outcome.");
+    describe_histogram!(llm::LATENCY, metrics::Unit::Seconds, "LLM triage call time.");
+    describe_counter!(llm::TOKENS, "Tokens the LLM endpoint reported, by kind (prompt, completion).");
+    describe_counter!(llm::SKIPPED, "Alerts not sent to the model, by reason.");
+    describe_counter!(llm::FALLBACKS, "Triages written by the rule-based fallback.");
+    describe_counter!(llm::INVENTED_CITATIONS, "Event ids a model cited that its evidence did not hold, dropped.");
+    describe_counter!(llm::REDACTED, "Values replaced by placeholders before a prompt left the host, by kind.");
 }

@@ -54,6 +54,10 @@ fn every_dashboard_panel_has_data_from_a_loaded_node() {
     // Nothing listens here: the webhook's deliveries fail, as the sink panel
     // should show beside the EVE file's successful ones.
     let dead = free_port();
+    // The model's stand-in (the real service is paid): triage calls for the LLM panels.
+    let (llm, _) = util::chat_stand_in(
+        r#"{"summary": "IP_1 attacked.", "verdict": "likely_malicious", "reason": "r", "suggested_response": {"action": "none"}, "cited_event_ids": []}"#,
+    );
     let config = format!(
         r#"
 [alerts]
@@ -68,6 +72,10 @@ url = "http://127.0.0.1:{dead}/hook"
 delivery = {{ timeout_ms = 300, retries = 0, backoff_ms = 10 }}
 [sources.host]
 enabled = false
+[llm]
+enabled = true
+base_url = "{llm}"
+calls_per_minute = 5
 [[sources.files]]
 paths = ["{web}"]
 format = "auto"
@@ -78,6 +86,7 @@ format = "auto"
 start_at = "beginning"
 "#,
         eve = dir.path().join("eve.json").display(),
+        llm = llm,
         web = web.display(),
         ssh = ssh.display()
     );
@@ -103,7 +112,7 @@ start_at = "beginning"
     assert_eq!(good.status().as_u16(), 200);
 
     let queries = dashboard_queries();
-    assert!(queries.len() >= 15, "{queries:?}");
+    assert!(queries.len() >= 21, "{queries:?}");
     // Rates need two scrapes after the load; give Prometheus time for them.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     loop {

@@ -233,27 +233,20 @@ fn http(event: &Event) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_core::{AlertStatus, Entity, EventKind};
+    use rampart_core::EventKind;
 
+    /// A web SQL-injection alert with one evidence event.
     fn alert() -> Alert {
         Alert {
-            id: "0190-a".into(),
-            rule_id: "web-sqli".into(),
             title: "SQL injection attempt".into(),
-            description: String::new(),
-            severity: Severity::High,
             score: 75.0,
-            entity: Entity { field: "source.ip".into(), value: "203.0.113.9".into() },
             count: 2,
             first_seen_ms: 1_764_652_889_000,
             last_seen_ms: 1_764_652_889_123,
             evidence: vec![7],
             technique: Some("T1190".into()),
             tags: vec!["web".into(), "sqli".into()],
-            context: None,
-            status: AlertStatus::Open,
-            created_ms: 0,
-            updated_ms: 0,
+            ..crate::fixtures::alert("web-sqli", "203.0.113.9")
         }
     }
 

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// A rate limit: retry after the given seconds.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
+    /// Well formed, but there is nothing it can do (a suggestion to do nothing).
+    #[error("{0}")]
+    Unprocessable(String),
     /// An allowlist refused a decision; it is on record with `decision_id`.
     #[error("refused: {reason}")]
     Refused { decision_id: i64, reason: String },
@@ -161,6 +164,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorBody::of(message)),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorBody::of(message)),
+            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorBody::of(message)),
             ApiError::Refused { decision_id, .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorBody { decision_id: Some(*decision_id), ..ErrorBody::of(message) },

@@ -30,6 +30,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 pub mod tokens;
+mod triage;
 mod ui;
 #[cfg(test)]
 mod ui_tests;
@@ -61,6 +62,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_one, alerts::update))
         .routes(routes!(alerts::mitigate))
+        .routes(routes!(triage::get))
+        .routes(routes!(triage::apply))
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::get_one))
         .routes(routes!(decisions::list, decisions::add, decisions::delete_by_value))

@@ -177,6 +177,8 @@ mod tests {
             ("/api/v1/alerts", &["get"][..]),
             ("/api/v1/alerts/{id}", &["get", "patch"][..]),
             ("/api/v1/alerts/{id}/mitigate", &["post"][..]),
+            ("/api/v1/alerts/{id}/triage", &["get"][..]),
+            ("/api/v1/alerts/{id}/triage/apply", &["post"][..]),
             ("/api/v1/incidents", &["get"][..]),
             ("/api/v1/incidents/{id}", &["get"][..]),
             ("/api/v1/decisions", &["get", "post", "delete"][..]),

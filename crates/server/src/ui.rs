@@ -25,6 +25,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("overview.js", "text/javascript; charset=utf-8", include_bytes!("../ui/overview.js")),
     ("search.js", "text/javascript; charset=utf-8", include_bytes!("../ui/search.js")),
     ("incidents.js", "text/javascript; charset=utf-8", include_bytes!("../ui/incidents.js")),
+    ("triage.js", "text/javascript; charset=utf-8", include_bytes!("../ui/triage.js")),
     ("app.css", "text/css; charset=utf-8", include_bytes!("../ui/app.css")),
     (
         "vendor/uplot/uPlot.iife.min.js",

@@ -5,6 +5,7 @@ import { overview, points } from './overview.js';
 import { lineChart } from './charts.js';
 import { search } from './search.js';
 import { incidents } from './incidents.js';
+import { triageOf } from './triage.js';
 import {
   time, num, sev, get, kindOf, isTelemetry, verdict, summary, table, bars, tile, field, note, clickableRow, eventDetail, activeDecisions,
 } from './widgets.js';
@@ -125,6 +126,7 @@ const alerts = {
   },
   async show(id) {
     this.shown = id;
+    this.triageShown = null;
     try {
       const a = await api(`/api/v1/alerts/${encodeURIComponent(id)}`);
       S.alerts.set(a.id, a);
@@ -167,7 +169,13 @@ const alerts = {
         h('button', { type: 'button', class: 'primary', disabled: !admin || a.status === 'resolved', onclick: mitigate }, 'Mitigate'),
         admin ? null : h('span', { class: 'muted' }, 'Read-only: a reader cannot act.')),
       result,
+      h('h3', {}, 'Triage'), this.triageFor(a),
       h('h3', {}, 'Evidence'), this.evidenceOf(a)));
+  },
+  /** The triage section, fetched once per alert shown (redraws keep it). */
+  triageFor(a) {
+    if (this.triageShown?.id !== a.id) this.triageShown = { id: a.id, el: triageOf(a) };
+    return this.triageShown.el;
   },
   /** The alert's evidence events themselves, fetched once per alert. */
   evidenceOf(a) {

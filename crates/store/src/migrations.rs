@@ -182,6 +182,13 @@ const MIGRATIONS: &[&str] = &[
     // 8: chunk bodies compressed (sqlite/codec.rs); those stored before
     // stay plain, codec 0.
     "ALTER TABLE event_chunks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
+    // 9: an alert's triage (LLM advice or its rule-based fallback), one
+    // JSON document per alert, replaced when the alert is triaged again.
+    "CREATE TABLE triage (
+        alert_id TEXT PRIMARY KEY,
+        updated  INTEGER NOT NULL,
+        body     TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this binary writes.

@@ -206,6 +206,11 @@ fn clickhouse_store_keeps_what_the_sqlite_store_keeps() {
     );
     assert_eq!(store.model_body("m2").unwrap().as_deref(), Some("body two, again"));
     assert!(!store.set_model_role("m3", None).unwrap());
+    // An alert's triage: the latest written wins.
+    assert_eq!(store.triage("a-1").unwrap(), None);
+    store.put_triage("a-1", "{\"source\":\"fallback\"}").unwrap();
+    store.put_triage("a-1", "{\"source\":\"llm\"}").unwrap();
+    assert_eq!(store.triage("a-1").unwrap().as_deref(), Some("{\"source\":\"llm\"}"));
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod bus;
 mod detect;
 mod http;
 mod ingest;
+mod llm;
 mod proxy;
 mod respond;
 mod sinks;
@@ -25,6 +26,7 @@ pub use alerts::AlertsConfig;
 pub use detect::{DetectConfig, EntityAnomalyConfig, FlowDetectConfig, HostAnomalyConfig};
 pub use http::HttpConfig;
 pub use ingest::IngestConfig;
+pub use llm::{LlmConfig, RedactConfig};
 pub use proxy::{ProxyConfig, ProxyMode};
 pub use respond::{
     FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, RecidiveConfig, RespondConfig, ResponseMode,
@@ -84,6 +86,7 @@ pub struct Config {
     pub sources: SourcesConfig,
     pub respond: RespondConfig,
     pub proxy: ProxyConfig,
+    pub llm: LlmConfig,
 }
 
 impl Default for Config {
@@ -103,6 +106,7 @@ impl Default for Config {
             sources: SourcesConfig::default(),
             respond: RespondConfig::default(),
             proxy: ProxyConfig::default(),
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -224,6 +228,17 @@ impl Config {
             && !is_http_url(&slack.webhook_url)
         {
             return err("sinks.slack.webhook_url", "must be an http:// or https:// URL");
+        }
+        if self.llm.enabled {
+            if !is_http_url(&self.llm.base_url) {
+                return err("llm.base_url", "must be an http:// or https:// URL");
+            }
+            if crate::Severity::parse(&self.llm.min_severity).is_none() {
+                return err("llm.min_severity", "one of info, low, medium, high, critical");
+            }
+            if self.llm.calls_per_minute == 0 || self.llm.queue_capacity == 0 || self.llm.timeout_ms == 0 {
+                return err("llm", "calls_per_minute, queue_capacity and timeout_ms must be at least 1");
+            }
         }
         if let Some(eve) = &self.sinks.eve
             && eve.path.as_os_str().is_empty()

@@ -338,3 +338,24 @@ pub fn prometheus(dir: &Path, job: &str, targets: &[String]) -> (Reaped, String)
     wait_http(&format!("{url}/-/ready"));
     (reaped, url)
 }
+
+/// A stand-in for an OpenAI-compatible endpoint (the real one is paid):
+/// every chat-completions request is recorded and answered with
+/// `content` as the assistant's message. Returns the API root (`…/v1`).
+pub fn chat_stand_in(content: &str) -> (String, Arc<Mutex<Vec<String>>>) {
+    let body = serde_json::json!({
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 512, "completion_tokens": 64, "total_tokens": 576},
+    })
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let sink = bodies.clone();
+    let url = http_recorder(Box::leak(answer.into_bytes().into_boxed_slice()), move |_, body| {
+        sink.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+    });
+    (format!("{url}/v1"), bodies)
+}

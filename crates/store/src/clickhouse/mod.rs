@@ -323,6 +323,14 @@ impl Store for ClickHouseStore {
         records::model_body(&self.client, name)
     }
 
+    fn put_triage(&self, alert_id: &str, body: &str) -> Result<(), StoreError> {
+        records::put_triage(&self.client, &self.ids, alert_id, body)
+    }
+
+    fn triage(&self, alert_id: &str) -> Result<Option<String>, StoreError> {
+        records::triage(&self.client, alert_id)
+    }
+
     fn set_model_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, StoreError> {
         records::set_model_role(&self.client, &self.ids, name, role)
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Client, quote};
 
-pub(super) const SCHEMA: [&str; 6] = [
+pub(super) const SCHEMA: [&str; 7] = [
     "CREATE TABLE IF NOT EXISTS decisions (
         id Int64, version UInt64, kind String, target String, start_ticks Nullable(UInt64), created_ms Int64,
         expires_ms Nullable(Int64), origin String, reason String, alert_id Nullable(String),
@@ -33,6 +33,9 @@ pub(super) const SCHEMA: [&str; 6] = [
     "CREATE TABLE IF NOT EXISTS models (
         name String, version UInt64, info String, body String, role String
     ) ENGINE = ReplacingMergeTree(version) ORDER BY name",
+    "CREATE TABLE IF NOT EXISTS triage (
+        id String, version UInt64, body String
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY id",
 ];
 
 fn encode<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
@@ -433,4 +436,21 @@ pub(super) fn set_model_role(
     }
     client.insert("models", &changed)?;
     Ok(true)
+}
+
+#[derive(Serialize)]
+struct TriageRow<'a> {
+    id: &'a str,
+    version: u64,
+    body: &'a str,
+}
+
+pub(super) fn put_triage(client: &Client, ids: &RecordIds, alert_id: &str, body: &str) -> Result<(), StoreError> {
+    client.insert("triage", &encode(&TriageRow { id: alert_id, version: ids.next() as u64, body })?)
+}
+
+pub(super) fn triage(client: &Client, alert_id: &str) -> Result<Option<String>, StoreError> {
+    let rows: Vec<Body> = client
+        .select(&format!("SELECT body FROM ({})", latest("triage", &format!(" AND id = {}", quote(alert_id)))))?;
+    Ok(rows.into_iter().next().map(|r| r.body))
 }

@@ -403,6 +403,30 @@ impl Store for SqliteStore {
         self.read(|conn| models::body(conn, name))
     }
 
+    fn put_triage(&self, alert_id: &str, body: &str) -> Result<(), StoreError> {
+        self.write("triage", |conn| {
+            conn.prepare_cached(
+                "INSERT INTO triage (alert_id, updated, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(alert_id) DO UPDATE SET updated = excluded.updated, body = excluded.body",
+            )
+            .map_err(backend)?
+            .execute(rusqlite::params![alert_id, rampart_core::time::now_ms(), body])
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn triage(&self, alert_id: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            use rusqlite::OptionalExtension;
+            conn.prepare_cached("SELECT body FROM triage WHERE alert_id = ?1")
+                .map_err(backend)?
+                .query_row([alert_id], |r| r.get(0))
+                .optional()
+                .map_err(backend)
+        })
+    }
+
     fn set_model_role(&self, name: &str, role: Option<ModelRole>) -> Result<bool, StoreError> {
         self.write("models", |conn| models::set_role(conn, name, role))
     }

@@ -431,6 +431,17 @@ fn the_model_registry_keeps_one_model_per_role() {
 }
 
 #[test]
+fn an_alerts_triage_is_replaced_not_duplicated() {
+    let (_dir, store) = store();
+    assert_eq!(store.triage("a-1").unwrap(), None);
+    store.put_triage("a-1", "{\"source\":\"fallback\"}").unwrap();
+    store.put_triage("a-1", "{\"source\":\"llm\"}").unwrap();
+    store.put_triage("a-2", "{}").unwrap();
+    assert_eq!(store.triage("a-1").unwrap().as_deref(), Some("{\"source\":\"llm\"}"));
+    assert_eq!(store.triage("a-2").unwrap().as_deref(), Some("{}"));
+}
+
+#[test]
 fn chunk_bodies_are_compressed_and_plain_ones_from_before_still_read() {
     let (_dir, store) = store();
     let mut events: Vec<Event> =

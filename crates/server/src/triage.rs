@@ -1,0 +1,95 @@
+//! An alert's triage (`[llm]`'s advice, or the rule-based fallback), and
+//! applying its suggested response — by an admin, through the same path
+//! as a decision made by hand: the allowlist wins, observe mode records
+//! without applying, every action is audited. The model's word alone
+//! never changes anything.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rampart_core::{Decision, DecisionKind, Origin, Target};
+use rampart_triage::Triage;
+
+use crate::blocking::blocking;
+use crate::decisions::{DecisionView, MAX_REASON_CHARS, add_decision, decision_json};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// Longest ban or rate limit a suggestion may ask for.
+const MAX_SUGGESTED_MS: i64 = 30 * 24 * 3_600_000;
+
+/// The alert's stored triage, or the rule-based one made now when none is
+/// stored (triage off, below its severity, or still queued).
+async fn triage_of(state: &AppState, id: String) -> Result<Triage, ApiError> {
+    let store = state.store.clone();
+    blocking(move || {
+        let alert = store.alert(&id)?.ok_or_else(|| ApiError::NotFound(format!("alert {id}")))?;
+        match store.triage(&id)? {
+            Some(body) => serde_json::from_str(&body)
+                .map_err(|e| ApiError::Internal(format!("stored triage of {id} is unreadable: {e}"))),
+            None => Ok(rampart_triage::fallback(&alert, "not triaged by a model (off, below its severity, or queued)")),
+        }
+    })
+    .await
+}
+
+/// An alert's triage: summary, verdict with reason, suggested response,
+/// cited evidence; `source` says whether a model (`llm`) or the rule-based
+/// fallback wrote it.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}/triage", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The alert's id")),
+    responses(
+        (status = 200, description = "`summary`, `verdict` (likely_malicious, likely_benign, unsure), `reason`, `suggested_response` {action, target, duration}, `cited_event_ids`, `invented_citations`, `source` (llm, fallback), `model`, `fallback_reason`", body = Object),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        crate::error::AuthFailures,
+    ))]
+pub(crate) async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Triage>, ApiError> {
+    triage_of(&state, id).await.map(Json)
+}
+
+/// Applies the triage's suggested response as a decision by the caller.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/triage/apply", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The alert's id")),
+    responses(
+        (status = 201, description = "The decision made", body = DecisionView),
+        (status = 403, description = "A reader token", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 422, description = "Nothing to apply (the suggestion is `none` or its target unusable), or refused by the allowlist (`decision_id` on record)", body = ErrorBody),
+        (status = 503, description = "No responder runs on this node", body = ErrorBody),
+        crate::error::WriteFailures, crate::error::AuthFailures,
+    ))]
+pub(crate) async fn apply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<DecisionView>), ApiError> {
+    let triage = triage_of(&state, id.clone()).await?;
+    let suggestion = &triage.suggested_response;
+    let unusable = ApiError::Unprocessable;
+    let kind = match suggestion.action.as_str() {
+        "ban" => DecisionKind::Ban,
+        "rate_limit" => DecisionKind::RateLimit,
+        "kill" => DecisionKind::Kill,
+        _ => return Err(unusable("the suggested response is to do nothing".into())),
+    };
+    let target = Target::parse(&suggestion.target)
+        .map_err(|e| unusable(format!("the suggested target {:?} is unusable: {e}", suggestion.target)))?;
+    if (kind == DecisionKind::Kill) == target.net().is_some() {
+        return Err(unusable(format!("a {} cannot take the target {:?}", kind.as_str(), suggestion.target)));
+    }
+    let now = rampart_core::time::now_ms();
+    let duration = suggestion
+        .duration
+        .as_deref()
+        .and_then(|d| rampart_core::time::parse_duration_ms(d).ok())
+        .filter(|ms| *ms > 0)
+        .unwrap_or(3_600_000)
+        .min(MAX_SUGGESTED_MS);
+    let mut decision = Decision::new(kind, target, Origin::Manual, now, Some(now + duration));
+    let by = triage.model.as_deref().map_or_else(|| triage.source.clone(), |m| format!("{} {m}", triage.source));
+    let reason = format!("triage suggestion ({by}), applied by hand: {}", triage.reason);
+    decision.reason = reason.chars().take(MAX_REASON_CHARS).collect();
+    decision.alert_id = Some(id);
+    decision.playbook = Some("triage".into());
+    let stored = add_decision(&state, decision).await?;
+    Ok((StatusCode::CREATED, Json(decision_json(&stored, now))))
+}

@@ -1,0 +1,163 @@
+//! The triage worker: its own bounded queue and task, off the hot path. An
+//! opened alert is offered (never waited on: a full queue skips it and
+//! counts it); the worker lets the alert gather its burst, reads it back
+//! from the store, asks the model within the calls-per-minute budget, and
+//! stores the answer — or the rule-based triage when the model is over
+//! budget, fails, times out or answers nonsense.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rampart_core::config::LlmConfig;
+use rampart_core::{Alert, Event, Severity, Store};
+use tokio::sync::mpsc;
+
+use crate::answer::{Triage, fallback, read_answer};
+use crate::client::ChatClient;
+use crate::metrics as m;
+use crate::prompt;
+use crate::redact::Redactor;
+
+/// Where opened alerts are offered for triage.
+#[derive(Clone)]
+pub struct TriageHandle {
+    tx: mpsc::Sender<(String, Instant)>,
+    min_severity: Severity,
+}
+
+impl TriageHandle {
+    /// Queues the alert unless it is below the configured severity or the
+    /// queue is full (both counted); never blocks.
+    pub fn offer(&self, alert: &Alert) {
+        if alert.severity < self.min_severity {
+            metrics::counter!(m::SKIPPED, "reason" => "below_severity").increment(1);
+            return;
+        }
+        if self.tx.try_send((alert.id.clone(), Instant::now())).is_err() {
+            metrics::counter!(m::SKIPPED, "reason" => "queue_full").increment(1);
+        }
+    }
+}
+
+/// The settings a worker runs with, read from `[llm]` and `[alerts]`.
+pub struct WorkerConfig {
+    pub llm: LlmConfig,
+    /// How long an opened alert gathers its burst before it is triaged.
+    pub settle: Duration,
+}
+
+/// Starts the worker on the current runtime.
+pub fn spawn(config: WorkerConfig, store: Arc<dyn Store>) -> Result<TriageHandle, String> {
+    let min_severity = Severity::parse(&config.llm.min_severity)
+        .ok_or_else(|| format!("llm.min_severity: unknown severity {:?}", config.llm.min_severity))?;
+    let http = rampart_client::http_client().map_err(|e| e.to_string())?;
+    let api_key = std::env::var(&config.llm.api_key_env).ok();
+    let client = ChatClient::new(
+        http,
+        &config.llm.base_url,
+        &config.llm.model,
+        api_key,
+        Duration::from_millis(config.llm.timeout_ms),
+        config.llm.max_answer_tokens,
+    );
+    let (tx, rx) = mpsc::channel(config.llm.queue_capacity);
+    tokio::spawn(run(rx, client, config, store));
+    Ok(TriageHandle { tx, min_severity })
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<(String, Instant)>,
+    client: ChatClient,
+    config: WorkerConfig,
+    store: Arc<dyn Store>,
+) {
+    let mut calls: VecDeque<Instant> = VecDeque::new();
+    while let Some((alert_id, offered)) = rx.recv().await {
+        tokio::time::sleep_until((offered + config.settle).into()).await;
+        let Some((alert, evidence)) = load(&store, &alert_id, config.llm.evidence_sample).await else { continue };
+        while calls.front().is_some_and(|t| t.elapsed() >= Duration::from_secs(60)) {
+            calls.pop_front();
+        }
+        let triage = if calls.len() >= config.llm.calls_per_minute as usize {
+            metrics::counter!(m::SKIPPED, "reason" => "budget").increment(1);
+            fallback(&alert, "over the calls-per-minute budget")
+        } else {
+            calls.push_back(Instant::now());
+            triage_with_model(&client, &config.llm, &alert, &evidence).await
+        };
+        if triage.source == "fallback" {
+            metrics::counter!(m::FALLBACKS).increment(1);
+        }
+        save(&store, triage).await;
+    }
+}
+
+/// Asks the model; any failure gives the fallback, with why.
+pub async fn triage_with_model(client: &ChatClient, llm: &LlmConfig, alert: &Alert, evidence: &[Event]) -> Triage {
+    let mut redactor = Redactor::new(&llm.redact);
+    let prompt = prompt::build(alert, evidence, llm.evidence_sample, llm.max_prompt_chars, &mut redactor);
+    for (kind, n) in redactor.counts() {
+        metrics::counter!(m::REDACTED, "kind" => *kind).increment(*n as u64);
+    }
+    let started = Instant::now();
+    let answer = client.complete(&prompt.messages).await;
+    metrics::histogram!(m::LATENCY).record(started.elapsed().as_secs_f64());
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            metrics::counter!(m::CALLS, "outcome" => e.label()).increment(1);
+            tracing::warn!(alert = %alert.id, error = %e, "LLM triage failed; the rule-based triage stands in.");
+            return fallback(alert, &e.to_string());
+        }
+    };
+    metrics::counter!(m::TOKENS, "kind" => "prompt").increment(answer.prompt_tokens);
+    metrics::counter!(m::TOKENS, "kind" => "completion").increment(answer.completion_tokens);
+    match read_answer(&answer.content, alert, &prompt.evidence_ids, &redactor, client.model()) {
+        Ok(triage) => {
+            metrics::counter!(m::CALLS, "outcome" => "ok").increment(1);
+            metrics::counter!(m::INVENTED_CITATIONS).increment(triage.invented_citations as u64);
+            triage
+        }
+        Err(e) => {
+            metrics::counter!(m::CALLS, "outcome" => "unusable").increment(1);
+            tracing::warn!(alert = %alert.id, reason = %e.0, "LLM answer unusable; the rule-based triage stands in.");
+            fallback(alert, &format!("unusable answer: {}", e.0))
+        }
+    }
+}
+
+async fn load(store: &Arc<dyn Store>, alert_id: &str, sample: usize) -> Option<(Alert, Vec<Event>)> {
+    let (store, id) = (store.clone(), alert_id.to_owned());
+    let loaded =
+        tokio::task::spawn_blocking(move || -> Result<Option<(Alert, Vec<Event>)>, rampart_core::StoreError> {
+            let Some(alert) = store.alert(&id)? else { return Ok(None) };
+            let mut evidence = Vec::new();
+            for event_id in alert.evidence.iter().rev().take(sample).rev() {
+                evidence.extend(store.event(*event_id)?);
+            }
+            Ok(Some((alert, evidence)))
+        })
+        .await;
+    match loaded {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
+            tracing::warn!(alert = alert_id, %error, "Triage cannot read the alert; skipped.");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+async fn save(store: &Arc<dyn Store>, triage: Triage) {
+    let store = store.clone();
+    let id = triage.alert_id.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        let body = serde_json::to_string(&triage).map_err(|e| rampart_core::StoreError::Backend(e.to_string()))?;
+        store.put_triage(&triage.alert_id, &body)
+    })
+    .await;
+    if !matches!(saved, Ok(Ok(()))) {
+        tracing::warn!(alert = %id, "Triage could not be stored.");
+    }
+}
