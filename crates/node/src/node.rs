@@ -77,13 +77,14 @@ impl Node {
         let blocklist = config.proxy.enabled.then(rampart_proxy::BlockList::new);
         let enforcers = enforcers_for(&config, blocklist.as_ref())?;
         let (responder, respond_tx) = start_responder(&config, store.clone(), enforcers)?;
-        let triage = if config.llm.enabled {
+        let (triage, triager) = if config.llm.enabled {
             let settle = Duration::from_millis(config.alerts.notify_delay_ms);
             let worker = rampart_triage::WorkerConfig { llm: config.llm.clone(), settle };
             tracing::info!(model = %config.llm.model, url = %config.llm.base_url, "LLM triage on: alerts get advice.");
-            Some(rampart_triage::spawn(worker, store.clone()).map_err(NodeError::Triage)?)
+            let (handle, triager) = rampart_triage::spawn(worker, store.clone()).map_err(NodeError::Triage)?;
+            (Some(handle), Some(triager))
         } else {
-            None
+            (None, None)
         };
         let on_alert = {
             let (notifier, live, respond_tx) = (notifier.clone(), live.clone(), respond_tx.clone());
@@ -115,7 +116,8 @@ impl Node {
         .with_models(models)
         .with_rules(catalog)
         .with_rate_limits(config.ingest.max_events_per_sec_per_token, config.ingest.max_events_per_sec_per_client)
-        .with_http(&config.http);
+        .with_http(&config.http)
+        .with_triager(triager);
         let pipeline = match ingest_rx {
             Some(reader) => Some(
                 Pipeline::start(

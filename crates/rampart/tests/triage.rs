@@ -127,6 +127,28 @@ model = "stand-in-1"
     assert!(metrics.contains(r#"rampart_llm_calls_total{outcome="ok"} 2"#), "{metrics}");
     // 99999 in the first; 1, 2 and 99999 in the second (its evidence is 7 to 12).
     assert!(metrics.contains(r#"rampart_llm_invented_citations_total 4"#), "{metrics}");
+
+    // An incident is triaged when an admin asks, and the answer is kept.
+    let incidents = api_get(&server, "/api/v1/incidents");
+    let incident = incidents["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["alerts"].as_array().unwrap().iter().any(|a| a == id.as_str()))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/incidents/{incident}/triage");
+    assert_eq!(api_get(&server, &path)["source"], "fallback");
+    assert_eq!(post(&server, &path, &reader).0, 403);
+    let (status, asked) = post(&server, &path, ADMIN);
+    assert_eq!(status, 200, "{asked}");
+    assert_eq!((asked["source"].as_str(), asked["alert_id"].as_str()), (Some("llm"), Some(incident.as_str())));
+    assert_eq!(asked["summary"], "203.0.113.9 tried passwords for six users within seconds.");
+    assert_eq!(api_get(&server, &path), asked, "kept");
+    let last = requests.lock().unwrap().last().unwrap().clone();
+    assert!(last.contains("An incident (entity) of 1 alerts") && !last.contains("203.0.113.9"), "{last}");
     server.terminate();
 }
 
@@ -142,5 +164,9 @@ fn without_a_model_the_triage_is_rule_based_and_never_empty() {
     let missing =
         client().get(format!("{}/api/v1/alerts/no-such-alert/triage", server.url)).bearer_auth(ADMIN).send().unwrap();
     assert_eq!(missing.status().as_u16(), 404);
+    let incident = api_get(&server, "/api/v1/incidents")["incidents"][0]["id"].as_str().unwrap().to_owned();
+    let (status, off) = post(&server, &format!("/api/v1/incidents/{incident}/triage"), ADMIN);
+    assert_eq!(status, 409, "{off}");
+    assert!(off["error"].as_str().unwrap().contains("[llm]"), "{off}");
     server.terminate();
 }

@@ -46,6 +46,17 @@ fn incident_json(i: &Incident) -> Value {
     })
 }
 
+/// One incident among the newest alerts, with its alerts oldest first.
+pub(crate) fn incident_with_alerts(store: &dyn Store, id: &str) -> Result<(Incident, Vec<Alert>), ApiError> {
+    let (alerts, _) = newest_alerts(store)?;
+    let incident =
+        group(&alerts).into_iter().find(|i| i.id == id).ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
+    let members: BTreeSet<&str> = incident.alerts.iter().map(String::as_str).collect();
+    let mut mine: Vec<Alert> = alerts.into_iter().filter(|a| members.contains(a.id.as_str())).collect();
+    mine.sort_by_key(|a| a.first_seen_ms);
+    Ok((incident, mine))
+}
+
 fn newest_alerts(store: &dyn Store) -> Result<(Vec<Alert>, bool), ApiError> {
     let page = store.alerts(&AlertQuery { limit: ALERTS_GROUPED, ..AlertQuery::default() })?;
     Ok((page.items, page.next_cursor.is_none()))
@@ -86,14 +97,8 @@ pub(crate) async fn list(
 pub(crate) async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     blocking(move || {
-        let (alerts, _) = newest_alerts(store.as_ref())?;
-        let incident = group(&alerts)
-            .into_iter()
-            .find(|i| i.id == id)
-            .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
+        let (incident, mine) = incident_with_alerts(store.as_ref(), &id)?;
         let members: BTreeSet<&str> = incident.alerts.iter().map(String::as_str).collect();
-        let mut mine: Vec<&Alert> = alerts.iter().filter(|a| members.contains(a.id.as_str())).collect();
-        mine.sort_by_key(|a| a.first_seen_ms);
 
         let evidence: BTreeSet<i64> = mine.iter().flat_map(|a| a.evidence.iter().copied()).collect();
         let mut events = Vec::new();

@@ -64,6 +64,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::mitigate))
         .routes(routes!(triage::get))
         .routes(routes!(triage::apply))
+        .routes(routes!(triage::get_incident, triage::triage_incident))
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::get_one))
         .routes(routes!(decisions::list, decisions::add, decisions::delete_by_value))

@@ -181,6 +181,7 @@ mod tests {
             ("/api/v1/alerts/{id}/triage/apply", &["post"][..]),
             ("/api/v1/incidents", &["get"][..]),
             ("/api/v1/incidents/{id}", &["get"][..]),
+            ("/api/v1/incidents/{id}/triage", &["get", "post"][..]),
             ("/api/v1/decisions", &["get", "post", "delete"][..]),
             ("/api/v1/decisions/{id}", &["delete"][..]),
             ("/api/v1/decisions/stream", &["get"][..]),

@@ -26,6 +26,8 @@ pub struct AppState {
     pub models: Option<Arc<dyn rampart_core::ModelControl>>,
     /// The rules this node's detectors loaded, for `GET /rules`.
     pub rules: Arc<Vec<Arc<rampart_core::RuleCard>>>,
+    /// The model client `[llm]` configures, for on-demand (incident) triage.
+    pub triager: Option<Arc<rampart_triage::Triager>>,
     /// Failed authentications per client address.
     pub auth_throttle: Arc<crate::auth_throttle::AuthThrottle>,
     /// Ingest body bytes being read or decoded now, across requests (one
@@ -60,6 +62,7 @@ impl AppState {
             decisions: None,
             models: None,
             rules: Arc::default(),
+            triager: None,
             auth_throttle: Arc::new(crate::auth_throttle::AuthThrottle::new(1)),
             ingest_budget: Arc::new(tokio::sync::Semaphore::new(0)),
             ingest_budget_bytes: 0,
@@ -101,6 +104,12 @@ impl AppState {
     /// Routes model activation from the API to the flow detector.
     pub fn with_models(mut self, control: Arc<dyn rampart_core::ModelControl>) -> AppState {
         self.models = Some(control);
+        self
+    }
+
+    /// The model client for triage on demand; `None` when `[llm]` is off.
+    pub fn with_triager(mut self, triager: Option<Arc<rampart_triage::Triager>>) -> AppState {
+        self.triager = triager;
         self
     }
 

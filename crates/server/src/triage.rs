@@ -93,3 +93,117 @@ pub(crate) async fn apply(
     let stored = add_decision(&state, decision).await?;
     Ok((StatusCode::CREATED, Json(decision_json(&stored, now))))
 }
+
+/// An incident as one alert-shaped finding for the triage prompt: its
+/// alerts listed in the context, their evidence pooled.
+fn incident_as_alert(
+    incident: &rampart_core::incident::Incident,
+    alerts: &[rampart_core::Alert],
+) -> rampart_core::Alert {
+    let (field, value) = match (&incident.network, incident.entities.first().and_then(|e| e.split_once(' '))) {
+        (Some(network), _) => ("source.ip".to_owned(), network.clone()),
+        (None, Some((field, value))) => (field.to_owned(), value.to_owned()),
+        (None, None) => ("incident".to_owned(), incident.id.clone()),
+    };
+    let listed: Vec<serde_json::Value> = alerts
+        .iter()
+        .take(20)
+        .map(|a| {
+            serde_json::json!({"id": a.id, "rule_id": a.rule_id, "title": a.title, "severity": a.severity.as_str(),
+                "entity": format!("{} {}", a.entity.field, a.entity.value), "count": a.count})
+        })
+        .collect();
+    let mut evidence: Vec<i64> = alerts.iter().flat_map(|a| a.evidence.iter().copied()).collect();
+    evidence.sort_unstable();
+    evidence.dedup();
+    rampart_core::Alert {
+        id: incident.id.clone(),
+        rule_id: "incident".into(),
+        title: incident.title.clone(),
+        description: format!(
+            "An incident ({}) of {} alerts over rules {}.",
+            incident.kind,
+            alerts.len(),
+            incident.rules.join(", ")
+        ),
+        severity: incident.severity,
+        score: alerts.iter().map(|a| a.score).fold(0.0, f64::max),
+        entity: rampart_core::Entity { field, value },
+        count: incident.events,
+        first_seen_ms: incident.first_seen_ms,
+        last_seen_ms: incident.last_seen_ms,
+        evidence,
+        technique: alerts.iter().find_map(|a| a.technique.clone()),
+        tags: incident.rules.clone(),
+        context: Some(
+            serde_json::json!({"alerts": listed, "entities": incident.entities.iter().take(50).collect::<Vec<_>>()}),
+        ),
+        status: incident.status,
+        created_ms: incident.first_seen_ms,
+        updated_ms: incident.last_seen_ms,
+    }
+}
+
+/// An incident's triage: the one a model wrote on request, else the rule-based one.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/triage", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident's id")),
+    responses(
+        (status = 200, description = "As an alert's triage; `alert_id` is the incident's id", body = Object),
+        (status = 404, description = "No such incident among the newest alerts", body = ErrorBody),
+        crate::error::AuthFailures,
+    ))]
+pub(crate) async fn get_incident(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Triage>, ApiError> {
+    let store = state.store.clone();
+    blocking(move || {
+        let (incident, alerts) = crate::incidents::incident_with_alerts(store.as_ref(), &id)?;
+        match store.triage(&id)? {
+            Some(body) => serde_json::from_str(&body)
+                .map_err(|e| ApiError::Internal(format!("stored triage of {id} is unreadable: {e}"))),
+            None => Ok(rampart_triage::fallback(&incident_as_alert(&incident, &alerts), "not triaged by a model yet")),
+        }
+    })
+    .await
+    .map(Json)
+}
+
+/// Asks the model about an incident now (within `[llm]`'s budget) and keeps the answer.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/triage", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident's id")),
+    responses(
+        (status = 200, description = "The triage, as `GET` shows it", body = Object),
+        (status = 403, description = "A reader token", body = ErrorBody),
+        (status = 404, description = "No such incident among the newest alerts", body = ErrorBody),
+        (status = 409, description = "LLM triage is off on this node", body = ErrorBody),
+        crate::error::WriteFailures, crate::error::AuthFailures,
+    ))]
+pub(crate) async fn triage_incident(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Triage>, ApiError> {
+    let triager =
+        state.triager.clone().ok_or_else(|| ApiError::Conflict("LLM triage is off ([llm] enabled = false)".into()))?;
+    let store = state.store.clone();
+    let sample = triager.evidence_sample();
+    let (alert, evidence) = blocking(move || {
+        let (incident, alerts) = crate::incidents::incident_with_alerts(store.as_ref(), &id)?;
+        let alert = incident_as_alert(&incident, &alerts);
+        let mut evidence = Vec::new();
+        for event_id in alert.evidence.iter().rev().take(sample) {
+            evidence.extend(store.event(*event_id)?);
+        }
+        evidence.reverse();
+        Ok((alert, evidence))
+    })
+    .await?;
+    let triage = triager.triage(&alert, &evidence).await;
+    let (store, stored) = (state.store.clone(), triage.clone());
+    blocking(move || {
+        let body = serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(store.put_triage(&stored.alert_id, &body)?)
+    })
+    .await?;
+    Ok(Json(triage))
+}

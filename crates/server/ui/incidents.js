@@ -4,6 +4,7 @@
 // acknowledge, resolve or mitigate all of it.
 import { S, h, api, isAdmin, changed } from './app.js';
 import { time, dateTime, num, sev, get, summary, table, field, note, clickableRow, eventDetail } from './widgets.js';
+import { incidentTriageOf } from './triage.js';
 
 export const incidents = {
   title: 'Incidents',
@@ -83,6 +84,7 @@ export const incidents = {
         h('button', { type: 'button', class: 'primary', disabled: !admin || i.status === 'resolved', onclick: mitigate }, 'Mitigate all'),
         admin ? null : h('span', { class: 'muted' }, 'Read-only: a reader cannot act.')),
       result,
+      h('section', { class: 'card' }, h('h2', {}, 'Triage'), incidentTriageOf(id)),
       h('div', { class: 'grid' },
         h('section', { class: 'card' }, h('h2', {}, 'Timeline'), h('ol', { class: 'timeline' }, timeline.map((x) => h('li', {}, h('span', { class: 'muted' }, `${dateTime(x.t)} `), x.text)))),
         h('section', { class: 'card' }, h('h2', {}, 'Decisions'), r.decisions.length

@@ -14,6 +14,29 @@ export function triageOf(a) {
   return el;
 }
 
+/** An incident's triage, with a button for admins to ask the model now. */
+export function incidentTriageOf(id) {
+  const el = h('div', { class: 'triage', id: 'incident-triage' }, h('p', { class: 'muted' }, 'Loading…'));
+  const url = `/api/v1/incidents/${encodeURIComponent(id)}/triage`;
+  const result = h('div', { id: 'incident-triage-result' });
+  const ask = async () => {
+    note(result, 'Asking the model…');
+    try { drawIncident(await api(url, { method: 'POST' })); result.replaceChildren(); } catch (e) { note(result, e.message, true); }
+  };
+  const drawIncident = (t) => {
+    const s = t.suggested_response || { action: 'none' };
+    const by = t.source === 'llm' ? `model ${t.model}` : `rule-based (${t.fallback_reason})`;
+    el.replaceChildren(
+      h('p', {}, h('strong', { 'data-verdict': t.verdict }, verdictWords[t.verdict] || t.verdict), ` — ${t.summary}`),
+      h('p', { class: 'wrap' }, t.reason),
+      h('p', { class: 'muted' }, `By ${by}. ${s.action === 'none' ? 'No action suggested.' : `Suggested: ${s.action.replace('_', ' ')} ${s.target}.`} Advice only.`),
+      h('div', { class: 'row' }, h('button', { type: 'button', id: 'incident-triage-ask', disabled: !isAdmin(), onclick: ask }, 'Ask the model')),
+      result);
+  };
+  api(url).then(drawIncident).catch((e) => note(el, e.message, true));
+  return el;
+}
+
 function draw(el, a, t) {
   const result = h('div', { id: 'triage-result' });
   const s = t.suggested_response || { action: 'none' };

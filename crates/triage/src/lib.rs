@@ -19,4 +19,4 @@ pub mod redact;
 mod worker;
 
 pub use answer::{SuggestedResponse, Triage, Verdict, fallback};
-pub use worker::{TriageHandle, WorkerConfig, spawn, triage_with_model};
+pub use worker::{TriageHandle, Triager, WorkerConfig, spawn, triage_with_model};

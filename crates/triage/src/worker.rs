@@ -47,49 +47,80 @@ pub struct WorkerConfig {
     pub settle: Duration,
 }
 
-/// Starts the worker on the current runtime.
-pub fn spawn(config: WorkerConfig, store: Arc<dyn Store>) -> Result<TriageHandle, String> {
-    let min_severity = Severity::parse(&config.llm.min_severity)
-        .ok_or_else(|| format!("llm.min_severity: unknown severity {:?}", config.llm.min_severity))?;
-    let http = rampart_client::http_client().map_err(|e| e.to_string())?;
-    let api_key = std::env::var(&config.llm.api_key_env).ok();
-    let client = ChatClient::new(
-        http,
-        &config.llm.base_url,
-        &config.llm.model,
-        api_key,
-        Duration::from_millis(config.llm.timeout_ms),
-        config.llm.max_answer_tokens,
-    );
-    let (tx, rx) = mpsc::channel(config.llm.queue_capacity);
-    tokio::spawn(run(rx, client, config, store));
-    Ok(TriageHandle { tx, min_severity })
+/// The model client with its calls-per-minute budget, shared by the
+/// alert worker and on-demand triage (an incident's, through the API).
+pub struct Triager {
+    client: ChatClient,
+    llm: LlmConfig,
+    calls: std::sync::Mutex<VecDeque<Instant>>,
 }
 
-async fn run(
-    mut rx: mpsc::Receiver<(String, Instant)>,
-    client: ChatClient,
-    config: WorkerConfig,
-    store: Arc<dyn Store>,
-) {
-    let mut calls: VecDeque<Instant> = VecDeque::new();
-    while let Some((alert_id, offered)) = rx.recv().await {
-        tokio::time::sleep_until((offered + config.settle).into()).await;
-        let Some((alert, evidence)) = load(&store, &alert_id, config.llm.evidence_sample).await else { continue };
-        while calls.front().is_some_and(|t| t.elapsed() >= Duration::from_secs(60)) {
-            calls.pop_front();
-        }
-        let triage = if calls.len() >= config.llm.calls_per_minute as usize {
-            metrics::counter!(m::SKIPPED, "reason" => "budget").increment(1);
-            fallback(&alert, "over the calls-per-minute budget")
+impl Triager {
+    pub fn new(llm: &LlmConfig) -> Result<Triager, String> {
+        let http = rampart_client::http_client().map_err(|e| e.to_string())?;
+        let api_key = std::env::var(&llm.api_key_env).ok();
+        let client = ChatClient::new(
+            http,
+            &llm.base_url,
+            &llm.model,
+            api_key,
+            Duration::from_millis(llm.timeout_ms),
+            llm.max_answer_tokens,
+        );
+        Ok(Triager { client, llm: llm.clone(), calls: std::sync::Mutex::new(VecDeque::new()) })
+    }
+
+    /// The model's triage of `alert`, or the rule-based one when the
+    /// budget is spent or the call fails.
+    pub async fn triage(&self, alert: &Alert, evidence: &[Event]) -> Triage {
+        let within_budget = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            while calls.front().is_some_and(|t| t.elapsed() >= Duration::from_secs(60)) {
+                calls.pop_front();
+            }
+            let ok = calls.len() < self.llm.calls_per_minute as usize;
+            if ok {
+                calls.push_back(Instant::now());
+            }
+            ok
+        };
+        let triage = if within_budget {
+            triage_with_model(&self.client, &self.llm, alert, evidence).await
         } else {
-            calls.push_back(Instant::now());
-            triage_with_model(&client, &config.llm, &alert, &evidence).await
+            metrics::counter!(m::SKIPPED, "reason" => "budget").increment(1);
+            fallback(alert, "over the calls-per-minute budget")
         };
         if triage.source == "fallback" {
             metrics::counter!(m::FALLBACKS).increment(1);
         }
-        save(&store, triage).await;
+        triage
+    }
+
+    pub fn evidence_sample(&self) -> usize {
+        self.llm.evidence_sample
+    }
+}
+
+/// Starts the worker on the current runtime; the triager is for on-demand use.
+pub fn spawn(config: WorkerConfig, store: Arc<dyn Store>) -> Result<(TriageHandle, Arc<Triager>), String> {
+    let min_severity = Severity::parse(&config.llm.min_severity)
+        .ok_or_else(|| format!("llm.min_severity: unknown severity {:?}", config.llm.min_severity))?;
+    let triager = Arc::new(Triager::new(&config.llm)?);
+    let (tx, rx) = mpsc::channel(config.llm.queue_capacity);
+    tokio::spawn(run(rx, triager.clone(), config.settle, store));
+    Ok((TriageHandle { tx, min_severity }, triager))
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<(String, Instant)>,
+    triager: Arc<Triager>,
+    settle: Duration,
+    store: Arc<dyn Store>,
+) {
+    while let Some((alert_id, offered)) = rx.recv().await {
+        tokio::time::sleep_until((offered + settle).into()).await;
+        let Some((alert, evidence)) = load(&store, &alert_id, triager.evidence_sample()).await else { continue };
+        save(&store, triager.triage(&alert, &evidence).await).await;
     }
 }
 
