@@ -58,4 +58,8 @@ pub trait Detector: Send {
             self.detect(event, out);
         }
     }
+
+    /// Findings reached without a new event (a detector that judges on a
+    /// task of its own); the stage asks when it is idle. Most have none.
+    fn poll(&mut self, _out: &mut Vec<Finding>) {}
 }

@@ -64,8 +64,14 @@ impl Node {
         let store = opened.store.clone();
         bootstrap_admin_token(store.as_ref(), announce_token)?;
 
-        let Detection { detectors, catalog, models } =
+        let Detection { mut detectors, mut catalog, models } =
             rampart_detect::build::detection(&config.detect, &config.data_dir, local_host_name(), store.clone())?;
+        if config.llm.enabled && config.llm.detector.enabled {
+            let detector = rampart_triage::LlmLogDetector::spawn(&config.llm).map_err(NodeError::Triage)?;
+            catalog.push(detector.card());
+            detectors.push(Box::new(detector));
+            tracing::info!("LLM log detector on: unparsed lines are judged by the model, at a bounded rate.");
+        }
         let model_poll = config.detect.flows.enabled.then(|| {
             tokio::spawn(poll_models(models.clone(), Duration::from_secs(config.detect.flows.registry_poll_secs)))
         });

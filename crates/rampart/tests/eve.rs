@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use util::{ADMIN, Server, client, eventually};
+use util::{Server, eventually};
 
 fn venv_python() -> PathBuf {
     let st = util::cached_tool("SCHEMATHESIS_ST", "schemathesis-venv/bin/st", "pip install schemathesis");
@@ -57,14 +57,7 @@ fn alerts_written_as_eve_lines_validate_against_suricatas_schema() {
         "http": {"request": {"method": "GET"}, "response": {"status_code": 500}},
         "user_agent": {"original": "sqlmap/1.7 \"quoted\" \u{1b}[31m"}});
     let body: Vec<String> = (0..6).map(ssh).chain([web]).map(|v| v.to_string()).collect();
-    let r = client()
-        .post(format!("{}/api/v1/events", server.url))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/x-ndjson")
-        .body(body.join("\n"))
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(util::post_events(&server, &body), 200);
 
     let records: Vec<Value> = eventually(20, "EVE lines for both attacks", || {
         let text = std::fs::read_to_string(&eve).ok()?;

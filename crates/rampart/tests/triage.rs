@@ -25,14 +25,7 @@ fn brute_force(server: &Server, ip: &str) -> String {
             .to_string()
         })
         .collect();
-    let r = client()
-        .post(format!("{}/api/v1/events", server.url))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(util::post_events(server, &lines), 200);
     eventually(10, "the brute-force alert", || {
         let page = api_get(server, "/api/v1/alerts?rule=ssh-brute-force");
         page["alerts"]
@@ -168,5 +161,40 @@ fn without_a_model_the_triage_is_rule_based_and_never_empty() {
     let (status, off) = post(&server, &format!("/api/v1/incidents/{incident}/triage"), ADMIN);
     assert_eq!(status, 409, "{off}");
     assert!(off["error"].as_str().unwrap().contains("[llm]"), "{off}");
+    server.terminate();
+}
+
+#[test]
+fn the_log_detector_turns_a_line_no_parser_knew_into_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    // One answer for both callers: the detector reads `findings`, triage the rest.
+    let (base_url, requests) = chat_stand_in(
+        r#"{"findings": [{"line": 2, "title": "Audit log wiped", "reason": "HOST_1 had its audit log truncated."}],
+            "summary": "A log wipe.", "verdict": "unsure", "reason": "One line.", "suggested_response": {"action": "none"},
+            "cited_event_ids": []}"#,
+    );
+    let config = format!(
+        "[sinks]\nstdout = false\n[sources.host]\nenabled = false\n[llm]\nenabled = true\nbase_url = \"{base_url}\"\n\
+         [llm.detector]\nenabled = true\nbatch_wait_ms = 200\n"
+    );
+    let server = Server::start(dir.path(), &config);
+    let lines: Vec<String> = ["kernel: eth0: link becomes ready", "truncate -s0 /var/log/audit/audit.log"]
+        .iter()
+        .map(|text| {
+            json!({"event": {"kind": "pipeline_error"}, "host": {"name": "web-7"}, "message": text}).to_string()
+        })
+        .collect();
+    assert_eq!(util::post_events(&server, &lines), 200);
+    let alert = eventually(15, "the detector's alert", || {
+        api_get(&server, "/api/v1/alerts?rule=llm-log-finding")["alerts"].as_array()?.first().cloned()
+    });
+    assert_eq!(alert["entity"], json!({"field": "host.name", "value": "web-7"}));
+    assert_eq!(alert["evidence"], json!([2]));
+    assert_eq!(alert["context"]["reason"], "web-7 had its audit log truncated.");
+    assert_eq!(alert["severity"], "medium", "the model sets no severity");
+    let batch = requests.lock().unwrap().iter().find(|b| b.contains("link becomes ready")).cloned().unwrap();
+    assert!(batch.contains("truncate -s0") && !batch.contains("web-7"), "{batch}");
+    let rules = api_get(&server, "/api/v1/rules");
+    assert!(rules.to_string().contains("llm-log-finding"), "listed among the rules");
     server.terminate();
 }

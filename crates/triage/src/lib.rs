@@ -10,13 +10,17 @@
 //! answer is read strictly and its citations checked (`answer`). When the
 //! model is off, over budget, slow or wrong, the rule-based triage
 //! (`answer::fallback`) stands in, so an alert's triage is never empty.
+//! `detector` puts the same endpoint to work judging log lines no parser
+//! recognised, at a bounded rate.
 
 pub mod answer;
 pub mod client;
+pub mod detector;
 pub mod metrics;
 pub mod prompt;
 pub mod redact;
 mod worker;
 
 pub use answer::{SuggestedResponse, Triage, Verdict, fallback};
+pub use detector::LlmLogDetector;
 pub use worker::{TriageHandle, Triager, WorkerConfig, spawn, triage_with_model};

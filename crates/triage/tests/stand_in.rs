@@ -47,6 +47,12 @@ async fn stand_in(seen: Seen, headers: HeaderMap, Json(body): Json<Value>) -> Re
             answer(good(vec![]))
         }
         "garbage" => (StatusCode::OK, "{\"choices\": [").into_response(),
+        // The log detector: line 2 is an attack; line 40 was never sent.
+        "detector" => answer(
+            json!({"findings": [{"line": 2, "title": "Log wiping", "reason": "IP_1 truncated the audit log."},
+                                {"line": 40, "title": "x", "reason": "y"}]})
+            .to_string(),
+        ),
         _ => answer("Sure! I think this is bad.".into()),
     }
 }
@@ -203,4 +209,55 @@ async fn over_the_budget_the_model_is_not_called() {
     handle.offer(&low);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(store.triage(&low.id).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_log_detector_judges_unparsed_lines_in_batches_and_emits_findings() {
+    use rampart_core::Detector;
+    let (base_url, seen) = start_stand_in().await;
+    let mut llm = LlmConfig { enabled: true, base_url, model: "detector".into(), ..LlmConfig::default() };
+    llm.detector = rampart_core::config::LlmDetectorConfig {
+        enabled: true,
+        lines_per_minute: 2,
+        batch_lines: 10,
+        batch_wait_ms: 100,
+    };
+    let mut detector = rampart_triage::LlmLogDetector::spawn(&llm).unwrap();
+    let line = |id: i64, kind: EventKind, text: &str| {
+        let mut e = Event::new(kind, 5_000);
+        e.id = Some(id);
+        e.process_name = Some("auditd".into());
+        e.source.ip = Some("198.51.100.66".parse().unwrap());
+        e.message = Some(text.into());
+        e
+    };
+    let mut recognised = line(3, EventKind::Event, "Accepted publickey for alice");
+    recognised.category = vec!["authentication".into()];
+    let mut out = Vec::new();
+    for e in [
+        line(1, EventKind::PipelineError, "kernel: eth0 link up"),
+        recognised,
+        line(2, EventKind::Event, "truncate -s0 /var/log/audit/audit.log by 198.51.100.66"),
+        line(4, EventKind::PipelineError, "over the budget of two lines a minute"),
+    ] {
+        detector.detect(&e, &mut out);
+    }
+    for _ in 0..100 {
+        if !out.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        detector.poll(&mut out);
+    }
+    assert_eq!(out.len(), 1, "{out:?}");
+    let f = &out[0];
+    assert_eq!((f.rule.id.as_str(), f.evidence.as_slice()), ("llm-log-finding", &[2][..]));
+    assert_eq!(f.entity.value, "198.51.100.66");
+    assert_eq!(f.context.as_ref().unwrap()["reason"], "198.51.100.66 truncated the audit log.");
+    let sent = seen.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "one batch");
+    let user = sent[0].1["messages"][1]["content"].as_str().unwrap().to_owned();
+    assert!(user.contains("eth0 link up") && user.contains("truncate -s0"), "{user}");
+    assert!(!user.contains("Accepted publickey") && !user.contains("over the budget"), "{user}");
+    assert!(!user.contains("198.51.100.66"), "{user}");
 }

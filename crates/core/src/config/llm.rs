@@ -30,6 +30,7 @@ pub struct LlmConfig {
     /// Alerts waiting for triage; when full, triage is skipped and counted.
     pub queue_capacity: usize,
     pub redact: RedactConfig,
+    pub detector: LlmDetectorConfig,
 }
 
 impl Default for LlmConfig {
@@ -47,6 +48,7 @@ impl Default for LlmConfig {
             min_severity: "medium".into(),
             queue_capacity: 256,
             redact: RedactConfig::default(),
+            detector: LlmDetectorConfig::default(),
         }
     }
 }
@@ -64,5 +66,26 @@ pub struct RedactConfig {
 impl Default for RedactConfig {
     fn default() -> RedactConfig {
         RedactConfig { addresses: true, users: true, hosts: true }
+    }
+}
+
+/// The model as a detector of log lines no parser recognised (off by
+/// default; needs `[llm] enabled`): lines are batched, redacted, and judged
+/// at a bounded rate; what it flags becomes a finding like any detector's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmDetectorConfig {
+    pub enabled: bool,
+    /// Lines sent a minute at most; the rest are skipped and counted.
+    pub lines_per_minute: u32,
+    /// Lines per call at most.
+    pub batch_lines: usize,
+    /// How long a partial batch waits for more lines.
+    pub batch_wait_ms: u64,
+}
+
+impl Default for LlmDetectorConfig {
+    fn default() -> LlmDetectorConfig {
+        LlmDetectorConfig { enabled: false, lines_per_minute: 60, batch_lines: 20, batch_wait_ms: 2_000 }
     }
 }

@@ -26,7 +26,7 @@ pub use alerts::AlertsConfig;
 pub use detect::{DetectConfig, EntityAnomalyConfig, FlowDetectConfig, HostAnomalyConfig};
 pub use http::HttpConfig;
 pub use ingest::IngestConfig;
-pub use llm::{LlmConfig, RedactConfig};
+pub use llm::{LlmConfig, LlmDetectorConfig, RedactConfig};
 pub use proxy::{ProxyConfig, ProxyMode};
 pub use respond::{
     FirewallKind, NftablesConfig, PlaybookAction, PlaybookConfig, RecidiveConfig, RespondConfig, ResponseMode,
@@ -235,6 +235,10 @@ impl Config {
             }
             if crate::Severity::parse(&self.llm.min_severity).is_none() {
                 return err("llm.min_severity", "one of info, low, medium, high, critical");
+            }
+            let d = &self.llm.detector;
+            if d.enabled && (d.lines_per_minute == 0 || d.batch_lines == 0) {
+                return err("llm.detector", "lines_per_minute and batch_lines must be at least 1");
             }
             if self.llm.calls_per_minute == 0 || self.llm.queue_capacity == 0 || self.llm.timeout_ms == 0 {
                 return err("llm", "calls_per_minute, queue_capacity and timeout_ms must be at least 1");

@@ -39,6 +39,13 @@ pub(super) fn run(
             Ok(Some(batch)) => batch,
             Ok(None) => break,
             Err(_idle) => {
+                for detector in &mut detectors {
+                    detector.poll(&mut findings);
+                }
+                let now = rampart_core::time::now_ms();
+                for finding in findings.drain(..) {
+                    aggregator.merge_at(finding, now);
+                }
                 if aggregator.has_changes() {
                     persist(store.as_ref(), &mut aggregator, &mut on_alert, Take::All);
                 }

@@ -359,3 +359,17 @@ pub fn chat_stand_in(content: &str) -> (String, Arc<Mutex<Vec<String>>>) {
     });
     (format!("{url}/v1"), bodies)
 }
+
+/// Posts `lines` (ECS JSON objects) to `/api/v1/events` as NDJSON with the
+/// admin token; the answer's status.
+pub fn post_events(server: &Server, lines: &[String]) -> u16 {
+    client()
+        .post(format!("{}/api/v1/events", server.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
