@@ -17,6 +17,16 @@ use serde_json::Value;
 
 static IPV4: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b").expect("a valid pattern"));
 // Candidates only: each is confirmed by parsing as an IPv6 address.
+// Where log text names an account: sshd's `invalid user X`, `for X from`,
+// `failures for X`, PAM's `user=X` / `ruser=X` and `for user X`, sudo's `USER=X`.
+static USER_PHRASES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:invalid user |(?:r?user|USER|logname)=|user |failures? for )([^\s\[\]();,]+)|\bfor ([^\s\[\]();,]+) from\b",
+    )
+    .expect("a valid pattern")
+});
+/// Words after `user ` that name no account.
+const NOT_USERS: [&str; 6] = ["unknown", "authentication", "request", "name", "from", "with"];
 static IPV6: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b").expect("a valid pattern"));
 
@@ -65,6 +75,14 @@ impl Redactor {
 
     /// `text` with every known value and every address-shaped word replaced.
     pub fn redact(&mut self, text: &str) -> String {
+        if self.config.users {
+            for c in USER_PHRASES.captures_iter(text) {
+                let name = c.get(1).or_else(|| c.get(2)).map_or("", |m| m.as_str());
+                if !NOT_USERS.contains(&name) {
+                    self.know("user", name);
+                }
+            }
+        }
         if self.config.addresses {
             for m in IPV4.find_iter(text).chain(IPV6.find_iter(text)) {
                 if m.as_str().parse::<IpAddr>().is_ok() {
@@ -150,6 +168,21 @@ mod tests {
         );
         assert_eq!(r.restore("Ban IP_1 (user USER_1); IP_2 too"), "Ban 203.0.113.9 (user alice); 2001:db8::7 too");
         assert_eq!(r.counts().get("ip"), Some(&2));
+    }
+
+    #[test]
+    fn accounts_named_in_log_phrases_are_found_without_a_field() {
+        let mut r = redactor();
+        let red = r.redact(
+            "input_userauth_request: invalid user chen [preauth]; Failed password for invalid user utsims from 10.0.0.1; \
+             Failed password for webmaster from 10.0.0.2; pam_unix(sshd:auth): check pass; user unknown; \
+             logname= uid=0 ruser=bob rhost=x user=carol; sudo: alice : USER=root ; waiting for more than 5 s; \
+             session opened for user cyrus by (uid=0); Too many authentication failures for dave [preauth]",
+        );
+        for name in ["chen", "utsims", "webmaster", "bob", "carol", "cyrus", "dave"] {
+            assert!(!red.contains(name), "{name}: {red}");
+        }
+        assert!(red.contains("user unknown") && red.contains("for more than"), "{red}");
     }
 
     #[test]
