@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 BIN, LOGS = sys.argv[1], sys.argv[2]
 FILES = {
@@ -75,6 +76,10 @@ def main():
             time.sleep(2)
             still = still + 1 if len(PROMPTS) == last else 0
             last = len(PROMPTS)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        value = lambda name: sum(float(l.split()[-1]) for l in metrics.splitlines() if l.startswith(name))
+        calls = value("rampart_llm_latency_seconds_count")
+        mean_ms = 1000 * value("rampart_llm_latency_seconds_sum") / calls if calls else float("nan")
     finally:
         serve.terminate()
         serve.wait()
@@ -93,6 +98,7 @@ def main():
     in_phrase = sorted({m.group(1) for m in re.finditer(r"(?:invalid user |user[= ]|failures? for )([^\s\[\]();,\"]+)", text)}
                        & users)
     detector = sum(p.startswith('{"lines"') for p in PROMPTS)
+    print(f"model calls: {calls:.0f}, mean {mean_ms:.1f} ms each against the local stand-in (Rampart's side and loopback)")
     print(f"prompts: {len(PROMPTS) - detector} alert triages, {detector} log-detector batches, {len(text)} characters")
     print(f"in the logs: {len(addresses)} source addresses, {len(users)} user names, {len(hosts)} host names")
     print(f"IPv4 addresses left in the prompts: {len(ipv4)}")
