@@ -243,4 +243,27 @@ pub(crate) mod tests {
         low.severity = Severity::Low;
         assert_eq!(fallback(&low, "x").suggested_response.action, "none");
     }
+
+    proptest::proptest! {
+        // A model's answer is untrusted text: anything reads or says why, never panics.
+        #[test]
+        fn any_answer_reads_or_is_refused(content in "\\PC{0,400}") {
+            let r = Redactor::new(&Default::default());
+            let _ = read_answer(&content, &alert(), &[11], &r, "m");
+        }
+
+        #[test]
+        fn any_json_shaped_answer_reads_or_is_refused(
+            verdict in proptest::sample::select(vec!["\"unsure\"", "\"benign\"", "5", "null", "[]", "\"\\u0000\""]),
+            cited in proptest::sample::select(vec!["[1, 11]", "[\"11\", -1, 9e99]", "{}", "\"x\"", "null"]),
+            action in proptest::sample::select(vec!["\"ban\"", "\"kill\"", "7", "{}", "\"\""]),
+        ) {
+            let content = format!("{{\"summary\": \"s\", \"reason\": \"r\", \"verdict\": {verdict}, \
+                \"suggested_response\": {{\"action\": {action}, \"target\": \"IP_1\"}}, \"cited_event_ids\": {cited}}}");
+            let r = Redactor::new(&Default::default());
+            if let Ok(t) = read_answer(&content, &alert(), &[11], &r, "m") {
+                proptest::prop_assert!(t.cited_event_ids.iter().all(|id| *id == 11));
+            }
+        }
+    }
 }

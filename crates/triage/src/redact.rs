@@ -209,4 +209,33 @@ mod tests {
         r.redact_json(&mut v);
         assert_eq!(v, serde_json::json!({"a": ["x IP_1", {"b": "alice at IP_1"}], "n": 5}));
     }
+
+    proptest::proptest! {
+        // Prompts carry attacker text: any string is redacted without a panic.
+        #[test]
+        fn any_text_is_redacted_without_panic(text in "\\PC{0,300}") {
+            let mut r = redactor();
+            r.know("user", "alice");
+            let red = r.redact(&text);
+            let _ = r.restore(&red);
+        }
+
+        // Whatever addresses and names a line holds, none survives and all come back.
+        #[test]
+        fn lines_of_names_and_addresses_round_trip(words in proptest::collection::vec(
+            proptest::sample::select(vec!["203.0.113.9", "2001:db8::1", "alice", "for", "bob", "from", "invalid", "user",
+                "10.0.0.256", "port", "22", "web-1", "IP_9", "x"]), 0..30)) {
+            let text = words.join(" ");
+            let mut r = redactor();
+            r.know("user", "alice");
+            r.know("host", "web-1");
+            let red = r.redact(&text);
+            for secret in ["203.0.113.9", "2001:db8::1", "alice", "web-1"] {
+                proptest::prop_assert!(!red.contains(secret), "{} in {}", secret, red);
+            }
+            if !text.contains("IP_9") {
+                proptest::prop_assert_eq!(r.restore(&red), text);
+            }
+        }
+    }
 }
