@@ -171,7 +171,8 @@ fn chunks_stored_before_schema_6_get_a_stored_time_capped_at_now() {
         conn.conn.pragma_update(None, "user_version", 5).unwrap();
         conn.conn
             .execute_batch(
-                "DROP TABLE sessions; DROP TABLE metric_rollups; DROP TABLE event_minutes; DROP INDEX event_chunks_stored;
+                "DROP TABLE sessions; DROP TABLE metric_rollups; DROP TABLE event_minutes; DROP TABLE triage;
+                 DROP INDEX event_chunks_stored;
                  ALTER TABLE event_chunks DROP COLUMN codec;
                  ALTER TABLE event_chunks DROP COLUMN stored;",
             )
