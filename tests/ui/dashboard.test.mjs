@@ -147,8 +147,11 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
       await page.click('tbody tr.attack');
       await page.waitForSelector(`#event-detail pre:has-text("${ATTACKER}")`);
       // The detail sits beside the list, on screen wherever the row was.
-      const [rowBox, detailBox] = [await page.locator('tbody tr.attack').first().boundingBox(), await page.locator('#event-detail').boundingBox()];
-      assert.ok(detailBox.x > rowBox.x && detailBox.y < 800, JSON.stringify({ rowBox, detailBox }));
+      // Live rows re-render as events arrive: a box read mid-redraw is null, so read again.
+      await eventually('the detail beside the row', async () => {
+        const [rowBox, detailBox] = [await page.locator('tbody tr.attack').first().boundingBox(), await page.locator('#event-detail').boundingBox()];
+        return rowBox !== null && detailBox !== null && detailBox.x > rowBox.x && detailBox.y < 800;
+      });
       await shot(page, 'stream');
       await page.selectOption('#f-verdict', '');
       // Security events by default: the host's own samples only when asked.
