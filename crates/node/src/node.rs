@@ -85,7 +85,8 @@ impl Node {
         let (responder, respond_tx) = start_responder(&config, store.clone(), enforcers)?;
         let (triage, triager) = if config.llm.enabled {
             let settle = Duration::from_millis(config.alerts.notify_delay_ms);
-            let worker = rampart_triage::WorkerConfig { llm: config.llm.clone(), settle };
+            let rules = catalog.iter().filter_map(|c| Some((c.id.clone(), c.logic.clone()?))).collect();
+            let worker = rampart_triage::WorkerConfig { llm: config.llm.clone(), settle, rules };
             tracing::info!(model = %config.llm.model, url = %config.llm.base_url, "LLM triage on: alerts get advice.");
             let (handle, triager) = rampart_triage::spawn(worker, store.clone()).map_err(NodeError::Triage)?;
             (Some(handle), Some(triager))

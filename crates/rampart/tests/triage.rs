@@ -81,6 +81,7 @@ model = "stand-in-1"
         assert!(!sent[0].contains(secret), "{secret} left the host: {}", sent[0]);
     }
     assert!(sent[0].contains("IP_1") && sent[0].contains("\"model\":\"stand-in-1\""));
+    assert!(sent[0].contains("per source.ip within"), "the rule's logic in words: {}", sent[0]);
 
     // Advice, not action: nothing was decided until an admin applies it.
     assert!(api_get(&server, "/api/v1/decisions")["decisions"].as_array().unwrap().is_empty());

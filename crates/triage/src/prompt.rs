@@ -30,7 +30,14 @@ pub struct Prompt {
 /// Builds the prompt. Evidence events are taken newest first up to
 /// `sample`, each string cut to 400 characters, then dropped from the
 /// oldest until the whole fits in `max_chars`.
-pub fn build(alert: &Alert, evidence: &[Event], sample: usize, max_chars: usize, redactor: &mut Redactor) -> Prompt {
+pub fn build(
+    alert: &Alert,
+    rule_logic: Option<&str>,
+    evidence: &[Event],
+    sample: usize,
+    max_chars: usize,
+    redactor: &mut Redactor,
+) -> Prompt {
     redactor.know_entity(&alert.entity.field, &alert.entity.value);
     for e in evidence {
         for ip in [e.source.ip, e.destination.ip].into_iter().flatten() {
@@ -66,7 +73,7 @@ pub fn build(alert: &Alert, evidence: &[Event], sample: usize, max_chars: usize,
             "last_seen": rampart_core::time::format_ms(alert.last_seen_ms), "technique": alert.technique,
             "tags": alert.tags, "context": alert.context,
         },
-        "rule": {"id": alert.rule_id, "title": alert.title, "description": alert.description},
+        "rule": {"id": alert.rule_id, "title": alert.title, "description": alert.description, "tests": rule_logic},
     });
     let (user, kept) = loop {
         let mut body = header.clone();
@@ -128,12 +135,20 @@ mod tests {
             })
             .collect();
         let mut r = Redactor::new(&Default::default());
-        let p = build(&alert, &evidence, 8, 4_000, &mut r);
+        let p = build(
+            &alert,
+            Some("event.outcome = \"failure\"; 5 matches per source.ip within 2m"),
+            &evidence,
+            8,
+            4_000,
+            &mut r,
+        );
         let user = p.messages[1]["content"].as_str().unwrap();
         for secret in ["203.0.113.9", "alice", "db-7.internal", "198.51.100."] {
             assert!(!user.contains(secret), "{secret} leaked: {user}");
         }
         assert!(user.contains("IP_1") && user.contains("USER_1") && user.contains("HOST_1"));
+        assert!(user.contains("5 matches per source.ip within 2m"), "the rule's logic travels with it");
         assert!(p.chars <= 4_000, "{}", p.chars);
         assert!(!p.evidence_ids.is_empty() && p.evidence_ids.len() <= 8);
         assert_eq!(p.evidence_ids[0], 20, "newest first");

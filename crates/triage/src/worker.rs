@@ -5,7 +5,7 @@
 //! stores the answer — or the rule-based triage when the model is over
 //! budget, fails, times out or answers nonsense.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,8 @@ pub struct WorkerConfig {
     pub llm: LlmConfig,
     /// How long an opened alert gathers its burst before it is triaged.
     pub settle: Duration,
+    /// What each rule tests, in words (rule id → its card's logic), for the prompt.
+    pub rules: HashMap<String, String>,
 }
 
 /// The model client with its calls-per-minute budget, shared by the
@@ -53,6 +55,7 @@ pub struct Triager {
     client: ChatClient,
     llm: LlmConfig,
     calls: std::sync::Mutex<VecDeque<Instant>>,
+    rules: HashMap<String, String>,
 }
 
 impl Triager {
@@ -67,7 +70,13 @@ impl Triager {
             Duration::from_millis(llm.timeout_ms),
             llm.max_answer_tokens,
         );
-        Ok(Triager { client, llm: llm.clone(), calls: std::sync::Mutex::new(VecDeque::new()) })
+        Ok(Triager { client, llm: llm.clone(), calls: std::sync::Mutex::new(VecDeque::new()), rules: HashMap::new() })
+    }
+
+    /// Gives the prompts what each rule tests (rule id → logic in words).
+    pub fn with_rules(mut self, rules: HashMap<String, String>) -> Triager {
+        self.rules = rules;
+        self
     }
 
     /// The model's triage of `alert`, or the rule-based one when the
@@ -85,7 +94,8 @@ impl Triager {
             ok
         };
         let triage = if within_budget {
-            triage_with_model(&self.client, &self.llm, alert, evidence).await
+            let logic = self.rules.get(&alert.rule_id).map(String::as_str);
+            triage_with_model(&self.client, &self.llm, alert, logic, evidence).await
         } else {
             metrics::counter!(m::SKIPPED, "reason" => "budget").increment(1);
             fallback(alert, "over the calls-per-minute budget")
@@ -105,7 +115,7 @@ impl Triager {
 pub fn spawn(config: WorkerConfig, store: Arc<dyn Store>) -> Result<(TriageHandle, Arc<Triager>), String> {
     let min_severity = Severity::parse(&config.llm.min_severity)
         .ok_or_else(|| format!("llm.min_severity: unknown severity {:?}", config.llm.min_severity))?;
-    let triager = Arc::new(Triager::new(&config.llm)?);
+    let triager = Arc::new(Triager::new(&config.llm)?.with_rules(config.rules));
     let (tx, rx) = mpsc::channel(config.llm.queue_capacity);
     tokio::spawn(run(rx, triager.clone(), config.settle, store));
     Ok((TriageHandle { tx, min_severity }, triager))
@@ -125,9 +135,15 @@ async fn run(
 }
 
 /// Asks the model; any failure gives the fallback, with why.
-pub async fn triage_with_model(client: &ChatClient, llm: &LlmConfig, alert: &Alert, evidence: &[Event]) -> Triage {
+pub async fn triage_with_model(
+    client: &ChatClient,
+    llm: &LlmConfig,
+    alert: &Alert,
+    rule_logic: Option<&str>,
+    evidence: &[Event],
+) -> Triage {
     let mut redactor = Redactor::new(&llm.redact);
-    let prompt = prompt::build(alert, evidence, llm.evidence_sample, llm.max_prompt_chars, &mut redactor);
+    let prompt = prompt::build(alert, rule_logic, evidence, llm.evidence_sample, llm.max_prompt_chars, &mut redactor);
     for (kind, n) in redactor.counts() {
         metrics::counter!(m::REDACTED, "kind" => *kind).increment(*n as u64);
     }

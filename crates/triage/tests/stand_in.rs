@@ -125,7 +125,9 @@ async fn triage_with(model: &str, tweak: impl FnOnce(&mut LlmConfig)) -> (Triage
         ..LlmConfig::default()
     };
     tweak(&mut llm);
-    let (handle, _) = rampart_triage::spawn(WorkerConfig { llm, settle: Duration::ZERO }, store.clone()).unwrap();
+    let (handle, _) =
+        rampart_triage::spawn(WorkerConfig { llm, settle: Duration::ZERO, rules: Default::default() }, store.clone())
+            .unwrap();
     handle.offer(&alert);
     let mut stored = None;
     for _ in 0..200 {
@@ -188,7 +190,9 @@ async fn over_the_budget_the_model_is_not_called() {
     store.save_alerts(std::slice::from_ref(&second)).unwrap();
     let (base_url, seen) = start_stand_in().await;
     let llm = LlmConfig { enabled: true, base_url, model: "good".into(), calls_per_minute: 1, ..LlmConfig::default() };
-    let (handle, _) = rampart_triage::spawn(WorkerConfig { llm, settle: Duration::ZERO }, store.clone()).unwrap();
+    let (handle, _) =
+        rampart_triage::spawn(WorkerConfig { llm, settle: Duration::ZERO, rules: Default::default() }, store.clone())
+            .unwrap();
     handle.offer(&first);
     handle.offer(&second);
     let mut sources = Vec::new();
