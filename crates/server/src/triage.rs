@@ -18,17 +18,24 @@ use crate::state::AppState;
 /// Longest ban or rate limit a suggestion may ask for.
 const MAX_SUGGESTED_MS: i64 = 30 * 24 * 3_600_000;
 
+/// The triage stored under `id` (an alert's or an incident's), else `made()`.
+fn stored_or(store: &dyn rampart_core::Store, id: &str, made: impl FnOnce() -> Triage) -> Result<Triage, ApiError> {
+    match store.triage(id)? {
+        Some(body) => serde_json::from_str(&body)
+            .map_err(|e| ApiError::Internal(format!("stored triage of {id} is unreadable: {e}"))),
+        None => Ok(made()),
+    }
+}
+
 /// The alert's stored triage, or the rule-based one made now when none is
 /// stored (triage off, below its severity, or still queued).
 async fn triage_of(state: &AppState, id: String) -> Result<Triage, ApiError> {
     let store = state.store.clone();
     blocking(move || {
         let alert = store.alert(&id)?.ok_or_else(|| ApiError::NotFound(format!("alert {id}")))?;
-        match store.triage(&id)? {
-            Some(body) => serde_json::from_str(&body)
-                .map_err(|e| ApiError::Internal(format!("stored triage of {id} is unreadable: {e}"))),
-            None => Ok(rampart_triage::fallback(&alert, "not triaged by a model (off, below its severity, or queued)")),
-        }
+        stored_or(store.as_ref(), &id, || {
+            rampart_triage::fallback(&alert, "not triaged by a model (off, below its severity, or queued)")
+        })
     })
     .await
 }
@@ -159,11 +166,9 @@ pub(crate) async fn get_incident(
     let store = state.store.clone();
     blocking(move || {
         let (incident, alerts) = crate::incidents::incident_with_alerts(store.as_ref(), &id)?;
-        match store.triage(&id)? {
-            Some(body) => serde_json::from_str(&body)
-                .map_err(|e| ApiError::Internal(format!("stored triage of {id} is unreadable: {e}"))),
-            None => Ok(rampart_triage::fallback(&incident_as_alert(&incident, &alerts), "not triaged by a model yet")),
-        }
+        stored_or(store.as_ref(), &id, || {
+            rampart_triage::fallback(&incident_as_alert(&incident, &alerts), "not triaged by a model yet")
+        })
     })
     .await
     .map(Json)

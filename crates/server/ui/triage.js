@@ -14,6 +14,15 @@ export function triageOf(a) {
   return el;
 }
 
+/** Who wrote a triage: the model, or the rule-based fallback and why. */
+const author = (t) => (t.source === 'llm' ? `model ${t.model}` : `rule-based (${t.fallback_reason})`);
+
+/** The verdict with the summary, then the reason. */
+const verdictLines = (t) => [
+  h('p', {}, h('strong', { 'data-verdict': t.verdict }, verdictWords[t.verdict] || t.verdict), ` — ${t.summary}`),
+  h('p', { class: 'wrap' }, t.reason),
+];
+
 /** An incident's triage, with a button for admins to ask the model now. */
 export function incidentTriageOf(id) {
   const el = h('div', { class: 'triage', id: 'incident-triage' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -25,11 +34,9 @@ export function incidentTriageOf(id) {
   };
   const drawIncident = (t) => {
     const s = t.suggested_response || { action: 'none' };
-    const by = t.source === 'llm' ? `model ${t.model}` : `rule-based (${t.fallback_reason})`;
     el.replaceChildren(
-      h('p', {}, h('strong', { 'data-verdict': t.verdict }, verdictWords[t.verdict] || t.verdict), ` — ${t.summary}`),
-      h('p', { class: 'wrap' }, t.reason),
-      h('p', { class: 'muted' }, `By ${by}. ${s.action === 'none' ? 'No action suggested.' : `Suggested: ${s.action.replace('_', ' ')} ${s.target}.`} Advice only.`),
+      ...verdictLines(t),
+      h('p', { class: 'muted' }, `By ${author(t)}. ${s.action === 'none' ? 'No action suggested.' : `Suggested: ${s.action.replace('_', ' ')} ${s.target}.`} Advice only.`),
       h('div', { class: 'row' }, h('button', { type: 'button', id: 'incident-triage-ask', disabled: !isAdmin(), onclick: ask }, 'Ask the model')),
       result);
   };
@@ -49,11 +56,9 @@ function draw(el, a, t) {
       changed('decision');
     } catch (e) { note(result, e.message, true); }
   };
-  const by = t.source === 'llm' ? `model ${t.model}` : `rule-based (${t.fallback_reason})`;
   el.replaceChildren(
-    h('p', {}, h('strong', { 'data-verdict': t.verdict }, verdictWords[t.verdict] || t.verdict), ` — ${t.summary}`),
-    h('p', { class: 'wrap' }, t.reason),
-    h('p', { class: 'muted' }, `By ${by}${t.cited_event_ids?.length ? `; cites events ${t.cited_event_ids.join(', ')}` : ''}`
+    ...verdictLines(t),
+    h('p', { class: 'muted' }, `By ${author(t)}${t.cited_event_ids?.length ? `; cites events ${t.cited_event_ids.join(', ')}` : ''}`
       + `${t.invented_citations ? `; ${t.invented_citations} invented citation(s) dropped` : ''}. Advice only: applying it is your decision.`),
     h('div', { class: 'row' }, h('span', {}, suggestion),
       s.action !== 'none' ? h('button', { type: 'button', id: 'triage-apply', disabled: !isAdmin() || a.status === 'resolved', onclick: apply }, 'Apply') : null),

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
+use rampart_core::config::LlmConfig;
 use serde_json::{Value, json};
+
+use crate::metrics as m;
 
 /// Biggest answer body read.
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
@@ -47,38 +50,48 @@ pub struct Answer {
 }
 
 pub struct ChatClient {
-    pub(crate) http: reqwest::Client,
-    pub(crate) url: String,
-    pub(crate) model: String,
-    pub(crate) api_key: Option<String>,
-    pub(crate) timeout: Duration,
-    pub(crate) max_tokens: u32,
+    http: reqwest::Client,
+    url: String,
+    model: String,
+    api_key: Option<String>,
+    timeout: Duration,
+    max_tokens: u32,
 }
 
 impl ChatClient {
-    pub fn new(
-        http: reqwest::Client,
-        base_url: &str,
-        model: &str,
-        api_key: Option<String>,
-        timeout: Duration,
-        max_tokens: u32,
-    ) -> ChatClient {
-        ChatClient {
-            http,
-            url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
-            model: model.to_owned(),
-            api_key: api_key.filter(|k| !k.is_empty()),
-            timeout,
-            max_tokens,
-        }
+    /// The client `[llm]` describes; the key is read from its environment variable.
+    pub fn from_config(llm: &LlmConfig) -> Result<ChatClient, String> {
+        Ok(ChatClient {
+            http: rampart_client::http_client().map_err(|e| e.to_string())?,
+            url: format!("{}/chat/completions", llm.base_url.trim_end_matches('/')),
+            model: llm.model.clone(),
+            api_key: std::env::var(&llm.api_key_env).ok().filter(|k| !k.is_empty()),
+            timeout: Duration::from_millis(llm.timeout_ms),
+            max_tokens: llm.max_answer_tokens,
+        })
     }
 
     pub fn model(&self) -> &str {
         &self.model
     }
 
+    /// One call, with its time, tokens and any failure counted
+    /// (`rampart_llm_*`); callers count what they made of the answer.
     pub async fn complete(&self, messages: &Value) -> Result<Answer, CallError> {
+        let started = std::time::Instant::now();
+        let answer = self.call(messages).await;
+        metrics::histogram!(m::LATENCY).record(started.elapsed().as_secs_f64());
+        match &answer {
+            Ok(a) => {
+                metrics::counter!(m::TOKENS, "kind" => "prompt").increment(a.prompt_tokens);
+                metrics::counter!(m::TOKENS, "kind" => "completion").increment(a.completion_tokens);
+            }
+            Err(e) => metrics::counter!(m::CALLS, "outcome" => e.label()).increment(1),
+        }
+        answer
+    }
+
+    async fn call(&self, messages: &Value) -> Result<Answer, CallError> {
         let body = json!({
             "model": self.model,
             "messages": messages,

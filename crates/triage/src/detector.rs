@@ -50,15 +50,7 @@ pub struct LlmLogDetector {
 impl LlmLogDetector {
     /// Starts the batching task on the current runtime.
     pub fn spawn(llm: &LlmConfig) -> Result<LlmLogDetector, String> {
-        let http = rampart_client::http_client().map_err(|e| e.to_string())?;
-        let client = ChatClient::new(
-            http,
-            &llm.base_url,
-            &llm.model,
-            std::env::var(&llm.api_key_env).ok(),
-            Duration::from_millis(llm.timeout_ms),
-            llm.max_answer_tokens,
-        );
+        let client = ChatClient::from_config(llm)?;
         let card = Arc::new(card());
         let (lines_tx, lines_rx) = mpsc::channel(llm.detector.batch_lines.saturating_mul(4).max(16));
         let (found_tx, found_rx) = std_mpsc::channel();
@@ -181,17 +173,9 @@ async fn judge_batch(client: &ChatClient, llm: &LlmConfig, card: &Arc<RuleCard>,
     let mut body = json!({"lines": batch.iter().enumerate().map(|(n, l)| json!({"n": n + 1, "program": l.program, "text": l.text})).collect::<Vec<_>>()});
     redactor.redact_json(&mut body);
     let messages = json!([{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": body.to_string()}]);
-    let started = Instant::now();
-    let answer = client.complete(&messages).await;
-    metrics::histogram!(m::LATENCY).record(started.elapsed().as_secs_f64());
-    let content = match answer {
-        Ok(a) => {
-            metrics::counter!(m::TOKENS, "kind" => "prompt").increment(a.prompt_tokens);
-            metrics::counter!(m::TOKENS, "kind" => "completion").increment(a.completion_tokens);
-            a.content
-        }
+    let content = match client.complete(&messages).await {
+        Ok(answer) => answer.content,
         Err(e) => {
-            metrics::counter!(m::CALLS, "outcome" => e.label()).increment(1);
             tracing::warn!(error = %e, lines = batch.len(), "LLM log detector call failed; the batch goes unjudged.");
             return Vec::new();
         }

@@ -60,16 +60,7 @@ pub struct Triager {
 
 impl Triager {
     pub fn new(llm: &LlmConfig) -> Result<Triager, String> {
-        let http = rampart_client::http_client().map_err(|e| e.to_string())?;
-        let api_key = std::env::var(&llm.api_key_env).ok();
-        let client = ChatClient::new(
-            http,
-            &llm.base_url,
-            &llm.model,
-            api_key,
-            Duration::from_millis(llm.timeout_ms),
-            llm.max_answer_tokens,
-        );
+        let client = ChatClient::from_config(llm)?;
         Ok(Triager { client, llm: llm.clone(), calls: std::sync::Mutex::new(VecDeque::new()), rules: HashMap::new() })
     }
 
@@ -147,19 +138,13 @@ pub async fn triage_with_model(
     for (kind, n) in redactor.counts() {
         metrics::counter!(m::REDACTED, "kind" => *kind).increment(*n as u64);
     }
-    let started = Instant::now();
-    let answer = client.complete(&prompt.messages).await;
-    metrics::histogram!(m::LATENCY).record(started.elapsed().as_secs_f64());
-    let answer = match answer {
+    let answer = match client.complete(&prompt.messages).await {
         Ok(answer) => answer,
         Err(e) => {
-            metrics::counter!(m::CALLS, "outcome" => e.label()).increment(1);
             tracing::warn!(alert = %alert.id, error = %e, "LLM triage failed; the rule-based triage stands in.");
             return fallback(alert, &e.to_string());
         }
     };
-    metrics::counter!(m::TOKENS, "kind" => "prompt").increment(answer.prompt_tokens);
-    metrics::counter!(m::TOKENS, "kind" => "completion").increment(answer.completion_tokens);
     match read_answer(&answer.content, alert, &prompt.evidence_ids, &redactor, client.model()) {
         Ok(triage) => {
             metrics::counter!(m::CALLS, "outcome" => "ok").increment(1);
