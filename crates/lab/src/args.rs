@@ -283,6 +283,12 @@ pub struct TrainPayloadsArgs {
     /// the same values (bench/tfidf-baseline/run).
     #[arg(long, value_name = "FILE")]
     pub corpus_out: Option<PathBuf>,
+    /// Also write every left-out value the chosen threshold gets wrong (an
+    /// attack let through, a benign value flagged) as JSON lines (`source`,
+    /// `class`, `verdict`, `score`, `value`): what the next change should
+    /// look at, on sources the scoring model never saw.
+    #[arg(long, value_name = "FILE")]
+    pub misses_out: Option<PathBuf>,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,

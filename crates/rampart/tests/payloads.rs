@@ -49,6 +49,7 @@ fn a_trained_payload_model_judges_values_with_check() {
     let model = dir.path().join("payloads.json");
     let (data, out) = (dir.path().to_str().unwrap(), model.to_str().unwrap());
     let corpus_out = dir.path().join("corpus.jsonl");
+    let misses_out = dir.path().join("misses.jsonl");
     let trained = rampart(&[
         "train",
         "payloads",
@@ -60,6 +61,8 @@ fn a_trained_payload_model_judges_values_with_check() {
         "20",
         "--corpus-out",
         corpus_out.to_str().unwrap(),
+        "--misses-out",
+        misses_out.to_str().unwrap(),
         "--json",
     ]);
     assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
@@ -73,6 +76,27 @@ fn a_trained_payload_model_judges_values_with_check() {
     let left_out = &report["metrics"]["leave_one_source_out"];
     assert!(left_out["libinjection"]["sqli"]["rows"].as_u64().unwrap() > 100, "{report}");
     assert_eq!(report["metrics"]["hard_negatives"]["rows"], 2);
+    // The misses file holds exactly the left-out values the figures count as wrong.
+    let misses: Vec<Value> =
+        std::fs::read_to_string(&misses_out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for miss in &misses {
+        let (class, verdict) = (miss["class"].as_str().unwrap(), miss["verdict"].as_str().unwrap());
+        assert_ne!(class == "benign", verdict == "benign", "{miss}");
+        assert!(miss["value"].is_string() && miss["score"].is_number(), "{miss}");
+    }
+    let mut wrong = 0.0;
+    for (source, classes) in left_out.as_object().unwrap() {
+        for (class, figures) in classes.as_object().unwrap() {
+            let rows = figures["rows"].as_f64().unwrap();
+            let share = figures
+                .get("detected")
+                .map_or_else(|| figures["false_positive_rate"].as_f64().unwrap(), |d| 1.0 - d.as_f64().unwrap());
+            let counted = misses.iter().filter(|m| m["source"] == source.as_str() && m["class"] == class.as_str());
+            assert_eq!(counted.count() as f64, (rows * share).round(), "{source} {class}");
+            wrong += (rows * share).round();
+        }
+    }
+    assert_eq!(misses.len() as f64, wrong);
 
     let check = |values: &[&str]| {
         let mut args = vec!["check", "--model", out, "--json"];

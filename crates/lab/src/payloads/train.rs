@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use rampart_ml::payload::model::attack_probability;
 use rampart_ml::payload::model::{FORMAT, FORMAT_VERSION};
+use rampart_ml::payload::model::{attack_probability, decide};
 use rampart_ml::payload::{
     Context, Lexes, PayloadClass, PayloadModel, PayloadScorer, breakout, decode, features, gate,
 };
@@ -145,6 +145,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     let width = features::WIDTH;
     let k = PayloadClass::ALL.len();
     let mut scored: Vec<(&'static str, Vec<u32>, Vec<f32>)> = Vec::new();
+    let mut scored_rows: Vec<Vec<usize>> = Vec::new();
     if !args.no_leave_out {
         for source in &sources {
             let (train, test): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|&r| all[r].source != *source);
@@ -164,6 +165,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
                 gate::settle(row, &possible[r], breakouts[r]);
             }
             scored.push((source, test_y, proba));
+            scored_rows.push(test);
         }
     }
     let curve = operating_curve(&scored);
@@ -183,6 +185,10 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
             println!("  left out {source} (trained on the rest): {}", serde_json::to_string(&figures)?);
         }
         left_out.insert(*source, figures);
+    }
+
+    if let Some(path) = &args.misses_out {
+        write_misses(path, &all, &scored, &scored_rows, threshold)?;
     }
 
     let keep: Vec<usize> = (0..all.len()).filter(|&r| learnable[r]).collect();
@@ -222,6 +228,35 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
         println!("  wrote {} in {:.1}s", args.out.display(), started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The left-out values `threshold` gets wrong, one JSON object a line.
+fn write_misses(
+    path: &Path,
+    all: &[&Sample],
+    scored: &[(&'static str, Vec<u32>, Vec<f32>)],
+    rows: &[Vec<usize>],
+    threshold: f32,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let k = PayloadClass::ALL.len();
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for ((source, _, proba), rows) in scored.iter().zip(rows) {
+        for (p, &r) in proba.chunks_exact(k).zip(rows) {
+            let sample = all[r];
+            let (verdict, _) = decide(p, threshold);
+            if (sample.class != PayloadClass::Benign) == (verdict != PayloadClass::Benign) {
+                continue;
+            }
+            let line = json!({
+                "source": source, "class": sample.class.name(), "verdict": verdict.name(),
+                "score": attack_probability(p), "value": sample.value,
+            });
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush().with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// libinjection's hard negatives, when the corpus has them: how many the

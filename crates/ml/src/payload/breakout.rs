@@ -2,9 +2,11 @@
 //! tokens. SQL: a value that closes the string it was put in and comments
 //! out the rest of the query (`admin'--`, the login bypass), or that ends
 //! the statement it was put in and starts another (`1;select 1`,
-//! `x'; drop table users`). Script: a value that opens a `<script>`
-//! element, gives a tag an event handler (`<img src=x onerror=…>`) or is
-//! a `javascript:` URL. Too short or too plain for the forest to be sure
+//! `x'; drop table users`), or that extends the query's result with a
+//! `union select`. Script: a value that opens a `<script>` element, gives
+//! a tag an event handler (`<img src=x onerror=…>`), a script URL
+//! (`src=javascript:…`, `data:text/html`), script in a style or a refresh,
+//! or is a `javascript:` URL. Too short or too plain for the forest to be sure
 //! of (it called `admin'--`, `1;select 1` and `<script src=//x/1.js>`
 //! benign), and nothing anyone types: a person's text does not close a
 //! quote it never opened and then comment out the rest, follow a number
@@ -45,10 +47,40 @@ pub fn script_breakout(text: &str) -> bool {
         if &tag[..name] == b"script" && tag.get(name).is_none_or(|b| matches!(b, b'>' | b' ' | b'/')) {
             return true;
         }
-        // The tag's attributes, up to its end: one of them an event handler.
+        // The tag's attributes, up to its end: one of them an event handler,
+        // a script URL, script in a style, or a refresh to elsewhere.
         let end = tag.iter().position(|b| *b == b'>').unwrap_or(tag.len());
-        handler_in(&tag[name..end])
+        let attributes = &tag[name..end];
+        handler_in(attributes)
+            || script_url_in(attributes)
+            || styled_script(attributes)
+            || (&tag[..name] == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
+    }) || (contains(bytes, b"<style") && styled_script(bytes))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// URL schemes that run what follows: script, or a document that can hold it.
+const SCRIPT_URLS: [&[u8]; 6] =
+    [b"javascript:", b"vbscript:", b"livescript:", b"data:text/html", b"data:image/svg", b"data:application/"];
+
+/// An attribute whose value is a script URL (`src=javascript:…`,
+/// ``href=`javascript:…` ``, `data="data:text/html;base64,…"`).
+fn script_url_in(attributes: &[u8]) -> bool {
+    attributes.iter().enumerate().filter(|(_, b)| **b == b'=').any(|(at, _)| {
+        let mut value = &attributes[at + 1..];
+        while let [b' ' | b'"' | b'\'' | b'`', rest @ ..] = value {
+            value = rest;
+        }
+        SCRIPT_URLS.iter().any(|scheme| value.starts_with(scheme))
     })
+}
+
+/// CSS that runs script in old browsers: `expression(…)`, `behavior:url(…)`, `-moz-binding:url(…)`.
+fn styled_script(css: &[u8]) -> bool {
+    contains(css, b"expression(") || contains(css, b"behavior:") || contains(css, b"-moz-binding")
 }
 
 /// `on…=` opening an attribute (after a space, `/` or quote) in a tag's text.
@@ -56,10 +88,60 @@ fn handler_in(attributes: &[u8]) -> bool {
     gate::handler_after(attributes, |before| matches!(before, Some(b' ' | b'/' | b'"' | b'\'')))
 }
 
-/// Whether `decoded` breaks out of its SQL context in one of the two ways.
+/// Whether `decoded` breaks out of its SQL context in one of these ways.
 pub fn sql_breakout(decoded: &Decoded) -> bool {
     let text = decoded.text.trim();
-    login_bypass(text, decoded.flags.contains(Flags::SQL_COMMENT)) || stacked_statement(text) || tautology(text)
+    login_bypass(text, decoded.flags.contains(Flags::SQL_COMMENT))
+        || stacked_statement(text)
+        || tautology(text)
+        || union_probe(text)
+}
+
+/// `-1321 union select 1 from users/*`, `x' union all select null--`,
+/// `1) union(select …`, `union all select …`: nothing, a number or a
+/// closed string (a comment after it allowed), then `union`
+/// [`all`|`distinct`] `select` — the query's result extended with the
+/// attacker's. The forest called a third of libinjection's such values
+/// benign (the Kaggle statements it learns as benign have `UNION SELECT`
+/// too, after a `SELECT`); `credit union select card` starts with a word.
+fn union_probe(text: &str) -> bool {
+    let Some(at) = text.find("union") else { return false };
+    // What comes before, without a comment that the original line break ended (`-1--\n union`).
+    let whole = &text[..at];
+    let comment = [whole.find("--"), whole.find('#')].into_iter().flatten().min();
+    let before = whole[..comment.unwrap_or(whole.len())].trim();
+    let literal = before.trim_matches(['-', '+', '(', ')', ' ']);
+    let literal_head = number_literal(literal) || closes_string(before);
+    if !(literal.is_empty() || literal_head) {
+        return false;
+    }
+    let mut rest = text[at + "union".len()..].trim_start_matches([' ', '(']);
+    for quantifier in ["all", "distinct"] {
+        if let Some(after) = rest.strip_prefix(quantifier).filter(|a| a.starts_with([' ', '('])) {
+            rest = after.trim_start_matches([' ', '(']);
+        }
+    }
+    let Some(after) = rest.strip_prefix("select") else { return false };
+    if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        return false;
+    }
+    // A literal the query ends on is evidence enough; with nothing before
+    // (or only a comment) the select list must read as SQL: `union select
+    // committee` is a phrase.
+    (literal_head && comment.is_none()) || select_list(after.trim_start())
+}
+
+/// What follows `select` reads as a select list: a number, `*`, `@@…`, a
+/// parenthesis or quote, `null`, or a word followed by `,`, `(` or `from`.
+fn select_list(after: &str) -> bool {
+    if after.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '*' | '@' | '(' | '\'' | '"' | '-')) {
+        return true;
+    }
+    let (object, beyond) = word(after);
+    if matches!(object, "distinct" | "all") {
+        return select_list(beyond);
+    }
+    !object.is_empty() && (object == "null" || beyond.starts_with([',', '(']) || word(beyond).0 == "from")
 }
 
 /// Bytes of a bare login or number: what precedes the quote in `admin'--`.
@@ -94,9 +176,19 @@ fn number(text: &str) -> Option<&str> {
     (digits > 0).then(|| &text[digits..])
 }
 
+/// `12`, `-355.00`, `.1`, `0x31`: a number as SQL writes one.
+fn number_literal(text: &str) -> bool {
+    match text.strip_prefix("0x") {
+        Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => text.bytes().any(|b| b.is_ascii_digit()) && text.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
+    }
+}
+
 /// `1 and 3798=3798`, `-6784 && 6784>2870`, `x' or 1=1--`: a number or a
 /// closed string, a logical operator, and a comparison of two numbers —
-/// the boolean probe scanners build (sqlmap's), not `1950 or 1960`.
+/// the boolean probe scanners build (sqlmap's), not `1950 or 1960`; or a
+/// closed string, a logical operator and a string compared (`admin" or
+/// "1"="1`, `' or ''='`).
 fn tautology(text: &str) -> bool {
     let Some((at, len)) = first_logic(text) else { return false };
     let head = text[..at].trim().trim_start_matches('-').trim_end_matches([')', ' ']);
@@ -104,6 +196,9 @@ fn tautology(text: &str) -> bool {
         return false;
     }
     let tail = text[at + len..].trim_start().trim_start_matches('(');
+    if let Some(quote) = tail.chars().next().filter(|c| matches!(c, '\'' | '"')) {
+        return closes_string(text[..at].trim()) && string_comparison(&tail[1..], quote);
+    }
     let Some(rest) = number(tail) else { return false };
     let rest = rest.trim_start();
     let Some(op) = ["<=", ">=", "<>", "!=", "=", "<", ">"].iter().find(|op| rest.starts_with(**op)) else {
@@ -112,6 +207,19 @@ fn tautology(text: &str) -> bool {
     let Some(after) = number(rest[op.len()..].trim_start()) else { return false };
     let after = after.trim_start();
     after.is_empty() || ["--", "#", "/*", ")", "and ", "or "].iter().any(|end| after.starts_with(end))
+}
+
+/// After a closed string and a logical operator, the rest of `x' or 'a'='a`
+/// (`after_quote` is `a'='a`): a string compared with something, or an
+/// opened string the query's own quote closes (`x' or '`) — not `12" and
+/// "14" pans` or `8" or "10"`.
+fn string_comparison(after_quote: &str, quote: char) -> bool {
+    if after_quote.trim().is_empty() {
+        return true;
+    }
+    let Some(close) = after_quote.find(quote) else { return false };
+    let rest = after_quote[close + 1..].trim_start();
+    ["<=", ">=", "<>", "!=", "=", "<", ">", "like "].iter().any(|op| rest.starts_with(op))
 }
 
 /// Where the first `and`, `or`, `xor`, `&&` or `||` of `text` is, and its
@@ -147,10 +255,7 @@ fn stacked_statement(text: &str) -> bool {
     let (verb, after) = word(text[semi + 1..].trim_start());
     let (object, beyond) = word(after);
     match verb {
-        "select" => {
-            after.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '*' | '@' | '(' | '\''))
-                || (!object.is_empty() && (beyond.starts_with(',') || word(beyond).0 == "from"))
-        }
+        "select" => select_list(after),
         "drop" | "truncate" | "create" | "alter" => {
             matches!(object, "table" | "database" | "user" | "procedure" | "function" | "view" | "schema")
         }
@@ -193,6 +298,14 @@ mod tests {
             "\"javascript:alert(1)",
             "%3Cscript%3Ealert(1)%3C/script%3E",
             "&lt;img src=x onerror=alert(1)&gt;",
+            "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+            "<iframe src=\"javascript:alert(1)\"></iframe>",
+            "<EMBED SRC=\"data:image/svg+xml;base64,PHN2Zz4=\" type=\"image/svg+xml\">",
+            "<object data=\"data:text/html;base64,PHNjcmlwdD4=\"></object>",
+            "<META HTTP-EQUIV=\"refresh\" CONTENT=\"0;url=data:text/html;base64,PHNjcmlwdD4=\">",
+            "<div style=\"width: expression(alert(1))\">",
+            "<x style=\"behavior:url(test.sct)\">",
+            "<style>body{-moz-binding:url(x.xml#xss)}</style>",
         ] {
             assert!(opens_script(attack), "{attack}");
         }
@@ -212,6 +325,12 @@ mod tests {
             "oncall=alice",
             "1 < 2 onload",
             "<onion = 3>",
+            "<img src=\"data:image/png;base64,iVBORw0KGgo=\">",
+            "<a href=\"https://example.org/javascript:tips\">js tips</a>",
+            "<p>regular expression(s) explained</p>",
+            "the expression(x) is a call",
+            "<meta name=\"description\" content=\"refresh your look\">",
+            "<p style=\"color:red\">behavior: polite</p>",
         ] {
             assert!(!opens_script(text), "{text}");
         }
@@ -240,10 +359,27 @@ mod tests {
             "1 and 3798=3798",
             "1505 || 1505=1505",
             "-6784 && 6784>2870",
+            "admin\" or \"1\"=\"1",
+            "' or ''='",
+            "\" OR \"\" = \"",
+            "x\" and 'x'='x'",
+            "' or '",
             "1 or 1=1",
             "x' or 1=1--",
             "1) and (5=5",
             "1 AND 3798=3798 -- x",
+            "-1321 union select 1 from users/*",
+            "1 UNION ALL SELECT null,null--",
+            "x' union select password from users--",
+            "1) union(select 1,2)",
+            "-11 UNION ALL SELECT null",
+            "1%20union%20distinct%20select%201",
+            "union all (select distinct 1)--",
+            "-1--%0A%20union%28select%20table_name%20from%20information_schema.tables%29",
+            "-1%23a%0A%20union%20%28select%20id%20from%20users%29",
+            "(1001)union select-1,ccnumber,3,4 from credit_cards",
+            "-355.00 union select USER/**/",
+            "0x31+union+select+%40%40version",
         ] {
             assert!(breaks_out(attack), "{attack}");
         }
@@ -269,6 +405,19 @@ mod tests {
             "1 or 2 of them = 3",
             "size 8 or 9=large",
             "12 and 1/2 inch",
+            "12\" and \"14\" pans",
+            "8\" or \"10\"",
+            "\"red\" or \"blue\"",
+            "john's or 'jane'='x'",
+            "5' or 6' tall",
+            "credit union select card",
+            "european union selection 2024",
+            "1 union station selects",
+            "3 union selections",
+            "union station",
+            "union select committee",
+            "#1 union select pick",
+            "2 -- union select",
             "",
         ] {
             assert!(!breaks_out(text), "{text}");
