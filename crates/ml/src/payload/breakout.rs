@@ -44,7 +44,11 @@ pub fn script_breakout(text: &str) -> bool {
         if name == 0 || !tag[0].is_ascii_alphabetic() {
             return false;
         }
-        if &tag[..name] == b"script" && tag.get(name).is_none_or(|b| matches!(b, b'>' | b' ' | b'/')) {
+        let element = &tag[..name];
+        if element == b"script" && tag.get(name).is_none_or(|b| matches!(b, b'>' | b' ' | b'/')) {
+            return true;
+        }
+        if element == b"style" && styled_script(tag) {
             return true;
         }
         // The tag's attributes, up to its end: one of them an event handler,
@@ -54,12 +58,12 @@ pub fn script_breakout(text: &str) -> bool {
         handler_in(attributes)
             || script_url_in(attributes)
             || styled_script(attributes)
-            || (&tag[..name] == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
-    }) || (contains(bytes, b"<style") && styled_script(bytes))
+            || (element == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
+    })
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// URL schemes that run what follows: script, or a document that can hold it.
@@ -192,16 +196,17 @@ fn number_literal(text: &str) -> bool {
 fn tautology(text: &str) -> bool {
     let Some((at, len)) = first_logic(text) else { return false };
     let head = text[..at].trim().trim_start_matches('-').trim_end_matches([')', ' ']);
-    if !(number(head).is_some_and(str::is_empty) || closes_string(text[..at].trim())) {
+    let closed = closes_string(text[..at].trim());
+    if !(closed || number(head).is_some_and(str::is_empty)) {
         return false;
     }
     let tail = text[at + len..].trim_start().trim_start_matches('(');
     if let Some(quote) = tail.chars().next().filter(|c| matches!(c, '\'' | '"')) {
-        return closes_string(text[..at].trim()) && string_comparison(&tail[1..], quote);
+        return closed && string_comparison(&tail[1..], quote);
     }
     let Some(rest) = number(tail) else { return false };
     let rest = rest.trim_start();
-    let Some(op) = ["<=", ">=", "<>", "!=", "=", "<", ">"].iter().find(|op| rest.starts_with(**op)) else {
+    let Some(op) = COMPARISONS.iter().find(|op| rest.starts_with(**op)) else {
         return false;
     };
     let Some(after) = number(rest[op.len()..].trim_start()) else { return false };
@@ -219,8 +224,11 @@ fn string_comparison(after_quote: &str, quote: char) -> bool {
     }
     let Some(close) = after_quote.find(quote) else { return false };
     let rest = after_quote[close + 1..].trim_start();
-    ["<=", ">=", "<>", "!=", "=", "<", ">", "like "].iter().any(|op| rest.starts_with(op))
+    COMPARISONS.iter().chain(&["like "]).any(|op| rest.starts_with(op))
 }
+
+/// SQL's comparison operators, longest first so `<=` is not read as `<`.
+const COMPARISONS: [&str; 7] = ["<=", ">=", "<>", "!=", "=", "<", ">"];
 
 /// Where the first `and`, `or`, `xor`, `&&` or `||` of `text` is, and its
 /// length: one pass, as most values have none.
