@@ -103,9 +103,11 @@ pub struct TrainFlowsArgs {
     /// The novelty guard: flows the classifier calls normal but that are
     /// unlike every normal training flow become class `anomaly`. This is
     /// the share of normal training rows allowed over its threshold; 0
-    /// turns the guard off.
-    #[arg(long, default_value_t = 0.01)]
-    pub novelty_fpr: f64,
+    /// turns the guard off. Default: chosen with the decision threshold on
+    /// the leave-family-out folds among 0.25%, 0.5%, 1% and 2% and none
+    /// (1% with --no-family-folds).
+    #[arg(long)]
+    pub novelty_fpr: Option<f64>,
     /// Trees in the novelty guard's Isolation Forest (its scoring time
     /// grows with them; 50 detected as much of the left-out families as
     /// 100, docs/DETECTION.md).
@@ -144,6 +146,27 @@ pub struct TrainFlowsArgs {
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+impl TrainFlowsArgs {
+    /// Whether models get a novelty guard (unless the folds then choose none).
+    pub fn guarded(&self) -> bool {
+        self.novelty_fpr != Some(0.0)
+    }
+
+    /// The rate the guard is fitted at, before the folds choose.
+    pub fn fitted_guard_rate(&self) -> f64 {
+        self.novelty_fpr.unwrap_or(0.01)
+    }
+
+    /// The guard rates the folds choose among (`None`: no guard).
+    pub fn guard_rates(&self) -> Vec<Option<f64>> {
+        match self.novelty_fpr {
+            Some(0.0) => vec![None],
+            Some(r) => vec![Some(r)],
+            None => std::iter::once(None).chain(rampart_ml::novelty::RATES.map(Some)).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,8 @@
 
 use indicatif::ProgressBar;
 use rampart_ml::dataset::{Format, Table, family_of};
-use rampart_ml::operating_point::{self, FoldScores, OperatingPoint};
+use rampart_ml::flow_model::Scorer;
+use rampart_ml::operating_point::{self, FoldScores, OperatingPoint, Scored, Shipped};
 use rampart_ml::trees::TrainParams;
 use rampart_ml::validation::{Labelled, subset};
 use serde::Serialize;
@@ -61,8 +62,8 @@ pub struct Folds {
 impl Folds {
     /// The operating point, once the shipped model has scored the held-out
     /// normal rows.
-    pub fn choose(self, shipped_normals: &[f32], max_fpr: f64) -> FamilyFolds {
-        let point = operating_point::choose(&self.folds, shipped_normals, max_fpr);
+    pub fn choose(self, shipped: &Shipped<'_>, max_fpr: f64, rates: &[Option<f64>]) -> FamilyFolds {
+        let point = operating_point::choose(&self.folds, shipped, max_fpr, rates);
         FamilyFolds { point, at_likeliest_class: self.likeliest }
     }
 }
@@ -91,7 +92,7 @@ pub fn run(
     if families.len() < 2 || normal_rows.is_empty() {
         return Ok(None);
     }
-    let k = labelled.classes.len() - usize::from(args.novelty_fpr > 0.0);
+    let k = labelled.classes.len() - usize::from(args.guarded());
     let mut folds = Vec::new();
     let mut likeliest = Vec::new();
     for (i, (family, rows)) in families.iter().enumerate() {
@@ -100,18 +101,19 @@ pub fn run(
         let fit_y: Vec<u32> = fit_rows.iter().map(|&r| labelled.y[r]).collect();
         let target = Target { y: &fit_y, k, normal: labelled.normal };
         let fitted = fit(&subset(table, &fit_rows), target, format, args, params, bar)?;
-        let scored: Vec<usize> = rows.iter().chain(&normal_rows).copied().collect();
-        let x = fitted.scorer.preprocessing().encode_table(&subset(table, &scored)).map_err(anyhow::Error::msg)?;
+        let judged: Vec<usize> = rows.iter().chain(&normal_rows).copied().collect();
+        let x = fitted.scorer.preprocessing().encode_table(&subset(table, &judged)).map_err(anyhow::Error::msg)?;
+        let (attacks, normals) = scored(&fitted.scorer, &x, rows.len());
+        let guard = fitted.scorer.novelty().map(|n| n.rate_thresholds.clone()).unwrap_or_default();
+        let fold = FoldScores { family: family.clone(), attacks, normals, guard };
         let mut proba = Vec::new();
         fitted.scorer.predict(&x, &mut proba);
         let width = labelled.classes.len();
         let (attack_p, normal_p) = proba.split_at(rows.len() * width);
-        let score = |p: &[f32]| operating_point::attack_scores(p, width, labelled.normal);
         let flagged = |p: &[f32]| -> f64 {
             let n = p.len() / width;
             p.chunks(width).filter(|p| rampart_ml::argmax(p) != labelled.normal).count() as f64 / n.max(1) as f64
         };
-        let fold = FoldScores { family: family.clone(), attacks: score(attack_p), normals: score(normal_p) };
         likeliest.push(Flagged { family: family.clone(), detected: flagged(attack_p), fpr: flagged(normal_p) });
         folds.push(fold);
     }
@@ -122,6 +124,21 @@ pub fn run(
         families: likeliest,
     };
     Ok(Some(Folds { folds, likeliest }))
+}
+
+/// Encoded rows scored for choosing the operating point (the classifier's
+/// attack scores and the guard's parts), split after the first `first` rows.
+pub fn scored(scorer: &Scorer, x: &[f32], first: usize) -> (Scored, Scored) {
+    let mut proba = Vec::new();
+    scorer.predict_trees(x, &mut proba);
+    let attack = operating_point::attack_scores(&proba, scorer.known_classes(), scorer.normal());
+    let novelty = scorer.novelty_parts(x);
+    let (a, b) = attack.split_at(first.min(attack.len()));
+    let split = first.min(novelty.len());
+    (
+        Scored { attack: a.to_vec(), novelty: novelty[..split].to_vec() },
+        Scored { attack: b.to_vec(), novelty: novelty[split..].to_vec() },
+    )
 }
 
 /// The folds as text, after the held-out figures.
@@ -142,13 +159,25 @@ pub fn print(folds: &FamilyFolds) {
         );
     }
     println!(
-        "  mean detected {:.1}% at FPR {:.2}% (threshold {}, chosen for FPR ≤ {:.1}%; the shipped model's held-out FPR {:.2}%); by the likeliest class {:.1}% at FPR {:.2}%",
+        "  mean detected {:.1}% at FPR {:.2}% (threshold {}, {}, chosen for FPR ≤ {:.1}%; the shipped model's held-out FPR {:.2}%); by the likeliest class {:.1}% at FPR {:.2}%",
         p.mean_detected * 100.0,
         p.mean_fpr * 100.0,
         p.threshold,
+        p.guard_rate.map_or("no novelty guard".to_owned(), |r| format!("novelty guard at {:.2}%", r * 100.0)),
         p.max_fpr * 100.0,
         p.held_out_fpr * 100.0,
         folds.at_likeliest_class.mean_detected * 100.0,
         folds.at_likeliest_class.mean_fpr * 100.0
     );
+    if p.by_guard_rate.len() > 1 {
+        let tried: Vec<String> = p
+            .by_guard_rate
+            .iter()
+            .map(|r| {
+                let rate = r.guard_rate.map_or("none".to_owned(), |g| format!("{:.2}%", g * 100.0));
+                format!("{rate}: {:.1}% at {}", r.mean_detected * 100.0, r.threshold)
+            })
+            .collect();
+        println!("  novelty guard rates tried (mean detected at the line): {}", tried.join(", "));
+    }
 }

@@ -10,7 +10,7 @@ use rampart_ml::dataset::{Format, Table, merge_labels};
 use rampart_ml::flow_model::Scorer;
 use rampart_ml::flow_model::{FORMAT, FlowModel};
 use rampart_ml::novelty::{ANOMALY_CLASS, Novelty};
-use rampart_ml::operating_point::attack_scores;
+use rampart_ml::operating_point::Shipped;
 use rampart_ml::preprocess::Preprocessor;
 use rampart_ml::training_rows::TrainingRows;
 use rampart_ml::trees::{Algo, Ensemble, TrainParams, TrainSet};
@@ -82,7 +82,7 @@ pub(crate) fn fit(
     bar.set_length(params.trees as u64);
     bar.set_position(0);
     let ensemble = Ensemble::fit(&set, params, &|done, _| bar.set_position(done as u64)).map_err(anyhow::Error::msg)?;
-    let novelty = if args.novelty_fpr > 0.0 {
+    let novelty = if args.guarded() {
         let w = preprocessing.width();
         let normal_x: Vec<f32> = y
             .iter()
@@ -91,7 +91,7 @@ pub(crate) fn fit(
             .flat_map(|(r, _)| x[r * w..][..w].iter().copied())
             .collect();
         Some(
-            Novelty::fit(&normal_x, w, args.novelty_fpr, args.novelty_trees, params.seed)
+            Novelty::fit(&normal_x, w, args.fitted_guard_rate(), args.novelty_trees, params.seed)
                 .map_err(anyhow::Error::msg)?,
         )
     } else {
@@ -99,6 +99,25 @@ pub(crate) fn fit(
     };
     let scorer = Scorer::new(preprocessing, ensemble, novelty, normal);
     Ok(Fitted { scorer, weights, secs: started.elapsed().as_secs_f64() })
+}
+
+/// The scorer with its guard at the rate the folds chose (`None`: no
+/// guard, and no `anomaly` class in `classes`).
+fn with_guard_rate(scorer: Scorer, rate: Option<f64>, classes: &mut Vec<String>) -> Scorer {
+    let normal = scorer.normal();
+    let (preprocessing, ensemble, novelty) = scorer.into_parts();
+    let novelty = match (novelty, rate) {
+        (Some(mut novelty), Some(rate)) => {
+            novelty.threshold = novelty.threshold_at(rate).unwrap_or(novelty.threshold);
+            Some(novelty)
+        }
+        (Some(_), None) => {
+            classes.retain(|c| c != ANOMALY_CLASS);
+            None
+        }
+        (None, _) => None,
+    };
+    Scorer::new(preprocessing, ensemble, novelty, normal)
 }
 
 pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
@@ -113,8 +132,8 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
     let multi = args.classes == ClassScheme::Multi;
     let mut labelled = label_rows(&table, &format, multi)?;
     let k = labelled.classes.len();
-    anyhow::ensure!((0.0..0.5).contains(&args.novelty_fpr), "--novelty-fpr must be in [0, 0.5)");
-    if args.novelty_fpr > 0.0 {
+    anyhow::ensure!((0.0..0.5).contains(&args.fitted_guard_rate()), "--novelty-fpr must be in [0, 0.5)");
+    if args.guarded() {
         labelled.classes.push(ANOMALY_CLASS.to_owned());
     }
     let params = params_of(args);
@@ -147,13 +166,16 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         Some(folds) => {
             let normals = subset(&table, &families::normal_rows(&test_rows, &labelled));
             let x = fitted.scorer.preprocessing().encode_table(&normals).map_err(anyhow::Error::msg)?;
-            let mut proba = Vec::new();
-            fitted.scorer.predict(&x, &mut proba);
-            let scores = attack_scores(&proba, labelled.classes.len(), labelled.normal);
-            Some(folds.choose(&scores, args.max_fpr))
+            let (_, normals) = families::scored(&fitted.scorer, &x, 0);
+            let guard = fitted.scorer.novelty().map(|n| n.rate_thresholds.clone()).unwrap_or_default();
+            let shipped = Shipped { normals: &normals, guard: &guard };
+            Some(folds.choose(&shipped, args.max_fpr, &args.guard_rates()))
         }
         None => None,
     };
+    if let Some(point) = family_folds.as_ref().map(|f| &f.point) {
+        fitted.scorer = with_guard_rate(fitted.scorer, point.guard_rate, &mut labelled.classes);
+    }
     let threshold = family_folds.as_ref().map(|f| f.point.threshold);
     fitted.scorer = fitted.scorer.with_threshold(threshold);
 

@@ -206,6 +206,27 @@ impl Scorer {
         }
     }
 
+    /// Classes the trees score (`predict_trees`' width): without `anomaly`.
+    pub fn known_classes(&self) -> usize {
+        self.compiled.classes()
+    }
+
+    /// The novelty guard, when the model has one.
+    pub fn novelty(&self) -> Option<&Novelty> {
+        self.novelty.as_ref()
+    }
+
+    /// Each encoded row's novelty parts (`Guard::forest_score`), walking
+    /// every tree; empty without a guard. For choosing the guard's rate.
+    pub fn novelty_parts(&self, features: &[f32]) -> Vec<(f64, bool)> {
+        let Some(guard) = &self.guard else { return Vec::new() };
+        let mut buffer = PointBuffer::new();
+        features
+            .chunks_exact(self.preprocessing.width().max(1))
+            .map(|row| guard.forest_score(row, &mut buffer))
+            .collect()
+    }
+
     /// What the scorer was built from: preprocessing, trees, novelty guard.
     pub fn into_parts(self) -> (Preprocessor, Ensemble, Option<Novelty>) {
         (self.preprocessing, self.compiled.into_ensemble(), self.novelty)

@@ -28,7 +28,16 @@ pub struct Novelty {
     /// whatever the forest says.
     pub lo: Vec<f64>,
     pub hi: Vec<f64>,
+    /// The threshold at each of `RATES` (rate, threshold), so the
+    /// leave-family-out folds can choose the guard's rate after fitting.
+    /// Empty in files written before the choice existed.
+    #[serde(default)]
+    pub rate_thresholds: Vec<(f64, f64)>,
 }
+
+/// The guard's rates (shares of normal training rows over its threshold)
+/// that `train flows` chooses among on its leave-family-out folds.
+pub const RATES: [f64; 4] = [0.0025, 0.005, 0.01, 0.02];
 
 /// How far past the normal range (as a share of it) a value is novel.
 const RANGE_MARGIN: f64 = 0.25;
@@ -56,13 +65,24 @@ impl Novelty {
                 hi[f] = hi[f].max(v);
             }
         }
-        let mut novelty = Novelty { forest, log, threshold: 1.0, lo, hi };
-        // The threshold from the scores the live path computes.
+        let mut novelty = Novelty { forest, log, threshold: 1.0, lo, hi, rate_thresholds: Vec::new() };
+        // The thresholds from the scores the live path computes.
         let mut scores = novelty.guard().score(x);
         scores.sort_by(f64::total_cmp);
-        let at = ((1.0 - fpr.clamp(0.0, 1.0)) * scores.len() as f64) as usize;
-        novelty.threshold = scores.get(at.min(scores.len().saturating_sub(1))).copied().unwrap_or(1.0);
+        let quantile = |rate: f64| {
+            let at = ((1.0 - rate.clamp(0.0, 1.0)) * scores.len() as f64) as usize;
+            scores.get(at.min(scores.len().saturating_sub(1))).copied().unwrap_or(1.0)
+        };
+        novelty.threshold = quantile(fpr);
+        novelty.rate_thresholds =
+            RATES.iter().chain([fpr].iter().filter(|f| !RATES.contains(f))).map(|&r| (r, quantile(r))).collect();
         Ok(novelty)
+    }
+
+    /// The threshold that lets `rate` of the normal training rows over it,
+    /// when `rate` is one of `RATES`.
+    pub fn threshold_at(&self, rate: f64) -> Option<f64> {
+        self.rate_thresholds.iter().find(|(r, _)| *r == rate).map(|(_, t)| *t)
     }
 
     /// The guard laid out for scoring rows as they are encoded.
@@ -88,11 +108,27 @@ impl Novelty {
     /// `anomaly` when the model decides it is normal: none under the
     /// threshold, then from one half to all of it by how far past it is.
     pub fn anomaly_mass(&self, score: f64) -> f32 {
-        if score < self.threshold {
-            return 0.0;
-        }
-        (0.5 + 0.5 * (score - self.threshold) / (1.0 - self.threshold).max(1e-9)).clamp(0.5, 1.0) as f32
+        anomaly_mass(score, self.threshold)
     }
+}
+
+/// The least score of a row outside the normal range: half-way from the threshold to 1.
+fn outside_score(threshold: f64) -> f64 {
+    (threshold + 1.0) / 2.0
+}
+
+/// `Guard::score_row` from `Guard::forest_score`'s parts, for a guard whose
+/// threshold is `threshold`.
+pub fn novelty_score((forest, outside): (f64, bool), threshold: f64) -> f64 {
+    if outside { forest.max(outside_score(threshold)) } else { forest }
+}
+
+/// `Novelty::anomaly_mass` for a guard whose threshold is `threshold`.
+pub fn anomaly_mass(score: f64, threshold: f64) -> f32 {
+    if score < threshold {
+        return 0.0;
+    }
+    (0.5 + 0.5 * (score - threshold) / (1.0 - threshold).max(1e-9)).clamp(0.5, 1.0) as f32
 }
 
 /// A `Novelty` ready to score encoded rows: splits and range bounds moved
@@ -133,9 +169,16 @@ impl Guard {
     /// from row to row); a row outside the normal range scores at least
     /// half-way from the threshold to 1.
     pub fn score_row(&self, row: &[f32], buffer: &mut PointBuffer) -> f64 {
-        let outside = self.prepare(row, buffer);
-        let s = self.forest.score_buffer(buffer);
+        let (s, outside) = self.forest_score(row, buffer);
         if outside { s.max(self.outside_score()) } else { s }
+    }
+
+    /// The forest's score of one encoded row, and whether a value lies
+    /// outside the normal range: `score_row` before the range rule, which
+    /// depends on the threshold (see `novelty_score`).
+    pub fn forest_score(&self, row: &[f32], buffer: &mut PointBuffer) -> (f64, bool) {
+        let outside = self.prepare(row, buffer);
+        (self.forest.score_buffer(buffer), outside)
     }
 
     /// `score_row` when it reaches the threshold, `None` otherwise — found
@@ -148,7 +191,7 @@ impl Guard {
     }
 
     fn outside_score(&self) -> f64 {
-        (self.threshold + 1.0) / 2.0
+        outside_score(self.threshold)
     }
 
     /// Writes `row` into `buffer` as the forest reads it; true when a value
@@ -196,6 +239,11 @@ mod tests {
         assert_eq!(guard.anomaly_mass(scores[0]), 0.0, "a normal row keeps its class");
         assert!(guard.anomaly_mass(scores[1]) >= 0.5, "{scores:?}");
         assert_eq!(guard.anomaly_mass(1.0), 1.0);
+        // The thresholds for the other rates are there for the folds to choose among: a higher rate, a lower line.
+        assert_eq!(guard.threshold_at(0.01), Some(guard.threshold));
+        let lines: Vec<f64> = RATES.iter().map(|&r| guard.threshold_at(r).unwrap()).collect();
+        assert!(lines.windows(2).all(|w| w[0] >= w[1]) && lines[0] > lines[3], "{lines:?}");
+        assert_eq!(Novelty::fit(&normal, 2, 0.03, 10, 1).unwrap().rate_thresholds.len(), RATES.len() + 1);
     }
 
     proptest::proptest! {

@@ -74,7 +74,8 @@ fn train_eval_report_and_refusals() {
     std::fs::write(&data, kdd_rows(900)).unwrap();
     let model = dir.path().join("m.json");
     let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
-    let trained = train(d, m, &["--cv", "3"]);
+    // A guard at a fixed rate (the folds would choose none on rows this easy).
+    let trained = train(d, m, &["--cv", "3", "--novelty-fpr", "0.01"]);
     assert_eq!(trained["classes"], serde_json::json!(["normal", "DoS", "Probe", "R2L", "U2R", "anomaly"]));
     assert_eq!(trained["held_out"]["held_out_rows"], 180);
     assert!(trained["held_out"]["accuracy"].as_f64().unwrap() > 0.95, "{trained}");
@@ -82,7 +83,7 @@ fn train_eval_report_and_refusals() {
 
     // The same seed writes the same trees.
     let again = dir.path().join("again.json");
-    train(d, again.to_str().unwrap(), &["--cv", "3"]);
+    train(d, again.to_str().unwrap(), &["--cv", "3", "--novelty-fpr", "0.01"]);
     let trees =
         |p: &Path| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()["model"].clone();
     assert_eq!(trees(&model), trees(&again));
@@ -313,6 +314,16 @@ fn families_left_out_choose_the_threshold_and_eval_flags_training_rows() {
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     let kept = file["operating_point"]["threshold"].as_f64().unwrap();
     assert!((kept - threshold).abs() < 1e-6, "the model file keeps the line: {kept} vs {threshold}");
+    // The novelty guard's rate was chosen with the line, among five (none included), and the file is
+    // consistent with the choice: a guard and an `anomaly` class exactly when a rate was chosen.
+    let tried = folds["point"]["by_guard_rate"].as_array().unwrap();
+    assert_eq!(tried.len(), 5, "{folds}");
+    let rate = &file["operating_point"]["guard_rate"];
+    let has_anomaly = file["classes"].as_array().unwrap().iter().any(|c| c == "anomaly");
+    assert_eq!(rate.is_null(), file["novelty"].is_null(), "{rate}");
+    assert_eq!(has_anomaly, !rate.is_null());
+    let best = tried.iter().map(|t| t["mean_detected"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert_eq!(folds["point"]["mean_detected"].as_f64().unwrap(), best, "the chosen rate detects the most");
 
     // Eval decides at the model's threshold and knows its training rows.
     let eval = |data: &str| {
@@ -338,7 +349,7 @@ fn families_left_out_choose_the_threshold_and_eval_flags_training_rows() {
     let text = rampart(&["eval", "flows", "--model", m, "--data", d, "--format", "nsl-kdd"], None);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("warning:") && text.contains("not held-out figures"), "{text}");
-    assert!(text.contains("novelty guard:") && !text.contains("\n  anomaly "), "{text}");
+    assert_eq!(text.contains("novelty guard:"), !rate.is_null(), "{text}");
 
     // Merged labels train as one class, and eval reads its rows the same way.
     let merged = dir.path().join("merged.json");
@@ -358,4 +369,10 @@ fn families_left_out_choose_the_threshold_and_eval_flags_training_rows() {
     assert!(plain["held_out"]["leave_family_out"].is_null());
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&without).unwrap()).unwrap();
     assert!(file["operating_point"].is_null());
+    // Without folds the guard runs at 1%; eval reports it, and not as a class.
+    assert!(!file["novelty"].is_null());
+    let text =
+        rampart(&["eval", "flows", "--model", without.to_str().unwrap(), "--data", d, "--format", "nsl-kdd"], None);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("novelty guard:") && !text.contains("\n  anomaly "), "{text}");
 }
