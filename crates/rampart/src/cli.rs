@@ -311,6 +311,9 @@ pub struct ProxyArgs {
     /// A peer whose X-Forwarded-For is believed (repeatable).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Threads to serve on [default: [proxy] workers; 0, half the cores].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Args)]

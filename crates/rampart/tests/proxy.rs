@@ -238,11 +238,12 @@ fn detect_mode_forwards_everything_and_records_what_it_would_have_blocked() {
     assert!(flat.contains("would_block") && flat.contains("sqli") && flat.contains("query id"), "{event}");
 }
 
-/// Requests past 16 KiB are judged off the async worker: the same verdicts.
+/// Requests past 16 KiB are judged off the async worker: the same verdicts
+/// (on three workers here; the other tests run the default).
 #[test]
 fn big_requests_are_judged_whole_and_forwarded_intact() {
     let app = upstream();
-    let (_gate, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block"]);
+    let (_gate, proxy, _) = standalone(&["--upstream", &app.url, "--mode", "block", "--workers", "3"]);
     let http = client();
     let fields: Vec<String> = (0..600).map(|i| format!("note{i}=plain+words+about+item+{i}")).collect();
     let benign = fields.join("&");

@@ -42,6 +42,12 @@ pub struct ProxyConfig {
     pub idle_timeout_secs: u64,
     /// The upstream must answer within this.
     pub upstream_timeout_secs: u64,
+    /// Threads `rampart proxy` serves on; 0 means half the cores, at least
+    /// one. The gatekeeper usually shares its machine with the application
+    /// it guards, and a second worker on two shared cores doubled its p99
+    /// (work handed between threads waits for a core; docs/PERFORMANCE.md).
+    /// Inside `serve` it shares serve's threads.
+    pub workers: usize,
 }
 
 impl Default for ProxyConfig {
@@ -59,11 +65,17 @@ impl Default for ProxyConfig {
             header_timeout_ms: 10_000,
             idle_timeout_secs: 60,
             upstream_timeout_secs: 30,
+            workers: 0,
         }
     }
 }
 
 impl ProxyConfig {
+    /// The worker threads to start: `workers`, or half of `cores`, at least one.
+    pub fn worker_threads(&self, cores: usize) -> usize {
+        if self.workers > 0 { self.workers } else { (cores / 2).max(1) }
+    }
+
     /// Pure checks, for `Config::validate`.
     pub(crate) fn validate(&self) -> Result<(), super::ConfigError> {
         let err =
@@ -86,5 +98,20 @@ impl ProxyConfig {
             return err("inspect_headers", &format!("{bad:?} must be a lowercase header name"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_are_half_the_cores_unless_set() {
+        let auto = ProxyConfig::default();
+        assert_eq!([1, 2, 3, 8, 64].map(|cores| auto.worker_threads(cores)), [1, 1, 1, 4, 32]);
+        let set = ProxyConfig { workers: 3, ..ProxyConfig::default() };
+        assert_eq!(set.worker_threads(64), 3);
+        let read: ProxyConfig = serde_json::from_str(r#"{"workers": 6}"#).unwrap();
+        assert_eq!(read.worker_threads(2), 6);
     }
 }

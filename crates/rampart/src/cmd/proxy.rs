@@ -28,6 +28,9 @@ pub fn run(mut config: ProxyConfig, args: &ProxyArgs) -> anyhow::Result<ExitCode
         config.model = Some(model.clone());
     }
     config.trusted_proxies.extend(args.trusted_proxies.iter().copied());
+    if let Some(workers) = args.workers {
+        config.workers = workers;
+    }
     let mut checked = rampart_core::config::Config { proxy: config.clone(), ..Default::default() };
     checked.proxy.enabled = true;
     checked.validate().map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.reason))?;
@@ -40,7 +43,10 @@ pub fn run(mut config: ProxyConfig, args: &ProxyArgs) -> anyhow::Result<ExitCode
         let _ = std::io::stdout().lock().write_all(line.as_bytes());
     });
     let gatekeeper = Arc::new(Gatekeeper::new(&config, inspector, BlockList::new(), events));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = config.worker_threads(cores);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .thread_name("rampart-proxy")
         .build()
@@ -48,7 +54,7 @@ pub fn run(mut config: ProxyConfig, args: &ProxyArgs) -> anyhow::Result<ExitCode
     runtime.block_on(async move {
         let listener = rampart_proxy::bind(&config).await?;
         let addr = listener.local_addr().context("the listener has no address")?;
-        tracing::info!(%addr, mode = ?config.mode, upstream = config.upstream.as_deref().unwrap_or("none"), "The web gatekeeper is listening.");
+        tracing::info!(%addr, workers, mode = ?config.mode, upstream = config.upstream.as_deref().unwrap_or("none"), "The web gatekeeper is listening.");
         rampart_proxy::serve(listener, gatekeeper, &config, super::serve::shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
