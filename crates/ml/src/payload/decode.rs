@@ -94,33 +94,33 @@ pub struct Decoded {
 /// Decodes `raw` as it would finally reach an application.
 pub fn decode(raw: &str, context: Context) -> Decoded {
     let mut flags = Flags::default();
-    let mut text = if raw.len() > MAX_VALUE_BYTES {
+    // Borrowed until a layer is peeled: most values have none, and `fold` makes the one copy they need.
+    let mut text = std::borrow::Cow::Borrowed(raw);
+    if raw.len() > MAX_VALUE_BYTES {
         flags.insert(Flags::TRUNCATED);
         let mut end = MAX_VALUE_BYTES;
         while !raw.is_char_boundary(end) {
             end -= 1;
         }
-        raw[..end].to_owned()
-    } else {
-        raw.to_owned()
-    };
+        text = std::borrow::Cow::Borrowed(&raw[..end]);
+    }
     let mut url_layers = 0u8;
     let mut rounds = 0u8;
     loop {
         let mut changed = false;
         if let Some(next) = url_decode(&text, context, &mut flags) {
-            text = next;
+            text = next.into();
             url_layers = url_layers.saturating_add(1);
             changed = true;
         }
         if let Some(next) = html_entities(&text) {
             flags.insert(Flags::HTML_ENTITY);
-            text = next;
+            text = next.into();
             changed = true;
         }
         if let Some(next) = js_escapes(&text) {
             flags.insert(Flags::JS_ESCAPE);
-            text = next;
+            text = next.into();
             changed = true;
         }
         if !changed {
@@ -142,7 +142,7 @@ pub fn decode(raw: &str, context: Context) -> Decoded {
     }
     if let Some(next) = sql_inline_comments(&text) {
         flags.insert(Flags::SQL_COMMENT);
-        text = next;
+        text = next.into();
     }
     Decoded { text: fold(&text, &mut flags), flags, url_layers }
 }
