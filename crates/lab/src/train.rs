@@ -173,8 +173,10 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    if let Some(point) = family_folds.as_ref().map(|f| &f.point) {
-        fitted.scorer = with_guard_rate(fitted.scorer, point.guard_rate, &mut labelled.classes);
+    // The folds' choice of guard applies to every model measured from here on.
+    let chosen_guard = family_folds.as_ref().map(|f| f.point.guard_rate);
+    if let Some(rate) = chosen_guard {
+        fitted.scorer = with_guard_rate(fitted.scorer, rate, &mut labelled.classes);
     }
     let threshold = family_folds.as_ref().map(|f| f.point.threshold);
     fitted.scorer = fitted.scorer.with_threshold(threshold);
@@ -191,6 +193,9 @@ pub fn run(args: &TrainFlowsArgs) -> anyhow::Result<ExitCode> {
             let fit_y: Vec<u32> = fit_rows.iter().map(|&i| train_y[i]).collect();
             let mut fitted =
                 fit(&fit_table, Target { y: &fit_y, k, normal: labelled.normal }, &format, args, &params, &bar)?;
+            if let Some(rate) = chosen_guard {
+                fitted.scorer = with_guard_rate(fitted.scorer, rate, &mut labelled.classes);
+            }
             fitted.scorer = fitted.scorer.with_threshold(threshold);
             let check_y: Vec<u32> = check_rows.iter().map(|&i| train_y[i]).collect();
             let (e, ..) =

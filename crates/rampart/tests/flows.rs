@@ -324,6 +324,12 @@ fn families_left_out_choose_the_threshold_and_eval_flags_training_rows() {
     assert_eq!(has_anomaly, !rate.is_null());
     let best = tried.iter().map(|t| t["mean_detected"].as_f64().unwrap()).fold(0.0, f64::max);
     assert_eq!(folds["point"]["mean_detected"].as_f64().unwrap(), best, "the chosen rate detects the most");
+    // Cross-validation's models take the same guard: their classes are the shipped model's.
+    let cv = train(d, dir.path().join("cv.json").to_str().unwrap(), &["--max-fpr", "0.05", "--cv", "2"]);
+    assert_eq!(cv["classes"], file["classes"], "{cv}");
+    assert_eq!(cv["held_out"]["cv"]["folds"], 2, "{cv}");
+    // (ROC AUC, which no line moves: a model whose guard column is read as a class ranks at chance.)
+    assert!(cv["held_out"]["cv"]["roc_auc"]["mean"].as_f64().unwrap() > 0.95, "{cv}");
 
     // Eval decides at the model's threshold and knows its training rows.
     let eval = |data: &str| {
