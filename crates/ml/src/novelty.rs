@@ -80,7 +80,7 @@ impl Novelty {
     }
 
     /// The threshold that lets `rate` of the normal training rows over it,
-    /// when `rate` is one of `RATES`.
+    /// when `rate` is one of `RATES` or the rate it was fitted at.
     pub fn threshold_at(&self, rate: f64) -> Option<f64> {
         self.rate_thresholds.iter().find(|(r, _)| *r == rate).map(|(_, t)| *t)
     }
@@ -169,8 +169,7 @@ impl Guard {
     /// from row to row); a row outside the normal range scores at least
     /// half-way from the threshold to 1.
     pub fn score_row(&self, row: &[f32], buffer: &mut PointBuffer) -> f64 {
-        let (s, outside) = self.forest_score(row, buffer);
-        if outside { s.max(self.outside_score()) } else { s }
+        novelty_score(self.forest_score(row, buffer), self.threshold)
     }
 
     /// The forest's score of one encoded row, and whether a value lies
