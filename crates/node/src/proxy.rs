@@ -11,24 +11,24 @@ use rampart_core::IngestSender;
 use rampart_core::config::Config;
 use rampart_proxy::{BlockList, EventSink, Gatekeeper, Inspector};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
 
-/// The gatekeeper, running.
+/// The gatekeeper, running on threads of its own.
 pub(crate) struct RunningProxy {
     pub addr: SocketAddr,
     stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningProxy {
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        match self.task.await {
-            Ok(Err(error)) => tracing::error!(%error, "The web gatekeeper failed."),
-            Err(error) => tracing::error!(%error, "The web gatekeeper task failed."),
-            Ok(Ok(())) => {}
+        let thread = self.thread;
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(Err(error))) => tracing::error!(%error, "The web gatekeeper failed."),
+            Ok(Err(_)) | Err(_) => tracing::error!("The web gatekeeper's thread panicked."),
+            Ok(Ok(Ok(()))) => {}
         }
     }
 }
@@ -58,16 +58,55 @@ pub(crate) async fn start_proxy(
     let inspector = Inspector::new(model.scorer(), proxy.inspect_headers.clone());
     let events = bus_sink(ingest.clone(), Duration::from_millis(config.ingest.enqueue_timeout_ms));
     let gatekeeper = Arc::new(Gatekeeper::new(proxy, inspector, blocklist, events));
-    let listener = rampart_proxy::bind(proxy).await?;
-    let addr = listener.local_addr().map_err(|source| NodeError::Listen { addr: proxy.listen, source })?;
+    // Bound here, so a port in use fails `serve` at start.
+    let listen_error = |source| NodeError::Listen { addr: proxy.listen, source };
+    let listener = std::net::TcpListener::bind(proxy.listen).map_err(listen_error)?;
+    listener.set_nonblocking(true).map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
+    // Its own runtime, `[proxy] workers` threads (half the cores): on serve's
+    // threads a request's upstream exchange was handed between workers that
+    // share the cores with everything else serve does, as `rampart proxy`
+    // measured (docs/PERFORMANCE.md). Made on the thread that runs it, so it
+    // is never dropped on one of serve's.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = proxy.worker_threads(cores);
     let (stop, stopped) = oneshot::channel::<()>();
+    let (ready, started) = oneshot::channel::<std::io::Result<()>>();
     let settings = proxy.clone();
-    let task = tokio::spawn(async move {
-        rampart_proxy::serve(listener, gatekeeper, &settings, async {
-            let _ = stopped.await;
+    let thread = std::thread::Builder::new()
+        .name("rampart-proxy".into())
+        .spawn(move || {
+            let setup = || -> std::io::Result<_> {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .thread_name("rampart-proxy")
+                    .enable_all()
+                    .build()?;
+                let listener = {
+                    let _inside = runtime.enter();
+                    tokio::net::TcpListener::from_std(listener)?
+                };
+                Ok((runtime, listener))
+            };
+            let (runtime, listener) = match setup() {
+                Ok(running) => running,
+                Err(error) => {
+                    let _ = ready.send(Err(std::io::Error::new(error.kind(), error.to_string())));
+                    return Err(error);
+                }
+            };
+            let _ = ready.send(Ok(()));
+            runtime.block_on(rampart_proxy::serve(listener, gatekeeper, &settings, async {
+                let _ = stopped.await;
+            }))
         })
-        .await
-    });
-    tracing::info!(%addr, mode = ?proxy.mode, upstream = proxy.upstream.as_deref().unwrap_or("none"), "The web gatekeeper is listening.");
-    Ok(RunningProxy { addr, stop, task })
+        .map_err(|source| NodeError::Thread { name: "web gatekeeper".into(), source })?;
+    let thread_error = |source| NodeError::Thread { name: "web gatekeeper".into(), source };
+    match started.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(thread_error(error)),
+        Err(_) => return Err(thread_error(std::io::Error::other("the gatekeeper's thread ended at start"))),
+    }
+    tracing::info!(%addr, workers, mode = ?proxy.mode, upstream = proxy.upstream.as_deref().unwrap_or("none"), "The web gatekeeper is listening.");
+    Ok(RunningProxy { addr, stop, thread })
 }

@@ -46,7 +46,7 @@ pub struct ProxyConfig {
     /// one. The gatekeeper usually shares its machine with the application
     /// it guards, and a second worker on two shared cores doubled its p99
     /// (work handed between threads waits for a core; docs/PERFORMANCE.md).
-    /// Inside `serve` it shares serve's threads.
+    /// Inside `serve` the gatekeeper gets a runtime of its own with as many.
     pub workers: usize,
 }
 
