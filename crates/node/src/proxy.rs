@@ -67,46 +67,42 @@ pub(crate) async fn start_proxy(
     // threads a request's upstream exchange was handed between workers that
     // share the cores with everything else serve does, as `rampart proxy`
     // measured (docs/PERFORMANCE.md). Made on the thread that runs it, so it
-    // is never dropped on one of serve's.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = proxy.worker_threads(cores);
+    // is never dropped on one of serve's; that thread says how the start went.
     let (stop, stopped) = oneshot::channel::<()>();
-    let (ready, started) = oneshot::channel::<std::io::Result<()>>();
+    let (ready, started) = oneshot::channel::<std::io::Result<usize>>();
     let settings = proxy.clone();
     let thread = std::thread::Builder::new()
         .name("rampart-proxy".into())
         .spawn(move || {
             let setup = || -> std::io::Result<_> {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(workers)
-                    .thread_name("rampart-proxy")
-                    .enable_all()
-                    .build()?;
+                let (runtime, workers) = rampart_proxy::runtime(&settings)?;
                 let listener = {
                     let _inside = runtime.enter();
                     tokio::net::TcpListener::from_std(listener)?
                 };
-                Ok((runtime, listener))
+                Ok((runtime, workers, listener))
             };
             let (runtime, listener) = match setup() {
-                Ok(running) => running,
+                Ok((runtime, workers, listener)) => {
+                    let _ = ready.send(Ok(workers));
+                    (runtime, listener)
+                }
                 Err(error) => {
-                    let _ = ready.send(Err(std::io::Error::new(error.kind(), error.to_string())));
-                    return Err(error);
+                    let _ = ready.send(Err(error));
+                    return Ok(());
                 }
             };
-            let _ = ready.send(Ok(()));
             runtime.block_on(rampart_proxy::serve(listener, gatekeeper, &settings, async {
                 let _ = stopped.await;
             }))
         })
         .map_err(|source| NodeError::Thread { name: "web gatekeeper".into(), source })?;
     let thread_error = |source| NodeError::Thread { name: "web gatekeeper".into(), source };
-    match started.await {
-        Ok(Ok(())) => {}
+    let workers = match started.await {
+        Ok(Ok(workers)) => workers,
         Ok(Err(error)) => return Err(thread_error(error)),
         Err(_) => return Err(thread_error(std::io::Error::other("the gatekeeper's thread ended at start"))),
-    }
+    };
     tracing::info!(%addr, workers, mode = ?proxy.mode, upstream = proxy.upstream.as_deref().unwrap_or("none"), "The web gatekeeper is listening.");
     Ok(RunningProxy { addr, stop, thread })
 }

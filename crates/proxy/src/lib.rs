@@ -43,6 +43,19 @@ pub fn load_model(path: Option<&Path>) -> Result<PayloadModel, ProxyError> {
     PayloadModel::load_or_shipped(path).map_err(ProxyError::Model)
 }
 
+/// The runtime the gatekeeper serves on, and its thread count: `[proxy]
+/// workers` threads, half the cores by default (see `ProxyConfig::workers`).
+pub fn runtime(config: &ProxyConfig) -> std::io::Result<(tokio::runtime::Runtime, usize)> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = config.worker_threads(cores);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("rampart-proxy")
+        .enable_all()
+        .build()?;
+    Ok((runtime, workers))
+}
+
 /// Binds the gatekeeper's listener (so a bad address fails at start).
 pub async fn bind(config: &ProxyConfig) -> Result<tokio::net::TcpListener, ProxyError> {
     tokio::net::TcpListener::bind(config.listen)

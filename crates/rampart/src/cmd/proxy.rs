@@ -43,14 +43,7 @@ pub fn run(mut config: ProxyConfig, args: &ProxyArgs) -> anyhow::Result<ExitCode
         let _ = std::io::stdout().lock().write_all(line.as_bytes());
     });
     let gatekeeper = Arc::new(Gatekeeper::new(&config, inspector, BlockList::new(), events));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = config.worker_threads(cores);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .thread_name("rampart-proxy")
-        .build()
-        .context("cannot start the async runtime")?;
+    let (runtime, workers) = rampart_proxy::runtime(&config).context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = rampart_proxy::bind(&config).await?;
         let addr = listener.local_addr().context("the listener has no address")?;
