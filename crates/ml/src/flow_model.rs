@@ -184,7 +184,8 @@ impl Scorer {
     /// the model has a novelty guard). The guard judges only the rows the
     /// model decides are normal (`decide`): the rest are attacks already.
     /// Row by row, in place: copying the picked rows out first cost more
-    /// than scoring them.
+    /// than scoring them. `operating_point::Scored::decided` restates this
+    /// rule over stored scores for choosing the guard's rate: change both.
     pub fn predict(&self, features: &[f32], out: &mut Vec<f32>) {
         let (Some(novelty), Some(guard)) = (&self.novelty, &self.guard) else {
             return self.compiled.predict(features, out);
