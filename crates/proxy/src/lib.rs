@@ -48,11 +48,16 @@ pub fn load_model(path: Option<&Path>) -> Result<PayloadModel, ProxyError> {
 pub fn runtime(config: &ProxyConfig) -> std::io::Result<(tokio::runtime::Runtime, usize)> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = config.worker_threads(cores);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("rampart-proxy")
-        .enable_all()
-        .build()?;
+    // One worker needs no work stealing: a current-thread scheduler spares
+    // every wake-up its cross-thread queue and atomics.
+    let mut builder = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
+    };
+    let runtime = builder.thread_name("rampart-proxy").enable_all().build()?;
     Ok((runtime, workers))
 }
 

@@ -47,6 +47,7 @@ pub struct ProxyConfig {
     /// it guards, and a second worker on two shared cores doubled its p99
     /// (work handed between threads waits for a core; docs/PERFORMANCE.md).
     /// Inside `serve` the gatekeeper gets a runtime of its own with as many.
+    /// One worker runs tokio's current-thread scheduler (no work stealing).
     pub workers: usize,
 }
 
