@@ -35,8 +35,9 @@ fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>, Vec<Option<Paylo
         let decoded = decode(&s.value, s.context);
         let lexes = Lexes::of(&decoded.text);
         features::features(&decoded, &lexes, &mut x);
-        possible.push(gate::possible(&decoded.text, &lexes));
-        breakouts.push(breakout::certain(&decoded));
+        let allowed = gate::possible(&decoded.text, &lexes);
+        breakouts.push(breakout::certain(&decoded, &allowed));
+        possible.push(allowed);
     }
     (x, possible, breakouts)
 }

@@ -143,7 +143,7 @@ impl PayloadScorer {
         let mut proba = [1.0, 0.0, 0.0, 0.0, 0.0];
         let mut walked = 0;
         // A value its shape decides, or one with no attack class possible, never asks the forest.
-        let certain = breakout::certain(&decoded).filter(|c| possible[c.index()]);
+        let certain = breakout::certain(&decoded, &possible);
         if certain.is_none() && possible[1..].contains(&true) {
             let total = self.trees.trees();
             walked = total;

@@ -1,0 +1,131 @@
+//! Script by its shape: a value that opens a `<script>` element, gives a
+//! tag an event handler, a script URL, script in a style or a refresh, or
+//! is a `javascript:` URL.
+
+use super::super::gate;
+
+/// Whether `text` (decoded: lowercase, whitespace folded) opens script:
+/// a `<script` element, a tag with an event-handler attribute, or a value
+/// that is a `javascript:`/`vbscript:` URL.
+pub fn script_breakout(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let url = text.trim_start_matches([' ', '"', '\'']);
+    if ["javascript:", "vbscript:"].iter().any(|s| url.strip_prefix(s).is_some_and(|rest| !rest.starts_with(' '))) {
+        return true;
+    }
+    bytes.iter().enumerate().filter(|(_, b)| **b == b'<').any(|(at, _)| {
+        let tag = &bytes[at + 1..];
+        let name = tag.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if name == 0 || !tag[0].is_ascii_alphabetic() {
+            return false;
+        }
+        let element = &tag[..name];
+        if element == b"script" && tag.get(name).is_none_or(|b| matches!(b, b'>' | b' ' | b'/')) {
+            return true;
+        }
+        if element == b"style" && styled_script(tag) {
+            return true;
+        }
+        // The tag's attributes, up to its end: one of them an event handler,
+        // a script URL, script in a style, or a refresh to elsewhere.
+        let end = tag.iter().position(|b| *b == b'>').unwrap_or(tag.len());
+        let attributes = &tag[name..end];
+        handler_in(attributes)
+            || script_url_in(attributes)
+            || styled_script(attributes)
+            || (element == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(haystack, needle).is_some()
+}
+
+/// URL schemes that run what follows: script, or a document that can hold it.
+const SCRIPT_URLS: [&[u8]; 6] =
+    [b"javascript:", b"vbscript:", b"livescript:", b"data:text/html", b"data:image/svg", b"data:application/"];
+
+/// An attribute whose value is a script URL (`src=javascript:…`,
+/// ``href=`javascript:…` ``, `data="data:text/html;base64,…"`).
+fn script_url_in(attributes: &[u8]) -> bool {
+    attributes.iter().enumerate().filter(|(_, b)| **b == b'=').any(|(at, _)| {
+        let mut value = &attributes[at + 1..];
+        while let [b' ' | b'"' | b'\'' | b'`', rest @ ..] = value {
+            value = rest;
+        }
+        SCRIPT_URLS.iter().any(|scheme| value.starts_with(scheme))
+    })
+}
+
+/// CSS that runs script in old browsers: `expression(…)`, `behavior:url(…)`, `-moz-binding:url(…)`.
+fn styled_script(css: &[u8]) -> bool {
+    contains(css, b"expression(") || contains(css, b"behavior:") || contains(css, b"-moz-binding")
+}
+
+/// `on…=` opening an attribute (after a space, `/` or quote) in a tag's text.
+fn handler_in(attributes: &[u8]) -> bool {
+    gate::handler_after(attributes, |before| matches!(before, Some(b' ' | b'/' | b'"' | b'\'')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::{Context, decode};
+
+    fn opens_script(raw: &str) -> bool {
+        script_breakout(&decode(raw, Context::Form).text)
+    }
+
+    #[test]
+    fn script_elements_handlers_and_script_urls_open_script() {
+        for attack in [
+            "<script>alert(1)</script>",
+            "<script src=//brutelogic.com.br/1.js>",
+            "<SCRIPT/SRC=x>",
+            "<img src=x onerror=alert(1)>",
+            "<svg/onload=alert(1)>",
+            "<body onload = x()>",
+            "\"><img src=x onerror=alert(1)>",
+            "<a href=\"#\" onclick=\"go()\">x</a>",
+            "javascript:alert(1)",
+            "\"javascript:alert(1)",
+            "%3Cscript%3Ealert(1)%3C/script%3E",
+            "&lt;img src=x onerror=alert(1)&gt;",
+            "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+            "<iframe src=\"javascript:alert(1)\"></iframe>",
+            "<EMBED SRC=\"data:image/svg+xml;base64,PHN2Zz4=\" type=\"image/svg+xml\">",
+            "<object data=\"data:text/html;base64,PHNjcmlwdD4=\"></object>",
+            "<META HTTP-EQUIV=\"refresh\" CONTENT=\"0;url=data:text/html;base64,PHNjcmlwdD4=\">",
+            "<div style=\"width: expression(alert(1))\">",
+            "<x style=\"behavior:url(test.sct)\">",
+            "<style>body{-moz-binding:url(x.xml#xss)}</style>",
+        ] {
+            assert!(opens_script(attack), "{attack}");
+        }
+    }
+
+    #[test]
+    fn markup_and_words_about_script_do_not() {
+        for text in [
+            "<b>bold</b> and <i>italic</i>",
+            "<p>javascript: the good parts</p>",
+            "javascript: the good parts",
+            "<a href=\"https://example.org/\">link</a>",
+            "<descriptions>",
+            "<scripts and notes>",
+            "I put the onion=2 tomatoes",
+            "<p>Call onboarding = tomorrow</p>",
+            "oncall=alice",
+            "1 < 2 onload",
+            "<onion = 3>",
+            "<img src=\"data:image/png;base64,iVBORw0KGgo=\">",
+            "<a href=\"https://example.org/javascript:tips\">js tips</a>",
+            "<p>regular expression(s) explained</p>",
+            "the expression(x) is a call",
+            "<meta name=\"description\" content=\"refresh your look\">",
+            "<p style=\"color:red\">behavior: polite</p>",
+        ] {
+            assert!(!opens_script(text), "{text}");
+        }
+    }
+}
