@@ -12,7 +12,8 @@ pub enum Operand<'a> {
     Str(&'a str),
     /// A quote opened and never closed: the query's own quote closes it (`a='a`).
     Open,
-    /// A call of a SQL function (`sleep(5)`), or a parenthesised `select`.
+    /// A call of a SQL function (`sleep(5)`), a parenthesised `select`, or
+    /// a server variable (`@@version`).
     Call,
     Word(&'a str),
 }
@@ -82,6 +83,11 @@ pub fn operand(text: &str) -> Option<(Operand<'_>, &str)> {
             return Some((Operand::Call, after_parenthesis(text)?));
         }
         return None;
+    }
+    // `@@version`: a server variable, which only SQL writes (`@bob` is a handle).
+    if let Some(name) = text.strip_prefix("@@") {
+        let end = name.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(name.len());
+        return (end > 0).then(|| (Operand::Call, name[end..].trim_start()));
     }
     let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '@')).unwrap_or(text.len());
     if end == 0 {

@@ -222,12 +222,14 @@ fn first_logic(text: &str) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     bytes.iter().enumerate().find_map(|(at, b)| {
         let ops: &[&str] = match b {
-            b' ' => &[" and ", " or ", " xor "],
+            // `7275 and(1=1)`: the parenthesis is the condition's, so not counted.
+            b' ' => &[" and ", " or ", " xor ", " and(", " or(", " xor("],
             b'&' => &["&&"],
             b'|' => &["||"],
             _ => return None,
         };
-        ops.iter().find(|op| bytes[at..].starts_with(op.as_bytes())).map(|op| (at, op.len()))
+        let op = ops.iter().find(|op| bytes[at..].starts_with(op.as_bytes()))?;
+        Some((at, op.trim_end_matches('(').len()))
     })
 }
 
@@ -336,6 +338,9 @@ mod tests {
             "-2862; drop table users",
             "1756)); drop table users/*",
             "3848` and 3848 between 3848 and 3923#",
+            "7275 and(1=1)--",
+            "1202 and 1=@@version",
+            "178 or 1=@@version--",
             "626` union all select null",
             // Clauses appended to the query.
             " ORDER BY 1 ",
@@ -404,6 +409,8 @@ mod tests {
             "12 and 1/2",
             "1 or 2 between meals",
             "-2; drop the kids off",
+            "1 or 2=@bob",
+            "2 and(more)",
             "",
         ] {
             assert!(!breaks_out(text), "{text}");
