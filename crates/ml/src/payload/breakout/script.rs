@@ -13,6 +13,12 @@ pub fn script_breakout(text: &str) -> bool {
     if ["javascript:", "vbscript:"].iter().any(|s| url.strip_prefix(s).is_some_and(|rest| !rest.starts_with(' '))) {
         return true;
     }
+    // `+ADw-script+AD4-`: a script tag in UTF-7, which a page whose charset
+    // an attacker can choose (or old IE guessing it) reads as `<script>`
+    // (a form's decoding has made the `+`s spaces).
+    if memchr::memmem::find(bytes, b"adw-script").is_some_and(|at| contains(&bytes[at..], b"ad4-")) {
+        return true;
+    }
     bytes.iter().enumerate().filter(|(_, b)| **b == b'<').any(|(at, _)| {
         let tag = &bytes[at + 1..];
         let name = tag.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
@@ -32,6 +38,10 @@ pub fn script_breakout(text: &str) -> bool {
         let attributes = &tag[name..end];
         handler_in(attributes)
             || script_url_in(attributes)
+            // A scriptlet object runs the script it loads; data bound `dataformatas=html` is parsed as markup.
+            || contains(attributes, b"x-scriptlet")
+            || contains(attributes, b"dataformatas=html")
+            || contains(attributes, b"dataformatas=\"html")
             || styled_script(attributes)
             || (element == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
     })
@@ -42,8 +52,16 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// URL schemes that run what follows: script, or a document that can hold it.
-const SCRIPT_URLS: [&[u8]; 6] =
-    [b"javascript:", b"vbscript:", b"livescript:", b"data:text/html", b"data:image/svg", b"data:application/"];
+const SCRIPT_URLS: [&[u8]; 7] = [
+    b"javascript:",
+    b"vbscript:",
+    b"livescript:",
+    b"data:text/html",
+    b"data:image/svg",
+    b"data:application/",
+    // An MHTML archive, whose documents may hold script (Internet Explorer).
+    b"mhtml:",
+];
 
 /// An attribute whose value is a script URL (`src=javascript:…`,
 /// ``href=`javascript:…` ``, `data="data:text/html;base64,…"`).
@@ -99,6 +117,10 @@ mod tests {
             "<div style=\"width: expression(alert(1))\">",
             "<x style=\"behavior:url(test.sct)\">",
             "<style>body{-moz-binding:url(x.xml#xss)}</style>",
+            "+ADw-script+AD4-alert(1)+ADw-/script+AD4-",
+            "<OBJECT TYPE=\"text/x-scriptlet\" DATA=\"http://x.example/s.html\"></OBJECT>",
+            "<SPAN DATASRC=\"#x\" DATAFLD=\"B\" DATAFORMATAS=\"HTML\"></SPAN>",
+            "<iframe src=mhtml:http://x.example/t.gif!xss.html></iframe>",
         ] {
             assert!(opens_script(attack), "{attack}");
         }
@@ -124,6 +146,10 @@ mod tests {
             "the expression(x) is a call",
             "<meta name=\"description\" content=\"refresh your look\">",
             "<p style=\"color:red\">behavior: polite</p>",
+            "C++ADW-script notes",
+            "<p>save the page as mhtml: file, then open it</p>",
+            "<object type=\"application/pdf\" data=\"/doc.pdf\"></object>",
+            "<span dataformatas=\"text\">x</span>",
         ] {
             assert!(!opens_script(text), "{text}");
         }

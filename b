@@ -1,0 +1,10 @@
+rampart-27828 3
+rampart-detect-27838 4
+rampart-host-27839 103
+rampart-proxy-27840 5382
+rampart-respond-27836 0
+rampart-store-27833 2
+rampart-worker-27831 0
+rampart-worker-27832 0
+rampart-worker-27835 0
+rampart-writer-27837 5
