@@ -58,6 +58,14 @@ const FUNCTIONS: [&str; 30] = [
 const COMPARISONS: [&str; 13] =
     ["<=>", "<=", ">=", "<>", "!=", "=", "<", ">", "like ", "rlike ", "regexp ", "in ", "between "];
 
+/// `12`, `-355.00`'s digits, `.1`, `0x31`: a number as SQL writes one.
+pub fn number_literal(text: &str) -> bool {
+    match text.strip_prefix("0x") {
+        Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => text.bytes().any(|b| b.is_ascii_digit()) && text.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
+    }
+}
+
 /// One operand at the front of `text` and what follows it (trimmed), if
 /// `text` starts with one.
 pub fn operand(text: &str) -> Option<(Operand<'_>, &str)> {
@@ -66,9 +74,7 @@ pub fn operand(text: &str) -> Option<(Operand<'_>, &str)> {
     if first.is_ascii_digit() {
         let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).unwrap_or(text.len());
         let number = &text[..end];
-        let numeric = number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            || number.strip_prefix("0x").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        return numeric.then(|| (Operand::Number(number), text[end..].trim_start()));
+        return number_literal(number).then(|| (Operand::Number(number), text[end..].trim_start()));
     }
     if first == b'\'' || first == b'"' {
         let quote = first as char;
@@ -182,7 +188,6 @@ mod tests {
             if let Some((_, _, rest)) = condition(&text) {
                 proptest::prop_assert!(text.ends_with(rest));
             }
-            let _ = ends_cleanly(&text);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! goes on in SQL.
 
 use super::super::decode::{Decoded, Flags};
-use super::predicate::{self, Operand};
+use super::predicate::{self, Operand, number_literal};
 
 /// Whether `decoded` breaks out of its SQL context in one of these ways.
 pub fn sql_breakout(decoded: &Decoded) -> bool {
@@ -88,14 +88,6 @@ fn login_bypass(text: &str, comment_removed: bool) -> bool {
     rest.starts_with("--") || rest.starts_with('#') || (rest.is_empty() && comment_removed)
 }
 
-/// `12`, `-355.00`, `.1`, `0x31`: a number as SQL writes one.
-fn number_literal(text: &str) -> bool {
-    match text.strip_prefix("0x") {
-        Some(hex) => !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()),
-        None => text.bytes().any(|b| b.is_ascii_digit()) && text.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
-    }
-}
-
 /// What a probe puts before its SQL: nothing (the value is appended to a
 /// number the query already has), a number, or a closed string or
 /// identifier (`x'`, `5)`, `` 626` ``, `item%'`).
@@ -169,16 +161,7 @@ fn clause_probe(text: &str) -> bool {
             "procedure analyse" => rest.starts_with('('),
             "having " => predicate::condition(rest)
                 .is_some_and(|(left, right, rest)| predicate::ends_cleanly(rest) && convicts(head, left, right)),
-            "limit " => {
-                head != Head::Nothing
-                    && predicate::operand(rest).is_some_and(|(first, rest)| {
-                        matches!(first, Operand::Number(_))
-                            && predicate::ends_cleanly(
-                                rest.strip_prefix(',')
-                                    .map_or(rest, |r| predicate::operand(r.trim_start()).map_or(r, |(_, after)| after)),
-                            )
-                    })
-            }
+            "limit " => head != Head::Nothing && limit_count(rest),
             _ => predicate::operand(rest).is_some_and(|(by, rest)| {
                 predicate::ends_cleanly(rest)
                     && match by {
@@ -190,6 +173,17 @@ fn clause_probe(text: &str) -> bool {
             }),
         }
     })
+}
+
+/// `9565`, `1,1--`: what follows `limit` in a probe — a number, perhaps
+/// an offset after a comma, then the end.
+fn limit_count(rest: &str) -> bool {
+    let Some((Operand::Number(_), rest)) = predicate::operand(rest) else { return false };
+    let rest = match rest.strip_prefix(',') {
+        Some(offset) => predicate::operand(offset.trim_start()).map_or(offset, |(_, after)| after),
+        None => rest,
+    };
+    predicate::ends_cleanly(rest)
 }
 
 /// Where each clause keyword starts a word of `text`: one pass, as most
