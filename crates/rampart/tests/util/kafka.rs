@@ -59,15 +59,26 @@ impl Broker {
         self.process = None;
     }
 
-    /// Creates a topic with `partitions` partitions and extra `config` (`key=value`).
+    /// Creates a topic with `partitions` partitions and extra `config`
+    /// (`key=value`). A broker just started accepts connections a moment
+    /// before it answers requests (a fleet CI run saw the create fail, with
+    /// nothing on stderr, right after a restart), so a failure is retried
+    /// for a few seconds before it fails the test.
     pub fn create_topic(&self, name: &str, partitions: u32, config: &[&str]) {
-        let mut command = Command::new(nisshi());
-        command.args(["topic", "create", name, "--partitions", &partitions.to_string()]);
-        command.args(["--broker", &format!("tcp://{}", self.addr)]);
-        for entry in config {
-            command.args(["--config", entry]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut command = Command::new(nisshi());
+            command.args(["topic", "create", name, "--partitions", &partitions.to_string()]);
+            command.args(["--broker", &format!("tcp://{}", self.addr)]);
+            for entry in config {
+                command.args(["--config", entry]);
+            }
+            let output = command.output().unwrap();
+            if output.status.success() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "topic {name}: {}", String::from_utf8_lossy(&output.stderr));
+            std::thread::sleep(Duration::from_millis(200));
         }
-        let output = command.output().unwrap();
-        assert!(output.status.success(), "topic {name}: {}", String::from_utf8_lossy(&output.stderr));
     }
 }
