@@ -9,7 +9,7 @@
 //! `n += to_left[n] + (x[feature[n]] > cut[n])`, a compare and two adds, no
 //! branch), a leaf points at itself with a cut nothing exceeds — a NaN,
 //! whose payload bits say where the leaf's values are in one array for the
-//! whole forest, so reaching them costs no further lookups — and sixteen
+//! whole forest, so reaching them costs no further lookups — and eight
 //! trees walk together: independent load chains keep the core busy where
 //! one chain would stall on memory. Models with a tree too large for the
 //! 16-bit offsets (over 32,767 nodes), more than 65,536 features or 2²²
@@ -19,8 +19,11 @@
 
 use super::ensemble::Ensemble;
 
-/// Trees walked side by side.
-const LANES: usize = 16;
+/// Trees walked side by side. The early stop is asked after each group, so
+/// a smaller group stops sooner: the payload forest (48 trees) walks 29.6
+/// trees per value in groups of 8 against 34.2 in groups of 16, and judges
+/// faster; groups of 4 walk 27.7 but lose more to waiting on memory.
+const LANES: usize = 8;
 
 /// A split, or a leaf: `cut` a NaN (no comparison with it is true) and
 /// `to_left` 0, so it points at itself; see `leaf_cut`.
