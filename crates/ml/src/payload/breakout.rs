@@ -14,6 +14,7 @@
 //! only, on the decoded text: the second statement must read as SQL (`drop
 //! table`, `delete from`, `select 1`), so `3; select a size` is not one.
 
+mod attribute;
 mod predicate;
 mod script;
 mod sql;

@@ -3,10 +3,13 @@
 //! is a `javascript:` URL.
 
 use super::super::gate;
+use super::attribute::attribute_breakout;
 
 /// Whether `text` (decoded: lowercase, whitespace folded) opens script:
-/// a `<script` element, a tag with an event-handler attribute, or a value
-/// that is a `javascript:`/`vbscript:` URL.
+/// a `<script` element, a tag with an event-handler attribute, a script
+/// URL, script in a style, a scriptlet, bound HTML or a refresh, a value
+/// that is a `javascript:`/`vbscript:` URL, or one that closes an
+/// attribute's quote and adds such an attribute (`attribute.rs`).
 pub fn script_breakout(text: &str) -> bool {
     let bytes = text.as_bytes();
     let url = text.trim_start_matches([' ', '"', '\'']);
@@ -44,7 +47,7 @@ pub fn script_breakout(text: &str) -> bool {
             || contains(attributes, b"dataformatas=\"html")
             || styled_script(attributes)
             || (element == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
-    })
+    }) || attribute_breakout(bytes)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -52,7 +55,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// URL schemes that run what follows: script, or a document that can hold it.
-const SCRIPT_URLS: [&[u8]; 7] = [
+pub(super) const SCRIPT_URLS: [&[u8]; 7] = [
     b"javascript:",
     b"vbscript:",
     b"livescript:",
@@ -76,7 +79,7 @@ fn script_url_in(attributes: &[u8]) -> bool {
 }
 
 /// CSS that runs script in old browsers: `expression(…)`, `behavior:url(…)`, `-moz-binding:url(…)`.
-fn styled_script(css: &[u8]) -> bool {
+pub(super) fn styled_script(css: &[u8]) -> bool {
     contains(css, b"expression(") || contains(css, b"behavior:") || contains(css, b"-moz-binding")
 }
 
