@@ -16,6 +16,14 @@ pub fn script_breakout(text: &str) -> bool {
     if ["javascript:", "vbscript:"].iter().any(|s| url.strip_prefix(s).is_some_and(|rest| !rest.starts_with(' '))) {
         return true;
     }
+    // A document URL that carries its own markup (`data:text/html;base64,…`), reflected into a link or frame.
+    // (A form's decoding has made `svg+xml`'s `+` a space.)
+    if ["data:text/html", "data:image/svg+xml", "data:image/svg xml"]
+        .iter()
+        .any(|s| url.strip_prefix(s).is_some_and(|rest| rest.starts_with([';', ','])))
+    {
+        return true;
+    }
     // `+ADw-script+AD4-`: a script tag in UTF-7, which a page whose charset
     // an attacker can choose (or old IE guessing it) reads as `<script>`
     // (a form's decoding has made the `+`s spaces).
@@ -43,11 +51,19 @@ pub fn script_breakout(text: &str) -> bool {
             || script_url_in(attributes)
             // A scriptlet object runs the script it loads; data bound `dataformatas=html` is parsed as markup.
             || contains(attributes, b"x-scriptlet")
-            || contains(attributes, b"dataformatas=html")
-            || contains(attributes, b"dataformatas=\"html")
+            || bound_as_html(attributes)
             || styled_script(attributes)
             || (element == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
     }) || attribute_breakout(bytes)
+}
+
+/// `dataformatas=html`, quoted or not: bound data rendered as markup.
+fn bound_as_html(attributes: &[u8]) -> bool {
+    const KEY: &[u8] = b"dataformatas=";
+    memchr::memmem::find(attributes, KEY).is_some_and(|at| {
+        let value = &attributes[at + KEY.len()..];
+        value.strip_prefix(b"\"").or_else(|| value.strip_prefix(b"'")).unwrap_or(value).starts_with(b"html")
+    })
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -124,6 +140,10 @@ mod tests {
             "<OBJECT TYPE=\"text/x-scriptlet\" DATA=\"http://x.example/s.html\"></OBJECT>",
             "<SPAN DATASRC=\"#x\" DATAFLD=\"B\" DATAFORMATAS=\"HTML\"></SPAN>",
             "<iframe src=mhtml:http://x.example/t.gif!xss.html></iframe>",
+            "<span datasrc=#i datafld=c dataformatas='html'></span>",
+            "data:text/html;base64,PHN2Zy9vbmxvYWQ9YWxlcnQoMik+",
+            "data:text/html,<script>alert(1)</script>",
+            "\"data:image/svg+xml;base64,PHN2Zz4=",
         ] {
             assert!(opens_script(attack), "{attack}");
         }
@@ -153,6 +173,9 @@ mod tests {
             "<p>save the page as mhtml: file, then open it</p>",
             "<object type=\"application/pdf\" data=\"/doc.pdf\"></object>",
             "<span dataformatas=\"text\">x</span>",
+            "data:text/html is a media type",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "see data:text/html;base64 in the docs",
         ] {
             assert!(!opens_script(text), "{text}");
         }
