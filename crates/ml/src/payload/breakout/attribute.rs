@@ -31,12 +31,16 @@ const EVENTS: &[&str] = &[
     "volumechange", "waiting", "wheel",
 ];
 
+/// Attributes read after a quote: a breakout puts its handler among the first few.
+const MAX_ATTRIBUTES: usize = 8;
+
 /// Whether `text` (decoded) closes a quote and writes an attribute that runs script.
 pub fn attribute_breakout(text: &[u8]) -> bool {
+    // Linear in the text, so a hostile value full of quotes costs no more
+    // than a plain one: each quote reads at most `MAX_ATTRIBUTES`, and a
+    // value, quoted or not, ends at the next quote.
     text.iter().enumerate().filter(|(_, b)| matches!(b, b'"' | b'\'' | b'`')).any(|(at, _)| {
-        let rest = &text[at + 1..];
-        let end = rest.iter().position(|b| *b == b'>').unwrap_or(rest.len());
-        Attributes { rest: &rest[..end] }.any(|(name, value)| runs_script(name, value))
+        Attributes { rest: &text[at + 1..] }.take(MAX_ATTRIBUTES).any(|(name, value)| runs_script(name, value))
     })
 }
 
@@ -66,7 +70,7 @@ fn contains_url_of_script(css: &[u8]) -> bool {
 /// The attributes at the start of `rest`, as `(name, value)`, until
 /// something that is not one: spaces and `/` may separate them, a name is
 /// letters, digits, `-`, `_` and `:` starting with a letter, a value is
-/// quoted or runs to the next space.
+/// quoted or runs to the next space, quote or `>` (which ends the tag).
 struct Attributes<'a> {
     rest: &'a [u8],
 }
@@ -100,7 +104,11 @@ impl<'a> Iterator for Attributes<'a> {
                 (&inner[..len], (1 + len + 1).min(value_text.len()))
             }
             _ => {
-                let len = value_text.iter().position(|b| *b == b' ').unwrap_or(value_text.len());
+                // An unquoted value ends at a space, a quote or the tag's end, as HTML reads it.
+                let len = value_text
+                    .iter()
+                    .position(|b| matches!(b, b' ' | b'"' | b'\'' | b'`' | b'>'))
+                    .unwrap_or(value_text.len());
                 (&value_text[..len], len)
             }
         };
