@@ -8,7 +8,7 @@
 //! or a script URL; prose with quotes in it (`5' 10" tall`, `"online=yes"`)
 //! is not that.
 
-use super::script::{SCRIPT_URLS, styled_script};
+use super::script::{script_url_at, styled_script};
 
 /// Event-handler attributes browsers run (`on` + one of these), from the
 /// HTML, SVG and DOM event lists: a name-shaped word after `on` is not
@@ -45,26 +45,19 @@ pub fn attribute_breakout(text: &[u8]) -> bool {
 }
 
 fn runs_script(name: &[u8], value: &[u8]) -> bool {
-    let starts_script_url = || SCRIPT_URLS.iter().any(|scheme| value.starts_with(scheme));
     match name {
         // A handler's value is script; one that starts with a space is prose quoting an attribute (`"onload=" is …`).
-        [b'o', b'n', event @ ..] if EVENTS.binary_search(&std::str::from_utf8(event).unwrap_or("")).is_ok() => {
+        [b'o', b'n', event @ ..] if EVENTS.binary_search_by(|e| e.as_bytes().cmp(event)).is_ok() => {
             value.first().is_some_and(|b| !b.is_ascii_whitespace())
         }
         b"style" => styled_script(value) || contains_url_of_script(value),
-        _ => starts_script_url(),
+        _ => script_url_at(value),
     }
 }
 
 /// `url(javascript:…)` in a style.
 fn contains_url_of_script(css: &[u8]) -> bool {
-    css.windows(4).enumerate().filter(|(_, w)| w == b"url(").any(|(at, _)| {
-        let mut inner = &css[at + 4..];
-        while let [b' ' | b'"' | b'\'', rest @ ..] = inner {
-            inner = rest;
-        }
-        SCRIPT_URLS.iter().any(|scheme| inner.starts_with(scheme))
-    })
+    css.windows(4).enumerate().filter(|(_, w)| w == b"url(").any(|(at, _)| script_url_at(&css[at + 4..]))
 }
 
 /// The attributes at the start of `rest`, as `(name, value)`, until

@@ -71,7 +71,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// URL schemes that run what follows: script, or a document that can hold it.
-pub(super) const SCRIPT_URLS: [&[u8]; 7] = [
+const SCRIPT_URLS: [&[u8]; 7] = [
     b"javascript:",
     b"vbscript:",
     b"livescript:",
@@ -85,13 +85,15 @@ pub(super) const SCRIPT_URLS: [&[u8]; 7] = [
 /// An attribute whose value is a script URL (`src=javascript:…`,
 /// ``href=`javascript:…` ``, `data="data:text/html;base64,…"`).
 fn script_url_in(attributes: &[u8]) -> bool {
-    attributes.iter().enumerate().filter(|(_, b)| **b == b'=').any(|(at, _)| {
-        let mut value = &attributes[at + 1..];
-        while let [b' ' | b'"' | b'\'' | b'`', rest @ ..] = value {
-            value = rest;
-        }
-        SCRIPT_URLS.iter().any(|scheme| value.starts_with(scheme))
-    })
+    attributes.iter().enumerate().filter(|(_, b)| **b == b'=').any(|(at, _)| script_url_at(&attributes[at + 1..]))
+}
+
+/// Whether `value`, after any spaces and opening quotes, is a script URL.
+pub(super) fn script_url_at(mut value: &[u8]) -> bool {
+    while let [b' ' | b'"' | b'\'' | b'`', rest @ ..] = value {
+        value = rest;
+    }
+    SCRIPT_URLS.iter().any(|scheme| value.starts_with(scheme))
 }
 
 /// CSS that runs script in old browsers: `expression(…)`, `behavior:url(…)`, `-moz-binding:url(…)`.
