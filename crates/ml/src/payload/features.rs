@@ -117,11 +117,36 @@ pub fn features(decoded: &Decoded, lexes: &Lexes, out: &mut Vec<f32>) {
             row[FLAGS_AT + i] = 1.0;
         }
     }
+    // One pass for both shares, a table lookup per byte: every value reaching the forest pays it.
+    let (punctuation, digits) = text.iter().fold((0u32, 0u32), |(p, d), &b| {
+        let kind = BYTE_KIND[usize::from(b)];
+        (p + u32::from(kind == PUNCTUATION), d + u32::from(kind == DIGIT))
+    });
     let len = text.len().max(1) as f32;
     row[SIZES_AT] = text.len() as f32;
-    row[SIZES_AT + 1] = text.iter().filter(|b| b.is_ascii_punctuation()).count() as f32 / len;
-    row[SIZES_AT + 2] = text.iter().filter(|b| b.is_ascii_digit()).count() as f32 / len;
+    row[SIZES_AT + 1] = punctuation as f32 / len;
+    row[SIZES_AT + 2] = digits as f32 / len;
 }
+
+const PUNCTUATION: u8 = 1;
+const DIGIT: u8 = 2;
+/// Per byte, `PUNCTUATION`, `DIGIT` or 0 (ASCII's classes, as the size features count them).
+const BYTE_KIND: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_punctuation() {
+            PUNCTUATION
+        } else if byte.is_ascii_digit() {
+            DIGIT
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// The value with every run of letters written `a`, of digits `0` and of
 /// other non-ASCII bytes `u`; punctuation and spaces stay. Trigrams of
@@ -129,14 +154,25 @@ pub fn features(decoded: &Decoded, lexes: &Lexes, out: &mut Vec<f32>) {
 /// the structure an injection needs, not the words and language of the
 /// corpus it came from — which a model fits and then fails on the next corpus.
 fn skeleton(text: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    // A table: every byte of every value reaching the forest is classed.
+    const CLASS: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            let byte = b as u8;
+            table[b] = match byte {
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' => b'a',
+                b'0'..=b'9' => b'0',
+                0x80.. => b'u',
+                other => other,
+            };
+            b += 1;
+        }
+        table
+    };
     let mut last = 0u8;
     text.iter().filter_map(move |&b| {
-        let class = match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'_' => b'a',
-            b'0'..=b'9' => b'0',
-            0x80.. => b'u',
-            other => other,
-        };
+        let class = CLASS[usize::from(b)];
         let repeat = matches!(class, b'a' | b'0' | b'u') && last == class;
         last = class;
         (!repeat).then_some(class)
@@ -177,6 +213,19 @@ mod tests {
         // Other encodings an evasion uses do show.
         assert_ne!(plain, row("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert_eq!(fnv1a(b"abc"), 0x1a47_e90b, "FNV-1a must never change: model files depend on it");
+    }
+
+    #[test]
+    fn byte_tables_say_what_ascii_says() {
+        for b in 0..=255u8 {
+            let kind = match (b.is_ascii_punctuation(), b.is_ascii_digit()) {
+                (true, _) => PUNCTUATION,
+                (_, true) => DIGIT,
+                _ => 0,
+            };
+            assert_eq!(BYTE_KIND[usize::from(b)], kind, "byte {b}");
+        }
+        assert_eq!(skeleton(b"Or_1 = 12\xc3\xa9!").collect::<Vec<_>>(), b"a0 = 0u!");
     }
 
     #[test]

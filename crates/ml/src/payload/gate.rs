@@ -112,8 +112,10 @@ pub fn possible(text: &str, lexes: &Lexes) -> [bool; 5] {
     let tokens = lexes.tokens().fold(0u128, |seen, t| seen | ascii_bit(*t as u8));
     let has = |wanted: &[Token]| wanted.iter().any(|t| tokens & ascii_bit(*t as u8) != 0);
     let bytes = text.as_bytes();
-    let present = bytes.iter().fold(0u128, |seen, &b| seen | ascii_bit(b));
-    let any_byte = |set: &[u8]| set.iter().any(|&b| present & ascii_bit(b) != 0);
+    // A table, not a bit set: one store per byte of every value judged.
+    let mut present = [false; 256];
+    bytes.iter().for_each(|&b| present[usize::from(b)] = true);
+    let any_byte = |set: &[u8]| set.iter().any(|&b| present[usize::from(b)]);
     let sqli = has(&[
         Token::Str,
         Token::Comment,
@@ -144,7 +146,7 @@ pub fn possible(text: &str, lexes: &Lexes) -> [bool; 5] {
     [true, sqli, xss, traversal, command]
 }
 
-/// `b`'s bit in a set of ASCII bytes (none for other bytes).
+/// `b`'s bit in a set of ASCII bytes (none for other bytes): token letters.
 fn ascii_bit(b: u8) -> u128 {
     1u128.checked_shl(u32::from(b)).unwrap_or(0)
 }

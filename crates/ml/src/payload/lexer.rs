@@ -278,7 +278,18 @@ fn listed_prefix(rest: &str, list: &[&str], first: &[bool; 256]) -> Option<usize
 }
 
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$' || b >= 0x80
+    // A table: every byte of every word of every value asks.
+    const WORD_BYTES: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let byte = b as u8;
+            table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.' || byte == b'$' || byte >= 0x80;
+            b += 1;
+        }
+        table
+    };
+    WORD_BYTES[usize::from(b)]
 }
 
 /// Lexes a decoded (lowercase, folded) value.
@@ -500,6 +511,14 @@ mod tests {
 
     fn shape(text: &str) -> String {
         lex(text).fingerprint(12)
+    }
+
+    #[test]
+    fn word_bytes_are_letters_digits_and_name_punctuation() {
+        for b in 0..=255u8 {
+            let word = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$') || b >= 0x80;
+            assert_eq!(is_word_byte(b), word, "byte {b}");
+        }
     }
 
     #[test]

@@ -215,11 +215,13 @@ fn first_logic(text: &str) -> Option<(usize, usize)> {
     }
     let bytes = text.as_bytes();
     bytes.iter().enumerate().find_map(|(at, b)| {
-        let ops: &[&str] = match b {
+        let ops: &[&str] = match (b, bytes.get(at + 1)) {
             // `7275 and(1=1)`: the parenthesis is the condition's, so not counted.
-            b' ' => &[" and ", " or ", " xor ", " and(", " or(", " xor("],
-            b'&' => &["&&"],
-            b'|' => &["||"],
+            (b' ', Some(b'a')) => &[" and ", " and("],
+            (b' ', Some(b'o')) => &[" or ", " or("],
+            (b' ', Some(b'x')) => &[" xor ", " xor("],
+            (b'&', _) => &["&&"],
+            (b'|', _) => &["||"],
             _ => return None,
         };
         let op = ops.iter().find(|op| bytes[at..].starts_with(op.as_bytes()))?;
