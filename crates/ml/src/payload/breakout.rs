@@ -13,13 +13,19 @@
 //! with `;` and `drop table`, or write event handlers into tags. Shapes
 //! only, on the decoded text: the second statement must read as SQL (`drop
 //! table`, `delete from`, `select 1`), so `3; select a size` is not one.
+//! And SQL that names the server's own variables, catalog, files or
+//! command routines (`@@version`, `from information_schema.tables`,
+//! `xp_cmdshell`), whatever comes before it: no application's user types
+//! those.
 
 mod attribute;
 mod predicate;
 mod script;
+mod server;
 mod sql;
 
 pub use script::script_breakout;
+pub use server::server_object;
 pub use sql::sql_breakout;
 
 use super::PayloadClass;
@@ -29,7 +35,7 @@ use super::decode::Decoded;
 /// the gate allows it (`possible`, `PayloadClass::ALL` order): a value the
 /// gate rules SQL out of is never read for SQL shapes, which is most values.
 pub fn certain(decoded: &Decoded, possible: &[bool; 5]) -> Option<PayloadClass> {
-    if possible[PayloadClass::Sqli.index()] && sql_breakout(decoded) {
+    if possible[PayloadClass::Sqli.index()] && (sql_breakout(decoded) || server_object(&decoded.text)) {
         Some(PayloadClass::Sqli)
     } else if possible[PayloadClass::Xss.index()] && script_breakout(&decoded.text) {
         Some(PayloadClass::Xss)
