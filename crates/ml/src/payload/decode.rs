@@ -89,6 +89,10 @@ pub struct Decoded {
     pub flags: Flags,
     /// Layers of URL encoding peeled.
     pub url_layers: u8,
+    /// Where the value's lines ended: the offsets in `text` of the spaces
+    /// line breaks were folded into. SQL's `#` and `--` comments end there,
+    /// which the folded text alone no longer shows.
+    pub line_ends: Vec<usize>,
 }
 
 /// Decodes `raw` as it would finally reach an application.
@@ -144,7 +148,8 @@ pub fn decode(raw: &str, context: Context) -> Decoded {
         flags.insert(Flags::SQL_COMMENT);
         text = next.into();
     }
-    Decoded { text: fold(&text, &mut flags), flags, url_layers }
+    let mut line_ends = Vec::new();
+    Decoded { text: fold(&text, &mut flags, &mut line_ends), flags, url_layers, line_ends }
 }
 
 /// Whether one more round would change `text` (only asked at the cap).
@@ -410,7 +415,7 @@ fn sql_inline_comments(text: &str) -> Option<String> {
 
 /// Lowercase; every run of whitespace or control characters one space;
 /// NULs dropped (flagged).
-fn fold(text: &str, flags: &mut Flags) -> String {
+fn fold(text: &str, flags: &mut Flags, line_ends: &mut Vec<usize>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
     for c in text.chars() {
@@ -421,6 +426,9 @@ fn fold(text: &str, flags: &mut Flags) -> String {
                     out.push(' ');
                 }
                 space = true;
+                if matches!(c, '\n' | '\r') && line_ends.last() != Some(&(out.len() - 1)) {
+                    line_ends.push(out.len() - 1);
+                }
             } else {
                 space = false;
                 out.push(c.to_ascii_lowercase());
@@ -515,7 +523,7 @@ mod tests {
         #[test]
         fn encoded_input_decodes_to_the_plain_form(plain in "[a-z0-9 '<>()=;/.-]{0,60}") {
             let encoded: String = plain.bytes().map(|b| format!("%{b:02X}")).collect();
-            let folded = fold(&plain, &mut Flags::default());
+            let folded = fold(&plain, &mut Flags::default(), &mut Vec::new());
             proptest::prop_assert_eq!(decode(&encoded, Context::Other).text, folded);
         }
 
@@ -530,7 +538,7 @@ mod tests {
                     slow.extend(c.to_lowercase());
                 }
             }
-            proptest::prop_assert_eq!(fold(&text, &mut Flags::default()), slow);
+            proptest::prop_assert_eq!(fold(&text, &mut Flags::default(), &mut Vec::new()), slow);
         }
     }
 }

@@ -6,12 +6,48 @@ use super::predicate::{self, Operand, number_literal};
 
 /// Whether `decoded` breaks out of its SQL context in one of these ways.
 pub fn sql_breakout(decoded: &Decoded) -> bool {
-    let text = decoded.text.trim();
-    login_bypass(text, decoded.flags.contains(Flags::SQL_COMMENT))
+    shapes(decoded.text.trim(), decoded.flags.contains(Flags::SQL_COMMENT))
+}
+
+/// Whether `text` (trimmed) has one of the shapes; `comment_removed` when the decoder took out a comment.
+pub fn shapes(text: &str, comment_removed: bool) -> bool {
+    login_bypass(text, comment_removed)
         || stacked_statement(text)
         || boolean_probe(text)
         || clause_probe(text)
         || union_probe(text)
+}
+
+/// `decoded`'s text as SQL reads it when a `#` or `--` comment ends at a
+/// line break (`1 union#%0aselect …`, MySQL's favourite evasion): the
+/// comment taken out up to where its line ended. `None` when no comment
+/// ends before the value does. Only the SQL shapes read this: taking
+/// comments out of the text everything reads would let `#<script>…%0a`
+/// hide script.
+pub fn line_comments_removed(decoded: &Decoded) -> Option<String> {
+    if decoded.line_ends.is_empty() {
+        return None;
+    }
+    let text = &decoded.text;
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    let mut ends = decoded.line_ends.iter().copied().peekable();
+    let mut removed = false;
+    while let Some(at) = text[from..].find(['#', '-']).map(|i| from + i) {
+        if text.as_bytes()[at] == b'-' && !text[at..].starts_with("--") {
+            out.push_str(&text[from..=at]);
+            from = at + 1;
+            continue;
+        }
+        while ends.next_if(|&end| end < at).is_some() {}
+        // A comment its line does not end runs to the end of the value: as the lexer reads it.
+        let Some(end) = ends.next() else { break };
+        out.push_str(&text[from..at]);
+        removed = true;
+        from = end;
+    }
+    out.push_str(&text[from..]);
+    removed.then_some(out)
 }
 
 /// `-1321 union select 1 from users/*`, `x' union all select null--`,
@@ -267,6 +303,47 @@ mod tests {
 
     fn breaks_out(raw: &str) -> bool {
         sql_breakout(&decode(raw, Context::Form))
+    }
+
+    fn breaks_out_by_lines(raw: &str) -> bool {
+        line_comments_removed(&decode(raw, Context::Form)).is_some_and(|text| shapes(text.trim(), true))
+    }
+
+    #[test]
+    fn a_comment_its_line_ends_hides_nothing_from_the_sql_reading() {
+        for attack in [
+            "1 union#%0aselect password from users",
+            "1 union--%0d%0aselect 1,2",
+            "-1 union#x%0a#y%0aselect table_name from t",
+            "x'#%0aor 1=1",
+        ] {
+            assert!(breaks_out_by_lines(attack), "{attack}");
+        }
+        assert_eq!(
+            line_comments_removed(&decode("1 union#c%0aselect 1 -- end", Context::Form)).as_deref(),
+            Some("1 union select 1 -- end")
+        );
+        // Comments that run to the value's end, and text without line breaks, are read as before.
+        assert_eq!(line_comments_removed(&decode("1 union# select 1", Context::Form)), None);
+        assert_eq!(line_comments_removed(&decode("a-b%0ac", Context::Form)), None);
+        for benign in [
+            "Item #3%0aQty 2",
+            "Great product!%0a-- Bob%0aThanks",
+            "see #notes%0aand -- below%0afor details",
+            "## Heading%0a%0aSome text, 5-6 lines",
+        ] {
+            assert!(!breaks_out_by_lines(benign), "{benign}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_lines_are_read_without_panicking(raw in "[#\\-a-zé' \n\r]{0,60}") {
+            let decoded = decode(&raw, Context::Other);
+            if let Some(text) = line_comments_removed(&decoded) {
+                proptest::prop_assert!(text.len() < decoded.text.len());
+            }
+        }
     }
 
     #[test]
