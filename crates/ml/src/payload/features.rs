@@ -131,22 +131,13 @@ pub fn features(decoded: &Decoded, lexes: &Lexes, out: &mut Vec<f32>) {
 const PUNCTUATION: u8 = 1;
 const DIGIT: u8 = 2;
 /// Per byte, `PUNCTUATION`, `DIGIT` or 0 (ASCII's classes, as the size features count them).
-const BYTE_KIND: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        table[b] = if byte.is_ascii_punctuation() {
-            PUNCTUATION
-        } else if byte.is_ascii_digit() {
-            DIGIT
-        } else {
-            0
-        };
-        b += 1;
-    }
-    table
-};
+const BYTE_KIND: [u8; 256] = byte_table!(|byte| if byte.is_ascii_punctuation() {
+    PUNCTUATION
+} else if byte.is_ascii_digit() {
+    DIGIT
+} else {
+    0
+});
 
 /// The value with every run of letters written `a`, of digits `0` and of
 /// other non-ASCII bytes `u`; punctuation and spaces stay. Trigrams of
@@ -155,21 +146,12 @@ const BYTE_KIND: [u8; 256] = {
 /// corpus it came from — which a model fits and then fails on the next corpus.
 fn skeleton(text: &[u8]) -> impl Iterator<Item = u8> + '_ {
     // A table: every byte of every value reaching the forest is classed.
-    const CLASS: [u8; 256] = {
-        let mut table = [0u8; 256];
-        let mut b = 0;
-        while b < 256 {
-            let byte = b as u8;
-            table[b] = match byte {
-                b'a'..=b'z' | b'A'..=b'Z' | b'_' => b'a',
-                b'0'..=b'9' => b'0',
-                0x80.. => b'u',
-                other => other,
-            };
-            b += 1;
-        }
-        table
-    };
+    const CLASS: [u8; 256] = byte_table!(|byte| match byte {
+        b'a'..=b'z' | b'A'..=b'Z' | b'_' => b'a',
+        b'0'..=b'9' => b'0',
+        0x80.. => b'u',
+        other => other,
+    });
     let mut last = 0u8;
     text.iter().filter_map(move |&b| {
         let class = CLASS[usize::from(b)];

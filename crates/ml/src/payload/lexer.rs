@@ -279,16 +279,11 @@ fn listed_prefix(rest: &str, list: &[&str], first: &[bool; 256]) -> Option<usize
 
 fn is_word_byte(b: u8) -> bool {
     // A table: every byte of every word of every value asks.
-    const WORD_BYTES: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let byte = b as u8;
-            table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.' || byte == b'$' || byte >= 0x80;
-            b += 1;
-        }
-        table
-    };
+    const WORD_BYTES: [bool; 256] = byte_table!(|byte| byte.is_ascii_alphanumeric()
+        || byte == b'_'
+        || byte == b'.'
+        || byte == b'$'
+        || byte >= 0x80);
     WORD_BYTES[usize::from(b)]
 }
 

@@ -8,6 +8,25 @@
 //! SQL injections are certain by their shape alone, and `model` is
 //! the versioned model file and the scorer that judges a value.
 
+/// A table of one entry per byte value, `|byte| value`, computed at
+/// compile time: what a per-byte test on the judging path reads instead of
+/// a chain of comparisons.
+macro_rules! byte_table {
+    (|$byte:ident| $value:expr) => {{
+        let mut table = [{
+            let $byte = 0u8;
+            $value
+        }; 256];
+        let mut i = 0;
+        while i < 256 {
+            let $byte = i as u8;
+            table[i] = $value;
+            i += 1;
+        }
+        table
+    }};
+}
+
 pub mod breakout;
 pub mod decode;
 pub mod features;
