@@ -25,7 +25,6 @@ mod server;
 mod sql;
 
 pub use script::script_breakout;
-pub use server::server_object;
 pub use sql::sql_breakout;
 
 use super::PayloadClass;
@@ -35,13 +34,7 @@ use super::decode::Decoded;
 /// the gate allows it (`possible`, `PayloadClass::ALL` order): a value the
 /// gate rules SQL out of is never read for SQL shapes, which is most values.
 pub fn certain(decoded: &Decoded, possible: &[bool; 5]) -> Option<PayloadClass> {
-    let sql = || {
-        sql_breakout(decoded)
-            || server_object(&decoded.text)
-            || sql::line_comments_removed(decoded)
-                .is_some_and(|text| sql::shapes(text.trim(), true) || server_object(&text))
-    };
-    if possible[PayloadClass::Sqli.index()] && sql() {
+    if possible[PayloadClass::Sqli.index()] && sql_breakout(decoded) {
         Some(PayloadClass::Sqli)
     } else if possible[PayloadClass::Xss.index()] && script_breakout(&decoded.text) {
         Some(PayloadClass::Xss)

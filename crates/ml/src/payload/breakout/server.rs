@@ -64,7 +64,7 @@ const ROUTINES: &[&str] = &[
 
 /// Whether `text` (decoded: lowercase, spaces folded) names the server's
 /// variables, catalog or routines as SQL does: one pass of one automaton.
-pub fn server_object(text: &str) -> bool {
+pub(super) fn server_object(text: &str) -> bool {
     static NAMES: OnceLock<AhoCorasick> = OnceLock::new();
     let names = NAMES.get_or_init(|| {
         AhoCorasick::builder()

@@ -3,14 +3,20 @@
 
 use super::super::decode::{Decoded, Flags};
 use super::predicate::{self, Operand, number_literal};
+use super::server::server_object;
 
-/// Whether `decoded` breaks out of its SQL context in one of these ways.
+/// Whether `decoded` breaks out of its SQL context in one of these ways
+/// or names the server itself (`server.rs`): read as it stands, and — when
+/// a `#` or `--` comment ends at a line break — as SQL reads it, without
+/// such comments.
 pub fn sql_breakout(decoded: &Decoded) -> bool {
-    shapes(decoded.text.trim(), decoded.flags.contains(Flags::SQL_COMMENT))
+    let reads_as_sql = |text: &str, comment_removed| shapes(text.trim(), comment_removed) || server_object(text);
+    reads_as_sql(&decoded.text, decoded.flags.contains(Flags::SQL_COMMENT))
+        || line_comments_removed(decoded).is_some_and(|text| reads_as_sql(&text, true))
 }
 
 /// Whether `text` (trimmed) has one of the shapes; `comment_removed` when the decoder took out a comment.
-pub fn shapes(text: &str, comment_removed: bool) -> bool {
+fn shapes(text: &str, comment_removed: bool) -> bool {
     login_bypass(text, comment_removed)
         || stacked_statement(text)
         || boolean_probe(text)
@@ -24,7 +30,7 @@ pub fn shapes(text: &str, comment_removed: bool) -> bool {
 /// ends before the value does. Only the SQL shapes read this: taking
 /// comments out of the text everything reads would let `#<script>…%0a`
 /// hide script.
-pub fn line_comments_removed(decoded: &Decoded) -> Option<String> {
+fn line_comments_removed(decoded: &Decoded) -> Option<String> {
     if decoded.line_ends.is_empty() {
         return None;
     }
