@@ -360,6 +360,21 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
         }
         throw new Error('the Details button never had a box');
       };
+      // What once moved it: the open-alert count in the header grew by a
+      // digit, the nav wrapped to a second line, and the page went down 38 px.
+      const headerHeights = await rp.evaluate(() => {
+        const top = document.querySelector('header.top');
+        const status = document.getElementById('status');
+        const was = status.textContent;
+        const heights = [top.offsetHeight];
+        for (const text of ['All clear', '9 open alerts', '99999 open alerts']) {
+          status.textContent = text;
+          heights.push(top.offsetHeight);
+        }
+        status.textContent = was;
+        return heights;
+      });
+      assert.equal(new Set(headerHeights).size, 1, `the header's height follows what its status says: ${headerHeights}`);
       const before = await topOf();
       const posted = await call('/api/v1/events', { method: 'POST', body: Array.from({ length: 12 }, () => sshFailure('203.0.113.51')) });
       assert.equal(posted.status, 200);
