@@ -32,6 +32,8 @@ impl DecisionPublisher {
             .set("acks", "all")
             .set("linger.ms", "0")
             .set("message.timeout.ms", PUBLISH_WAIT.as_millis().to_string())
+            // Created by the broker's defaults it would not be compacted.
+            .set("allow.auto.create.topics", "false")
             .create::<ThreadedProducer<DefaultProducerContext>>()
             .map_err(|e| BusError::Client(e.to_string()))?;
         Ok(DecisionPublisher { producer, topic: config.decisions_topic.clone() })

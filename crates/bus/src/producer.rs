@@ -35,6 +35,11 @@ impl KafkaBus {
             .set("enable.idempotence", "false")
             .set("acks", "all")
             .set("message.timeout.ms", "30000")
+            // A producer's metadata request would otherwise create a missing
+            // topic with the broker's defaults (one partition, no settings):
+            // after a broker restart that raced the operator's own create.
+            // The topics are the operator's (README, "Scale out").
+            .set("allow.auto.create.topics", "false")
             .create::<FutureProducer>()
             .map_err(|e| BusError::Client(e.to_string()))?;
         Ok(KafkaBus { producer, topic: config.topic.clone() })
