@@ -5,7 +5,7 @@
 //! `%uXXXX`, `+` as a space where forms put one), overlong UTF-8 (`%C0%AE`
 //! is `.` to a lenient decoder, so it is here), HTML character references
 //! (named, decimal, hex, with or without the `;` browsers forgive) and
-//! JavaScript escapes (`\xHH`, `\uHHHH`, `\u{H…}`). Then SQL's inline
+//! JavaScript escapes (`\xHH`, `\uHHHH`, `\u{H…}`, octal) and CSS's (`\3c`). Then SQL's inline
 //! comments become spaces (`UNION/**/SELECT`; MySQL's `/*!50000 … */`
 //! keeps its contents, which MySQL runs), NULs go, case and whitespace fold.
 //!
@@ -31,7 +31,8 @@ impl Flags {
     pub const OVERLONG_UTF8: Flags = Flags(1 << 3);
     pub const INVALID_UTF8: Flags = Flags(1 << 4);
     pub const HTML_ENTITY: Flags = Flags(1 << 5);
-    pub const JS_ESCAPE: Flags = Flags(1 << 6);
+    /// JavaScript's escapes, or CSS's (see `backslash_escapes`).
+    pub const BACKSLASH_ESCAPE: Flags = Flags(1 << 6);
     pub const SQL_COMMENT: Flags = Flags(1 << 7);
     pub const NUL: Flags = Flags(1 << 8);
     pub const TRUNCATED: Flags = Flags(1 << 9);
@@ -61,7 +62,7 @@ impl Flags {
             "overlong_utf8",
             "invalid_utf8",
             "html_entity",
-            "js_escape",
+            "backslash_escape",
             "sql_comment",
             "nul",
             "truncated",
@@ -122,8 +123,8 @@ pub fn decode(raw: &str, context: Context) -> Decoded {
             text = next.into();
             changed = true;
         }
-        if let Some(next) = js_escapes(&text) {
-            flags.insert(Flags::JS_ESCAPE);
+        if let Some(next) = backslash_escapes(&text) {
+            flags.insert(Flags::BACKSLASH_ESCAPE);
             text = next.into();
             changed = true;
         }
@@ -155,7 +156,9 @@ pub fn decode(raw: &str, context: Context) -> Decoded {
 /// Whether one more round would change `text` (only asked at the cap).
 fn would_decode_further(text: &str, context: Context) -> bool {
     let mut scratch = Flags::default();
-    url_decode(text, context, &mut scratch).is_some() || html_entities(text).is_some() || js_escapes(text).is_some()
+    url_decode(text, context, &mut scratch).is_some()
+        || html_entities(text).is_some()
+        || backslash_escapes(text).is_some()
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -342,8 +345,18 @@ fn reference(after: &str) -> Option<(char, usize)> {
     ENTITIES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, c)| (*c, semi(name_len)))
 }
 
-/// One pass of JavaScript escapes; `None` when there were none.
-fn js_escapes(text: &str) -> Option<String> {
+/// One pass of backslash escapes; `None` when there were none.
+///
+/// JavaScript's `\xHH`, `\uHHHH` and `\u{H…}` always decode. The two bare
+/// forms — CSS's `\` and 1–6 hex digits (`\3c`, `\0075`, one space after
+/// it swallowed, as CSS does) and JavaScript's legacy octal `\145` — read
+/// the same digits differently, and both turn up in payloads
+/// (`style="\3cimg\20src\3dx…"`, `top['al\145rt'](1)`). A bare escape is
+/// read as CSS when that gives printable ASCII, else as octal when that
+/// does, else left alone: markup and script are written in ASCII, while a
+/// path or a pattern (`C:\data\2023`, `\d+`, `\bfoo`) has no reason to
+/// decode to it.
+fn backslash_escapes(text: &str) -> Option<String> {
     if !text.contains('\\') {
         return None;
     }
@@ -366,7 +379,7 @@ fn js_escapes(text: &str) -> Option<String> {
                     .flatten()
             }
             Some(b'u' | b'U') => bytes.get(i + 2..i + 6).and_then(hex_value).map(|v| (v, 6)),
-            _ => None,
+            _ => css_escape(&bytes[i + 1..]).or_else(|| octal_escape(&bytes[i + 1..])),
         };
         match escape {
             Some((value, used)) => {
@@ -381,6 +394,26 @@ fn js_escapes(text: &str) -> Option<String> {
     }
     out.push_str(&text[copied_to..]);
     changed.then_some(out)
+}
+
+fn printable_ascii(value: u32) -> bool {
+    (0x20..0x7f).contains(&value)
+}
+
+/// A CSS escape after its `\`: the value and the bytes used, the `\` and
+/// one following whitespace included.
+fn css_escape(after: &[u8]) -> Option<(u32, usize)> {
+    let digits = after.iter().take(6).take_while(|b| b.is_ascii_hexdigit()).count();
+    let value = hex_value(&after[..digits]).filter(|&v| digits > 0 && printable_ascii(v))?;
+    let space = usize::from(matches!(after.get(digits), Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')));
+    Some((value, 1 + digits + space))
+}
+
+/// A legacy JavaScript octal escape after its `\` (up to `\377`).
+fn octal_escape(after: &[u8]) -> Option<(u32, usize)> {
+    let digits = after.iter().take(3).take_while(|b| (b'0'..=b'7').contains(b)).count();
+    let value = after[..digits].iter().fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
+    (digits > 0 && printable_ascii(value)).then_some((value, 1 + digits))
 }
 
 /// `/* … */` becomes a space; MySQL's `/*! … */` (and `/*!50000 … */`)
@@ -499,6 +532,22 @@ mod tests {
         let d = decode(&huge, Context::Form);
         assert!(d.flags.contains(Flags::TRUNCATED));
         assert!(d.text.len() <= MAX_VALUE_BYTES);
+    }
+
+    #[test]
+    fn css_and_octal_escapes_decode_only_to_ascii() {
+        assert_eq!(
+            text("<p style=\"a\\22\\3e\\3cimg\\20src\\3dx\\20onerror\\3d\\61lert\\28\\31\\29\\3e\">"),
+            "<p style=\"a\"><img src=x onerror=alert(1)>\">"
+        );
+        assert_eq!(text("background-image:\\0075\\0072\\006C\\0028'\\006a\\0061"), "background-image:url('ja");
+        assert_eq!(text("\\3c img"), "<img");
+        assert_eq!(text("top['al\\145rt'](1)"), "top['alert'](1)");
+        assert!(decode("\\3c", Context::Form).flags.contains(Flags::BACKSLASH_ESCAPE));
+        // Paths, patterns and accents written with backslashes stay as written.
+        for kept in ["c:\\data\\2023\\report.pdf", "\\d{2}\\s*\\bfoo\\b", "caf\\e9", "50\\% off", "\\1=\\1"] {
+            assert_eq!(text(kept), kept);
+        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ const FLAGS: [Flags; 9] = [
     Flags::OVERLONG_UTF8,
     Flags::INVALID_UTF8,
     Flags::HTML_ENTITY,
-    Flags::JS_ESCAPE,
+    Flags::BACKSLASH_ESCAPE,
     Flags::SQL_COMMENT,
     Flags::NUL,
     Flags::TRUNCATED,
