@@ -5,14 +5,16 @@
 //! follows it: a ban made anywhere is in force on every host within the
 //! agent's poll (100 ms), beside the HTTP decision stream.
 
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Duration;
 
 use rampart_core::config::KafkaConfig;
 use rampart_core::{Decision, DecisionRecord};
 use rdkafka::ClientConfig;
+use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::producer::{BaseRecord, ProducerContext, ThreadedProducer};
 
 use crate::BusError;
 
@@ -21,8 +23,24 @@ use crate::BusError;
 const PUBLISH_WAIT: Duration = Duration::from_secs(5);
 
 pub struct DecisionPublisher {
-    producer: ThreadedProducer<DefaultProducerContext>,
+    producer: ThreadedProducer<Delivery>,
     topic: String,
+}
+
+/// Hands each message's delivery report back to the publish waiting for
+/// it: a flush returns once the queue is empty, delivered or not, and a
+/// decision that never reached the topic must not be audited as shared.
+struct Delivery;
+
+impl ClientContext for Delivery {}
+
+impl ProducerContext for Delivery {
+    type DeliveryOpaque = Box<SyncSender<Result<(), String>>>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, reply: Self::DeliveryOpaque) {
+        // The publish may have stopped waiting; then nobody needs the answer.
+        let _ = reply.send(result.as_ref().map(|_| ()).map_err(|(error, _)| error.to_string()));
+    }
 }
 
 impl DecisionPublisher {
@@ -34,20 +52,31 @@ impl DecisionPublisher {
             .set("message.timeout.ms", PUBLISH_WAIT.as_millis().to_string())
             // Created by the broker's defaults it would not be compacted.
             .set("allow.auto.create.topics", "false")
-            .create::<ThreadedProducer<DefaultProducerContext>>()
+            .create_with_context::<_, ThreadedProducer<Delivery>>(Delivery)
             .map_err(|e| BusError::Client(e.to_string()))?;
         Ok(DecisionPublisher { producer, topic: config.decisions_topic.clone() })
     }
 
-    /// Publishes the decision's current state and waits for the broker.
+    /// Publishes the decision's current state and waits until the broker
+    /// has it (an error names the topic when it does not).
     pub fn publish(&self, decision: &Decision) -> Result<(), BusError> {
         let payload = serde_json::to_vec(&DecisionRecord::from(decision))
             .map_err(|e| BusError::Client(format!("cannot encode decision {}: {e}", decision.id)))?;
         let key = decision.id.to_string();
+        let (reply, delivered) = sync_channel(1);
         self.producer
-            .send(BaseRecord::to(&self.topic).key(&key).payload(&payload))
-            .map_err(|(e, _)| BusError::Client(e.to_string()))?;
-        self.producer.flush(PUBLISH_WAIT).map_err(|e| BusError::Client(e.to_string()))
+            .send(BaseRecord::with_opaque_to(&self.topic, Box::new(reply)).key(&key).payload(&payload))
+            .map_err(|(e, _)| {
+                BusError::Client(format!("cannot publish decision {} on {}: {e}", decision.id, self.topic))
+            })?;
+        // librdkafka fails the message itself after `message.timeout.ms`; the margin covers its report.
+        match delivered.recv_timeout(PUBLISH_WAIT + Duration::from_secs(2)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                Err(BusError::Client(format!("decision {} did not reach {}: {error}", decision.id, self.topic)))
+            }
+            Err(_) => Err(BusError::Client(format!("decision {}: no answer from {} in time", decision.id, self.topic))),
+        }
     }
 }
 

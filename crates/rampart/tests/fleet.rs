@@ -228,3 +228,34 @@ fn while_clickhouse_is_down_workers_hold_their_offsets_and_catch_up_after() {
         (count(&clickhouse, "SELECT uniqExact(id) FROM fleet_outage.events") == 510).then_some(())
     });
 }
+
+#[test]
+fn a_ban_the_fleet_could_not_take_is_audited_as_failed_not_shared() {
+    // Only the event topic: Rampart never creates the decision topic, so
+    // the worker's ban cannot reach the fleet; the audit trail says it
+    // failed and names the topic an operator has to create.
+    let clickhouse = ClickHouseServer::start();
+    let broker = Broker::start();
+    broker.create_topic("rampart.events", 1, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Server::start_with(
+        dir.path(),
+        &fleet_config(&clickhouse, "fleet_unshared", &broker),
+        &[],
+        "127.0.0.1:0",
+        &["--role", "worker", "--enforce"],
+    );
+    let response = client()
+        .post(format!("{}/api/v1/decisions", worker.url))
+        .bearer_auth(ADMIN)
+        .json(&json!({"value": "203.0.113.78", "duration": "1h", "reason": "no decision topic"}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "{}", response.text().unwrap());
+    let action = eventually(30, "the fleet's audited action", || {
+        let actions = api_get(&worker, "/api/v1/actions?limit=100");
+        actions["actions"].as_array()?.iter().find(|a| a["enforcer"] == "fleet").cloned()
+    });
+    assert_eq!(action["result"], "failed", "{action}");
+    assert!(action["detail"].as_str().unwrap().contains("rampart.decisions"), "{action}");
+}
