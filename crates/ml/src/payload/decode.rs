@@ -351,11 +351,13 @@ fn reference(after: &str) -> Option<(char, usize)> {
 /// forms — CSS's `\` and 1–6 hex digits (`\3c`, `\0075`, one space after
 /// it swallowed, as CSS does) and JavaScript's legacy octal `\145` — read
 /// the same digits differently, and both turn up in payloads
-/// (`style="\3cimg\20src\3dx…"`, `top['al\145rt'](1)`). A bare escape is
-/// read as CSS when that gives printable ASCII, else as octal when that
-/// does, else left alone: markup and script are written in ASCII, while a
-/// path or a pattern (`C:\data\2023`, `\d+`, `\bfoo`) has no reason to
-/// decode to it.
+/// (`style="\3cimg\20src\3dx…"`, `top['al\145rt'](1)`). Exactly three
+/// octal digits are read as octal first (script writes `\050` for `(`, as
+/// CSS would not, and `\145` is no ASCII as hex); any other bare escape as
+/// CSS first. Either reading counts only when it gives printable ASCII,
+/// else the escape is left alone: markup and script are written in ASCII,
+/// while a path or a pattern (`C:\data\2023`, `\d+`, `\bfoo`) has no
+/// reason to decode to it.
 fn backslash_escapes(text: &str) -> Option<String> {
     if !text.contains('\\') {
         return None;
@@ -379,7 +381,14 @@ fn backslash_escapes(text: &str) -> Option<String> {
                     .flatten()
             }
             Some(b'u' | b'U') => bytes.get(i + 2..i + 6).and_then(hex_value).map(|v| (v, 6)),
-            _ => css_escape(&bytes[i + 1..]).or_else(|| octal_escape(&bytes[i + 1..])),
+            _ => {
+                let after = &bytes[i + 1..];
+                if three_octal_digits(after) {
+                    octal_escape(after).or_else(|| css_escape(after))
+                } else {
+                    css_escape(after).or_else(|| octal_escape(after))
+                }
+            }
         };
         match escape {
             Some((value, used)) => {
@@ -407,6 +416,13 @@ fn css_escape(after: &[u8]) -> Option<(u32, usize)> {
     let value = hex_value(&after[..digits]).filter(|&v| digits > 0 && printable_ascii(v))?;
     let space = usize::from(matches!(after.get(digits), Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')));
     Some((value, 1 + digits + space))
+}
+
+/// Whether an escape is exactly three octal digits (`\050`, not `\0503`).
+fn three_octal_digits(after: &[u8]) -> bool {
+    after.len() >= 3
+        && after[..3].iter().all(|b| (b'0'..=b'7').contains(b))
+        && !after.get(3).is_some_and(u8::is_ascii_hexdigit)
 }
 
 /// A legacy JavaScript octal escape after its `\` (up to `\377`).
@@ -543,6 +559,7 @@ mod tests {
         assert_eq!(text("background-image:\\0075\\0072\\006C\\0028'\\006a\\0061"), "background-image:url('ja");
         assert_eq!(text("\\3c img"), "<img");
         assert_eq!(text("top['al\\145rt'](1)"), "top['alert'](1)");
+        assert_eq!(text("alert\\0501\\051"), "alert(1)");
         assert!(decode("\\3c", Context::Form).flags.contains(Flags::BACKSLASH_ESCAPE));
         // Paths, patterns and accents written with backslashes stay as written.
         for kept in ["c:\\data\\2023\\report.pdf", "\\d{2}\\s*\\bfoo\\b", "caf\\e9", "50\\% off", "\\1=\\1"] {
@@ -567,6 +584,16 @@ mod tests {
             proptest::prop_assert!(d.text.len() <= raw.len() * 3 + 8);
             let again = decode(&d.text, Context::Other);
             proptest::prop_assert!(again.text.len() <= d.text.len() * 3 + 8);
+        }
+
+        #[test]
+        fn css_and_octal_escaped_ascii_decodes_to_the_plain_form(plain in "[ -$'-\\[\\]-~]{0,40}") {
+            // Without `%`, `&` and `\`, the plain form has no layer of its own to peel.
+            let folded = decode(&plain, Context::Other).text;
+            let css: String = plain.bytes().map(|b| format!("\\{b:x} ")).collect();
+            proptest::prop_assert_eq!(&decode(&css, Context::Other).text, &folded);
+            let octal: String = plain.bytes().map(|b| format!("\\{b:03o}")).collect();
+            proptest::prop_assert_eq!(&decode(&octal, Context::Other).text, &folded);
         }
 
         #[test]
