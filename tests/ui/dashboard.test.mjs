@@ -360,8 +360,9 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
         }
         throw new Error('the Details button never had a box');
       };
-      // What once moved it: the open-alert count in the header grew by a
-      // digit, the nav wrapped to a second line, and the page went down 38 px.
+      // What once moved it: the header's status changed ("All clear" to
+      // "N open alerts"), the nav wrapped to a second line, and the page
+      // went down 38 px.
       const headerHeights = await rp.evaluate(() => {
         const top = document.querySelector('header.top');
         const status = document.getElementById('status');

@@ -4,9 +4,9 @@
 //! Layers are peeled until nothing changes: URL encoding (`%XX`, IIS's
 //! `%uXXXX`, `+` as a space where forms put one), overlong UTF-8 (`%C0%AE`
 //! is `.` to a lenient decoder, so it is here), HTML character references
-//! (named, decimal, hex, with or without the `;` browsers forgive) and
-//! JavaScript escapes (`\xHH`, `\uHHHH`, `\u{H…}`, octal) and CSS's (`\3c`). Then SQL's inline
-//! comments become spaces (`UNION/**/SELECT`; MySQL's `/*!50000 … */`
+//! (named, decimal, hex, with or without the `;` browsers forgive),
+//! JavaScript escapes (`\xHH`, `\uHHHH`, `\u{H…}`, octal) and CSS's
+//! (`\3c`). Then SQL's inline comments become spaces (`UNION/**/SELECT`; MySQL's `/*!50000 … */`
 //! keeps its contents, which MySQL runs), NULs go, case and whitespace fold.
 //!
 //! Work is bounded: a value is judged on its first `MAX_VALUE_BYTES`, and
@@ -418,16 +418,20 @@ fn css_escape(after: &[u8]) -> Option<(u32, usize)> {
     Some((value, 1 + digits + space))
 }
 
+fn is_octal_digit(b: u8) -> bool {
+    (b'0'..=b'7').contains(&b)
+}
+
 /// Whether an escape is exactly three octal digits (`\050`, not `\0503`).
 fn three_octal_digits(after: &[u8]) -> bool {
     after.len() >= 3
-        && after[..3].iter().all(|b| (b'0'..=b'7').contains(b))
+        && after[..3].iter().all(|&b| is_octal_digit(b))
         && !after.get(3).is_some_and(u8::is_ascii_hexdigit)
 }
 
 /// A legacy JavaScript octal escape after its `\` (up to `\377`).
 fn octal_escape(after: &[u8]) -> Option<(u32, usize)> {
-    let digits = after.iter().take(3).take_while(|b| (b'0'..=b'7').contains(b)).count();
+    let digits = after.iter().take(3).take_while(|&&b| is_octal_digit(b)).count();
     let value = after[..digits].iter().fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
     (digits > 0 && printable_ascii(value)).then_some((value, 1 + digits))
 }
@@ -589,11 +593,11 @@ mod tests {
         #[test]
         fn css_and_octal_escaped_ascii_decodes_to_the_plain_form(plain in "[ -$'-\\[\\]-~]{0,40}") {
             // Without `%`, `&` and `\`, the plain form has no layer of its own to peel.
-            let folded = decode(&plain, Context::Other).text;
+            let expected = decode(&plain, Context::Other).text;
             let css: String = plain.bytes().map(|b| format!("\\{b:x} ")).collect();
-            proptest::prop_assert_eq!(&decode(&css, Context::Other).text, &folded);
+            proptest::prop_assert_eq!(&decode(&css, Context::Other).text, &expected);
             let octal: String = plain.bytes().map(|b| format!("\\{b:03o}")).collect();
-            proptest::prop_assert_eq!(&decode(&octal, Context::Other).text, &folded);
+            proptest::prop_assert_eq!(&decode(&octal, Context::Other).text, &expected);
         }
 
         #[test]
