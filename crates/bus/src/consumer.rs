@@ -9,7 +9,7 @@
 //! is read twice — after a refusal, or by the member that takes over a
 //! dead one's partitions — has the same id and collapses in the store.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,14 +28,77 @@ use crate::BusError;
 const POLL: Duration = Duration::from_millis(100);
 /// How long a refused batch waits before it is read again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How often the lag gauges are refreshed: a small JSON report per second.
+const STATISTICS_EVERY_MS: &str = "1000";
 
-/// Logs the group's rebalances: the first thing to look at when a worker
-/// seems idle.
-pub struct GroupLog;
+/// Watches this member of the group: logs its rebalances (the first thing
+/// to look at when a worker seems idle) and reports, from librdkafka's
+/// statistics, how many partitions it holds and how far its committed
+/// offsets trail the broker — the lag that grows while the store is down
+/// and is zero only when every message was stored and committed.
+pub struct GroupWatch {
+    topic: String,
+}
 
-impl ClientContext for GroupLog {}
+/// The part of librdkafka's statistics JSON the lag is read from; the rest
+/// (brokers, queues) is skipped, so a field librdkafka adds or drops does
+/// not break it.
+#[derive(serde::Deserialize)]
+struct Statistics {
+    #[serde(default)]
+    topics: HashMap<String, TopicStatistics>,
+}
 
-impl ConsumerContext for GroupLog {
+#[derive(serde::Deserialize)]
+struct TopicStatistics {
+    #[serde(default)]
+    partitions: HashMap<String, PartitionStatistics>,
+}
+
+#[derive(serde::Deserialize)]
+struct PartitionStatistics {
+    partition: i32,
+    /// Assigned to this member (librdkafka lists others it has seen too).
+    desired: bool,
+    lo_offset: i64,
+    hi_offset: i64,
+    /// `hi_offset - committed_offset`, or -1 when either is unknown.
+    consumer_lag: i64,
+}
+
+impl PartitionStatistics {
+    /// Messages not yet committed. Before the first commit everything the
+    /// broker still holds is unread (the group starts at the earliest).
+    fn lag(&self) -> u64 {
+        let lag = if self.consumer_lag >= 0 { self.consumer_lag } else { self.hi_offset - self.lo_offset.max(0) };
+        lag.max(0) as u64
+    }
+}
+
+/// Partitions held and their total lag, from one statistics report.
+fn lag_of(topic: &str, report: &[u8]) -> Result<(usize, u64), serde_json::Error> {
+    let statistics: Statistics = serde_json::from_slice(report)?;
+    let held: Vec<&PartitionStatistics> = statistics
+        .topics
+        .get(topic)
+        .map(|t| t.partitions.values().filter(|p| p.partition >= 0 && p.desired).collect())
+        .unwrap_or_default();
+    Ok((held.len(), held.iter().map(|p| p.lag()).sum()))
+}
+
+impl ClientContext for GroupWatch {
+    fn stats_raw(&self, report: &[u8]) {
+        match lag_of(&self.topic, report) {
+            Ok((partitions, lag)) => {
+                metrics::gauge!("rampart_bus_partitions_assigned").set(partitions as f64);
+                metrics::gauge!("rampart_bus_consumer_lag").set(lag as f64);
+            }
+            Err(error) => tracing::debug!(%error, "Kafka statistics not read."),
+        }
+    }
+}
+
+impl ConsumerContext for GroupWatch {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(list) => {
@@ -56,7 +119,7 @@ struct InFlight {
 }
 
 pub struct KafkaReader {
-    consumer: BaseConsumer<GroupLog>,
+    consumer: BaseConsumer<GroupWatch>,
     topic: String,
     max_events: usize,
     limits: Limits,
@@ -70,7 +133,7 @@ impl KafkaReader {
     /// Joins the group and subscribes; `stop` ends `blocking_recv` (the
     /// node's shutdown), after which the stored offsets are committed.
     pub fn new(config: &KafkaConfig, limits: Limits, stop: Arc<AtomicBool>) -> Result<KafkaReader, BusError> {
-        let consumer: BaseConsumer<GroupLog> = ClientConfig::new()
+        let consumer: BaseConsumer<GroupWatch> = ClientConfig::new()
             .set("bootstrap.servers", &config.brokers)
             .set("group.id", &config.group)
             .set("enable.auto.commit", "true")
@@ -79,7 +142,8 @@ impl KafkaReader {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", config.session_timeout_ms.to_string())
             .set("heartbeat.interval.ms", (config.session_timeout_ms / 3).max(100).to_string())
-            .create_with_context(GroupLog)
+            .set("statistics.interval.ms", STATISTICS_EVERY_MS)
+            .create_with_context(GroupWatch { topic: config.topic.clone() })
             .map_err(|e| BusError::Client(e.to_string()))?;
         consumer.subscribe(&[&config.topic]).map_err(|e| BusError::Client(e.to_string()))?;
         Ok(KafkaReader {
@@ -153,13 +217,15 @@ impl KafkaReader {
             let bounds = span.entry(partition).or_insert((offset, offset));
             bounds.1 = offset;
             let timestamp = message.timestamp().to_millis().unwrap_or_default();
+            // Received when the ingest node stamped the message, not when this
+            // worker read it: a redelivered message then makes the same row,
+            // in the same day partition, and the store's merge collapses it.
+            let received = if timestamp > 0 { timestamp } else { rampart_core::time::now_ms() };
             let decoded = message
                 .payload()
                 .ok_or_else(|| "empty message".to_owned())
                 .and_then(|bytes| rampart_core::ecs::strict_json::from_slice(bytes).map_err(|e| e.to_string()))
-                .and_then(|value| {
-                    decode_event(value, &self.limits, rampart_core::time::now_ms()).map_err(|e| e.to_string())
-                });
+                .and_then(|value| decode_event(value, &self.limits, received).map_err(|e| e.to_string()));
             match decoded {
                 Ok(mut event) => {
                     event.id = Some(bus_record_id(timestamp, partition, offset));
@@ -240,5 +306,45 @@ impl BusReader for KafkaReader {
 
     fn len(&self) -> usize {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lag_of;
+
+    /// A consumer's report as librdkafka 2.x writes it, cut to one topic:
+    /// partition 0 committed, partition 1 never committed, partition 2
+    /// another member's, and librdkafka's internal partition -1.
+    const REPORT: &str = r#"{
+      "name": "rdkafka#consumer-1", "type": "consumer", "ts": 1, "brokers": {},
+      "topics": {
+        "rampart.events": { "topic": "rampart.events", "partitions": {
+          "0": {"partition": 0, "desired": true, "fetch_state": "active", "lo_offset": 0, "hi_offset": 120,
+                "committed_offset": 100, "consumer_lag": 20, "consumer_lag_stored": 5},
+          "1": {"partition": 1, "desired": true, "fetch_state": "active", "lo_offset": 10, "hi_offset": 40,
+                "committed_offset": -1001, "consumer_lag": -1, "consumer_lag_stored": -1},
+          "2": {"partition": 2, "desired": false, "fetch_state": "none", "lo_offset": 0, "hi_offset": 900,
+                "committed_offset": -1001, "consumer_lag": -1, "consumer_lag_stored": -1},
+          "-1": {"partition": -1, "desired": false, "fetch_state": "none", "lo_offset": -1, "hi_offset": -1,
+                "committed_offset": -1001, "consumer_lag": -1, "consumer_lag_stored": -1}
+        }},
+        "rampart.decisions": { "topic": "rampart.decisions", "partitions": {
+          "0": {"partition": 0, "desired": true, "lo_offset": 0, "hi_offset": 7, "consumer_lag": 7}
+        }}
+      }
+    }"#;
+
+    #[test]
+    fn the_lag_counts_this_members_partitions_of_the_topic_from_their_commits() {
+        // 20 behind the commit on 0; 30 unread on 1 before its first commit.
+        assert_eq!(lag_of("rampart.events", REPORT.as_bytes()).unwrap(), (2, 50));
+    }
+
+    #[test]
+    fn a_member_with_no_partitions_reports_none_and_a_bad_report_is_an_error() {
+        assert_eq!(lag_of("other", REPORT.as_bytes()).unwrap(), (0, 0));
+        assert_eq!(lag_of("rampart.events", br#"{"topics": {}}"#).unwrap(), (0, 0));
+        assert!(lag_of("rampart.events", b"{\"topics\": 3}").is_err());
     }
 }

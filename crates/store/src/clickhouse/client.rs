@@ -40,17 +40,22 @@ impl Client {
 
     /// Runs a statement that returns nothing (DDL, ALTER).
     pub(crate) fn exec(&self, sql: &str) -> Result<(), StoreError> {
-        self.post(sql, None, false).map(drop)
+        self.post(sql, None, false, &[]).map(drop)
+    }
+
+    /// Runs a statement that returns nothing with query-level settings.
+    pub(crate) fn exec_with(&self, sql: &str, settings: &[(&str, &str)]) -> Result<(), StoreError> {
+        self.post(sql, None, false, settings).map(drop)
     }
 
     /// Runs a statement outside the database (creating it).
     pub(crate) fn exec_global(&self, sql: &str) -> Result<(), StoreError> {
-        self.post(sql, None, true).map(drop)
+        self.post(sql, None, true, &[]).map(drop)
     }
 
     /// Runs a SELECT and decodes each row.
     pub(crate) fn select<T: DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>, StoreError> {
-        let body = self.post(&format!("{sql} FORMAT JSONEachRow"), None, false)?;
+        let body = self.post(&format!("{sql} FORMAT JSONEachRow"), None, false, &[])?;
         body.lines()
             .filter(|line| !line.is_empty())
             .map(|line| {
@@ -65,7 +70,7 @@ impl Client {
         if rows.is_empty() {
             return Ok(());
         }
-        self.post(&format!("INSERT INTO {table} FORMAT JSONEachRow"), Some(rows), false).map(drop)
+        self.post(&format!("INSERT INTO {table} FORMAT JSONEachRow"), Some(rows), false, &[]).map(drop)
     }
 
     /// Inserts rows already encoded as RowBinary, in the table's column order.
@@ -73,14 +78,21 @@ impl Client {
         if rows.is_empty() {
             return Ok(());
         }
-        self.post(&format!("INSERT INTO {table} FORMAT RowBinary"), Some(rows), false).map(drop)
+        self.post(&format!("INSERT INTO {table} FORMAT RowBinary"), Some(rows), false, &[]).map(drop)
     }
 
-    fn post(&self, sql: &str, rows: Option<&[u8]>, global: bool) -> Result<String, StoreError> {
+    fn post(
+        &self,
+        sql: &str,
+        rows: Option<&[u8]>,
+        global: bool,
+        settings: &[(&str, &str)],
+    ) -> Result<String, StoreError> {
         let mut request = self
             .agent
             .post(&self.url)
             .query("output_format_json_quote_64bit_integers", "0")
+            .query_pairs(settings.iter().copied())
             .header("X-ClickHouse-User", &self.user)
             .header("X-ClickHouse-Key", &self.password);
         if !global {
