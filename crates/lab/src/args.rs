@@ -291,6 +291,13 @@ pub struct TrainPayloadsArgs {
     /// Random seed for the split and the trees.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// How many times the leave-one-source-out models are drawn (seeds
+    /// `seed`, `seed + 1`, …): the threshold is chosen on their mean curve
+    /// and each figure is their mean, with its range. One draw moves a
+    /// held-out source by up to 3 points and the threshold by a grid step
+    /// (docs/DETECTION.md), so one is not enough to choose by.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub draws: u64,
     /// Skip the leave-one-source-out figures (one fit instead of one per source and one more);
     /// the threshold is then 0.5 instead of chosen on them.
     #[arg(long)]
@@ -308,9 +315,10 @@ pub struct TrainPayloadsArgs {
     #[arg(long, value_name = "FILE")]
     pub corpus_out: Option<PathBuf>,
     /// Also write every left-out value the chosen threshold gets wrong (an
-    /// attack let through, a benign value flagged) as JSON lines (`source`,
-    /// `class`, `verdict`, `score`, `value`): what the next change should
-    /// look at, on sources the scoring model never saw.
+    /// attack let through, a benign value flagged) as JSON lines (`draw`,
+    /// `source`, `class`, `verdict`, `score`, `value`; one line per draw
+    /// that got it wrong): what the next change should look at, on sources
+    /// the scoring model never saw.
     #[arg(long, value_name = "FILE")]
     pub misses_out: Option<PathBuf>,
     /// One JSON object on stdout instead of text.

@@ -59,6 +59,8 @@ fn a_trained_payload_model_judges_values_with_check() {
         out,
         "--trees",
         "20",
+        "--draws",
+        "2",
         "--corpus-out",
         corpus_out.to_str().unwrap(),
         "--misses-out",
@@ -75,14 +77,22 @@ fn a_trained_payload_model_judges_values_with_check() {
     let report: Value = serde_json::from_slice(&trained.stdout).unwrap();
     let left_out = &report["metrics"]["leave_one_source_out"];
     assert!(left_out["libinjection"]["sqli"]["rows"].as_u64().unwrap() > 100, "{report}");
+    // Two draws: each figure is their mean, inside the range one draw had.
+    let draws = report["metrics"]["draws"].as_f64().unwrap();
+    assert_eq!(draws, 2.0);
+    let sqli = &left_out["libinjection"]["sqli"];
+    let (low, high) = (sqli["detected_range"][0].as_f64().unwrap(), sqli["detected_range"][1].as_f64().unwrap());
+    assert!(low <= sqli["detected"].as_f64().unwrap() && sqli["detected"].as_f64().unwrap() <= high, "{sqli}");
     assert_eq!(report["metrics"]["hard_negatives"]["rows"], 2);
-    // The misses file holds exactly the left-out values the figures count as wrong.
+    // The misses file holds exactly the left-out values the figures count
+    // as wrong, once for each draw that got it wrong.
     let misses: Vec<Value> =
         std::fs::read_to_string(&misses_out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     for miss in &misses {
         let (class, verdict) = (miss["class"].as_str().unwrap(), miss["verdict"].as_str().unwrap());
         assert_ne!(class == "benign", verdict == "benign", "{miss}");
         assert!(miss["value"].is_string() && miss["score"].is_number(), "{miss}");
+        assert!(miss["draw"].as_f64().unwrap() < draws, "{miss}");
     }
     let mut wrong = 0.0;
     for (source, classes) in left_out.as_object().unwrap() {
@@ -92,8 +102,8 @@ fn a_trained_payload_model_judges_values_with_check() {
                 .get("detected")
                 .map_or_else(|| figures["false_positive_rate"].as_f64().unwrap(), |d| 1.0 - d.as_f64().unwrap());
             let counted = misses.iter().filter(|m| m["source"] == source.as_str() && m["class"] == class.as_str());
-            assert_eq!(counted.count() as f64, (rows * share).round(), "{source} {class}");
-            wrong += (rows * share).round();
+            assert_eq!(counted.count() as f64, (rows * share * draws).round(), "{source} {class}");
+            wrong += (rows * share * draws).round();
         }
     }
     assert_eq!(misses.len() as f64, wrong);

@@ -39,6 +39,29 @@ pub(crate) fn tally(y: &[u32], proba: &[f32], threshold: f32) -> BTreeMap<&'stat
         .collect()
 }
 
+/// `mean` (a tally over every draw's predictions) with, per class, the
+/// lowest and highest rate any one draw had (`detected_range` or
+/// `false_positive_rate_range`): how far the draw alone moves the figure.
+/// `rows` counts values, as one draw's tally does, not values × draws.
+pub(crate) fn with_ranges(
+    mut mean: BTreeMap<&'static str, Value>,
+    per_draw: &[BTreeMap<&'static str, Value>],
+) -> BTreeMap<&'static str, Value> {
+    for (class, figures) in &mut mean {
+        let key = if figures.get("detected").is_some() { "detected" } else { "false_positive_rate" };
+        let rates: Vec<f64> = per_draw.iter().filter_map(|d| d.get(class)?[key].as_f64()).collect();
+        let low = rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if let Some(object) = figures.as_object_mut().filter(|_| !rates.is_empty()) {
+            object.insert(format!("{key}_range"), json!([low, high]));
+            if let Some(rows) = per_draw.first().and_then(|d| d.get(class)).map(|f| f["rows"].clone()) {
+                object.insert("rows".into(), rows);
+            }
+        }
+    }
+    mean
+}
+
 /// Attack-vs-benign figures over every left-out prediction at
 /// `threshold`: precision, recall, F1, false-positive rate and ROC AUC, and
 /// per attack class one-vs-rest precision, recall and F1 (by predicted class).

@@ -3,7 +3,9 @@
 //! turn — trained on the others, scored on it — because a model that
 //! learned one list's quirks fails on the next list (issue 17): those
 //! leave-one-source-out figures are what the model is judged by, and they
-//! are saved in the file. libinjection's `false_positives.txt`, never
+//! are saved in the file. They are drawn several times (`--draws`, other
+//! seeds) and averaged: one draw's figures move by points, and a threshold
+//! chosen on one draw follows its noise. libinjection's `false_positives.txt`, never
 //! trained on, is scored as hard negatives when it is there.
 
 use std::collections::BTreeMap;
@@ -22,7 +24,7 @@ use rampart_ml::validation::{ClassWeighting, class_weights};
 use serde_json::{Value, json};
 
 use super::corpus::{self, Sample};
-use super::figures::{pooled_figures, tally};
+use super::figures::{pooled_figures, tally, with_ranges};
 use crate::args::TrainPayloadsArgs;
 
 /// Feature rows for `samples`, row-major, the classes each can be
@@ -40,6 +42,53 @@ fn featurize(samples: &[&Sample]) -> (Vec<f32>, Vec<[bool; 5]>, Vec<Option<Paylo
         possible.push(allowed);
     }
     (x, possible, breakouts)
+}
+
+/// One left-out source's true classes and predicted probabilities.
+type Scored = (&'static str, Vec<u32>, Vec<f32>);
+
+/// The featurized corpus, row-aligned with the samples.
+struct Rows<'a> {
+    x: &'a [f32],
+    y: &'a [u32],
+    possible: &'a [[bool; 5]],
+    breakouts: &'a [Option<PayloadClass>],
+    /// Rows the gate allows their own class: the only ones learnt from.
+    learnable: &'a [bool],
+}
+
+/// For each source, a forest trained on the other sources' learnable rows
+/// scores every row of it (settled by the gate and the shapes, as the
+/// scorer does); also which rows each source's predictions are for.
+fn leave_each_source_out(
+    all: &[&Sample],
+    sources: &[&'static str],
+    rows: &Rows<'_>,
+    params: &TrainParams,
+) -> anyhow::Result<(Vec<Scored>, Vec<Vec<usize>>)> {
+    let (width, k) = (features::WIDTH, PayloadClass::ALL.len());
+    let pick = |picked: &[usize]| -> (Vec<f32>, Vec<u32>) {
+        (
+            picked.iter().flat_map(|&r| rows.x[r * width..][..width].iter().copied()).collect(),
+            picked.iter().map(|&r| rows.y[r]).collect(),
+        )
+    };
+    let (mut scored, mut tested) = (Vec::new(), Vec::new());
+    for source in sources {
+        let (train, test): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|&r| all[r].source != *source);
+        let train: Vec<usize> = train.into_iter().filter(|&r| rows.learnable[r]).collect();
+        let (train_x, train_y) = pick(&train);
+        let (test_x, test_y) = pick(&test);
+        let scorer = PayloadScorer::new(fit(&train_x, &train_y, params)?, 0.5);
+        let mut proba = Vec::new();
+        scorer.predict(&test_x, &mut proba);
+        for (row, &r) in proba.chunks_exact_mut(k).zip(&test) {
+            gate::settle(row, &rows.possible[r], rows.breakouts[r]);
+        }
+        scored.push((*source, test_y, proba));
+        tested.push(test);
+    }
+    Ok((scored, tested))
 }
 
 fn fit(x: &[f32], y: &[u32], params: &TrainParams) -> anyhow::Result<Ensemble> {
@@ -77,6 +126,25 @@ fn operating_curve(scored: &[(&'static str, Vec<u32>, Vec<f32>)]) -> Vec<Value> 
             }
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
             json!({ "threshold": threshold, "mean_detection": mean(&recalls), "mean_false_positive_rate": mean(&fprs) })
+        })
+        .collect()
+}
+
+/// The draws' curves averaged point by point (they share the grid).
+fn mean_curve(curves: &[Vec<Value>]) -> Vec<Value> {
+    let Some(first) = curves.first() else { return Vec::new() };
+    let mean = |i: usize, key: &str| {
+        curves.iter().map(|c| c[i][key].as_f64().unwrap_or(0.0)).sum::<f64>() / curves.len() as f64
+    };
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, point)| {
+            json!({
+                "threshold": point["threshold"],
+                "mean_detection": mean(i, "mean_detection"),
+                "mean_false_positive_rate": mean(i, "mean_false_positive_rate"),
+            })
         })
         .collect()
 }
@@ -144,44 +212,47 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     // that harmless-looking text is an attack); they are still scored.
     let learnable: Vec<bool> = all.iter().zip(&possible).map(|(s, can)| can[s.class.index()]).collect();
     let width = features::WIDTH;
-    let k = PayloadClass::ALL.len();
-    let mut scored: Vec<(&'static str, Vec<u32>, Vec<f32>)> = Vec::new();
+    let rows = Rows { x: &x, y: &y, possible: &possible, breakouts: &breakouts, learnable: &learnable };
+    // One list of left-out predictions per draw, each source scored by a
+    // model that never saw it; the rows they score are the same every draw.
+    let mut draws: Vec<Vec<Scored>> = Vec::new();
     let mut scored_rows: Vec<Vec<usize>> = Vec::new();
     if !args.no_leave_out {
-        for source in &sources {
-            let (train, test): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|&r| all[r].source != *source);
-            let train: Vec<usize> = train.into_iter().filter(|&r| learnable[r]).collect();
-            let pick = |rows: &[usize]| -> (Vec<f32>, Vec<u32>) {
-                (
-                    rows.iter().flat_map(|&r| x[r * width..][..width].iter().copied()).collect(),
-                    rows.iter().map(|&r| y[r]).collect(),
-                )
-            };
-            let (train_x, train_y) = pick(&train);
-            let (test_x, test_y) = pick(&test);
-            let scorer = PayloadScorer::new(fit(&train_x, &train_y, &params)?, 0.5);
-            let mut proba = Vec::new();
-            scorer.predict(&test_x, &mut proba);
-            for (row, &r) in proba.chunks_exact_mut(k).zip(&test) {
-                gate::settle(row, &possible[r], breakouts[r]);
-            }
-            scored.push((source, test_y, proba));
-            scored_rows.push(test);
+        for draw in 0..args.draws {
+            let mut drawn = params.clone();
+            drawn.seed = args.seed.wrapping_add(draw);
+            let (scored, tested) = leave_each_source_out(&all, &sources, &rows, &drawn)?;
+            draws.push(scored);
+            scored_rows = tested;
         }
     }
-    let curve = operating_curve(&scored);
+    let curve = mean_curve(&draws.iter().map(|scored| operating_curve(scored)).collect::<Vec<_>>());
     let threshold = match args.threshold {
         Some(fixed) => fixed,
         None if args.no_leave_out => 0.5,
         None => choose_threshold(&curve, args.false_positive_cost),
     };
-    let pooled = pooled_figures(&scored, threshold);
+    // Every draw's predictions together: rates over them are the draws' mean.
+    let pooled_draws: Vec<Scored> = draws.iter().flatten().cloned().collect();
+    let mut pooled = pooled_figures(&pooled_draws, threshold);
+    // Each value was scored once per draw; the row counts are of values.
+    if let Some(classes) = pooled["per_class"].as_object_mut() {
+        for figures in classes.values_mut() {
+            figures["rows"] = json!(figures["rows"].as_u64().unwrap_or(0) / draws.len().max(1) as u64);
+        }
+    }
     if !args.json {
-        println!("  pooled over left-out sources: {pooled}");
+        println!("  pooled over left-out sources ({} draws): {pooled}", draws.len());
     }
     let mut left_out = BTreeMap::new();
-    for (source, test_y, proba) in &scored {
-        let figures = tally(test_y, proba, threshold);
+    for (i, source) in sources.iter().enumerate().filter(|_| !draws.is_empty()) {
+        let (mut test_y, mut proba) = (Vec::new(), Vec::new());
+        for scored in &draws {
+            test_y.extend_from_slice(&scored[i].1);
+            proba.extend_from_slice(&scored[i].2);
+        }
+        let per_draw: Vec<_> = draws.iter().map(|scored| tally(&scored[i].1, &scored[i].2, threshold)).collect();
+        let figures = with_ranges(tally(&test_y, &proba, threshold), &per_draw);
         if !args.json {
             println!("  left out {source} (trained on the rest): {}", serde_json::to_string(&figures)?);
         }
@@ -189,7 +260,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     }
 
     if let Some(path) = &args.misses_out {
-        write_misses(path, &all, &scored, &scored_rows, threshold)?;
+        write_misses(path, &all, &draws, &scored_rows, threshold)?;
     }
 
     let keep: Vec<usize> = (0..all.len()).filter(|&r| learnable[r]).collect();
@@ -201,6 +272,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     let metrics = json!({
         "values": all.len(), "duplicates": corpus.duplicates, "conflicts": corpus.conflicts,
         "by_source": by_source, "threshold": threshold, "false_positive_cost": args.false_positive_cost,
+        "draws": draws.len(),
         "gated_out": gated_out, "pooled_left_out": pooled, "leave_one_source_out": left_out, "operating_curve": curve, "hard_negatives": hard_negatives,
     });
     let file = PayloadModel {
@@ -231,11 +303,12 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The left-out values `threshold` gets wrong, one JSON object a line.
+/// The left-out values `threshold` gets wrong, one JSON object a line, for
+/// each draw that got it wrong.
 fn write_misses(
     path: &Path,
     all: &[&Sample],
-    scored: &[(&'static str, Vec<u32>, Vec<f32>)],
+    draws: &[Vec<Scored>],
     rows: &[Vec<usize>],
     threshold: f32,
 ) -> anyhow::Result<()> {
@@ -243,18 +316,20 @@ fn write_misses(
     let k = PayloadClass::ALL.len();
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    for ((source, _, proba), rows) in scored.iter().zip(rows) {
-        for (p, &r) in proba.chunks_exact(k).zip(rows) {
-            let sample = all[r];
-            let (verdict, _) = decide(p, threshold);
-            if (sample.class != PayloadClass::Benign) == (verdict != PayloadClass::Benign) {
-                continue;
+    for (draw, scored) in draws.iter().enumerate() {
+        for ((source, _, proba), rows) in scored.iter().zip(rows) {
+            for (p, &r) in proba.chunks_exact(k).zip(rows) {
+                let sample = all[r];
+                let (verdict, _) = decide(p, threshold);
+                if (sample.class != PayloadClass::Benign) == (verdict != PayloadClass::Benign) {
+                    continue;
+                }
+                let line = json!({
+                    "draw": draw, "source": source, "class": sample.class.name(), "verdict": verdict.name(),
+                    "score": attack_probability(p), "value": sample.value,
+                });
+                writeln!(out, "{line}")?;
             }
-            let line = json!({
-                "source": source, "class": sample.class.name(), "verdict": verdict.name(),
-                "score": attack_probability(p), "value": sample.value,
-            });
-            writeln!(out, "{line}")?;
         }
     }
     out.flush().with_context(|| format!("cannot write {}", path.display()))
