@@ -361,8 +361,8 @@ test('the dashboard, end to end', { timeout: 240000 }, async (t) => {
         throw new Error('the Details button never had a box');
       };
       // What once moved it: the header's status changed ("All clear" to
-      // "N open alerts"), the nav wrapped to a second line, and the page
-      // went down 38 px.
+      // "N open alerts"), the nav wrapped to a second line, and the header
+      // grew from 49 to 88 px, taking the page down with it.
       const headerHeights = await rp.evaluate(() => {
         const top = document.querySelector('header.top');
         const status = document.getElementById('status');

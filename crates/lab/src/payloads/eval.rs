@@ -43,11 +43,11 @@ pub fn run(args: &EvalPayloadsArgs) -> anyhow::Result<ExitCode> {
         let (_, y, proba) = &this[0];
         let mut figures = json!({ "classes": tally(y, proba, threshold) });
         if y.contains(&0) && y.iter().any(|&c| c != 0) {
-            figures["pooled"] = pooled_figures(this, threshold);
+            figures["pooled"] = pooled_figures(this, threshold, 1);
         }
         report.insert(name.clone(), figures);
     }
-    let pooled = pooled_figures(&scored, threshold);
+    let pooled = pooled_figures(&scored, threshold, 1);
     if args.json {
         let model_name = args.model.as_ref().map_or_else(|| "shipped".to_owned(), |p| p.display().to_string());
         println!("{}", json!({ "model": model_name, "threshold": threshold, "sources": report, "pooled": pooled }));

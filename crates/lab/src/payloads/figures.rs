@@ -39,33 +39,40 @@ pub(crate) fn tally(y: &[u32], proba: &[f32], threshold: f32) -> BTreeMap<&'stat
         .collect()
 }
 
-/// `mean` (a tally over every draw's predictions) with, per class, the
-/// lowest and highest rate any one draw had (`detected_range` or
-/// `false_positive_rate_range`): how far the draw alone moves the figure.
-/// `rows` counts values, as one draw's tally does, not values × draws.
-pub(crate) fn with_ranges(
-    mut mean: BTreeMap<&'static str, Value>,
-    per_draw: &[BTreeMap<&'static str, Value>],
-) -> BTreeMap<&'static str, Value> {
-    for (class, figures) in &mut mean {
-        let key = if figures.get("detected").is_some() { "detected" } else { "false_positive_rate" };
-        let rates: Vec<f64> = per_draw.iter().filter_map(|d| d.get(class)?[key].as_f64()).collect();
-        let low = rates.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if let Some(object) = figures.as_object_mut().filter(|_| !rates.is_empty()) {
-            object.insert(format!("{key}_range"), json!([low, high]));
-            if let Some(rows) = per_draw.first().and_then(|d| d.get(class)).map(|f| f["rows"].clone()) {
-                object.insert("rows".into(), rows);
+/// One scored set's figures over several draws of the models that scored
+/// it (the rows are the same every draw): each rate the draws' mean, with
+/// the lowest and highest one draw had (`detected_range` or
+/// `false_positive_rate_range`) — how far the draw alone moves the figure.
+pub(crate) fn mean_of_draws(per_draw: &[BTreeMap<&'static str, Value>]) -> BTreeMap<&'static str, Value> {
+    let Some(first) = per_draw.first() else { return BTreeMap::new() };
+    first
+        .iter()
+        .map(|(class, figures)| {
+            let rates =
+                |key: &str| -> Vec<f64> { per_draw.iter().filter_map(|d| d.get(class)?[key].as_f64()).collect() };
+            let mut mean = figures.clone();
+            for key in
+                ["detected", "right_class", "false_positive_rate"].into_iter().filter(|k| figures.get(k).is_some())
+            {
+                let drawn = rates(key);
+                mean[key] = json!(drawn.iter().sum::<f64>() / drawn.len() as f64);
+                if key != "right_class" {
+                    let low = drawn.iter().copied().fold(f64::INFINITY, f64::min);
+                    let high = drawn.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    mean[format!("{key}_range")] = json!([low, high]);
+                }
             }
-        }
-    }
-    mean
+            (*class, mean)
+        })
+        .collect()
 }
 
 /// Attack-vs-benign figures over every left-out prediction at
 /// `threshold`: precision, recall, F1, false-positive rate and ROC AUC, and
 /// per attack class one-vs-rest precision, recall and F1 (by predicted class).
-pub(crate) fn pooled_figures(scored: &[(&'static str, Vec<u32>, Vec<f32>)], threshold: f32) -> Value {
+/// Each value may have been scored `draws` times (once by each draw of the
+/// models); the rates are then the draws' mean and `rows` still counts values.
+pub(crate) fn pooled_figures(scored: &[(&'static str, Vec<u32>, Vec<f32>)], threshold: f32, draws: u64) -> Value {
     let k = PayloadClass::ALL.len();
     let mut ranked = Vec::new();
     let mut confusion = [[0u64; 5]; 5];
@@ -89,7 +96,7 @@ pub(crate) fn pooled_figures(scored: &[(&'static str, Vec<u32>, Vec<f32>)], thre
             let predicted: u64 = (0..k).map(|t| confusion[t][i]).sum();
             let actual: u64 = confusion[i].iter().sum();
             let (p, r) = (ratio(confusion[i][i], predicted), ratio(confusion[i][i], actual));
-            (c.name(), json!({ "precision": p, "recall": r, "f1": f1(p, r), "rows": actual }))
+            (c.name(), json!({ "precision": p, "recall": r, "f1": f1(p, r), "rows": actual / draws.max(1) }))
         })
         .collect();
     json!({

@@ -24,7 +24,7 @@ use rampart_ml::validation::{ClassWeighting, class_weights};
 use serde_json::{Value, json};
 
 use super::corpus::{self, Sample};
-use super::figures::{pooled_figures, tally, with_ranges};
+use super::figures::{mean_of_draws, pooled_figures, tally};
 use crate::args::TrainPayloadsArgs;
 
 /// Feature rows for `samples`, row-major, the classes each can be
@@ -57,15 +57,15 @@ struct Rows<'a> {
     learnable: &'a [bool],
 }
 
-/// For each source, a forest trained on the other sources' learnable rows
-/// scores every row of it (settled by the gate and the shapes, as the
-/// scorer does); also which rows each source's predictions are for.
+/// For each source (`tested`: its rows), a forest trained on the other
+/// sources' learnable rows scores every row of it (settled by the gate and
+/// the shapes, as the scorer does).
 fn leave_each_source_out(
-    all: &[&Sample],
     sources: &[&'static str],
+    tested: &[Vec<usize>],
     rows: &Rows<'_>,
     params: &TrainParams,
-) -> anyhow::Result<(Vec<Scored>, Vec<Vec<usize>>)> {
+) -> anyhow::Result<Vec<Scored>> {
     let (width, k) = (features::WIDTH, PayloadClass::ALL.len());
     let pick = |picked: &[usize]| -> (Vec<f32>, Vec<u32>) {
         (
@@ -73,22 +73,24 @@ fn leave_each_source_out(
             picked.iter().map(|&r| rows.y[r]).collect(),
         )
     };
-    let (mut scored, mut tested) = (Vec::new(), Vec::new());
-    for source in sources {
-        let (train, test): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|&r| all[r].source != *source);
-        let train: Vec<usize> = train.into_iter().filter(|&r| rows.learnable[r]).collect();
+    let mut scored = Vec::new();
+    for (source, test) in sources.iter().zip(tested) {
+        let mut left_out = vec![false; rows.y.len()];
+        for &r in test {
+            left_out[r] = true;
+        }
+        let train: Vec<usize> = (0..rows.y.len()).filter(|&r| !left_out[r] && rows.learnable[r]).collect();
         let (train_x, train_y) = pick(&train);
-        let (test_x, test_y) = pick(&test);
+        let (test_x, test_y) = pick(test);
         let scorer = PayloadScorer::new(fit(&train_x, &train_y, params)?, 0.5);
         let mut proba = Vec::new();
         scorer.predict(&test_x, &mut proba);
-        for (row, &r) in proba.chunks_exact_mut(k).zip(&test) {
+        for (row, &r) in proba.chunks_exact_mut(k).zip(test) {
             gate::settle(row, &rows.possible[r], rows.breakouts[r]);
         }
         scored.push((*source, test_y, proba));
-        tested.push(test);
     }
-    Ok((scored, tested))
+    Ok(scored)
 }
 
 fn fit(x: &[f32], y: &[u32], params: &TrainParams) -> anyhow::Result<Ensemble> {
@@ -215,15 +217,14 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     let rows = Rows { x: &x, y: &y, possible: &possible, breakouts: &breakouts, learnable: &learnable };
     // One list of left-out predictions per draw, each source scored by a
     // model that never saw it; the rows they score are the same every draw.
+    let tested: Vec<Vec<usize>> =
+        sources.iter().map(|source| (0..all.len()).filter(|&r| all[r].source == *source).collect()).collect();
     let mut draws: Vec<Vec<Scored>> = Vec::new();
-    let mut scored_rows: Vec<Vec<usize>> = Vec::new();
     if !args.no_leave_out {
         for draw in 0..args.draws {
             let mut drawn = params.clone();
             drawn.seed = args.seed.wrapping_add(draw);
-            let (scored, tested) = leave_each_source_out(&all, &sources, &rows, &drawn)?;
-            draws.push(scored);
-            scored_rows = tested;
+            draws.push(leave_each_source_out(&sources, &tested, &rows, &drawn)?);
         }
     }
     let curve = mean_curve(&draws.iter().map(|scored| operating_curve(scored)).collect::<Vec<_>>());
@@ -234,25 +235,14 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     };
     // Every draw's predictions together: rates over them are the draws' mean.
     let pooled_draws: Vec<Scored> = draws.iter().flatten().cloned().collect();
-    let mut pooled = pooled_figures(&pooled_draws, threshold);
-    // Each value was scored once per draw; the row counts are of values.
-    if let Some(classes) = pooled["per_class"].as_object_mut() {
-        for figures in classes.values_mut() {
-            figures["rows"] = json!(figures["rows"].as_u64().unwrap_or(0) / draws.len().max(1) as u64);
-        }
-    }
+    let pooled = pooled_figures(&pooled_draws, threshold, draws.len() as u64);
     if !args.json {
         println!("  pooled over left-out sources ({} draws): {pooled}", draws.len());
     }
     let mut left_out = BTreeMap::new();
     for (i, source) in sources.iter().enumerate().filter(|_| !draws.is_empty()) {
-        let (mut test_y, mut proba) = (Vec::new(), Vec::new());
-        for scored in &draws {
-            test_y.extend_from_slice(&scored[i].1);
-            proba.extend_from_slice(&scored[i].2);
-        }
         let per_draw: Vec<_> = draws.iter().map(|scored| tally(&scored[i].1, &scored[i].2, threshold)).collect();
-        let figures = with_ranges(tally(&test_y, &proba, threshold), &per_draw);
+        let figures = mean_of_draws(&per_draw);
         if !args.json {
             println!("  left out {source} (trained on the rest): {}", serde_json::to_string(&figures)?);
         }
@@ -260,7 +250,7 @@ pub fn run(args: &TrainPayloadsArgs) -> anyhow::Result<ExitCode> {
     }
 
     if let Some(path) = &args.misses_out {
-        write_misses(path, &all, &draws, &scored_rows, threshold)?;
+        write_misses(path, &all, &draws, &tested, threshold)?;
     }
 
     let keep: Vec<usize> = (0..all.len()).filter(|&r| learnable[r]).collect();
