@@ -10,11 +10,13 @@ mod consumer;
 mod decisions;
 mod producer;
 mod spool;
+mod topics;
 
 pub use consumer::KafkaReader;
 pub use decisions::{DecisionFollower, DecisionPublisher};
 pub use producer::{KafkaBus, scenario_key, spool_record};
 pub use spool::{Position, Spool, SpoolError};
+pub use topics::{TopicPlan, TopicReport, ensure_topics, policy_problem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

@@ -72,6 +72,9 @@ pub enum Command {
     /// Inspect or remove Rampart's nftables table on this host.
     #[command(subcommand)]
     Firewall(FirewallCommand),
+    /// Set up a fleet's Kafka bus.
+    #[command(subcommand)]
+    Bus(BusCommand),
     /// Train a model on labelled data.
     #[command(subcommand)]
     Train(TrainCommand),
@@ -291,6 +294,31 @@ pub enum FirewallCommand {
     Status,
     /// Delete Rampart's nftables table (every ban it holds goes with it).
     Teardown,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BusCommand {
+    /// Create the events topic and the compacted decision topic of
+    /// `[bus.kafka]` where missing, and check existing ones: exit 1 when a
+    /// topic's cleanup.policy would lose events or bans.
+    CreateTopics(CreateTopicsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTopicsArgs {
+    /// host:port[,host:port…] [default: bus.kafka.brokers].
+    #[arg(long, value_name = "BROKERS")]
+    pub brokers: Option<String>,
+    /// Partitions of a new events topic: the most workers that can share
+    /// the work (an existing topic keeps its own) [default: 4].
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    pub partitions: Option<i32>,
+    /// Copies of each partition [default: the brokers' default.replication.factor].
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub replication_factor: Option<i32>,
+    /// How long to wait for the brokers, in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -281,3 +281,29 @@ fn a_ban_the_fleet_could_not_take_is_audited_as_failed_not_shared() {
     assert_eq!(action["result"], "failed", "{action}");
     assert!(action["detail"].as_str().unwrap().contains("rampart.decisions"), "{action}");
 }
+
+#[test]
+fn create_topics_makes_the_fleets_topics_and_refuses_ones_that_would_lose_data() {
+    let broker = Broker::start();
+    let (code, out, err) = broker.rampart_create_topics(&["--partitions", "3"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("rampart.events: created, 3 partitions, cleanup.policy=delete"), "{out}");
+    assert!(out.contains("rampart.decisions: created, 1 partition, cleanup.policy=compact"), "{out}");
+
+    // Again: nothing to do, and an existing topic keeps its partitions.
+    let (code, out, err) = broker.rampart_create_topics(&["--partitions", "6"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("rampart.events: exists, 3 partitions"), "{out}");
+    assert!(out.contains("fewer than --partitions 6: at most 3 workers"), "{out}");
+
+    // Topics a broker's defaults (or a slip) made: each refused by name.
+    broker.create_topic("plain.decisions", 1, &[]);
+    let (code, out, err) =
+        broker.rampart_create_topics(&[], &[("RAMPART_BUS__KAFKA__DECISIONS_TOPIC", "plain.decisions")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("plain.decisions has cleanup.policy=delete") && err.contains("compact"), "{err}");
+    broker.create_topic("compacted.events", 2, &["cleanup.policy=compact"]);
+    let (code, out, err) = broker.rampart_create_topics(&[], &[("RAMPART_BUS__KAFKA__TOPIC", "compacted.events")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("compacted.events has cleanup.policy=compact"), "{err}");
+}

@@ -62,8 +62,9 @@ fn a_ban_made_on_a_worker_reaches_two_agents_firewalls() {
     ip(&["-n", &second.defender, "route", "add", &format!("{}/32", first.host_ip), "via", &second.host_ip]);
     let clickhouse = ClickHouseServer::start();
     let broker = Broker::start_on("0.0.0.0", &first.host_ip);
-    broker.create_topic("rampart.events", 2, &[]);
-    broker.create_topic("rampart.decisions", 1, &["cleanup.policy=compact"]);
+    // Made as an operator would, by Rampart's own command.
+    let (code, out, err) = broker.rampart_create_topics(&["--partitions", "2"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("worker")).unwrap();
     let worker = Server::start_with(

@@ -2,6 +2,7 @@
 
 mod agent;
 mod agent_kafka;
+mod bus;
 mod decisions;
 mod demo;
 mod eval_entities;
@@ -140,6 +141,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet_logging(&cli)?;
             let config = settings::load(&cli, &Overrides::default())?;
             decisions::run(command, &config)
+        }
+        Command::Bus(crate::cli::BusCommand::CreateTopics(args)) => {
+            quiet_logging(&cli)?;
+            let config = settings::load(&cli, &Overrides::default())?;
+            bus::create_topics(&config, args)
         }
         Command::Firewall(command) => {
             quiet_logging(&cli)?;

@@ -81,4 +81,17 @@ impl Broker {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+
+    /// Runs `rampart bus create-topics` against this broker with `args`
+    /// (and `env`, e.g. another topic's name): (exit code, stdout, stderr).
+    pub fn rampart_create_topics(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let output = Command::new(super::bin())
+            .args(["bus", "create-topics", "--brokers", &self.addr, "--replication-factor", "1"])
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+    }
 }
