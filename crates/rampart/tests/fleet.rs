@@ -10,6 +10,7 @@ mod util;
 
 use clickhouse_server::ClickHouseServer;
 use serde_json::{Value, json};
+use util::dashboard;
 use util::kafka::Broker;
 use util::{ADMIN, Server, api_get, client, eventually};
 
@@ -249,6 +250,29 @@ fn while_clickhouse_is_down_workers_hold_their_offsets_and_catch_up_after() {
         (count(&clickhouse, "SELECT uniqExact(id) FROM fleet_outage.events") == 510).then_some(())
     });
     eventually(30, "the worker caught up", || caught_up(&worker, 2).then_some(()));
+
+    // The dashboard's fleet panels, through a real Prometheus scraping
+    // both nodes, show this: reads, the read-again batches, the
+    // partitions, and the lag back at 0 — on the worker only.
+    let targets = [&worker, &ingest].map(|n| n.url.trim_start_matches("http://").to_owned());
+    let (_prometheus, prometheus) = util::prometheus(dir.path(), "rampart", &targets);
+    let fleet: Vec<_> = dashboard::queries().into_iter().filter(|(_, expr)| dashboard::is_fleet_query(expr)).collect();
+    // Reads are a rate: more of them for the scrapes to see.
+    eventually(30, "a scrape of both nodes", || {
+        let up = dashboard::query(&prometheus, "sum(up)");
+        (up.first()?["value"][1] == "2").then_some(())
+    });
+    for i in 0..5u32 {
+        post_ndjson(&ingest.url, failed_logins(&format!("192.0.2.{}", i + 20), 0..10));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    dashboard::wait_for_data(&prometheus, &fleet, 60);
+    let worker_at = targets[0].as_str();
+    let lag = dashboard::query(&prometheus, "max by (instance) (rampart_bus_consumer_lag)");
+    assert_eq!(lag.len(), 1, "only the worker has a lag: {lag:?}");
+    assert_eq!(lag[0]["metric"]["instance"], worker_at);
+    let partitions = dashboard::query(&prometheus, "max by (instance) (rampart_bus_partitions_assigned)");
+    assert_eq!(partitions[0]["value"][1], "2", "{partitions:?}");
 }
 
 #[test]
