@@ -220,7 +220,13 @@ fn url_decode(text: &str, context: Context, flags: &mut Flags) -> Option<String>
 }
 
 /// Bytes as text the way a lenient decoder reads them: overlong forms of
-/// ASCII (`C0 AE`) are that character, other invalid bytes U+FFFD.
+/// ASCII (`C0 AE`) are that character, a lone `A0` is the no-break space
+/// Latin-1 says it is — MySQL reads it as a blank, which sqlmap's
+/// `space2mysqlblank` relies on (`1%A0UNION%A0SELECT`) — and any other
+/// byte that is not UTF-8 is U+FFFD. Reading every such byte as Latin-1
+/// was tried: it kept apart values that differ only in junk bytes, which
+/// changed what training de-duplicates and raised false positives at
+/// every threshold (mean over left-out sources 3.0 → 3.6% at 0.60).
 fn lenient_utf8(bytes: &[u8], flags: &mut Flags) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => return text.to_owned(),
@@ -258,7 +264,7 @@ fn lenient_utf8(bytes: &[u8], flags: &mut Flags) -> String {
             i += 3;
             continue;
         }
-        out.push('\u{fffd}');
+        out.push(if rest[0] == 0xA0 { '\u{a0}' } else { '\u{fffd}' });
         i += 1;
     }
     out
@@ -526,6 +532,13 @@ mod tests {
         assert_eq!(text("/*!50000UnIoN*/ SeLeCt"), " union select");
         assert_eq!(text("a+b%09%0A%0Dc"), "a b c");
         assert_eq!(decode("a+b", Context::Other).text, "a+b");
+    }
+
+    #[test]
+    fn blanks_other_than_spaces_still_separate_words() {
+        // sqlmap's space2mysqlblank: MySQL's latin1 blank.
+        assert_eq!(text("1%A0UNION%A0SELECT%A02--"), "1 union select 2--");
+        assert_eq!(text("1%0BOR%0C1=1"), "1 or 1=1");
     }
 
     #[test]

@@ -245,6 +245,17 @@ mod tests {
         }
     }
 
+    /// A blank a database reads as a space does not hide an attack:
+    /// sqlmap's space2mysqlblank (`%A0`, MySQL's latin1 blank) was read as
+    /// part of the words it split, and these were judged benign.
+    #[test]
+    fn blank_evasions_are_judged_as_the_plain_attack() {
+        let scorer = PayloadModel::shipped().scorer();
+        for attack in ["1%A0UNION%A0SELECT%A0password%A0FROM%A0users--", "1%A0OR%A01=1"] {
+            assert_ne!(scorer.judge(attack, Context::Form).class, PayloadClass::Benign, "{attack}");
+        }
+    }
+
     /// Values near and far from the threshold, of every class: stopping
     /// the forest early never changes a verdict's class.
     #[test]
