@@ -5,7 +5,9 @@ import os
 import socket
 import subprocess
 import sys
+import random
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -38,8 +40,30 @@ def anomaly_alerts(url):
     return json.loads(get(url, "/api/v1/alerts?rule=host-anomaly&limit=1000"))["alerts"]
 
 
+# What a server does between heavy jobs, when `BENCH_BACKGROUND=1`: every
+# 2-10 s one short command of the kind cron, an operator's shell or a
+# deploy script runs. Started before the warm-up, so the baseline has seen
+# a host that is used, as the default 600 s warm-up on a real host would.
+BACKGROUND = [
+    ["sh", "-c", "ls -lR /usr/share/doc > /dev/null"],
+    ["sh", "-c", "tar cf - /etc 2>/dev/null | gzip -1 > /dev/null"],
+    ["sh", "-c", "ps aux > /dev/null; df -h > /dev/null; uptime > /dev/null"],
+    ["sh", "-c", "find /usr/lib -maxdepth 2 -name '*.so*' | sort | head -n 50 > /dev/null"],
+    ["sh", "-c", "for i in 1 2 3 4 5; do date > /dev/null; done"],
+]
+
+
+def background(stop):
+    rng = random.Random(7)
+    while not stop.wait(rng.uniform(2, 10)):
+        subprocess.run(rng.choice(BACKGROUND), check=False)
+
+
 def main():
     binary, bursts, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    stop_background = threading.Event()
+    if os.environ.get("BENCH_BACKGROUND") == "1":
+        threading.Thread(target=background, args=(stop_background,), daemon=True).start()
     work = tempfile.mkdtemp(prefix="rampart-host-anomaly-")
     port = free_port()
     config = os.path.join(work, "rampart.toml")
@@ -98,6 +122,7 @@ dedup_window_secs = 30
         alerts = anomaly_alerts(url)
         learnt = metric_or_none(url, "rampart_host_anomaly_learnt_samples_total") or 0
     finally:
+        stop_background.set()
         server.terminate()
         server.wait(timeout=30)
     # A burst's effect on the 1 s samples can trail it by a sample or two.
@@ -120,6 +145,7 @@ dedup_window_secs = 30
         "bursts": [{"burst": label, "alerted": label in alerted} for _, _, label in windows[:-1]],
         "false_alarms_outside_bursts": false_alarms,
         "quiet_minutes": round(quiet_minutes, 1),
+        "background_load": os.environ.get("BENCH_BACKGROUND") == "1",
         "samples_explained_by_learnt_jobs": learnt,
         "miner_alert_delay_secs": None if delay is None else round(delay, 1),
     }, indent=2))

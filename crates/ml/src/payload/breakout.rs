@@ -23,6 +23,7 @@ mod predicate;
 mod script;
 mod server;
 mod sql;
+mod union;
 
 pub use script::script_breakout;
 pub use sql::sql_breakout;

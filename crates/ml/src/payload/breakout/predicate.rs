@@ -111,7 +111,7 @@ pub fn operand(text: &str) -> Option<(Operand<'_>, &str)> {
 }
 
 /// What follows the parenthesis `text` opens with, once it is closed.
-fn after_parenthesis(text: &str) -> Option<&str> {
+pub fn after_parenthesis(text: &str) -> Option<&str> {
     let mut depth = 0usize;
     for (at, b) in text.bytes().enumerate() {
         match b {

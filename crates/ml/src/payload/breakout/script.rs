@@ -51,18 +51,20 @@ pub fn script_breakout(text: &str) -> bool {
             || script_url_in(attributes)
             // A scriptlet object runs the script it loads; data bound `dataformatas=html` is parsed as markup.
             || contains(attributes, b"x-scriptlet")
-            || bound_as_html(attributes)
+            || attribute_is(attributes, b"dataformatas=", b"html")
+            // A plug-in (Flash) given the page's script to run.
+            || attribute_is(attributes, b"allowscriptaccess=", b"always")
             || styled_script(attributes)
             || (element == b"meta" && contains(attributes, b"http-equiv") && contains(attributes, b"refresh"))
     }) || attribute_breakout(bytes)
 }
 
-/// `dataformatas=html`, quoted or not: bound data rendered as markup.
-fn bound_as_html(attributes: &[u8]) -> bool {
-    const KEY: &[u8] = b"dataformatas=";
-    memchr::memmem::find(attributes, KEY).is_some_and(|at| {
-        let value = &attributes[at + KEY.len()..];
-        value.strip_prefix(b"\"").or_else(|| value.strip_prefix(b"'")).unwrap_or(value).starts_with(b"html")
+/// `key` (with its `=`) set to a value starting `value`, quoted or not:
+/// `dataformatas=html`, bound data rendered as markup.
+fn attribute_is(attributes: &[u8], key: &[u8], value: &[u8]) -> bool {
+    memchr::memmem::find(attributes, key).is_some_and(|at| {
+        let set = &attributes[at + key.len()..];
+        set.strip_prefix(b"\"").or_else(|| set.strip_prefix(b"'")).unwrap_or(set).starts_with(value)
     })
 }
 
@@ -143,6 +145,8 @@ mod tests {
             "<SPAN DATASRC=\"#x\" DATAFLD=\"B\" DATAFORMATAS=\"HTML\"></SPAN>",
             "<iframe src=mhtml:http://x.example/t.gif!xss.html></iframe>",
             "<span datasrc=#i datafld=c dataformatas='html'></span>",
+            "<embed code=\"http://x.example/kcf.swf\" allowscriptaccess=always>",
+            "<object allowScriptAccess=\"always\" data=\"test.swf\"></object>",
             "data:text/html;base64,PHN2Zy9vbmxvYWQ9YWxlcnQoMik+",
             "data:text/html,<script>alert(1)</script>",
             "\"data:image/svg+xml;base64,PHN2Zz4=",
@@ -175,6 +179,8 @@ mod tests {
             "<p>save the page as mhtml: file, then open it</p>",
             "<object type=\"application/pdf\" data=\"/doc.pdf\"></object>",
             "<span dataformatas=\"text\">x</span>",
+            "<embed src=\"movie.swf\" allowscriptaccess=\"samedomain\">",
+            "set allowscriptaccess=always in the embed code",
             "data:text/html is a media type",
             "data:image/png;base64,iVBORw0KGgo=",
             "see data:text/html;base64 in the docs",

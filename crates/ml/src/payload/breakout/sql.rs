@@ -4,6 +4,7 @@
 use super::super::decode::{Decoded, Flags};
 use super::predicate::{self, Operand, number_literal};
 use super::server::server_object;
+use super::union::{select_list, union_probe};
 
 /// Whether `decoded` breaks out of its SQL context in one of these ways
 /// or names the server itself (`server.rs`): read as it stands, and — when
@@ -56,53 +57,6 @@ fn line_comments_removed(decoded: &Decoded) -> Option<String> {
     removed.then_some(out)
 }
 
-/// `-1321 union select 1 from users/*`, `x' union all select null--`,
-/// `1) union(select …`, `union all select …`: nothing, a number or a
-/// closed string (a comment after it allowed), then `union`
-/// [`all`|`distinct`] `select` — the query's result extended with the
-/// attacker's. The forest called a third of libinjection's such values
-/// benign (the Kaggle statements it learns as benign have `UNION SELECT`
-/// too, after a `SELECT`); `credit union select card` starts with a word.
-fn union_probe(text: &str) -> bool {
-    let Some(at) = text.find("union") else { return false };
-    // What comes before, without a comment that the original line break ended (`-1--\n union`).
-    let whole = &text[..at];
-    let comment = [whole.find("--"), whole.find('#')].into_iter().flatten().min();
-    let before = whole[..comment.unwrap_or(whole.len())].trim();
-    let literal = before.trim_matches(['-', '+', '(', ')', ' ']);
-    let literal_head = number_literal(literal) || closes_string(before);
-    if !(literal.is_empty() || literal_head) {
-        return false;
-    }
-    let mut rest = text[at + "union".len()..].trim_start_matches([' ', '(']);
-    for quantifier in ["all", "distinct"] {
-        if let Some(after) = rest.strip_prefix(quantifier).filter(|a| a.starts_with([' ', '('])) {
-            rest = after.trim_start_matches([' ', '(']);
-        }
-    }
-    let Some(after) = rest.strip_prefix("select") else { return false };
-    if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
-        return false;
-    }
-    // A literal the query ends on is evidence enough; with nothing before
-    // (or only a comment) the select list must read as SQL: `union select
-    // committee` is a phrase.
-    (literal_head && comment.is_none()) || select_list(after.trim_start())
-}
-
-/// What follows `select` reads as a select list: a number, `*`, `@@…`, a
-/// parenthesis or quote, `null`, or a word followed by `,`, `(` or `from`.
-fn select_list(after: &str) -> bool {
-    if after.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '*' | '@' | '(' | '\'' | '"' | '-')) {
-        return true;
-    }
-    let (object, beyond) = word(after);
-    if matches!(object, "distinct" | "all") {
-        return select_list(beyond);
-    }
-    !object.is_empty() && (object == "null" || beyond.starts_with([',', '(']) || word(beyond).0 == "from")
-}
-
 /// Bytes of a bare login or number: what precedes the quote in `admin'--`
 /// (`%` too: a `like '%…%'` pattern's wildcard, `item%'`).
 fn bare(text: &str) -> bool {
@@ -111,7 +65,7 @@ fn bare(text: &str) -> bool {
 
 /// `text` is a bare word, the value's only quote, and closing parentheses:
 /// the end of a string the application opened (`admin'`, `x')`).
-fn closes_string(text: &str) -> bool {
+pub(super) fn closes_string(text: &str) -> bool {
     let Some(at) = text.find(['\'', '"', '`']) else { return false };
     bare(&text[..at]) && text[at + 1..].bytes().all(|b| b == b' ' || b == b')')
 }
@@ -258,6 +212,16 @@ fn first_logic(text: &str) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     bytes.iter().enumerate().find_map(|(at, b)| {
         let ops: &[&str] = match (b, bytes.get(at + 1)) {
+            // `aa'or column!='1`: glued to the quote that closed the string,
+            // as SQL allows; then a space or what starts a condition, so
+            // `"or"` (a word in quotes) is not an operator.
+            (b'\'' | b'"' | b'`', Some(b'a' | b'o' | b'x')) => {
+                let rest = &text[at + 1..];
+                let op = ["and", "or", "xor"]
+                    .into_iter()
+                    .find(|op| rest.starts_with(op) && rest[op.len()..].starts_with([' ', '(', '!', '@']))?;
+                return Some((at + 1, op.len()));
+            }
             // `7275 and(1=1)`: the parenthesis is the condition's, so not counted.
             (b' ', Some(b'a')) => &[" and ", " and("],
             (b' ', Some(b'o')) => &[" or ", " or("],
@@ -272,7 +236,7 @@ fn first_logic(text: &str) -> Option<(usize, usize)> {
 }
 
 /// The first word of `text` and what follows it (trimmed).
-fn word(text: &str) -> (&str, &str) {
+pub(super) fn word(text: &str) -> (&str, &str) {
     let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len());
     (&text[..end], text[end..].trim_start())
 }
@@ -421,6 +385,11 @@ mod tests {
             "1202 and 1=@@version",
             "178 or 1=@@version--",
             "626` union all select null",
+            // The operator glued to the quote that closed the string.
+            "aa%27or+column%21%3D%271",
+            "'or userid <> 2",
+            "asd\"or@1=\"@1",
+            "x'and(1=1)--",
             // Clauses appended to the query.
             " ORDER BY 1 ",
             "4309 order by 4309",
@@ -490,6 +459,12 @@ mod tests {
             "-2; drop the kids off",
             "1 or 2=@bob",
             "2 and(more)",
+            "\"or\"",
+            "'and'",
+            "\"and\" vs \"or\"",
+            "rock'or roll",
+            "o'reilly'or smith",
+            "don't or won't",
             "",
         ] {
             assert!(!breaks_out(text), "{text}");
