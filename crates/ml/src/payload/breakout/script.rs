@@ -180,7 +180,7 @@ mod tests {
             "<object type=\"application/pdf\" data=\"/doc.pdf\"></object>",
             "<span dataformatas=\"text\">x</span>",
             "<embed src=\"movie.swf\" allowscriptaccess=\"samedomain\">",
-            "set allowscriptaccess=always in the embed code",
+            "<p>set allowscriptaccess=always in the embed code</p>",
             "data:text/html is a media type",
             "data:image/png;base64,iVBORw0KGgo=",
             "see data:text/html;base64 in the docs",

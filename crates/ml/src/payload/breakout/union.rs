@@ -28,20 +28,11 @@ fn after_a_literal(text: &str) -> bool {
     if !(literal.is_empty() || literal_head) {
         return false;
     }
-    let mut rest = text[at + "union".len()..].trim_start_matches([' ', '(']);
-    for quantifier in ["all", "distinct"] {
-        if let Some(after) = rest.strip_prefix(quantifier).filter(|a| a.starts_with([' ', '('])) {
-            rest = after.trim_start_matches([' ', '(']);
-        }
-    }
-    let Some(after) = rest.strip_prefix("select") else { return false };
-    if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
-        return false;
-    }
+    let Some(list) = select_list_of(&text[at + "union".len()..]) else { return false };
     // A literal the query ends on is evidence enough; with nothing before
     // (or only a comment) the select list must read as SQL: `union select
     // committee` is a phrase.
-    (literal_head && comment.is_none()) || select_list(after.trim_start())
+    (literal_head && comment.is_none()) || select_list(list)
 }
 
 /// What follows `select` reads as a select list: a number, `*`, `@@…`, a
@@ -70,19 +61,11 @@ pub(super) fn select_list(after: &str) -> bool {
 /// stay words: `credit union select card`, `union select 2 cards`, `the
 /// union select members from each chapter`.
 fn after_any_head(text: &str) -> bool {
-    for (at, _) in text.match_indices("union") {
-        let before = &text[..at];
-        if before.ends_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-            continue;
-        }
-        if has_word(before, "select") {
-            return false;
-        }
-        if select_list_of(&text[at + "union".len()..]).is_some_and(only_a_query_has) {
-            return true;
-        }
-    }
-    false
+    let own_select = first_word(text, "select").unwrap_or(text.len());
+    text.match_indices("union").take_while(|&(at, _)| at < own_select).any(|(at, _)| {
+        !text[..at].ends_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && select_list_of(&text[at + "union".len()..]).is_some_and(only_a_query_has)
+    })
 }
 
 /// What follows `[all|distinct] [(] select [distinct]` at the front of
@@ -160,9 +143,9 @@ fn query_ends(rest: &str) -> bool {
         || matches!(word(rest).0, "limit" | "where" | "order" | "group" | "having" | "into" | "union" | "procedure")
 }
 
-/// Whether `text` has `name` as a word of its own.
-fn has_word(text: &str, name: &str) -> bool {
-    text.match_indices(name).any(|(at, _)| {
+/// Where `name` first stands as a word of its own in `text`.
+fn first_word(text: &str, name: &str) -> Option<usize> {
+    text.match_indices(name).map(|(at, _)| at).find(|&at| {
         let before = text[..at].chars().next_back();
         let after = text[at + name.len()..].chars().next();
         ![before, after].into_iter().flatten().any(|c| c.is_ascii_alphanumeric() || c == '_')
